@@ -1,0 +1,390 @@
+/*
+ * Benchmarks of streams, typed codecs and storages, each beside a baseline
+ * measured in the same run: a memcpy + byte-swap loop, Python's
+ * struct.unpack_from, raw read() and one write() per item.
+ */
+#include "bench_streams.h"
+
+#include <stash/stash.h>
+
+#include <endian.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define MIB ((size_t)1 << 20)
+
+/* ---- Typed reads from memory ------------------------------------------- */
+
+/* The baseline: what a careful C programmer writes by hand. */
+__attribute__((noinline)) static uint64_t sum_baseline_le(const unsigned char *p, size_t n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v;
+        memcpy(&v, p + 4 * i, 4);
+        sum += le32toh(v);
+    }
+    return sum;
+}
+
+__attribute__((noinline)) static uint64_t sum_baseline_be(const unsigned char *p, size_t n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v;
+        memcpy(&v, p + 4 * i, 4);
+        sum += be32toh(v);
+    }
+    return sum;
+}
+
+__attribute__((noinline)) static uint64_t sum_load_le(const unsigned char *p, size_t n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += stash_bytes_load_u32le(p + 4 * i);
+    return sum;
+}
+
+__attribute__((noinline)) static uint64_t sum_load_be(const unsigned char *p, size_t n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += stash_bytes_load_u32be(p + 4 * i);
+    return sum;
+}
+
+__attribute__((noinline)) static uint64_t sum_cursor_le(const unsigned char *p, size_t n)
+{
+    uint64_t sum = 0;
+    size_t at = 0;
+    uint32_t v;
+    while (stash_bytes_read_u32le(p, 4 * n, &at, &v) == STASH_OK)
+        sum += v;
+    return sum;
+}
+
+__attribute__((noinline)) static uint64_t sum_stream_le(const unsigned char *p, size_t n)
+{
+    stash_stream *s;
+    uint64_t sum = 0;
+    uint32_t v;
+    if (stash_stream_open_memory(p, 4 * n, &s) != STASH_OK)
+        return 0;
+    while (stash_stream_read_u32le(s, &v) == STASH_OK)
+        sum += v;
+    stash_stream_close(&s);
+    return sum;
+}
+
+/* The zero-copy idiom: peek at the stream's buffer, decode with the inline
+ * cursor, then skip what was consumed. */
+__attribute__((noinline)) static uint64_t sum_stream_peek_le(const unsigned char *p, size_t n)
+{
+    stash_stream *s;
+    const void *view;
+    size_t len;
+    uint64_t sum = 0;
+    if (stash_stream_open_memory(p, 4 * n, &s) != STASH_OK)
+        return 0;
+    while (stash_stream_peek(s, &view, &len) == STASH_OK && len >= 4) {
+        size_t at = 0;
+        uint32_t v;
+        while (stash_bytes_read_u32le(view, len, &at, &v) == STASH_OK)
+            sum += v;
+        stash_stream_skip(s, at);
+    }
+    stash_stream_close(&s);
+    return sum;
+}
+
+/* Block reads into an array, decoded in place. */
+__attribute__((noinline)) static uint64_t sum_stream_array_le(const unsigned char *p, size_t n)
+{
+    enum { BLOCK = 16384 };
+    static uint32_t block[BLOCK];
+    stash_stream *s;
+    uint64_t sum = 0;
+    if (stash_stream_open_memory(p, 4 * n, &s) != STASH_OK)
+        return 0;
+    for (size_t done = 0; done < n; done += BLOCK) {
+        size_t count = n - done < BLOCK ? n - done : BLOCK;
+        if (stash_stream_read_u32le_array(s, block, count) != STASH_OK)
+            break;
+        for (size_t i = 0; i < count; i++)
+            sum += block[i];
+    }
+    stash_stream_close(&s);
+    return sum;
+}
+
+typedef uint64_t (*summer)(const unsigned char *, size_t);
+
+/* Best of reps passes over the buffer, in ns per value. */
+static double ns_per_value(summer f, const unsigned char *p, size_t n, int passes, int reps)
+{
+    double best = INFINITY;
+    for (int r = 0; r < reps; r++) {
+        double t0 = bench_seconds();
+        for (int i = 0; i < passes; i++)
+            bench_sink(f(p, n));
+        double t = (bench_seconds() - t0) / ((double)n * passes) * 1e9;
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+static void row_ns(struct bench_config *c, const char *what, double stash_ns,
+                   double baseline_ns, const char *target)
+{
+    char a[64], b[64];
+    snprintf(a, sizeof a, "%.3f ns/value", stash_ns);
+    snprintf(b, sizeof b, "%.3f ns/value", baseline_ns);
+    bench_row(c, what, a, b, stash_ns / baseline_ns, target);
+}
+
+static void bench_typed_reads(struct bench_config *c)
+{
+    const size_t big = (c->quick ? 4 : 64) * MIB / 4, small = 256 * 1024 / 4;
+    unsigned char *p = malloc(big * 4);
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < big * 4; i++)
+        p[i] = (unsigned char)(i * 131 + 7);
+
+    bench_table(c, "Typed u32 reads from memory (ratio: stash time / baseline time)");
+    struct {
+        const char *what;
+        summer ours, baseline;
+        size_t n;
+        int passes;
+    } cases[] = {
+        {"u32 LE load, 64 MiB (DRAM)", sum_load_le, sum_baseline_le, big, 1},
+        {"u32 BE load, 64 MiB (DRAM)", sum_load_be, sum_baseline_be, big, 1},
+        {"u32 LE bounds-checked cursor, 64 MiB", sum_cursor_le, sum_baseline_le, big, 1},
+        {"u32 LE load, 256 KiB (cache)", sum_load_le, sum_baseline_le, small, 256},
+        {"u32 LE bounds-checked cursor, 256 KiB", sum_cursor_le, sum_baseline_le, small, 256},
+        {"u32 LE stream peek + cursor (zero copy), 64 MiB", sum_stream_peek_le,
+         sum_baseline_le, big, 1},
+        {"u32 LE stream array reads, 64 MiB", sum_stream_array_le, sum_baseline_le, big, 1},
+        {"u32 LE stream, one call per value, 64 MiB", sum_stream_le, sum_baseline_le, big, 1},
+    };
+    double ours_ns[sizeof cases / sizeof cases[0]];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int passes = c->quick ? 1 : cases[i].passes;
+        double base = ns_per_value(cases[i].baseline, p, cases[i].n, passes, 5);
+        ours_ns[i] = ns_per_value(cases[i].ours, p, cases[i].n, passes, 5);
+        bool per_call = cases[i].ours == sum_stream_le || cases[i].ours == sum_stream_array_le;
+        row_ns(c, cases[i].what, ours_ns[i], base, per_call ? NULL : "<= 1.5");
+    }
+    free(p);
+
+    double python_ns = bench_python(
+        "import struct, time\n"
+        "buf = bytes(range(256)) * 16384\n"
+        "u = struct.Struct(\"<I\").unpack_from\n"
+        "n = len(buf) // 4\n"
+        "t = time.perf_counter()\n"
+        "for i in range(0, 4 * n, 4): u(buf, i)\n"
+        "print((time.perf_counter() - t) / n * 1e9)\n");
+    bench_table(c, "Typed u32 reads vs Python struct.unpack_from (ratio: speed-up)");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].passes != 1)
+            continue;
+        char a[64], b[64];
+        snprintf(a, sizeof a, "%.3f ns/value", ours_ns[i]);
+        snprintf(b, sizeof b, "%.1f ns/value", python_ns);
+        bool per_call = cases[i].ours == sum_stream_le;
+        bench_row(c, cases[i].what, a, b, python_ns / ours_ns[i], per_call ? NULL : ">= 100");
+    }
+}
+
+/* ---- Sequential read of a cached file ---------------------------------- */
+
+static int make_file(const char *path, size_t bytes)
+{
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    if (fd < 0)
+        return -1;
+    unsigned char *chunk = malloc(MIB);
+    int rc = chunk == NULL ? -1 : 0;
+    for (size_t at = 0; rc == 0 && at < bytes; at += MIB) {
+        memset(chunk, (int)(at / MIB), MIB);
+        rc = write(fd, chunk, MIB) == (ssize_t)MIB ? 0 : -1;
+    }
+    free(chunk);
+    close(fd);
+    return rc;
+}
+
+/* Best of reps, in GB/s. */
+static double raw_read_gbs(const char *path, unsigned char *buf, size_t chunk, int reps)
+{
+    double best = 0;
+    for (int r = 0; r < reps; r++) {
+        int fd = open(path, O_RDONLY);
+        size_t total = 0;
+        ssize_t n;
+        double t0 = bench_seconds();
+        while ((n = read(fd, buf, chunk)) > 0)
+            total += (size_t)n;
+        double gbs = (double)total / (bench_seconds() - t0) / 1e9;
+        close(fd);
+        best = gbs > best ? gbs : best;
+    }
+    return best;
+}
+
+static double stream_read_gbs(const char *path, unsigned char *buf, size_t chunk, int reps)
+{
+    double best = 0;
+    for (int r = 0; r < reps; r++) {
+        stash_stream *s;
+        if (stash_stream_open_file(path, "r", &s) != STASH_OK)
+            return NAN;
+        size_t total = 0, n;
+        double t0 = bench_seconds();
+        while (stash_stream_read(s, buf, chunk, &n) == STASH_OK && n > 0)
+            total += n;
+        double gbs = (double)total / (bench_seconds() - t0) / 1e9;
+        stash_stream_close(&s);
+        best = gbs > best ? gbs : best;
+    }
+    return best;
+}
+
+static void bench_file_read(struct bench_config *c)
+{
+    const size_t bytes = (c->quick ? 128 : 1024) * MIB;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/stash-bench-read.bin", c->scratch_dir);
+    unsigned char *buf = malloc(MIB);
+    if (buf == NULL || make_file(path, bytes) != 0) {
+        fprintf(c->out, "\n(file read benchmark skipped: cannot write %s)\n", path);
+        free(buf);
+        return;
+    }
+    memset(buf, 1, MIB);
+    raw_read_gbs(path, buf, MIB, 1); /* bring it into the page cache */
+
+    bench_table(c, "Sequential read of a cached file (ratio: stash throughput / raw read())");
+    size_t chunks[] = {MIB, 64 * 1024, 4096};
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        double base = raw_read_gbs(path, buf, MIB, 3);
+        double ours = stream_read_gbs(path, buf, chunks[i], 3);
+        char what[96], a[64], b[64];
+        snprintf(what, sizeof what, "%zu MiB file, stream reads of %zu KiB",
+                 bytes / MIB, chunks[i] / 1024);
+        snprintf(a, sizeof a, "%.2f GB/s", ours);
+        snprintf(b, sizeof b, "%.2f GB/s (1 MiB reads)", base);
+        bench_row(c, what, a, b, ours / base, chunks[i] >= 64 * 1024 ? ">= 0.8" : NULL);
+    }
+    unlink(path);
+    free(buf);
+}
+
+/* ---- 8-byte writes ------------------------------------------------------ */
+
+static void bench_small_writes(struct bench_config *c)
+{
+    const size_t n = c->quick ? 32768 : 262144;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/stash-bench-writes.bin", c->scratch_dir);
+
+    double base = INFINITY, ours = INFINITY;
+    for (int r = 0; r < 3; r++) {
+        int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+        if (fd < 0)
+            return;
+        double t0 = bench_seconds();
+        for (uint64_t i = 0; i < n; i++)
+            if (write(fd, &i, 8) != 8)
+                break;
+        close(fd);
+        double t = (bench_seconds() - t0) / (double)n * 1e9;
+        base = t < base ? t : base;
+
+        stash_storage *st;
+        if (stash_storage_open_file(path, "w", &st) != STASH_OK)
+            return;
+        t0 = bench_seconds();
+        for (uint64_t i = 0; i < n; i++)
+            if (stash_storage_write(st, &i, 8) != STASH_OK)
+                break;
+        stash_storage_close(&st); /* the final flush is part of the cost */
+        t = (bench_seconds() - t0) / (double)n * 1e9;
+        ours = t < ours ? t : ours;
+    }
+    unlink(path);
+    bench_table(c, "8-byte writes to a file (ratio: speed-up over one write() per item)");
+    char what[96], a[64], b[64];
+    snprintf(what, sizeof what, "%zu writes of 8 bytes through a file storage", n);
+    snprintf(a, sizeof a, "%.1f ns/write", ours);
+    snprintf(b, sizeof b, "%.1f ns/write()", base);
+    bench_row(c, what, a, b, base / ours, ">= 20");
+}
+
+/* ---- Temp storages through a pool --------------------------------------- */
+
+/* Seconds to create k temp storages, write 4 KiB to each, read each back
+ * twice in turn, and close them all. */
+static double temp_round_trip(const char *dir, size_t k, size_t max_open)
+{
+    stash_storage_pool *pool;
+    stash_storage **st = calloc(k, sizeof *st);
+    unsigned char block[4096], back[4096];
+    memset(block, 7, sizeof block);
+    if (st == NULL || stash_storage_pool_create(max_open, dir, &pool) != STASH_OK) {
+        free(st);
+        return NAN;
+    }
+    double t0 = bench_seconds();
+    for (size_t i = 0; i < k; i++)
+        if (stash_storage_open_temp(pool, &st[i]) != STASH_OK ||
+            stash_storage_write(st[i], block, sizeof block) != STASH_OK ||
+            stash_storage_flush(st[i]) != STASH_OK)
+            break;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < k; i++) {
+            size_t got;
+            stash_storage_seek_read(st[i], 0, STASH_SEEK_SET, NULL);
+            stash_storage_readinto(st[i], back, sizeof back, &got);
+        }
+    }
+    for (size_t i = 0; i < k; i++)
+        stash_storage_close(&st[i]);
+    double t = bench_seconds() - t0;
+    stash_storage_pool_close(&pool);
+    free(st);
+    return t;
+}
+
+static void bench_temp_pool(struct bench_config *c)
+{
+    const size_t k = c->quick ? 200 : 1000;
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
+    double unpooled = temp_round_trip(c->scratch_dir, k, k + 1);
+    double pooled = temp_round_trip(c->scratch_dir, k, 100);
+    bench_table(c, "Temp storages (ratio: pooled time / unpooled time)");
+    char what[128], a[64], b[64];
+    snprintf(what, sizeof what, "%zu temp storages, 4 KiB each, read back twice", k);
+    snprintf(a, sizeof a, "%.1f ms (pool of 100)", pooled * 1e3);
+    snprintf(b, sizeof b, "%.1f ms (all open)", unpooled * 1e3);
+    bench_row(c, what, a, b, pooled / unpooled, NULL);
+}
+
+void bench_streams(struct bench_config *c)
+{
+    bench_typed_reads(c);
+    bench_file_read(c);
+    bench_small_writes(c);
+    bench_temp_pool(c);
+}

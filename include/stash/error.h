@@ -1,0 +1,90 @@
+/*
+ * stash/error.h - status codes shared by every part of stash.
+ *
+ * Every fallible stash call returns a stash_status:
+ *
+ *   0                      STASH_OK, success.
+ *   -4095 .. -1            a system call failed; the value is -errno
+ *                          (for example -ENOENT, -EACCES, -ENOSPC).
+ *   -30999 .. -30000       a stash condition from STASH_ERROR_TABLE below.
+ *
+ * stash_strerror() names both kinds. Results are written through
+ * out-parameters, and an out-parameter is never left half-written: on
+ * failure it keeps the value it had (unless a function documents otherwise).
+ *
+ * The library never prints, never exits and never aborts.
+ *
+ * Thread-safety: everything in this header is safe to call from any thread.
+ */
+#ifndef STASH_ERROR_H
+#define STASH_ERROR_H
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && !defined(STASH_STATIC_BUILD)
+#define STASH_API __attribute__((visibility("default")))
+#else
+#define STASH_API
+#endif
+
+/** A status: 0 on success, negative on failure (see the file comment). */
+typedef int stash_status;
+
+/*
+ * The one table of stash's own conditions: X(name, value, message).
+ * It generates the enum below and the messages of stash_strerror(), so the
+ * two cannot drift apart. Values are stable: append, never renumber.
+ */
+#define STASH_ERROR_TABLE(X)                                                         \
+    X(STASH_E_EOF, -30001, "end of data: fewer bytes remain than were needed")       \
+    X(STASH_E_INVALID, -30002, "invalid argument")                                   \
+    X(STASH_E_CLOSED, -30003, "handle is closed or null")                            \
+    X(STASH_E_MODE, -30004, "invalid open mode string")                              \
+    X(STASH_E_NOT_READABLE, -30005, "handle was not opened for reading")             \
+    X(STASH_E_NOT_WRITABLE, -30006, "handle was not opened for writing")             \
+    X(STASH_E_UNSUPPORTED, -30007, "operation not supported by this backend")        \
+    X(STASH_E_RANGE, -30008, "offset or length outside the valid range")             \
+    X(STASH_E_FULL, -30009, "fixed-size buffer is full")                             \
+    X(STASH_E_BUSY, -30010, "resource is in use")                                    \
+    X(STASH_E_CORRUPT, -30011, "data is corrupt or not in the expected format")      \
+    X(STASH_E_VERSION, -30012, "unsupported format version")                         \
+    X(STASH_E_NOT_FOUND, -30013, "no such entry")                                    \
+    X(STASH_E_LIMIT, -30014, "input exceeds a configured limit")                     \
+    X(STASH_E_DEFERRED, -30015, "an earlier buffered write failed; data was lost")
+
+enum {
+    STASH_OK = 0,
+#define STASH_ERROR_ENUM_(name, value, message) name = (value),
+    STASH_ERROR_TABLE(STASH_ERROR_ENUM_)
+#undef STASH_ERROR_ENUM_
+};
+
+/** The lowest errno value carried as -errno; anything below is stash's own. */
+#define STASH_ERRNO_MAX 4095
+
+/**
+ * Text for any status: stash's own, -errno, or 0. Never NULL. The string is
+ * static or thread-local: valid until the next call from the same thread.
+ */
+STASH_API const char *stash_strerror(stash_status status);
+
+/** True if status carries an errno (a system call failed). */
+static inline bool stash_is_system_error(stash_status status)
+{
+    return status < 0 && status >= -STASH_ERRNO_MAX;
+}
+
+/** The errno a system failure carries, or 0 if status is not one. */
+static inline int stash_errno(stash_status status)
+{
+    return stash_is_system_error(status) ? -status : 0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STASH_ERROR_H */

@@ -1,0 +1,13 @@
+/*
+ * stash/stash.h - every public header of stash at once.
+ */
+#ifndef STASH_STASH_H
+#define STASH_STASH_H
+
+#include <stash/bytes.h>
+#include <stash/error.h>
+#include <stash/storage.h>
+#include <stash/stream.h>
+#include <stash/version.h>
+
+#endif

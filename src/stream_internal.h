@@ -1,0 +1,93 @@
+/*
+ * The stream object shared by src/stream*.c, src/bytes.c and src/storage*.c.
+ *
+ * A stream is a backend (positional operations on a context) plus what every
+ * backend would otherwise repeat: the position, the allowed directions, the
+ * count of bytes written, and a cached view.
+ *
+ * The view is the fast path of small reads. backend->peek hands out a span of
+ * bytes at an offset (a memory stream's data, a file stream's buffer); the
+ * stream caches it as [view_offset, view_offset + view_len) and serves reads
+ * inside it with one bounds check and a memcpy, never calling the backend.
+ * Every call into the backend other than peek may move or refill that span,
+ * so each one drops the view first (stream_drop_view). That single rule keeps
+ * the cache honest.
+ */
+#ifndef STASH_STREAM_INTERNAL_H
+#define STASH_STREAM_INTERNAL_H
+
+#include <stash/stream.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct stash_stream {
+    const stash_stream_backend *backend;
+    void *ctx;
+    unsigned directions; /* STASH_STREAM_READ | _WRITE | _APPEND */
+    uint64_t pos;
+    uint64_t bytes_written;
+    const unsigned char *view;
+    uint64_t view_offset;
+    size_t view_len;
+};
+
+static inline void stream_drop_view(stash_stream *s)
+{
+    s->view_len = 0;
+}
+
+/* The n bytes at the position if the view holds them all, else NULL. */
+static inline const unsigned char *stream_view_at_pos(const stash_stream *s, size_t n)
+{
+    uint64_t into = s->pos - s->view_offset; /* wraps when pos < view_offset */
+    if (s->pos < s->view_offset || into > s->view_len || s->view_len - into < n)
+        return NULL;
+    return s->view + into;
+}
+
+/*
+ * Reads exactly n bytes at the position for a decoder: *bytes points at them
+ * (inside the view, or at scratch after a copy) and the position advances.
+ * STASH_E_EOF, consuming nothing, if fewer than n remain.
+ */
+stash_status stream_take_slow(stash_stream *s, size_t n, void *scratch,
+                              const unsigned char **bytes);
+
+static inline stash_status stream_take(stash_stream *s, size_t n, void *scratch,
+                                       const unsigned char **bytes)
+{
+    const unsigned char *p = stream_view_at_pos(s, n);
+    if (p == NULL)
+        return stream_take_slow(s, n, scratch, bytes);
+    *bytes = p;
+    s->pos += n;
+    return STASH_OK;
+}
+
+/* A view of the bytes at offset (see stash_stream_peek), usable by backends
+ * layered on another stream. */
+stash_status stream_peek_at(stash_stream *s, uint64_t offset, const void **data, size_t *len);
+
+/*
+ * The position whence + offset names, from current and size. Below 0 is
+ * STASH_E_INVALID and past INT64_MAX is STASH_E_RANGE, unless clamp is set,
+ * which pins the result into [0, size] instead. Bad whence: STASH_E_INVALID.
+ */
+stash_status stream_resolve_seek(uint64_t current, uint64_t size, int64_t offset, int whence,
+                                 bool clamp, uint64_t *result);
+
+/* Internal backend flag: peek returns a view into another stream's buffer,
+ * which that stream may refill behind this one's back, so it is never cached. */
+#define BACKEND_VIEW_BORROWED (1u << 31)
+
+/* Backends with extra operations, recognised by their tables. */
+extern const stash_stream_backend stash_file_backend_;
+extern const stash_stream_backend stash_memory_backend_;
+
+/* Builds a stream on an already-checked backend; same contract as
+ * stash_stream_open_backend. */
+stash_status stream_create(const stash_stream_backend *backend, void *ctx,
+                           unsigned directions, stash_stream **out);
+
+#endif

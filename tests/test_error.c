@@ -1,0 +1,61 @@
+#include <stash/error.h>
+#include <stash/version.h>
+
+#include "test_util.h"
+
+#include <errno.h>
+
+static void test_strerror_names_every_stash_status(void **state)
+{
+    (void)state;
+#define CHECK_(name, value, message) assert_string_equal(stash_strerror(name), message);
+    STASH_ERROR_TABLE(CHECK_)
+#undef CHECK_
+    assert_string_equal(stash_strerror(STASH_OK), "success");
+}
+
+static void test_stash_statuses_are_outside_the_errno_range(void **state)
+{
+    (void)state;
+#define CHECK_(name, value, message)                                                         \
+    assert_true(name < -STASH_ERRNO_MAX);                                                    \
+    assert_false(stash_is_system_error(name));                                               \
+    assert_int_equal(stash_errno(name), 0);
+    STASH_ERROR_TABLE(CHECK_)
+#undef CHECK_
+}
+
+static void test_system_errors_carry_errno(void **state)
+{
+    (void)state;
+    assert_true(stash_is_system_error(-ENOENT));
+    assert_int_equal(stash_errno(-ENOSPC), ENOSPC);
+    assert_string_equal(stash_strerror(-ENOENT), strerror(ENOENT));
+    assert_false(stash_is_system_error(STASH_OK));
+}
+
+static void test_unknown_status_has_text(void **state)
+{
+    (void)state;
+    assert_string_equal(stash_strerror(-29999), "unknown stash status");
+    assert_string_equal(stash_strerror(12345), "unknown stash status");
+}
+
+static void test_version_string_matches_macros(void **state)
+{
+    (void)state;
+    assert_string_equal(stash_version_string(), STASH_VERSION_STRING);
+    assert_true(STASH_VERSION >= STASH_VERINT(0, 1, 0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_strerror_names_every_stash_status),
+        cmocka_unit_test(test_stash_statuses_are_outside_the_errno_range),
+        cmocka_unit_test(test_system_errors_carry_errno),
+        cmocka_unit_test(test_unknown_status_has_text),
+        cmocka_unit_test(test_version_string_matches_macros),
+    };
+    return cmocka_run_group_tests_name("error", tests, NULL, NULL);
+}

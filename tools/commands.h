@@ -1,0 +1,22 @@
+/*
+ * The subcommands of the stash program. Each lives in its own tools/cmd_*.c
+ * and is listed once in tools/stash.c.
+ */
+#ifndef STASH_TOOLS_COMMANDS_H
+#define STASH_TOOLS_COMMANDS_H
+
+struct stash_command {
+    const char *name;
+    const char *summary; /* one line for `stash --help` */
+    const char *usage;   /* the whole text of `stash NAME --help`, with an example */
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
+};
+
+extern const struct stash_command cmd_bench;
+extern const struct stash_command cmd_demo;
+extern const struct stash_command cmd_version;
+
+/* True if argv holds -h or --help. */
+int wants_help(int argc, char **argv);
+
+#endif
