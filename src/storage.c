@@ -134,7 +134,9 @@ static stash_status read_new(stash_storage *st, uint64_t offset, uint64_t len, v
     return STASH_OK;
 }
 
-stash_status stash_storage_read(stash_storage *st, size_t max, void **data, size_t *len)
+/* Reads up to max bytes from offset on into a new buffer; rp ends after them. */
+static stash_status read_from(stash_storage *st, uint64_t offset, size_t max, void **data,
+                              size_t *len)
 {
     if (st == NULL)
         return STASH_E_CLOSED;
@@ -142,31 +144,24 @@ stash_status stash_storage_read(stash_storage *st, size_t max, void **data, size
         return STASH_E_INVALID;
     if (!(st->stream->directions & STASH_STREAM_READ))
         return STASH_E_NOT_READABLE;
-    uint64_t left = st->rp < st->length ? st->length - st->rp : 0;
+    uint64_t left = offset < st->length ? st->length - offset : 0;
     size_t got;
-    stash_status status = read_new(st, st->rp, left < max ? left : max, data, &got);
+    stash_status status = read_new(st, offset, left < max ? left : max, data, &got);
     if (status == STASH_OK) {
-        st->rp += got;
+        st->rp = offset + got;
         *len = got;
     }
     return status;
 }
 
+stash_status stash_storage_read(stash_storage *st, size_t max, void **data, size_t *len)
+{
+    return read_from(st, st == NULL ? 0 : st->rp, max, data, len);
+}
+
 stash_status stash_storage_read_all(stash_storage *st, void **data, size_t *len)
 {
-    if (st == NULL)
-        return STASH_E_CLOSED;
-    if (data == NULL || len == NULL)
-        return STASH_E_INVALID;
-    if (!(st->stream->directions & STASH_STREAM_READ))
-        return STASH_E_NOT_READABLE;
-    size_t got;
-    stash_status status = read_new(st, 0, st->length, data, &got);
-    if (status == STASH_OK) {
-        st->rp = got;
-        *len = got;
-    }
-    return status;
+    return read_from(st, 0, STASH_STORAGE_ALL, data, len);
 }
 
 static stash_status seek_pointer(stash_storage *st, uint64_t *pointer, int64_t offset,
