@@ -347,6 +347,8 @@ stash_status stash_stream_open_fd(int fd, const char *mode, stash_stream **out)
         return STASH_E_NOT_READABLE;
     if ((m.directions & STASH_STREAM_WRITE) && access == O_RDONLY)
         return STASH_E_NOT_WRITABLE;
+    if ((flags & O_APPEND) && !(m.directions & STASH_STREAM_APPEND))
+        return STASH_E_MODE; /* every pwrite would land at the end */
     uint64_t size = 0;
     status = check_file_kind(fd, &size);
     if (status != STASH_OK)

@@ -292,6 +292,25 @@ static void test_file_positions_are_per_stream_over_one_descriptor(void **state)
     unlink(path);
 }
 
+static void test_open_fd_on_an_append_descriptor_needs_append_mode(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "o-append");
+    write_file(path, "ab", 2);
+    int fd = open(path, O_RDWR | O_APPEND);
+    assert_true(fd >= 0);
+    stash_stream *s;
+    assert_int_equal(stash_stream_open_fd(fd, "r+", &s), STASH_E_MODE);
+    assert_ok(stash_stream_open_fd(fd, "a+", &s));
+    assert_ok(stash_stream_write(s, "cd", 2));
+    assert_ok(stash_stream_close(&s));
+    close(fd);
+    char buf[8];
+    assert_int_equal(read_file(path, buf, sizeof buf), 4);
+    assert_memory_equal(buf, "abcd", 4);
+    unlink(path);
+}
+
 static void test_open_fd_rejects_pipes_and_bad_descriptors(void **state)
 {
     (void)state;
@@ -701,6 +720,7 @@ int main(void)
         cmocka_unit_test(test_file_write_is_visible_to_reads_before_flush),
         cmocka_unit_test(test_file_buffer_agrees_with_a_memory_model),
         cmocka_unit_test(test_file_positions_are_per_stream_over_one_descriptor),
+        cmocka_unit_test(test_open_fd_on_an_append_descriptor_needs_append_mode),
         cmocka_unit_test(test_open_fd_rejects_pipes_and_bad_descriptors),
         cmocka_unit_test(test_large_transfers_bypass_the_buffer_and_stay_correct),
         cmocka_unit_test(test_readline_stops_after_newline_or_capacity),

@@ -53,8 +53,7 @@ typedef int stash_status;
     X(STASH_E_CORRUPT, -30011, "data is corrupt or not in the expected format")      \
     X(STASH_E_VERSION, -30012, "unsupported format version")                         \
     X(STASH_E_NOT_FOUND, -30013, "no such entry")                                    \
-    X(STASH_E_LIMIT, -30014, "input exceeds a configured limit")                     \
-    X(STASH_E_DEFERRED, -30015, "an earlier buffered write failed; data was lost")
+    X(STASH_E_LIMIT, -30014, "input exceeds a configured limit")
 
 enum {
     STASH_OK = 0,

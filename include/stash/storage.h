@@ -16,8 +16,8 @@
  * max_open descriptors open: the least recently used one is closed (after
  * flushing) and reopened on that storage's next use, transparently. A temp
  * file is removed when its storage closes; the pool's private directory when
- * the pool's last user closes, and at normal process exit (atexit) for pools
- * still open. A process killed by a signal leaves that directory behind
+ * the pool's last user closes, and, for pools still open, at normal process
+ * exit (a library destructor, in the creating process only). A process killed by a signal leaves that directory behind
  * (stash-<pid>-XXXXXX under the pool's parent directory).
  *
  * Differences from the seed, on purpose:

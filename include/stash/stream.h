@@ -18,9 +18,10 @@
  * Any stream can also be handed to stdio code as a FILE * (stash_stream_fopen).
  *
  * Reads return what is available: a read at or past the end returns STASH_OK
- * with *got == 0. Writes are all-or-nothing from the caller's view: they
- * return STASH_OK only when every byte was accepted. Writing past the end
- * extends the stream; a gap reads back as zeros.
+ * with *got == 0. Writes return STASH_OK only when every byte was accepted;
+ * when the system fails part-way (a full disk), the bytes before the failure
+ * may already be in the file. Writing past the end extends the stream; a gap
+ * reads back as zeros.
  *
  * Ownership and lifetimes:
  *   - stash_stream_close(&s) releases the stream, sets s to NULL and is a
@@ -79,6 +80,8 @@ STASH_API stash_status stash_stream_open_file(const char *path, const char *mode
  * (a regular file or a block device). mode says which directions the stream
  * allows, as in stash_stream_open_file; "w" does not truncate here. The
  * stream does not own fd: close the stream first, then the descriptor.
+ * A descriptor opened with O_APPEND needs an "a" mode (else STASH_E_MODE),
+ * because the system appends every pwrite to it.
  */
 STASH_API stash_status stash_stream_open_fd(int fd, const char *mode, stash_stream **out);
 
