@@ -290,7 +290,8 @@ static void bench_file_read(struct bench_config *c)
     for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
         double base = 0, ours = 0;
         for (int r = 0; r < 5; r++) { /* interleaved, best of each */
-            double b = raw_read_gbs(path, buf, MIB, 1), o = stream_read_gbs(path, buf, chunks[i], 1);
+            double b = raw_read_gbs(path, buf, MIB, 1);
+            double o = stream_read_gbs(path, buf, chunks[i], 1);
             base = b > base ? b : base;
             ours = o > ours ? o : ours;
         }

@@ -310,11 +310,7 @@ bool stash_stream_at_end(stash_stream *s)
     return stash_stream_size(s, &size) != STASH_OK || s->pos >= size;
 }
 
-/*
- * The position whence + offset names, checked: below 0 is STASH_E_INVALID and
- * past INT64_MAX is STASH_E_RANGE, unless clamp is set, which pins the result
- * into [0, size] instead.
- */
+/* Contract in stream_internal.h; storages share it. */
 stash_status stream_resolve_seek(uint64_t current, uint64_t size, int64_t offset, int whence,
                                  bool clamp, uint64_t *result)
 {

@@ -13,11 +13,13 @@
  * has no holes. Any other whence is STASH_E_INVALID.
  *
  * Temp storages live in files of a stash_storage_pool, which keeps at most
- * max_open descriptors open: the least recently used one is closed (after
- * flushing) and reopened on that storage's next use, transparently. A temp
- * file is removed when its storage closes; the pool's private directory when
- * the pool's last user closes, and, for pools still open, at normal process
- * exit (a library destructor, in the creating process only). A process killed by a signal leaves that directory behind
+ * max_open descriptors open: the least recently used one is closed and
+ * reopened on that storage's next system call, transparently. Eviction only
+ * closes the descriptor; buffered writes stay with their storage until its
+ * next flush. A temp file is removed when its storage closes; the pool's
+ * private directory when the pool's last user closes, and, for pools still
+ * open, at normal process exit (a library destructor, in the creating process
+ * only). A process killed by a signal leaves that directory behind
  * (stash-<pid>-XXXXXX under the pool's parent directory).
  *
  * Differences from the seed, on purpose:
