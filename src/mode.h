@@ -1,5 +1,6 @@
 /*
- * fopen-like mode strings, parsed once for files, storages and FILE * export.
+ * fopen-like mode strings, parsed once for files, storages, memory files and
+ * FILE * export.
  */
 #ifndef STASH_MODE_H
 #define STASH_MODE_H
@@ -12,9 +13,14 @@ struct stash_mode {
 };
 
 /*
- * "r", "w" or "a", then any of "+", "b", "x" at most once each; "x" only with
- * "w" or "a". Anything else is STASH_E_MODE.
+ * One of "r", "w", "a" or "x" (Python's exclusive create: write, fail if the
+ * file exists), then any of "+", "x" (glibc's "wx", "ax") and one of "b" or
+ * "t" (both ignored: POSIX has no text mode), each at most once. Anything
+ * else is STASH_E_MODE.
  */
 stash_status mode_parse(const char *mode, struct stash_mode *out);
+
+/* The fopen mode glibc accepts for these directions: "r", "w", "r+", "a", "a+". */
+const char *mode_for_stdio(unsigned directions);
 
 #endif

@@ -34,6 +34,8 @@ stash_status stash_stream_open_backend(const stash_stream_backend *backend, void
         return STASH_E_INVALID;
     if (backend->pread == NULL || backend->size == NULL || (directions & ~known) != 0)
         return STASH_E_INVALID;
+    if ((backend->flags & ~(unsigned)STASH_BACKEND_CLAMP_SEEK) != 0)
+        return STASH_E_INVALID; /* the other bits are internal */
     if ((directions & STASH_STREAM_WRITE) && backend->pwrite == NULL)
         return STASH_E_INVALID;
     if ((directions & STASH_STREAM_APPEND) && !(directions & STASH_STREAM_WRITE))
@@ -278,12 +280,27 @@ stash_status stash_stream_pwrite(stash_stream *s, const void *buf, size_t len, u
     return write_at(s, buf, len, offset);
 }
 
+static stash_status append_atomically(stash_stream *s, const void *buf, size_t len)
+{
+    const struct stream_appending_backend *b = (const void *)s->backend;
+    uint64_t offset;
+    stream_drop_view(s);
+    stash_status status = b->append(s->ctx, buf, len, &offset);
+    if (status != STASH_OK)
+        return status;
+    s->bytes_written += len;
+    s->pos = offset + len;
+    return STASH_OK;
+}
+
 stash_status stash_stream_write(stash_stream *s, const void *buf, size_t len)
 {
     stash_status status = check_write(s, buf, len);
     if (status != STASH_OK)
         return status;
     uint64_t offset = s->pos;
+    if ((s->directions & STASH_STREAM_APPEND) && (s->backend->flags & BACKEND_ATOMIC_APPEND))
+        return append_atomically(s, buf, len);
     if (s->directions & STASH_STREAM_APPEND) {
         status = s->backend->size(s->ctx, &offset);
         if (status != STASH_OK)

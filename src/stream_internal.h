@@ -81,9 +81,26 @@ stash_status stream_resolve_seek(uint64_t current, uint64_t size, int64_t offset
  * which that stream may refill behind this one's back, so it is never cached. */
 #define BACKEND_VIEW_BORROWED (1u << 31)
 
+/*
+ * Internal backend flag: the table is the first member of a
+ * struct stream_appending_backend, whose append writes len bytes at the
+ * backend's own end in one step and reports where they landed. Append-mode
+ * writes use it, so two handles appending at once never overwrite each other
+ * (size-then-pwrite would race).
+ */
+#define BACKEND_ATOMIC_APPEND (1u << 30)
+
+struct stream_appending_backend {
+    stash_stream_backend base;
+    stash_status (*append)(void *ctx, const void *buf, size_t len, uint64_t *offset);
+};
+
 /* Backends with extra operations, recognised by their tables. */
 extern const stash_stream_backend stash_file_backend_;
 extern const stash_stream_backend stash_memory_backend_;
+
+/* stash_stream_fopen; with owns_stream, fclose also closes s. */
+stash_status stream_fopen(stash_stream *s, const char *mode, bool owns_stream, FILE **out);
 
 /* Builds a stream on an already-checked backend; same contract as
  * stash_stream_open_backend. */

@@ -1,8 +1,8 @@
 /*
  * FILE * export of any stream through glibc's fopencookie. The FILE reads,
  * writes and seeks through the stream's own position; stdio adds its own
- * buffer on top, and fclose flushes it into the stream but leaves the stream
- * open (the FILE does not own it).
+ * buffer on top. fclose flushes it into the stream and, for a FILE that owns
+ * its stream (a memory file's), closes the stream too.
  */
 #include "mode.h"
 #include "stream_internal.h"
@@ -59,7 +59,18 @@ static int cookie_close(void *cookie)
     return 0;
 }
 
-stash_status stash_stream_fopen(stash_stream *s, const char *mode, FILE **out)
+static int cookie_close_owned(void *cookie)
+{
+    stash_stream *s = cookie;
+    stash_status status = stash_stream_close(&s);
+    if (status != STASH_OK) {
+        set_errno(status);
+        return EOF;
+    }
+    return 0;
+}
+
+stash_status stream_fopen(stash_stream *s, const char *mode, bool owns_stream, FILE **out)
 {
     struct stash_mode m;
     if (s == NULL)
@@ -77,11 +88,16 @@ stash_status stash_stream_fopen(stash_stream *s, const char *mode, FILE **out)
         .read = (m.directions & STASH_STREAM_READ) ? cookie_read : NULL,
         .write = (m.directions & STASH_STREAM_WRITE) ? cookie_write : NULL,
         .seek = cookie_seek,
-        .close = cookie_close,
+        .close = owns_stream ? cookie_close_owned : cookie_close,
     };
-    FILE *f = fopencookie(s, mode, io);
+    FILE *f = fopencookie(s, mode_for_stdio(m.directions), io);
     if (f == NULL)
         return -errno;
     *out = f;
     return STASH_OK;
+}
+
+stash_status stash_stream_fopen(stash_stream *s, const char *mode, FILE **out)
+{
+    return stream_fopen(s, mode, false, out);
 }

@@ -151,6 +151,16 @@ static void test_file_exclusive_create_refuses_an_existing_file(void **state)
     assert_ok(stash_stream_open_file(path, "wx", &s));
     assert_ok(stash_stream_close(&s));
     assert_int_equal(stash_stream_open_file(path, "wbx", &s), -EEXIST);
+    assert_int_equal(stash_stream_open_file(path, "x", &s), -EEXIST); /* Python's "x" */
+    assert_int_equal(stash_stream_open_file(path, "x+b", &s), -EEXIST);
+    unlink(path);
+    assert_ok(stash_stream_open_file(path, "xt", &s));
+    char c;
+    size_t got;
+    assert_int_equal(stash_stream_read(s, &c, 1, &got), STASH_E_NOT_READABLE);
+    assert_ok(stash_stream_write(s, "x", 1));
+    assert_ok(stash_stream_close(&s));
+    assert_int_equal(file_size(path), 1);
     unlink(path);
 }
 

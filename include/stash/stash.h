@@ -6,6 +6,7 @@
 
 #include <stash/bytes.h>
 #include <stash/error.h>
+#include <stash/memfile.h>
 #include <stash/storage.h>
 #include <stash/stream.h>
 #include <stash/version.h>
