@@ -7,6 +7,7 @@
 #define STASH_BENCH_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -31,6 +32,9 @@ void bench_table(struct bench_config *c, const char *title);
  */
 void bench_row(struct bench_config *c, const char *what, const char *stash_figure,
                const char *baseline_figure, double ratio, const char *target);
+
+/* The median of n values; reorders them. */
+double bench_median(double *values, size_t n);
 
 /* Runs /usr/bin/python3 with a program that prints one number; NaN on failure. */
 double bench_python(const char *program);

@@ -56,7 +56,8 @@ static stash_status handle_close(void *ctx)
 
 #define HANDLE_OPERATIONS                                                         \
     .version = STASH_STREAM_BACKEND_V1,                                           \
-    .flags = BACKEND_VIEW_BORROWED | BACKEND_ATOMIC_APPEND, .pread = handle_pread, \
+    .flags = BACKEND_VIEW_BORROWED | BACKEND_ATOMIC_APPEND | BACKEND_DIRECT_READS,       \
+    .pread = handle_pread,                                                        \
     .pwrite = handle_pwrite, .size = handle_size, .close = handle_close
 
 static const struct stream_appending_backend unlocked_handle = {

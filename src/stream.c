@@ -132,7 +132,9 @@ static stash_status read_at(stash_stream *s, void *buf, size_t len, uint64_t off
     size_t done = copy_from_view(s, buf, len, offset);
     while (done < len) {
         size_t want = len - done;
-        if (want < SMALL_READ_BYTES && s->backend->peek != NULL) {
+        bool refill_view = want < SMALL_READ_BYTES && s->backend->peek != NULL &&
+                           !(s->backend->flags & BACKEND_DIRECT_READS);
+        if (refill_view) {
             const void *view;
             size_t view_len;
             stash_status status = stream_peek_at(s, offset + done, &view, &view_len);

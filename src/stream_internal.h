@@ -81,6 +81,10 @@ stash_status stream_resolve_seek(uint64_t current, uint64_t size, int64_t offset
  * which that stream may refill behind this one's back, so it is never cached. */
 #define BACKEND_VIEW_BORROWED (1u << 31)
 
+/* Internal backend flag: pread is as cheap as peek (a memcpy from memory
+ * that is always there), so small reads call it directly. */
+#define BACKEND_DIRECT_READS (1u << 29)
+
 /*
  * Internal backend flag: the table is the first member of a
  * struct stream_appending_backend, whose append writes len bytes at the
