@@ -704,6 +704,10 @@ static void test_custom_backend_gets_position_and_checks_for_free(void **state)
     wrong.version = 99;
     assert_int_equal(stash_stream_open_backend(&wrong, &c, STASH_STREAM_READ, &s),
                      STASH_E_INVALID);
+    wrong = zeros;
+    wrong.flags = 1u << 30; /* flags stash keeps for its own backends */
+    assert_int_equal(stash_stream_open_backend(&wrong, &c, STASH_STREAM_READ, &s),
+                     STASH_E_INVALID);
     assert_ok(stash_stream_open_backend(&zeros, &c, STASH_STREAM_READ, &s));
     assert_ok(stash_stream_seek(s, -10, STASH_SEEK_END, NULL));
     assert_ok(stash_stream_read(s, buf, sizeof buf, &n));

@@ -66,9 +66,10 @@ enum stash_whence { STASH_SEEK_SET = 0, STASH_SEEK_CUR = 1, STASH_SEEK_END = 2 }
 /* ---- Opening ------------------------------------------------------------ */
 
 /**
- * Opens a file with an fopen-like mode: "r", "r+", "w", "w+", "a", "a+",
- * optionally with "b" (ignored) and "x" (with "w": fail with -EEXIST if the
- * file exists). In "a" modes every write goes to the current end.
+ * Opens a file with an fopen-like mode: "r", "r+", "w", "w+", "a", "a+", or
+ * Python's "x", "x+" (create; fail with -EEXIST if the file exists), then
+ * optionally "b" or "t" (both ignored) and, after "w" or "a", glibc's "x".
+ * In "a" modes every write goes to the current end.
  * Errors: STASH_E_MODE, -errno from open (-ENOENT, -EACCES, ...), -EISDIR for
  * a directory, -EINVAL for something that is not a regular file or device.
  */
@@ -243,7 +244,7 @@ enum {
  */
 typedef struct stash_stream_backend {
     unsigned version; /* STASH_STREAM_BACKEND_V1 */
-    unsigned flags;   /* STASH_BACKEND_* */
+    unsigned flags;   /* STASH_BACKEND_* only; other bits: STASH_E_INVALID */
     stash_status (*pread)(void *ctx, void *buf, size_t len, uint64_t offset, size_t *got);
     stash_status (*pwrite)(void *ctx, const void *buf, size_t len, uint64_t offset);
     stash_status (*size)(void *ctx, uint64_t *size);
