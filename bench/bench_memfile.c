@@ -51,11 +51,16 @@ static void baseline_write(struct subject *s, size_t n)
         copy(s->block + s->offsets[i % OFFSETS], s->buf, s->len);
 }
 
-static void memfile_read(struct subject *s, size_t n)
+static void pread_each(stash_memfile *mf, struct subject *s, size_t n)
 {
     size_t got;
     for (size_t i = 0; i < n; i++)
-        stash_memfile_pread(s->mf, s->buf, s->len, s->offsets[i % OFFSETS], &got);
+        stash_memfile_pread(mf, s->buf, s->len, s->offsets[i % OFFSETS], &got);
+}
+
+static void memfile_read(struct subject *s, size_t n)
+{
+    pread_each(s->mf, s, n);
 }
 
 static void memfile_write(struct subject *s, size_t n)
@@ -66,9 +71,7 @@ static void memfile_write(struct subject *s, size_t n)
 
 static void locked_read(struct subject *s, size_t n)
 {
-    size_t got;
-    for (size_t i = 0; i < n; i++)
-        stash_memfile_pread(s->locked, s->buf, s->len, s->offsets[i % OFFSETS], &got);
+    pread_each(s->locked, s, n);
 }
 
 static void handle_read(struct subject *s, size_t n)
