@@ -87,6 +87,12 @@ static void memfd_pread(struct subject *s, size_t n)
         bench_sink((uint64_t)pread(s->memfd, s->buf, s->len, s->offsets[i % OFFSETS]));
 }
 
+static void memfd_pwrite(struct subject *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        bench_sink((uint64_t)pwrite(s->memfd, s->buf, s->len, s->offsets[i % OFFSETS]));
+}
+
 static void stdio_read(FILE *f, struct subject *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -243,10 +249,12 @@ static void bench_small_reads(struct bench_config *c, struct subject *s, size_t 
     struct pair vs_fmemopen = time_pair(memfile_read, fmemopen_read, s, n / 16);
     struct pair stdio = time_pair(memfile_stdio_read, fmemopen_read, s, n / 16);
     struct pair locked = time_pair(locked_read, baseline_read, s, n);
+    struct pair writes = time_pair(memfile_write, baseline_write, s, n);
+    struct pair write_syscall = time_pair(memfile_write, memfd_pwrite, s, n / 4);
     struct pair python = {vs_memcpy.ours_ns, python_bytesio_ns(s->size), NAN};
     python.ratio = python.ours_ns / python.base_ns;
 
-    bench_table(c, "Memory file: 8-byte reads at random offsets in 64 MiB");
+    bench_table(c, "Memory file: 8-byte transfers at random offsets in 64 MiB");
     row(c, "stash_memfile_pread 8 B (ratio: time / memcpy's)", vs_memcpy, "memcpy", false,
         "<= 2");
     row(c, "stash_memfile_pread 8 B (ratio: speed-up over memfd pread)", vs_syscall,
@@ -263,6 +271,9 @@ static void bench_small_reads(struct bench_config *c, struct subject *s, size_t 
         "io.BytesIO", true, NULL);
     row(c, "locked memory file pread 8 B (ratio: time / memcpy's)", locked, "memcpy", false,
         NULL);
+    row(c, "stash_memfile_pwrite 8 B (ratio: time / memcpy's)", writes, "memcpy", false, NULL);
+    row(c, "stash_memfile_pwrite 8 B (speed-up over memfd pwrite)", write_syscall,
+        "pwrite(2) on a memfd", true, NULL);
 }
 
 static void bench_page_transfers(struct bench_config *c, struct subject *s, size_t n)

@@ -222,12 +222,34 @@ static stash_status write_locked(stash_memfile *mf, const void *buf, size_t len,
     return STASH_OK;
 }
 
-stash_status memfile_write(stash_memfile *mf, const void *buf, size_t len, uint64_t offset)
+/* Writes that extend the file, run after the export or take the lock. */
+__attribute__((noinline)) static stash_status write_slow(stash_memfile *mf, const void *buf,
+                                                         size_t len, uint64_t offset)
 {
     lock_exclusive(mf);
     stash_status status = write_locked(mf, buf, len, offset);
     unlock(mf);
     return status;
+}
+
+/* The hot path, short for the same reason as read_fast: a write inside the
+ * known size changes nothing but the bytes, before or after the export. */
+static inline stash_status write_fast(stash_memfile *mf, const void *buf, size_t len,
+                                      uint64_t offset)
+{
+    uint64_t size = known_size(mf);
+    if ((mf->flags & STASH_MEMFILE_LOCKED) || offset >= size || len > size - offset)
+        return write_slow(mf, buf, len, offset);
+    if (len <= 16)
+        copy_small(mf->base + offset, buf, len);
+    else
+        memcpy(mf->base + offset, buf, len);
+    return STASH_OK;
+}
+
+stash_status memfile_write(stash_memfile *mf, const void *buf, size_t len, uint64_t offset)
+{
+    return write_fast(mf, buf, len, offset);
 }
 
 stash_status memfile_append(stash_memfile *mf, const void *buf, size_t len, uint64_t *offset)
@@ -412,7 +434,7 @@ stash_status stash_memfile_pwrite(stash_memfile *mf, const void *buf, size_t len
         return STASH_E_CLOSED;
     if ((buf == NULL && len != 0) || offset < 0)
         return STASH_E_INVALID;
-    return memfile_write(mf, buf, len, (uint64_t)offset);
+    return write_fast(mf, buf, len, (uint64_t)offset);
 }
 
 stash_status stash_memfile_size(stash_memfile *mf, uint64_t *size)
