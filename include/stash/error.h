@@ -53,7 +53,9 @@ typedef int stash_status;
     X(STASH_E_CORRUPT, -30011, "data is corrupt or not in the expected format")      \
     X(STASH_E_VERSION, -30012, "unsupported format version")                         \
     X(STASH_E_NOT_FOUND, -30013, "no such entry")                                    \
-    X(STASH_E_LIMIT, -30014, "input exceeds a configured limit")
+    X(STASH_E_LIMIT, -30014, "input exceeds a configured limit")                    \
+    X(STASH_E_DTYPE, -30015, "unsupported array element type")                      \
+    X(STASH_E_TRUNCATED, -30016, "data is shorter than its header says")
 
 enum {
     STASH_OK = 0,

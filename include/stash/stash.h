@@ -4,9 +4,11 @@
 #ifndef STASH_STASH_H
 #define STASH_STASH_H
 
+#include <stash/array.h>
 #include <stash/bytes.h>
 #include <stash/error.h>
 #include <stash/memfile.h>
+#include <stash/npy.h>
 #include <stash/storage.h>
 #include <stash/stream.h>
 #include <stash/version.h>
