@@ -290,7 +290,7 @@ static stash_status parse_entry(struct cursor *c, stash_array_desc *d, unsigned 
         return parse_descr(c, d);
     }
     if (n == 13 && memcmp(key, "fortran_order", 13) == 0) {
-        bool fortran;
+        bool fortran = false;
         *seen |= KEY_FORTRAN;
         status = parse_bool(c, &fortran);
         d->order = fortran ? STASH_ORDER_F : STASH_ORDER_C;

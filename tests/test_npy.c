@@ -242,6 +242,7 @@ static void test_bad_headers_are_refused_clearly(void **state)
         {"{'descr': '<f8', 'fortran_order': False, 'shape': (-3,)}", STASH_E_CORRUPT},
         {"{'descr': '<f8', 'fortran_order': 0, 'shape': (3,)}", STASH_E_CORRUPT},
         {"{'descr': '<f8', 'fortran_order': Falsey, 'shape': (3,)}", STASH_E_CORRUPT},
+        {"{'descr': '<f8', 'fortran_order': F0lse, 'shape': (3,)}", STASH_E_CORRUPT},
         {"{'descr': '<f8' 'fortran_order': False, 'shape': (3,)}", STASH_E_CORRUPT},
         {"{'descr': '<f8', 'fortran_order': False, 'shape': (3,)} x", STASH_E_CORRUPT},
         {"{'descr': '<f8', 'fortran_order': False, 'shape': (3 4,)}", STASH_E_CORRUPT},
