@@ -14,6 +14,7 @@ struct stash_command {
 
 extern const struct stash_command cmd_bench;
 extern const struct stash_command cmd_demo;
+extern const struct stash_command cmd_npy;
 extern const struct stash_command cmd_version;
 
 /* True if argv holds -h or --help. */

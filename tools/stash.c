@@ -9,6 +9,7 @@
 static const struct stash_command *const commands[] = {
     &cmd_demo,
     &cmd_bench,
+    &cmd_npy,
     &cmd_version,
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

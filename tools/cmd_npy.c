@@ -1,0 +1,65 @@
+/*
+ * stash npy info FILE [--json]: what an NPY file holds, or why it is bad.
+ */
+#include "commands.h"
+#include "describe.h"
+
+#include <stash/npy.h>
+
+#include <string.h>
+
+static int info(const char *path, bool json)
+{
+    stash_npy_map *map;
+    stash_status status = stash_npy_map_open(path, &map);
+    if (status != STASH_OK) {
+        fprintf(stderr, "stash npy info: %s: %s\n", path, stash_strerror(status));
+        return 1;
+    }
+    const stash_npy_header *h = stash_npy_map_header(map);
+    if (json) {
+        printf("{\"format\": \"npy\", \"version\": \"%u.%u\", ", h->major, h->minor);
+        describe_array_json(stdout, &h->desc);
+        printf(", \"data_offset\": %llu, \"data_bytes\": %llu}\n",
+               (unsigned long long)h->data_offset, (unsigned long long)h->data_bytes);
+    } else {
+        printf("%s: NPY %u.%u, ", path, h->major, h->minor);
+        describe_array(stdout, &h->desc);
+        printf(", %llu bytes of data at offset %llu\n", (unsigned long long)h->data_bytes,
+               (unsigned long long)h->data_offset);
+    }
+    stash_npy_map_close(&map);
+    return 0;
+}
+
+static int run(int argc, char **argv)
+{
+    bool json = false;
+    const char *path = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (path == NULL && argv[i][0] != '-')
+            path = argv[i];
+        else
+            path = NULL, argc = -1;
+    }
+    if (argc < 3 || strcmp(argv[1], "info") != 0 || path == NULL) {
+        fputs(cmd_npy.usage, stderr);
+        return 2;
+    }
+    return info(path, json);
+}
+
+const struct stash_command cmd_npy = {
+    .name = "npy",
+    .summary = "describe NumPy .npy files",
+    .usage = "usage: stash npy info FILE [--json]\n\n"
+             "Prints the version, element type, shape, order, byte order and data size\n"
+             "of an NPY file, or one line naming what is wrong with it (exit 1).\n"
+             "--json prints one JSON object instead.\n\n"
+             "example:\n  $ stash npy info weights.npy\n"
+             "  weights.npy: NPY 1.0, float64, shape (3, 4), C order, little-endian,"
+             " 96 bytes of data at offset 128\n",
+    .run = run,
+};
