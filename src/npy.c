@@ -105,24 +105,18 @@ stash_status stash_npy_save(const char *path, const stash_array_desc *desc, cons
     if (path == NULL || (flags & ~(unsigned)STASH_NPY_DURABLE) != 0)
         return STASH_E_INVALID;
     char temp[PATH_MAX];
-    if (snprintf(temp, sizeof temp, "%s.tmp-XXXXXX", path) >= (int)sizeof temp)
-        return -ENAMETOOLONG;
-    int fd = mkostemp(temp, O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
+    int fd;
+    stash_status status = sysio_create_aside(path, temp, sizeof temp, &fd);
+    if (status != STASH_OK)
+        return status;
     stash_stream *s;
-    stash_status status = stash_stream_open_fd(fd, "w", &s);
+    status = stash_stream_open_fd(fd, "w", &s);
     if (status == STASH_OK) {
         status = stash_npy_write(s, desc, data, 0);
         stash_status closed = stash_stream_close(&s);
         status = status != STASH_OK ? status : closed;
     }
     if (status == STASH_OK && (flags & STASH_NPY_DURABLE) && fsync(fd) != 0)
-        status = -errno;
-    /* The file gets the permissions a plain create would give, not 0600. */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (status == STASH_OK && fchmod(fd, 0666 & ~mask) != 0)
         status = -errno;
     stash_status closed = sysio_close(fd);
     status = status != STASH_OK ? status : closed;

@@ -1,7 +1,10 @@
 #include "sysio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <unistd.h>
 
 /* pread/pwrite take off_t and return ssize_t: keep each call within both. */
@@ -60,4 +63,21 @@ stash_status sysio_close(int fd)
     if (close(fd) != 0 && errno != EINTR)
         return -errno;
     return STASH_OK;
+}
+
+stash_status sysio_create_aside(const char *path, char *temp, size_t cap, int *fd)
+{
+    static atomic_uint counter;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned n = atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed);
+        int len = snprintf(temp, cap, "%s.tmp-%ld-%u", path, (long)getpid(), n);
+        if (len < 0 || (size_t)len >= cap)
+            return -ENAMETOOLONG;
+        *fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (*fd >= 0)
+            return STASH_OK;
+        if (errno != EEXIST) /* a leftover of a crashed process with our pid: next name */
+            return -errno;
+    }
+    return -EEXIST;
 }

@@ -18,6 +18,14 @@ stash_status sysio_pread_full(int fd, void *buf, size_t len, uint64_t offset, si
 stash_status sysio_pwrite_full(int fd, const void *buf, size_t len, uint64_t offset,
                                size_t *written);
 
+/*
+ * Creates a new file beside path to write aside and rename over it later:
+ * "PATH.tmp-PID-N", written into temp (cap bytes). Mode 0666 less the umask,
+ * as a plain create would give, without touching the process's umask (another
+ * thread may be creating files). -ENAMETOOLONG if the name does not fit.
+ */
+stash_status sysio_create_aside(const char *path, char *temp, size_t cap, int *fd);
+
 /* close() that reports -errno but never retries (the descriptor is gone). */
 stash_status sysio_close(int fd);
 

@@ -301,8 +301,13 @@ static void test_save_load_and_map_round_trip(void **state)
     for (int i = 0; i < 12; i++)
         values[i] = (float)i * 1.5f;
     const char *path = path_in(dir, "roundtrip.npy");
+    mode_t mask = umask(022);
     assert_ok(stash_npy_save(path, &d, values, 0));
+    umask(mask);
     assert_int_equal(file_size(path), 128 + sizeof values);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644); /* as a plain create, not mkstemp's 0600 */
 
     stash_array_desc back;
     void *data = NULL;
