@@ -55,7 +55,8 @@ typedef int stash_status;
     X(STASH_E_NOT_FOUND, -30013, "no such entry")                                    \
     X(STASH_E_LIMIT, -30014, "input exceeds a configured limit")                    \
     X(STASH_E_DTYPE, -30015, "unsupported array element type")                      \
-    X(STASH_E_TRUNCATED, -30016, "data is shorter than its header says")
+    X(STASH_E_TRUNCATED, -30016, "data is shorter than its header says")            \
+    X(STASH_E_UNSAFE, -30017, "input would import or call code; refused unexecuted")
 
 enum {
     STASH_OK = 0,
