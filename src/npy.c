@@ -75,27 +75,21 @@ stash_status stash_npy_read_header(stash_stream *s, stash_npy_header *out)
 
 /* ---- Whole files -------------------------------------------------------- */
 
-/* The directory of path, for the temporary file and the directory fsync. */
-static void directory_of(const char *path, char *dir, size_t cap)
-{
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL)
-        snprintf(dir, cap, ".");
-    else if (slash == path)
-        snprintf(dir, cap, "/");
-    else
-        snprintf(dir, cap, "%.*s", (int)(slash - path), path);
-}
+struct npy_job {
+    const stash_array_desc *desc;
+    const void *data;
+};
 
-static stash_status sync_directory(const char *path)
+static stash_status write_npy(int fd, void *ctx)
 {
-    char dir[PATH_MAX];
-    directory_of(path, dir, sizeof dir);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    stash_status status = fsync(fd) == 0 ? STASH_OK : -errno;
-    sysio_close(fd);
+    const struct npy_job *job = ctx;
+    stash_stream *s;
+    stash_status status = stash_stream_open_fd(fd, "w", &s);
+    if (status == STASH_OK) {
+        status = stash_npy_write(s, job->desc, job->data, 0);
+        stash_status closed = stash_stream_close(&s);
+        status = status != STASH_OK ? status : closed;
+    }
     return status;
 }
 
@@ -104,29 +98,8 @@ stash_status stash_npy_save(const char *path, const stash_array_desc *desc, cons
 {
     if (path == NULL || (flags & ~(unsigned)STASH_NPY_DURABLE) != 0)
         return STASH_E_INVALID;
-    char temp[PATH_MAX];
-    int fd;
-    stash_status status = sysio_create_aside(path, temp, sizeof temp, &fd);
-    if (status != STASH_OK)
-        return status;
-    stash_stream *s;
-    status = stash_stream_open_fd(fd, "w", &s);
-    if (status == STASH_OK) {
-        status = stash_npy_write(s, desc, data, 0);
-        stash_status closed = stash_stream_close(&s);
-        status = status != STASH_OK ? status : closed;
-    }
-    if (status == STASH_OK && (flags & STASH_NPY_DURABLE) && fsync(fd) != 0)
-        status = -errno;
-    stash_status closed = sysio_close(fd);
-    status = status != STASH_OK ? status : closed;
-    if (status == STASH_OK && rename(temp, path) != 0)
-        status = -errno;
-    if (status != STASH_OK) {
-        unlink(temp);
-        return status;
-    }
-    return (flags & STASH_NPY_DURABLE) ? sync_directory(path) : STASH_OK;
+    struct npy_job job = {desc, data};
+    return sysio_publish(path, write_npy, &job, (flags & STASH_NPY_DURABLE) != 0);
 }
 
 stash_status stash_npy_load(const char *path, stash_array_desc *desc, void **data)

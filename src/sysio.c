@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 /* pread/pwrite take off_t and return ssize_t: keep each call within both. */
@@ -80,4 +81,50 @@ stash_status sysio_create_aside(const char *path, char *temp, size_t cap, int *f
             return -errno;
     }
     return -EEXIST;
+}
+
+/* The directory of path: "." for a bare name, "/" for a file in the root. */
+static void directory_of(const char *path, char *dir, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(dir, cap, ".");
+    else if (slash == path)
+        snprintf(dir, cap, "/");
+    else
+        snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+}
+
+stash_status sysio_sync_directory(const char *path)
+{
+    char dir[PATH_MAX];
+    directory_of(path, dir, sizeof dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    stash_status status = fsync(fd) == 0 ? STASH_OK : -errno;
+    sysio_close(fd);
+    return status;
+}
+
+stash_status sysio_publish(const char *path, stash_status (*write)(int fd, void *ctx), void *ctx,
+                           bool durable)
+{
+    char temp[PATH_MAX];
+    int fd;
+    stash_status status = sysio_create_aside(path, temp, sizeof temp, &fd);
+    if (status != STASH_OK)
+        return status;
+    status = write(fd, ctx);
+    if (status == STASH_OK && durable && fsync(fd) != 0)
+        status = -errno;
+    stash_status closed = sysio_close(fd);
+    status = status != STASH_OK ? status : closed;
+    if (status == STASH_OK && rename(temp, path) != 0)
+        status = -errno;
+    if (status != STASH_OK) {
+        unlink(temp);
+        return status;
+    }
+    return durable ? sysio_sync_directory(path) : STASH_OK;
 }

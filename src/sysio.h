@@ -7,6 +7,7 @@
 
 #include <stash/error.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,19 @@ stash_status sysio_pwrite_full(int fd, const void *buf, size_t len, uint64_t off
  * thread may be creating files). -ENAMETOOLONG if the name does not fit.
  */
 stash_status sysio_create_aside(const char *path, char *temp, size_t cap, int *fd);
+
+/*
+ * Publishes a new version of path atomically: write(fd, ctx) fills a file
+ * created aside (sysio_create_aside), which is then renamed over path, so a
+ * reader sees the old file or the new one, never a part. durable: fsync the
+ * file before the rename and the directory after it. The aside file is
+ * removed on any failure.
+ */
+stash_status sysio_publish(const char *path, stash_status (*write)(int fd, void *ctx), void *ctx,
+                           bool durable);
+
+/* fsync of the directory holding path (makes a rename or create durable). */
+stash_status sysio_sync_directory(const char *path);
 
 /* close() that reports -errno but never retries (the descriptor is gone). */
 stash_status sysio_close(int fd);

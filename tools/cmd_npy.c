@@ -8,12 +8,12 @@
 
 #include <string.h>
 
-static int info(const char *path, bool json)
+int npy_describe(const char *who, const char *path, bool json)
 {
     stash_npy_map *map;
     stash_status status = stash_npy_map_open(path, &map);
     if (status != STASH_OK) {
-        fprintf(stderr, "stash npy info: %s: %s\n", path, stash_strerror(status));
+        fprintf(stderr, "%s: %s: %s\n", who, path, stash_strerror(status));
         return 1;
     }
     const stash_npy_header *h = stash_npy_map_header(map);
@@ -48,7 +48,7 @@ static int run(int argc, char **argv)
         fputs(cmd_npy.usage, stderr);
         return 2;
     }
-    return info(path, json);
+    return npy_describe("stash npy info", path, json);
 }
 
 const struct stash_command cmd_npy = {

@@ -5,6 +5,8 @@
 #ifndef STASH_TOOLS_COMMANDS_H
 #define STASH_TOOLS_COMMANDS_H
 
+#include <stdbool.h>
+
 struct stash_command {
     const char *name;
     const char *summary; /* one line for `stash --help` */
@@ -14,8 +16,14 @@ struct stash_command {
 
 extern const struct stash_command cmd_bench;
 extern const struct stash_command cmd_demo;
+extern const struct stash_command cmd_info;
+extern const struct stash_command cmd_nco;
 extern const struct stash_command cmd_npy;
 extern const struct stash_command cmd_version;
+
+/* Describe one file of a format on stdout; 0, or 1 after a one-line error. */
+int npy_describe(const char *who, const char *path, bool json);
+int nco_describe(const char *who, const char *path, bool json);
 
 /* True if argv holds -h or --help. */
 int wants_help(int argc, char **argv);

@@ -9,7 +9,9 @@
 static const struct stash_command *const commands[] = {
     &cmd_demo,
     &cmd_bench,
+    &cmd_info,
     &cmd_npy,
+    &cmd_nco,
     &cmd_version,
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -1,0 +1,174 @@
+/*
+ * stash/nco.h - nengo's cache objects: pickled metadata and an NPY array in
+ * one file, several objects chained in one file, found through an index.
+ *
+ * An object (docs/nco.md has the byte layout) is a 40-byte header - "NCO",
+ * version 0, four zero bytes, then four little-endian u64 absolute file
+ * offsets: metadata start and end, array start and end - then the metadata
+ * as a pickle starting on a 16-byte boundary, then the array as an NPY file
+ * starting on a 16-byte boundary (stash writes it on a 64-byte one, so the
+ * data is 64-byte aligned in the file and in a mapping). Padding is zeros.
+ * This is the layout nengo's nco.write produces on 64-bit Linux ("@3sBLLLL").
+ * Objects are chained as nengo's legacy cache chained them: the next header
+ * starts where an object's array ends.
+ *
+ * Reading checks every offset against the file size and the others before
+ * it is used: metadata inside [header end, array start], array inside
+ * [metadata end, file end], NPY data inside the array's range. The chain
+ * only moves forward, so it always ends. The first object must be valid
+ * (STASH_E_CORRUPT for a wrong magic, STASH_E_VERSION for a version other
+ * than 0, STASH_E_TRUNCATED or STASH_E_RANGE for offsets that do not fit).
+ * After the first, a header that is all zeros or cut short is an append that
+ * never committed (stash writes the header last), and a header that does not
+ * check out is damage: either way the chain ends before it, and the bytes
+ * from there on are reported by stash_nco_info (tail_bytes, tail_status)
+ * rather than failing the whole file.
+ *
+ * The index, a file beside the NCO file named "<path>.stashidx", holds the
+ * start of every object and the identity (inode, size, modification time) of
+ * the file it describes, under a checksum. When it is missing, damaged or
+ * describes another version of the file, opening walks the chain instead and
+ * rewrites the index if it can (a read-only directory is not an error).
+ *
+ * Metadata is read with the safe pickle reader (stash/pickle.h). A pickle
+ * that would import or call code gives STASH_E_UNSAFE from stash_nco_meta,
+ * and the object stays usable: its array reads as always and its metadata
+ * is available as opaque bytes from stash_nco_meta_bytes.
+ *
+ * Appending holds an exclusive flock on the NCO file, drops any uncommitted
+ * tail, writes the object with a zero header, then the header, then the
+ * index (written aside and renamed). A crash at any point leaves every
+ * committed object readable; STASH_NCO_DURABLE adds fsyncs so that this also
+ * holds across power loss.
+ *
+ * Ownership and lifetimes: a stash_nco maps the file read-only; pointers
+ * from stash_nco_meta_bytes and stash_nco_array point into that mapping and
+ * stay valid until stash_nco_close. Objects appended after the open are not
+ * seen by it; open again to see them. Truncating the file under an open
+ * stash_nco (which stash never does to committed objects) would make reads
+ * of the lost part fault, as with any mapped file.
+ *
+ * Thread-safety: an open stash_nco is read-only and may be used from any
+ * number of threads at once. Appends to one file from several threads or
+ * processes are serialised by the flock.
+ */
+#ifndef STASH_NCO_H
+#define STASH_NCO_H
+
+#include <stash/array.h>
+#include <stash/error.h>
+#include <stash/pickle.h>
+#include <stash/stream.h>
+#include <stash/value.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define STASH_NCO_HEADER_BYTES 40
+#define STASH_NCO_VERSION 0
+/** Where stash starts the NPY part, so its data is 64-byte aligned. */
+#define STASH_NCO_ARRAY_ALIGN 64
+
+/** Flags for stash_nco_open, stash_nco_append and stash_nco_pack. */
+enum {
+    /** Open: walk the chain; neither read nor write the index. */
+    STASH_NCO_NO_INDEX = 1u << 0,
+    /** Append, pack: fsync the data, the header and the index. */
+    STASH_NCO_DURABLE = 1u << 1,
+};
+
+/** One object's place in the file: absolute offsets, as in its header. */
+typedef struct stash_nco_object {
+    uint64_t start;                  /* the header */
+    uint64_t meta_start, meta_end;   /* the pickle */
+    uint64_t array_start, array_end; /* the NPY file */
+} stash_nco_object;
+
+/** How the open found the objects. */
+typedef enum stash_nco_index_state {
+    STASH_NCO_INDEX_USED,    /* the index was current and used */
+    STASH_NCO_INDEX_REBUILT, /* missing or stale: walked, and the index rewritten */
+    STASH_NCO_INDEX_WALKED,  /* walked, index not written (NO_INDEX, or not writable) */
+} stash_nco_index_state;
+
+typedef struct stash_nco_info {
+    size_t count;               /* committed objects */
+    uint64_t file_bytes;        /* the file's size when opened */
+    uint64_t chain_end;         /* the end of the last object */
+    uint64_t tail_bytes;        /* file_bytes - chain_end: not a committed object */
+    stash_status tail_status;   /* STASH_OK if none or all zeros, else why it is not */
+    stash_nco_index_state index;
+} stash_nco_info;
+
+typedef struct stash_nco stash_nco;
+
+/** Opens and maps path, and finds its objects (see the file comment). */
+STASH_API stash_status stash_nco_open(const char *path, unsigned flags, stash_nco **out);
+
+/** Unmaps, frees and sets *nco to NULL; no-op on NULL. */
+STASH_API void stash_nco_close(stash_nco **nco);
+
+STASH_API stash_status stash_nco_info_get(const stash_nco *nco, stash_nco_info *info);
+
+/** The i-th object's offsets; STASH_E_NOT_FOUND past the last. */
+STASH_API stash_status stash_nco_object_at(const stash_nco *nco, size_t i, stash_nco_object *out);
+
+/** The i-th object's metadata as the pickle bytes in the file (zero copy). */
+STASH_API stash_status stash_nco_meta_bytes(const stash_nco *nco, size_t i, const void **pickle,
+                                            size_t *len);
+
+/**
+ * The i-th object's metadata as a new tree (free with stash_value_free), read
+ * with the default pickle limits. STASH_E_UNSAFE and the pickle reader's
+ * other refusals leave the object usable (see the file comment); err
+ * (optional) says where the pickle was refused.
+ */
+STASH_API stash_status stash_nco_meta(const stash_nco *nco, size_t i, stash_value **meta,
+                                      stash_pickle_error *err);
+
+/**
+ * The i-th object's array with zero copy: *data points into the mapping,
+ * laid out as *desc says (any byte order; see stash_array_to_native for a
+ * copy in this machine's order). NPY errors as stash_npy_header_parse, and
+ * STASH_E_TRUNCATED if the data runs past the object's array end.
+ */
+STASH_API stash_status stash_nco_array(const stash_nco *nco, size_t i, stash_array_desc *desc,
+                                       const void **data);
+
+/**
+ * Appends one object to path (created, mode 0666 less the umask, if missing)
+ * and updates its index. meta may be NULL for None. flags:
+ * STASH_NCO_DURABLE. Errors: the pickle writer's (an array in meta is
+ * STASH_E_UNSUPPORTED), the array description's, a damaged first object, and
+ * system errors. On failure the file's committed objects are unchanged.
+ */
+STASH_API stash_status stash_nco_append(const char *path, const stash_value *meta,
+                                        const stash_array_desc *desc, const void *data,
+                                        unsigned flags);
+
+/**
+ * Writes a new file holding one object, atomically (aside, then renamed over
+ * path), and its index. flags: STASH_NCO_DURABLE.
+ */
+STASH_API stash_status stash_nco_pack(const char *path, const stash_value *meta,
+                                      const stash_array_desc *desc, const void *data,
+                                      unsigned flags);
+
+/**
+ * nengo's nco.write: one object at the stream's position, header last; the
+ * stream is left at the object's end, where the next object would start.
+ * *object (optional) receives its offsets.
+ */
+STASH_API stash_status stash_nco_write(stash_stream *s, const stash_value *meta,
+                                       const stash_array_desc *desc, const void *data,
+                                       stash_nco_object *object);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STASH_NCO_H */

@@ -1,0 +1,116 @@
+/*
+ * NCO headers and the chain of objects: the checks every offset passes
+ * before anything reads through it (docs/nco.md, "What a reader checks").
+ */
+#include "nco_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const unsigned char magic[3] = {'N', 'C', 'O'};
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+void nco_header_encode(const stash_nco_object *o, unsigned char out[STASH_NCO_HEADER_BYTES])
+{
+    memset(out, 0, STASH_NCO_HEADER_BYTES);
+    memcpy(out, magic, sizeof magic);
+    out[3] = STASH_NCO_VERSION;
+    put_le64(out + 8, o->meta_start);
+    put_le64(out + 16, o->meta_end);
+    put_le64(out + 24, o->array_start);
+    put_le64(out + 32, o->array_end);
+}
+
+bool nco_header_is_blank(const unsigned char *hdr, size_t avail)
+{
+    size_t n = avail < STASH_NCO_HEADER_BYTES ? avail : STASH_NCO_HEADER_BYTES;
+    for (size_t i = 0; i < n; i++)
+        if (hdr[i])
+            return false;
+    return true;
+}
+
+stash_status nco_header_decode(const unsigned char *hdr, size_t avail, uint64_t start,
+                               uint64_t file_bytes, stash_nco_object *out)
+{
+    if (avail < sizeof magic + 1)
+        return STASH_E_TRUNCATED;
+    if (memcmp(hdr, magic, sizeof magic) != 0)
+        return STASH_E_CORRUPT;
+    if (hdr[3] != STASH_NCO_VERSION)
+        return STASH_E_VERSION;
+    if (avail < STASH_NCO_HEADER_BYTES)
+        return STASH_E_TRUNCATED;
+    stash_nco_object o = {start, get_le64(hdr + 8), get_le64(hdr + 16), get_le64(hdr + 24),
+                          get_le64(hdr + 32)};
+    /* In order: header < metadata <= array, each range forward. */
+    if (o.meta_start < start + STASH_NCO_HEADER_BYTES || o.meta_end < o.meta_start ||
+        o.array_start < o.meta_end || o.array_end < o.array_start)
+        return STASH_E_RANGE;
+    if (o.array_end > file_bytes)
+        return STASH_E_TRUNCATED;
+    *out = o;
+    return STASH_OK;
+}
+
+/* The bytes past the chain: nothing, an append that never committed, or damage. */
+static void describe_tail(const unsigned char *map, uint64_t file_bytes, uint64_t end,
+                          stash_status why, stash_nco_info *info)
+{
+    info->chain_end = end;
+    info->tail_bytes = file_bytes - end;
+    info->tail_status = STASH_OK;
+    if (info->tail_bytes && !nco_header_is_blank(map + end, (size_t)info->tail_bytes))
+        info->tail_status = why;
+}
+
+stash_status nco_walk(const unsigned char *map, uint64_t file_bytes, uint64_t **starts,
+                      size_t *count, stash_nco_info *info)
+{
+    uint64_t *list = NULL, at = 0;
+    size_t n = 0, cap = 0;
+    stash_status why = STASH_OK;
+    while (at < file_bytes) {
+        stash_nco_object o;
+        uint64_t avail = file_bytes - at;
+        why = nco_header_decode(map + at, avail > 64 ? 64 : (size_t)avail, at, file_bytes, &o);
+        if (why != STASH_OK)
+            break;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            uint64_t *grown = realloc(list, cap * sizeof *list);
+            if (!grown) {
+                free(list);
+                return -ENOMEM;
+            }
+            list = grown;
+        }
+        list[n++] = at;
+        at = o.array_end; /* > at: the chain only moves forward */
+    }
+    /* nengo's reader fails on a bad first object, and so does this one; a
+     * blank first header is a first append that never committed. */
+    size_t head = file_bytes < STASH_NCO_HEADER_BYTES ? (size_t)file_bytes : STASH_NCO_HEADER_BYTES;
+    if (n == 0 && file_bytes > 0 && !nco_header_is_blank(map, head)) {
+        free(list);
+        return why;
+    }
+    describe_tail(map, file_bytes, at, why, info);
+    *starts = list;
+    *count = n;
+    return STASH_OK;
+}

@@ -1,0 +1,56 @@
+/*
+ * The parts of NCO files shared by the reader, the writer and the index.
+ */
+#ifndef STASH_NCO_INTERNAL_H
+#define STASH_NCO_INTERNAL_H
+
+#include <stash/nco.h>
+
+#include <sys/stat.h>
+
+/* Encodes an object's header: "NCO", version 0, zeros, four LE u64 offsets. */
+void nco_header_encode(const stash_nco_object *o, unsigned char out[STASH_NCO_HEADER_BYTES]);
+
+/*
+ * Decodes and checks the header at start in a file of file_bytes, given its
+ * first avail bytes (fewer than 40 at the end of a file): magic, version, and
+ * offsets in order inside the file. STASH_E_CORRUPT, STASH_E_VERSION,
+ * STASH_E_TRUNCATED (the header or a range runs past the end) or STASH_E_RANGE
+ * (offsets out of order).
+ */
+stash_status nco_header_decode(const unsigned char *hdr, size_t avail, uint64_t start,
+                               uint64_t file_bytes, stash_nco_object *out);
+
+/* True if the avail bytes at a header's place are all zeros (an uncommitted append). */
+bool nco_header_is_blank(const unsigned char *hdr, size_t avail);
+
+/*
+ * Walks the chain in a mapped file from offset 0. *starts (malloc'd) holds
+ * each committed object's start; the tail past the chain is described in
+ * info. Fails only if the first object is bad or memory runs out.
+ */
+stash_status nco_walk(const unsigned char *map, uint64_t file_bytes, uint64_t **starts,
+                      size_t *count, stash_nco_info *info);
+
+/* The index file's name for path, in buf. -ENAMETOOLONG if it does not fit. */
+stash_status nco_index_path(const char *path, char *buf, size_t cap);
+
+/*
+ * Loads the index of the file described by st; STASH_E_NOT_FOUND if there is
+ * none, STASH_E_CORRUPT / STASH_E_VERSION if it is damaged, and
+ * STASH_E_BUSY if it describes another version of the file (stale).
+ */
+stash_status nco_index_load(const char *path, const struct stat *st, uint64_t **starts,
+                            size_t *count);
+
+/* Writes the index for the file described by st, aside then renamed. */
+stash_status nco_index_save(const char *path, const struct stat *st, const uint64_t *starts,
+                            size_t count, bool durable);
+
+/* stash_nco_open on an open descriptor (which the caller keeps). */
+stash_status nco_open_fd(int fd, const char *path, unsigned flags, stash_nco **out);
+
+/* The starts of an open file's objects, info.count of them. */
+const uint64_t *nco_starts(const stash_nco *nco);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * Writing NCO objects: nengo's write on any stream, and the two ways stash
+ * publishes files - appending to a chain under a lock with the header as the
+ * commit point, and packing a new file aside and renaming it.
+ */
+#include "nco_internal.h"
+#include "sysio.h"
+
+#include <stash/npy.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+static uint64_t align_up(uint64_t n, uint64_t a)
+{
+    return (n + a - 1) & ~(a - 1);
+}
+
+static stash_status pad_to(stash_stream *s, uint64_t offset)
+{
+    static const unsigned char zeros[STASH_NCO_ARRAY_ALIGN];
+    stash_status status = STASH_OK;
+    while (status == STASH_OK && stash_stream_tell(s) < offset) {
+        uint64_t gap = offset - stash_stream_tell(s);
+        status = stash_stream_write(s, zeros, gap < sizeof zeros ? (size_t)gap : sizeof zeros);
+    }
+    return status;
+}
+
+static stash_status write_meta(stash_stream *s, const stash_value *meta)
+{
+    stash_value *none = NULL;
+    stash_status status = meta ? STASH_OK : stash_value_new_null(&none);
+    if (status == STASH_OK)
+        status = stash_pickle_write(s, meta ? meta : none, 0);
+    stash_value_free(&none);
+    return status;
+}
+
+/* Everything but the header, which stays zeros: a reader sees no object yet. */
+static stash_status write_body(stash_stream *s, const stash_value *meta,
+                               const stash_array_desc *desc, const void *data,
+                               stash_nco_object *o)
+{
+    static const unsigned char blank[STASH_NCO_HEADER_BYTES];
+    o->start = stash_stream_tell(s);
+    o->meta_start = align_up(o->start + STASH_NCO_HEADER_BYTES, 16);
+    stash_status status = stash_stream_write(s, blank, sizeof blank);
+    if (status == STASH_OK)
+        status = pad_to(s, o->meta_start);
+    if (status == STASH_OK)
+        status = write_meta(s, meta);
+    o->meta_end = stash_stream_tell(s);
+    o->array_start = align_up(o->meta_end, STASH_NCO_ARRAY_ALIGN);
+    if (status == STASH_OK)
+        status = pad_to(s, o->array_start);
+    if (status == STASH_OK)
+        status = stash_npy_write(s, desc, data, 0);
+    o->array_end = stash_stream_tell(s);
+    return status;
+}
+
+/* Checks what can be checked before a byte is written. */
+static stash_status check_object(const stash_value *meta, const stash_array_desc *desc,
+                                 const void *data)
+{
+    uint64_t nbytes;
+    stash_status status = desc ? stash_array_nbytes(desc, &nbytes) : STASH_E_INVALID;
+    if (status == STASH_OK && nbytes && !data)
+        status = STASH_E_INVALID;
+    if (status == STASH_OK && meta) { /* a dry run finds arrays in the metadata */
+        stash_stream *probe;
+        status = stash_stream_open_growable(256, &probe);
+        if (status == STASH_OK)
+            status = stash_pickle_write(probe, meta, 0);
+        stash_stream_close(&probe);
+    }
+    return status;
+}
+
+stash_status stash_nco_write(stash_stream *s, const stash_value *meta,
+                             const stash_array_desc *desc, const void *data,
+                             stash_nco_object *object)
+{
+    if (!s)
+        return STASH_E_INVALID;
+    stash_nco_object o;
+    unsigned char header[STASH_NCO_HEADER_BYTES];
+    stash_status status = write_body(s, meta, desc, data, &o);
+    if (status == STASH_OK) {
+        nco_header_encode(&o, header);
+        status = stash_stream_pwrite(s, header, sizeof header, o.start);
+    }
+    if (status == STASH_OK && object)
+        *object = o;
+    return status;
+}
+
+/* ---- Appending -------------------------------------------------------------- */
+
+static stash_status lock_file(int fd)
+{
+    while (flock(fd, LOCK_EX) != 0)
+        if (errno != EINTR)
+            return -errno;
+    return STASH_OK;
+}
+
+/* The committed objects' starts and where the chain ends. */
+static stash_status read_chain(int fd, const char *path, uint64_t **starts, size_t *count,
+                               uint64_t *end)
+{
+    stash_nco *nco;
+    stash_status status = nco_open_fd(fd, path, 0, &nco);
+    if (status != STASH_OK)
+        return status;
+    stash_nco_info info;
+    stash_nco_info_get(nco, &info);
+    uint64_t *list = malloc((info.count + 1) * sizeof *list);
+    if (list) {
+        if (info.count)
+            memcpy(list, nco_starts(nco), info.count * sizeof *list);
+        *starts = list;
+        *count = info.count;
+        *end = info.chain_end;
+    }
+    stash_nco_close(&nco);
+    return list ? STASH_OK : -ENOMEM;
+}
+
+static stash_status sync_if(bool durable, int fd)
+{
+    return durable && fdatasync(fd) != 0 ? -errno : STASH_OK;
+}
+
+/* Writes the object at end, header last, and returns its offsets. */
+static stash_status append_at(int fd, uint64_t end, const stash_value *meta,
+                              const stash_array_desc *desc, const void *data, bool durable,
+                              stash_nco_object *o)
+{
+    stash_stream *s;
+    stash_status status = ftruncate(fd, (off_t)end) == 0 ? STASH_OK : -errno; /* drop a torn tail */
+    if (status == STASH_OK)
+        status = stash_stream_open_fd(fd, "r+", &s);
+    if (status != STASH_OK)
+        return status;
+    status = stash_stream_seek(s, (int64_t)end, STASH_SEEK_SET, NULL);
+    if (status == STASH_OK)
+        status = write_body(s, meta, desc, data, o);
+    stash_status closed = stash_stream_close(&s);
+    status = status != STASH_OK ? status : closed;
+    if (status == STASH_OK)
+        status = sync_if(durable, fd);
+    unsigned char header[STASH_NCO_HEADER_BYTES];
+    nco_header_encode(o, header);
+    if (status == STASH_OK)
+        status = sysio_pwrite_full(fd, header, sizeof header, o->start, NULL);
+    if (status == STASH_OK)
+        status = sync_if(durable, fd);
+    return status;
+}
+
+stash_status stash_nco_append(const char *path, const stash_value *meta,
+                              const stash_array_desc *desc, const void *data, unsigned flags)
+{
+    if (!path || (flags & ~(unsigned)STASH_NCO_DURABLE))
+        return STASH_E_INVALID;
+    stash_status status = check_object(meta, desc, data);
+    if (status != STASH_OK)
+        return status;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return -errno;
+    bool durable = flags & STASH_NCO_DURABLE;
+    uint64_t *starts = NULL, end = 0;
+    size_t count = 0;
+    stash_nco_object o;
+    status = lock_file(fd);
+    if (status == STASH_OK)
+        status = read_chain(fd, path, &starts, &count, &end);
+    if (status == STASH_OK)
+        status = append_at(fd, end, meta, desc, data, durable, &o);
+    struct stat st;
+    if (status == STASH_OK && fstat(fd, &st) == 0) {
+        starts[count++] = o.start;
+        nco_index_save(path, &st, starts, count, durable); /* a cache: best effort */
+    }
+    free(starts);
+    sysio_close(fd); /* and the lock with it */
+    return status;
+}
+
+/* ---- Packing ---------------------------------------------------------------- */
+
+struct pack_job {
+    const stash_value *meta;
+    const stash_array_desc *desc;
+    const void *data;
+};
+
+static stash_status write_pack(int fd, void *ctx)
+{
+    const struct pack_job *job = ctx;
+    stash_stream *s;
+    stash_status status = stash_stream_open_fd(fd, "w", &s);
+    if (status != STASH_OK)
+        return status;
+    status = stash_nco_write(s, job->meta, job->desc, job->data, NULL);
+    stash_status closed = stash_stream_close(&s);
+    return status != STASH_OK ? status : closed;
+}
+
+stash_status stash_nco_pack(const char *path, const stash_value *meta,
+                            const stash_array_desc *desc, const void *data, unsigned flags)
+{
+    if (!path || (flags & ~(unsigned)STASH_NCO_DURABLE))
+        return STASH_E_INVALID;
+    stash_status status = check_object(meta, desc, data);
+    if (status != STASH_OK)
+        return status;
+    bool durable = flags & STASH_NCO_DURABLE;
+    struct pack_job job = {meta, desc, data};
+    status = sysio_publish(path, write_pack, &job, durable);
+    struct stat st;
+    uint64_t start = 0;
+    if (status == STASH_OK && stat(path, &st) == 0)
+        nco_index_save(path, &st, &start, 1, durable);
+    return status;
+}

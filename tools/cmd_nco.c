@@ -1,0 +1,292 @@
+/*
+ * stash nco pack | unpack | ls: nengo cache object files from the shell.
+ */
+#include "commands.h"
+#include "describe.h"
+
+#include <stash/nco.h>
+#include <stash/npy.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --meta TEXT, or --meta @FILE for the text of a file. */
+static stash_status meta_from_argument(const char *arg, stash_value **meta)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (arg[0] == '@') {
+        FILE *f = fopen(arg + 1, "rb");
+        if (!f)
+            return STASH_E_NOT_FOUND;
+        size_t cap = 0, got;
+        do {
+            char *grown = realloc(text, cap += 65536);
+            if (!grown)
+                break;
+            text = grown;
+            len += got = fread(text + len, 1, cap - len, f);
+        } while (got > 0);
+        fclose(f);
+    }
+    stash_json_error err = {0};
+    stash_status status = stash_value_from_json(arg[0] == '@' ? text : arg,
+                                                arg[0] == '@' ? len : strlen(arg), meta, &err);
+    if (status != STASH_OK && err.message[0])
+        fprintf(stderr, "stash nco pack: --meta: line %zu, column %zu: %s\n", err.line,
+                err.column, err.message);
+    free(text);
+    return status;
+}
+
+static int pack(const char *out, const char *in, const char *meta_arg, bool append)
+{
+    stash_value *meta = NULL;
+    if (meta_arg && meta_from_argument(meta_arg, &meta) != STASH_OK)
+        return 1;
+    stash_npy_map *map;
+    stash_status status = stash_npy_map_open(in, &map);
+    if (status != STASH_OK) {
+        fprintf(stderr, "stash nco pack: %s: %s\n", in, stash_strerror(status));
+        stash_value_free(&meta);
+        return 1;
+    }
+    const stash_array_desc *desc = &stash_npy_map_header(map)->desc;
+    const void *data = stash_npy_map_data(map);
+    status = append ? stash_nco_append(out, meta, desc, data, 0)
+                    : stash_nco_pack(out, meta, desc, data, 0);
+    stash_npy_map_close(&map);
+    stash_value_free(&meta);
+    if (status != STASH_OK) {
+        fprintf(stderr, "stash nco pack: %s: %s\n", out, stash_strerror(status));
+        return 1;
+    }
+    return 0;
+}
+
+/* The metadata as JSON; an unsafe or unreadable pickle as opaque base64. */
+static stash_status meta_json(const stash_nco *nco, size_t i, unsigned flags, char **text,
+                              stash_pickle_error *why)
+{
+    stash_value *meta = NULL;
+    stash_status status = stash_nco_meta(nco, i, &meta, why);
+    if (status == STASH_OK) {
+        status = stash_value_to_json(meta, flags, text, NULL);
+        stash_value_free(&meta);
+        return status;
+    }
+    const void *pickle;
+    size_t len;
+    stash_value *opaque = NULL, *bytes = NULL;
+    stash_status refused = status;
+    status = stash_nco_meta_bytes(nco, i, &pickle, &len);
+    if (status == STASH_OK)
+        status = stash_value_new_dict(&opaque);
+    if (status == STASH_OK)
+        status = stash_value_new_bytes(pickle, len, &bytes);
+    if (status == STASH_OK && (status = stash_value_dict_set(opaque, "$opaque_pickle", bytes)))
+        stash_value_free(&bytes);
+    if (status == STASH_OK)
+        status = stash_value_to_json(opaque, flags, text, NULL);
+    stash_value_free(&opaque);
+    return status == STASH_OK ? refused : status;
+}
+
+static void say_opaque(const char *who, size_t i, stash_status why, const stash_pickle_error *e)
+{
+    fprintf(stderr, "%s: note: object %zu's metadata is kept opaque: %s (%s at byte %zu)\n", who,
+            i, stash_strerror(why), e->opcode_name[0] ? e->opcode_name : "end", e->offset);
+}
+
+static int write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    return ok ? 0 : 1;
+}
+
+static int unpack(const char *in, const char *out, size_t index, const char *meta_out)
+{
+    stash_nco *nco;
+    stash_array_desc desc;
+    const void *data;
+    stash_status status = stash_nco_open(in, 0, &nco);
+    if (status == STASH_OK)
+        status = stash_nco_array(nco, index, &desc, &data);
+    if (status != STASH_OK) {
+        fprintf(stderr, "stash nco unpack: %s: object %zu: %s\n", in, index,
+                stash_strerror(status));
+        stash_nco_close(&nco);
+        return 1;
+    }
+    status = stash_npy_save(out, &desc, data, 0);
+    int rc = status == STASH_OK ? 0 : 1;
+    if (status != STASH_OK)
+        fprintf(stderr, "stash nco unpack: %s: %s\n", out, stash_strerror(status));
+    char *text = NULL;
+    stash_pickle_error why = {0};
+    if (rc == 0 && meta_out) {
+        status = meta_json(nco, index, STASH_JSON_INDENT, &text, &why);
+        if (status != STASH_OK && text)
+            say_opaque("stash nco unpack", index, status, &why);
+        if (!text || write_text(meta_out, text) != 0) {
+            fprintf(stderr, "stash nco unpack: %s: cannot write the metadata\n", meta_out);
+            rc = 1;
+        }
+    }
+    free(text);
+    stash_nco_close(&nco);
+    return rc;
+}
+
+static const char *index_words(stash_nco_index_state s)
+{
+    return s == STASH_NCO_INDEX_USED      ? "found through the index"
+           : s == STASH_NCO_INDEX_REBUILT ? "found by walking the chain; index rebuilt"
+                                          : "found by walking the chain";
+}
+
+static void ls_object_text(const stash_nco *nco, size_t i)
+{
+    stash_nco_object o;
+    stash_array_desc desc;
+    const void *data;
+    stash_nco_object_at(nco, i, &o);
+    printf("%6zu  @%-10llu ", i, (unsigned long long)o.start);
+    if (stash_nco_array(nco, i, &desc, &data) == STASH_OK)
+        describe_array(stdout, &desc);
+    else
+        fputs("array unreadable", stdout);
+    char *text = NULL;
+    stash_pickle_error why;
+    stash_status status = meta_json(nco, i, 0, &text, &why);
+    if (status == STASH_OK)
+        printf("  meta %.60s%s\n", text, strlen(text) > 60 ? "..." : "");
+    else
+        printf("  meta opaque (%s at byte %zu)\n", why.opcode_name, why.offset);
+    free(text);
+}
+
+static void ls_object_json(const stash_nco *nco, size_t i)
+{
+    stash_nco_object o;
+    stash_array_desc desc;
+    const void *data;
+    stash_nco_object_at(nco, i, &o);
+    printf("%s{\"index\": %zu, \"start\": %llu, \"meta_bytes\": %llu, ", i ? ", " : "", i,
+           (unsigned long long)o.start, (unsigned long long)(o.meta_end - o.meta_start));
+    if (stash_nco_array(nco, i, &desc, &data) == STASH_OK) {
+        printf("\"array\": {");
+        describe_array_json(stdout, &desc);
+        printf("}, ");
+    }
+    char *text = NULL;
+    stash_pickle_error why;
+    meta_json(nco, i, 0, &text, &why);
+    printf("\"meta\": %s}", text ? text : "null");
+    free(text);
+}
+
+int nco_describe(const char *who, const char *path, bool json)
+{
+    stash_nco *nco;
+    stash_status status = stash_nco_open(path, 0, &nco);
+    if (status != STASH_OK) {
+        fprintf(stderr, "%s: %s: %s\n", who, path, stash_strerror(status));
+        return 1;
+    }
+    stash_nco_info info;
+    stash_nco_info_get(nco, &info);
+    if (json) {
+        printf("{\"format\": \"nco\", \"objects\": [");
+        for (size_t i = 0; i < info.count; i++)
+            ls_object_json(nco, i);
+        printf("], \"file_bytes\": %llu, \"tail_bytes\": %llu, \"tail\": \"%s\"}\n",
+               (unsigned long long)info.file_bytes, (unsigned long long)info.tail_bytes,
+               info.tail_status == STASH_OK ? "ok" : stash_strerror(info.tail_status));
+    } else {
+        printf("%s: NCO, %zu object%s, %s\n", path, info.count, info.count == 1 ? "" : "s",
+               index_words(info.index));
+        for (size_t i = 0; i < info.count; i++)
+            ls_object_text(nco, i);
+        if (info.tail_bytes)
+            printf("%llu bytes after the last object are not a committed object (%s)\n",
+                   (unsigned long long)info.tail_bytes,
+                   info.tail_status == STASH_OK ? "an unfinished append"
+                                                : stash_strerror(info.tail_status));
+    }
+    stash_nco_close(&nco);
+    return 0;
+}
+
+struct nco_args {
+    const char *positional[2];
+    int count;
+    const char *meta, *meta_out;
+    size_t index;
+    bool append, json, bad;
+};
+
+static struct nco_args parse(int argc, char **argv)
+{
+    struct nco_args a = {0};
+    for (int i = 2; i < argc && !a.bad; i++) {
+        bool has_value = i + 1 < argc;
+        if (strcmp(argv[i], "--meta") == 0 && has_value)
+            a.meta = argv[++i];
+        else if (strcmp(argv[i], "--meta-out") == 0 && has_value)
+            a.meta_out = argv[++i];
+        else if (strcmp(argv[i], "--index") == 0 && has_value) {
+            char *end;
+            a.index = (size_t)strtoull(argv[++i], &end, 10);
+            a.bad = *end != '\0' || argv[i][0] == '-';
+        } else if (strcmp(argv[i], "--append") == 0)
+            a.append = true;
+        else if (strcmp(argv[i], "--json") == 0)
+            a.json = true;
+        else if (argv[i][0] != '-' && a.count < 2)
+            a.positional[a.count++] = argv[i];
+        else
+            a.bad = true;
+    }
+    return a;
+}
+
+static int run(int argc, char **argv)
+{
+    const char *verb = argc > 1 ? argv[1] : "";
+    struct nco_args a = parse(argc, argv);
+    if (!a.bad && strcmp(verb, "pack") == 0 && a.count == 2)
+        return pack(a.positional[0], a.positional[1], a.meta, a.append);
+    if (!a.bad && strcmp(verb, "unpack") == 0 && a.count == 2)
+        return unpack(a.positional[0], a.positional[1], a.index, a.meta_out);
+    if (!a.bad && strcmp(verb, "ls") == 0 && a.count == 1)
+        return nco_describe("stash nco ls", a.positional[0], a.json);
+    fputs(cmd_nco.usage, stderr);
+    return 2;
+}
+
+const struct stash_command cmd_nco = {
+    .name = "nco",
+    .summary = "pack, unpack and list nengo cache object (.nco) files",
+    .usage =
+        "usage: stash nco pack OUT.nco IN.npy [--meta JSON|@FILE] [--append]\n"
+        "       stash nco unpack IN.nco OUT.npy [--index N] [--meta-out FILE.json]\n"
+        "       stash nco ls FILE.nco [--json]\n\n"
+        "pack writes a new NCO file holding the array of IN.npy and the metadata\n"
+        "(JSON, pickled as nengo does); --append adds the object to the file's\n"
+        "chain instead. unpack writes the N-th object's array (0 by default) as\n"
+        "an NPY file and its metadata as JSON. Metadata that is a pickle calling\n"
+        "code is never run: it is written as {\"$opaque_pickle\": base64}.\n"
+        "ls lists the objects; --json prints one JSON object.\n\n"
+        "example:\n"
+        "  $ stash nco pack decoders.nco weights.npy --meta '{\"solver\": \"lstsq\"}'\n"
+        "  $ stash nco ls decoders.nco\n"
+        "  decoders.nco: NCO, 1 object, found through the index\n"
+        "       0  @0          float64, shape (3, 4), C order, little-endian"
+        "  meta {\"solver\": \"lstsq\"}\n",
+    .run = run,
+};
