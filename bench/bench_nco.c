@@ -1,8 +1,9 @@
 /*
- * Benchmarks of cache objects. So far the array part: saving a large float64
- * array as NPY beside raw write() of the same bytes and numpy.save, reading
- * it back through a map beside raw read() and numpy.load, and the time to
- * open, locate and map an array. NCO rows come with the NCO format.
+ * Benchmarks of cache objects: saving a large float64 array as NPY and as an
+ * NCO object beside raw write() of the same bytes and numpy.save, reading it
+ * back through a map beside raw read() and numpy.load, the time to open,
+ * locate and map an array, and finding one object among 10 000 in a chain,
+ * through the index and by walking.
  */
 #include "bench_nco.h"
 
@@ -19,7 +20,7 @@
 #define OPEN_REPS 2000
 
 struct subject {
-    const char *npy_path, *raw_path;
+    const char *npy_path, *raw_path, *nco_path;
     stash_array_desc desc;
     double *values;
     size_t bytes;
@@ -33,6 +34,18 @@ static double seconds_to_save(struct subject *s)
     double t0 = bench_seconds();
     stash_status status = stash_npy_save(s->npy_path, &s->desc, s->values, 0);
     double t = bench_seconds() - t0;
+    return status == STASH_OK ? t : NAN;
+}
+
+static double seconds_to_pack(struct subject *s)
+{
+    stash_value *meta = NULL;
+    stash_value_new_dict(&meta);
+    unlink(s->nco_path);
+    double t0 = bench_seconds();
+    stash_status status = stash_nco_pack(s->nco_path, meta, &s->desc, s->values, 0);
+    double t = bench_seconds() - t0;
+    stash_value_free(&meta);
     return status == STASH_OK ? t : NAN;
 }
 
@@ -86,29 +99,41 @@ static double numpy_seconds(const char *statement, const struct subject *s, int 
     return bench_python(program);
 }
 
+static void write_rows(struct bench_config *c, const char *what, double *ours, double *ratio,
+                       double *numpy_ratio, double raw_s, double numpy_s, double gb)
+{
+    char a[64], b[96], row[128];
+    snprintf(a, sizeof a, "%.2f GB/s", gb / bench_median(ours, REPS));
+    snprintf(b, sizeof b, "%.2f GB/s (write() of 8 MiB)", gb / raw_s);
+    snprintf(row, sizeof row, "%s (ratio: share of raw write() throughput)", what);
+    bench_row(c, row, a, b, bench_median(ratio, REPS), ">= 0.9");
+    snprintf(b, sizeof b, "%.2f GB/s (numpy.save)", gb / numpy_s);
+    snprintf(row, sizeof row, "%s (ratio: time / numpy.save's)", what);
+    bench_row(c, row, a, b, bench_median(numpy_ratio, REPS), "<= 1");
+}
+
 static void bench_writes(struct bench_config *c, struct subject *s)
 {
-    double ours[REPS], raw[REPS], numpy[REPS], ratio[REPS], numpy_ratio[REPS];
-    for (int r = 0; r < REPS; r++) { /* all three interleaved, each after a sync */
+    double npy[REPS], nco[REPS], raw[REPS], numpy[REPS];
+    double npy_ratio[REPS], nco_ratio[REPS], npy_numpy[REPS], nco_numpy[REPS];
+    for (int r = 0; r < REPS; r++) { /* all four interleaved, each after a sync */
         sync();
         raw[r] = seconds_to_write_raw(s);
         sync();
-        ours[r] = seconds_to_save(s);
+        npy[r] = seconds_to_save(s);
+        sync();
+        nco[r] = seconds_to_pack(s);
         numpy[r] = numpy_seconds("os.unlink(path); np.save(path, a)", s, 1);
-        ratio[r] = raw[r] / ours[r];
-        numpy_ratio[r] = ours[r] / numpy[r];
+        npy_ratio[r] = raw[r] / npy[r];
+        nco_ratio[r] = raw[r] / nco[r];
+        npy_numpy[r] = npy[r] / numpy[r];
+        nco_numpy[r] = nco[r] / numpy[r];
     }
-    double ours_s = bench_median(ours, REPS), raw_s = bench_median(raw, REPS);
     double gb = (double)s->bytes / 1e9;
-    char a[64], b[96];
-    bench_table(c, "Cache objects: saving a float64 array as NPY (medians of 5, interleaved)");
-    snprintf(a, sizeof a, "%.2f GB/s", gb / ours_s);
-    snprintf(b, sizeof b, "%.2f GB/s (write() of 8 MiB)", gb / raw_s);
-    bench_row(c, "stash_npy_save (ratio: share of raw write() throughput)", a, b,
-              bench_median(ratio, REPS), ">= 0.9");
-    snprintf(b, sizeof b, "%.2f GB/s (numpy.save)", gb / bench_median(numpy, REPS));
-    bench_row(c, "stash_npy_save (ratio: time / numpy.save's)", a, b,
-              bench_median(numpy_ratio, REPS), "<= 1");
+    double raw_s = bench_median(raw, REPS), numpy_s = bench_median(numpy, REPS);
+    bench_table(c, "Cache objects: writing a float64 array (medians of 5, interleaved)");
+    write_rows(c, "stash_npy_save", npy, npy_ratio, npy_numpy, raw_s, numpy_s, gb);
+    write_rows(c, "stash_nco_pack", nco, nco_ratio, nco_numpy, raw_s, numpy_s, gb);
 }
 
 /* ---- Reading -------------------------------------------------------------- */
@@ -189,34 +214,143 @@ static void bench_reads(struct bench_config *c, struct subject *s)
 
 /* ---- Opening -------------------------------------------------------------- */
 
-static void bench_open(struct bench_config *c, struct subject *s)
+/* Open, find object i, point at its array, close: the whole cost of a lookup. */
+static double nco_lookup_us(const char *path, unsigned flags, size_t i, int reps)
 {
-    double t0 = bench_seconds();
-    for (int i = 0; i < OPEN_REPS; i++) {
+    double times[OPEN_REPS];
+    for (int r = 0; r < reps; r++) {
+        double t0 = bench_seconds();
+        stash_nco *nco;
+        stash_array_desc d;
+        const void *data = NULL;
+        if (stash_nco_open(path, flags, &nco) != STASH_OK)
+            return NAN;
+        stash_status status = stash_nco_array(nco, i, &d, &data);
+        bench_sink((uint64_t)(uintptr_t)data);
+        stash_nco_close(&nco);
+        times[r] = status == STASH_OK ? (bench_seconds() - t0) * 1e6 : NAN;
+    }
+    return bench_median(times, (size_t)reps);
+}
+
+static double npy_open_us(const char *path)
+{
+    double times[OPEN_REPS];
+    for (int r = 0; r < OPEN_REPS; r++) {
+        double t0 = bench_seconds();
         stash_npy_map *map;
-        if (stash_npy_map_open(s->npy_path, &map) != STASH_OK)
-            return;
+        if (stash_npy_map_open(path, &map) != STASH_OK)
+            return NAN;
         bench_sink((uint64_t)(uintptr_t)stash_npy_map_data(map));
         stash_npy_map_close(&map);
+        times[r] = (bench_seconds() - t0) * 1e6;
     }
-    double ours_us = (bench_seconds() - t0) / OPEN_REPS * 1e6;
+    return bench_median(times, OPEN_REPS);
+}
+
+static void bench_open(struct bench_config *c, struct subject *s)
+{
+    double npy_us = npy_open_us(s->npy_path);
+    seconds_to_pack(s);
+    double nco_us = nco_lookup_us(s->nco_path, 0, 0, OPEN_REPS);
     double numpy_us = numpy_seconds("np.load(path, mmap_mode=\"r\")", s, 101) * 1e6;
     char a[64], b[96];
-    bench_table(c, "Cache objects: open + locate + map an array, whatever its size");
-    snprintf(a, sizeof a, "%.1f us", ours_us);
+    bench_table(c, "Cache objects: open + locate + map an array, whatever its size (medians)");
     snprintf(b, sizeof b, "50 us (the budget)");
-    bench_row(c, "stash_npy_map_open + close (ratio: time / budget)", a, b, ours_us / 50, "<= 1");
+    snprintf(a, sizeof a, "%.1f us", npy_us);
+    bench_row(c, "stash_npy_map_open + close (ratio: time / budget)", a, b, npy_us / 50, "<= 1");
+    snprintf(a, sizeof a, "%.1f us", nco_us);
+    bench_row(c, "stash_nco_open + stash_nco_array + close (ratio: time / budget)", a, b,
+              nco_us / 50, "<= 1");
     snprintf(b, sizeof b, "%.1f us (numpy.load mmap_mode=r)", numpy_us);
+    snprintf(a, sizeof a, "%.1f us", npy_us);
     bench_row(c, "stash_npy_map_open + close (ratio: speed-up over numpy)", a, b,
-              numpy_us / ours_us, NULL);
+              numpy_us / npy_us, NULL);
+}
+
+/* ---- Many objects in one chain ------------------------------------------ */
+
+/* count small objects (a 4x4 float32 and a one-key dict each) in one chain. */
+static stash_status write_chain(const char *path, size_t count)
+{
+    stash_stream *s;
+    stash_value *meta = NULL, *n = NULL;
+    float block[16] = {0};
+    uint64_t shape[2] = {4, 4};
+    stash_array_desc d;
+    stash_array_desc_init(&d, STASH_DTYPE_FLOAT32, 2, shape);
+    unlink(path);
+    stash_status status = stash_stream_open_file(path, "w", &s);
+    for (size_t i = 0; status == STASH_OK && i < count; i++) {
+        block[0] = (float)i;
+        status = stash_value_new_dict(&meta);
+        if (status == STASH_OK && (status = stash_value_new_int((int64_t)i, &n)) == STASH_OK &&
+            (status = stash_value_dict_set(meta, "i", n)) != STASH_OK)
+            stash_value_free(&n);
+        if (status == STASH_OK)
+            status = stash_nco_write(s, meta, &d, block, NULL);
+        stash_value_free(&meta);
+    }
+    stash_status closed = stash_stream_close(&s);
+    return status != STASH_OK ? status : closed;
+}
+
+/* The nengo way, in Python: read each header, seek to its array end. */
+static double python_walk_us(const char *path, size_t target)
+{
+    char program[6144];
+    snprintf(program, sizeof program,
+             "import struct, time, statistics\n"
+             "fmt = \"@3sBLLLL\"; size = struct.calcsize(fmt)\n"
+             "times = []\n"
+             "for _ in range(21):\n"
+             "    t = time.perf_counter()\n"
+             "    with open(\"%s\", \"rb\") as f:\n"
+             "        for _ in range(%zu):\n"
+             "            m, v, ps, pe, a, e = struct.unpack(fmt, f.read(size))\n"
+             "            f.seek(e)\n"
+             "        header = struct.unpack(fmt, f.read(size))\n"
+             "    times.append(time.perf_counter() - t)\n"
+             "print(statistics.median(times) * 1e6)\n",
+             path, target);
+    return bench_python(program);
+}
+
+static void bench_chain(struct bench_config *c)
+{
+    char path[4096];
+    size_t count = 10000, last = count - 1;
+    snprintf(path, sizeof path, "%s/stash-bench-chain.nco", c->scratch_dir);
+    if (write_chain(path, count) != STASH_OK)
+        return;
+    double walk_us = nco_lookup_us(path, STASH_NCO_NO_INDEX, last, 51);
+    double index_us = nco_lookup_us(path, 0, last, 201); /* the first run writes the index */
+    double python_us = python_walk_us(path, last);
+    char a[64], b[96];
+    bench_table(c, "Cache objects: open a 10 000-object chain and map object 9 999 (medians)");
+    snprintf(a, sizeof a, "%.1f us", index_us);
+    snprintf(b, sizeof b, "100 us (the budget)");
+    bench_row(c, "through the index (ratio: time / budget)", a, b, index_us / 100, "<= 1");
+    snprintf(b, sizeof b, "%.1f us (stash walking the chain)", walk_us);
+    bench_row(c, "through the index (ratio: speed-up over walking)", a, b, walk_us / index_us,
+              NULL);
+    snprintf(a, sizeof a, "%.1f us", walk_us);
+    snprintf(b, sizeof b, "%.1f us (nengo-style walk in Python)", python_us);
+    bench_row(c, "walking the chain (ratio: speed-up over Python)", a, b, python_us / walk_us,
+              NULL);
+    char index[4200];
+    snprintf(index, sizeof index, "%s.stashidx", path);
+    unlink(path);
+    unlink(index);
 }
 
 void bench_nco(struct bench_config *c)
 {
-    char npy_path[4096], raw_path[4096], numpy_path[4200];
+    char npy_path[4096], raw_path[4096], nco_path[4096], numpy_path[4200], index[4200];
     snprintf(npy_path, sizeof npy_path, "%s/stash-bench-array.npy", c->scratch_dir);
     snprintf(raw_path, sizeof raw_path, "%s/stash-bench-array.raw", c->scratch_dir);
-    struct subject s = {npy_path, raw_path, {0}, NULL, (c->quick ? 32 : 512) * MIB};
+    snprintf(nco_path, sizeof nco_path, "%s/stash-bench-array.nco", c->scratch_dir);
+    struct subject s = {npy_path, raw_path, nco_path, {0}, NULL, (c->quick ? 32 : 512) * MIB};
     uint64_t shape[] = {s.bytes / 8};
     stash_array_desc_init(&s.desc, STASH_DTYPE_FLOAT64, 1, shape);
     if ((s.values = malloc(s.bytes)) == NULL)
@@ -226,9 +360,13 @@ void bench_nco(struct bench_config *c)
     bench_writes(c, &s);
     bench_reads(c, &s);
     bench_open(c, &s);
+    bench_chain(c);
     free(s.values);
     snprintf(numpy_path, sizeof numpy_path, "%s.numpy.npy", npy_path);
     unlink(npy_path);
     unlink(raw_path);
     unlink(numpy_path);
+    unlink(nco_path);
+    snprintf(index, sizeof index, "%s.stashidx", nco_path);
+    unlink(index);
 }

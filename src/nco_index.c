@@ -15,6 +15,7 @@
 #include "nco_internal.h"
 #include "sysio.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -94,7 +95,8 @@ static stash_status read_index(const char *index, unsigned char **buf, size_t *l
     return STASH_OK;
 }
 
-static stash_status check_index(const unsigned char *buf, size_t len, const struct stat *st)
+/* The header: magic, version, checksum, and that it describes this file. */
+static stash_status check_header(const unsigned char *buf, size_t len, const struct stat *st)
 {
     size_t count = (len - INDEX_HEADER_BYTES) / 8;
     if (memcmp(buf, INDEX_MAGIC, 8) != 0 || get_le(buf + 48, 8) != count)
@@ -105,14 +107,18 @@ static stash_status check_index(const unsigned char *buf, size_t len, const stru
         return STASH_E_CORRUPT;
     unsigned char want[INDEX_HEADER_BYTES];
     identity_encode(st, count, want);
-    if (memcmp(buf + 16, want + 16, 32) != 0)
-        return STASH_E_BUSY; /* describes another version of the file */
-    uint64_t previous = 0;
+    return memcmp(buf + 16, want + 16, 32) == 0 ? STASH_OK : STASH_E_BUSY; /* BUSY: stale */
+}
+
+/* Decodes the entries in place (the buffer becomes the list) and checks them. */
+static stash_status decode_entries(unsigned char *buf, size_t count, const struct stat *st)
+{
+    uint64_t *list = (uint64_t *)(void *)buf;
+    memmove(list, buf + INDEX_HEADER_BYTES, count * 8);
     for (size_t i = 0; i < count; i++) {
-        uint64_t start = get_le(buf + INDEX_HEADER_BYTES + 8 * i, 8);
-        if ((i > 0 && start <= previous) || start >= (uint64_t)st->st_size)
+        list[i] = le64toh(list[i]);
+        if ((i > 0 && list[i] <= list[i - 1]) || list[i] >= (uint64_t)st->st_size)
             return STASH_E_CORRUPT;
-        previous = start;
     }
     return STASH_OK;
 }
@@ -128,17 +134,15 @@ stash_status nco_index_load(const char *path, const struct stat *st, uint64_t **
         status = read_index(index, &buf, &len);
     if (status != STASH_OK)
         return status;
-    status = check_index(buf, len, st);
+    size_t n = (len - INDEX_HEADER_BYTES) / 8;
+    status = check_header(buf, len, st);
+    if (status == STASH_OK)
+        status = decode_entries(buf, n, st);
     if (status != STASH_OK) {
         free(buf);
         return status;
     }
-    /* The entries move to the front: the buffer becomes the list. */
-    size_t n = (len - INDEX_HEADER_BYTES) / 8;
-    uint64_t *list = (uint64_t *)(void *)buf;
-    for (size_t i = 0; i < n; i++)
-        list[i] = get_le(buf + INDEX_HEADER_BYTES + 8 * i, 8);
-    *starts = list;
+    *starts = (uint64_t *)(void *)buf;
     *count = n;
     return STASH_OK;
 }
@@ -157,8 +161,10 @@ static stash_status write_index(int fd, void *ctx)
     if (!buf)
         return -ENOMEM;
     identity_encode(job->st, job->count, buf);
-    for (size_t i = 0; i < job->count; i++)
-        put_le(buf + INDEX_HEADER_BYTES + 8 * i, job->starts[i], 8);
+    for (size_t i = 0; i < job->count; i++) {
+        uint64_t le = htole64(job->starts[i]);
+        memcpy(buf + INDEX_HEADER_BYTES + 8 * i, &le, 8);
+    }
     put_le(buf + 56, checksum(buf, buf + INDEX_HEADER_BYTES, job->count * 8), 8);
     stash_status status = sysio_pwrite_full(fd, buf, bytes, 0, NULL);
     free(buf);
