@@ -280,7 +280,7 @@ const struct stash_command cmd_nco = {
         "(JSON, pickled as nengo does); --append adds the object to the file's\n"
         "chain instead. unpack writes the N-th object's array (0 by default) as\n"
         "an NPY file and its metadata as JSON. Metadata that is a pickle calling\n"
-        "code is never run: it is written as {\"$opaque_pickle\": base64}.\n"
+        "code is never run: it is written as {\"$opaque_pickle\": {\"$bytes\": base64}}.\n"
         "ls lists the objects; --json prints one JSON object.\n\n"
         "example:\n"
         "  $ stash nco pack decoders.nco weights.npy --meta '{\"solver\": \"lstsq\"}'\n"
