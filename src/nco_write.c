@@ -65,11 +65,13 @@ static stash_status write_body(stash_stream *s, const stash_value *meta,
 }
 
 /* Checks what can be checked before a byte is written. */
-static stash_status check_object(const stash_value *meta, const stash_array_desc *desc,
-                                 const void *data)
+static stash_status check_request(const char *path, unsigned flags, const stash_value *meta,
+                                  const stash_array_desc *desc, const void *data)
 {
     uint64_t nbytes;
-    stash_status status = desc ? stash_array_nbytes(desc, &nbytes) : STASH_E_INVALID;
+    stash_status status = path && desc && !(flags & ~(unsigned)STASH_NCO_DURABLE)
+                              ? stash_array_nbytes(desc, &nbytes)
+                              : STASH_E_INVALID;
     if (status == STASH_OK && nbytes && !data)
         status = STASH_E_INVALID;
     if (status == STASH_OK && meta) { /* a dry run finds arrays in the metadata */
@@ -167,9 +169,7 @@ static stash_status append_at(int fd, uint64_t end, const stash_value *meta,
 stash_status stash_nco_append(const char *path, const stash_value *meta,
                               const stash_array_desc *desc, const void *data, unsigned flags)
 {
-    if (!path || (flags & ~(unsigned)STASH_NCO_DURABLE))
-        return STASH_E_INVALID;
-    stash_status status = check_object(meta, desc, data);
+    stash_status status = check_request(path, flags, meta, desc, data);
     if (status != STASH_OK)
         return status;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
@@ -217,9 +217,7 @@ static stash_status write_pack(int fd, void *ctx)
 stash_status stash_nco_pack(const char *path, const stash_value *meta,
                             const stash_array_desc *desc, const void *data, unsigned flags)
 {
-    if (!path || (flags & ~(unsigned)STASH_NCO_DURABLE))
-        return STASH_E_INVALID;
-    stash_status status = check_object(meta, desc, data);
+    stash_status status = check_request(path, flags, meta, desc, data);
     if (status != STASH_OK)
         return status;
     bool durable = flags & STASH_NCO_DURABLE;
