@@ -54,9 +54,7 @@ static stash_status info_from_index(stash_nco *nco)
         if (status != STASH_OK)
             return status;
     }
-    nco->info.chain_end = last.array_end;
-    nco->info.tail_bytes = nco->map_bytes - last.array_end;
-    nco->info.tail_status = STASH_OK;
+    nco_describe_tail(nco->map, nco->map_bytes, last.array_end, &nco->info);
     return STASH_OK;
 }
 

@@ -67,15 +67,18 @@ stash_status nco_header_decode(const unsigned char *hdr, size_t avail, uint64_t 
     return STASH_OK;
 }
 
-/* The bytes past the chain: nothing, an append that never committed, or damage. */
-static void describe_tail(const unsigned char *map, uint64_t file_bytes, uint64_t end,
-                          stash_status why, stash_nco_info *info)
+void nco_describe_tail(const unsigned char *map, uint64_t file_bytes, uint64_t end,
+                       stash_nco_info *info)
 {
     info->chain_end = end;
     info->tail_bytes = file_bytes - end;
     info->tail_status = STASH_OK;
-    if (info->tail_bytes && !nco_header_is_blank(map + end, (size_t)info->tail_bytes))
-        info->tail_status = why;
+    if (info->tail_bytes == 0)
+        return;
+    size_t avail = info->tail_bytes > 64 ? 64 : (size_t)info->tail_bytes;
+    stash_nco_object o;
+    if (!nco_header_is_blank(map + end, avail))
+        info->tail_status = nco_header_decode(map + end, avail, end, file_bytes, &o);
 }
 
 stash_status nco_walk(const unsigned char *map, uint64_t file_bytes, uint64_t **starts,
@@ -109,7 +112,7 @@ stash_status nco_walk(const unsigned char *map, uint64_t file_bytes, uint64_t **
         free(list);
         return why;
     }
-    describe_tail(map, file_bytes, at, why, info);
+    nco_describe_tail(map, file_bytes, at, info);
     *starts = list;
     *count = n;
     return STASH_OK;

@@ -32,6 +32,14 @@ bool nco_header_is_blank(const unsigned char *hdr, size_t avail);
 stash_status nco_walk(const unsigned char *map, uint64_t file_bytes, uint64_t **starts,
                       size_t *count, stash_nco_info *info);
 
+/*
+ * Fills info's chain_end, tail_bytes and tail_status for a chain ending at
+ * end: STASH_OK for no tail or a blank header there, else why the header
+ * there is not an object.
+ */
+void nco_describe_tail(const unsigned char *map, uint64_t file_bytes, uint64_t end,
+                       stash_nco_info *info);
+
 /* The index file's name for path, in buf. -ENAMETOOLONG if it does not fit. */
 stash_status nco_index_path(const char *path, char *buf, size_t cap);
 
