@@ -110,7 +110,7 @@ static int write_text(const char *path, const char *text)
 
 static int unpack(const char *in, const char *out, size_t index, const char *meta_out)
 {
-    stash_nco *nco;
+    stash_nco *nco = NULL;
     stash_array_desc desc;
     const void *data;
     stash_status status = stash_nco_open(in, 0, &nco);
@@ -192,7 +192,7 @@ static void ls_object_json(const stash_nco *nco, size_t i)
 
 int nco_describe(const char *who, const char *path, bool json)
 {
-    stash_nco *nco;
+    stash_nco *nco = NULL;
     stash_status status = stash_nco_open(path, 0, &nco);
     if (status != STASH_OK) {
         fprintf(stderr, "%s: %s: %s\n", who, path, stash_strerror(status));
