@@ -4,35 +4,23 @@
  */
 #include "nco_internal.h"
 
+#include <stash/bytes.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const unsigned char magic[3] = {'N', 'C', 'O'};
 
-static void put_le64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 void nco_header_encode(const stash_nco_object *o, unsigned char out[STASH_NCO_HEADER_BYTES])
 {
     memset(out, 0, STASH_NCO_HEADER_BYTES);
     memcpy(out, magic, sizeof magic);
     out[3] = STASH_NCO_VERSION;
-    put_le64(out + 8, o->meta_start);
-    put_le64(out + 16, o->meta_end);
-    put_le64(out + 24, o->array_start);
-    put_le64(out + 32, o->array_end);
+    stash_bytes_store_u64le(out + 8, o->meta_start);
+    stash_bytes_store_u64le(out + 16, o->meta_end);
+    stash_bytes_store_u64le(out + 24, o->array_start);
+    stash_bytes_store_u64le(out + 32, o->array_end);
 }
 
 bool nco_header_is_blank(const unsigned char *hdr, size_t avail)
@@ -55,8 +43,8 @@ stash_status nco_header_decode(const unsigned char *hdr, size_t avail, uint64_t 
         return STASH_E_VERSION;
     if (avail < STASH_NCO_HEADER_BYTES)
         return STASH_E_TRUNCATED;
-    stash_nco_object o = {start, get_le64(hdr + 8), get_le64(hdr + 16), get_le64(hdr + 24),
-                          get_le64(hdr + 32)};
+    stash_nco_object o = {start, stash_bytes_load_u64le(hdr + 8), stash_bytes_load_u64le(hdr + 16),
+                          stash_bytes_load_u64le(hdr + 24), stash_bytes_load_u64le(hdr + 32)};
     /* In order: header < metadata <= array, each range forward. */
     if (o.meta_start < start + STASH_NCO_HEADER_BYTES || o.meta_end < o.meta_start ||
         o.array_start < o.meta_end || o.array_end < o.array_start)

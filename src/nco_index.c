@@ -15,7 +15,8 @@
 #include "nco_internal.h"
 #include "sysio.h"
 
-#include <endian.h>
+#include <stash/bytes.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,20 +29,6 @@
 #define INDEX_VERSION 1
 #define INDEX_HEADER_BYTES 64
 
-static void put_le(unsigned char *p, uint64_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const unsigned char *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 stash_status nco_index_path(const char *path, char *buf, size_t cap)
 {
     int n = snprintf(buf, cap, "%s.stashidx", path);
@@ -52,12 +39,12 @@ static void identity_encode(const struct stat *st, size_t count, unsigned char *
 {
     memset(hdr, 0, INDEX_HEADER_BYTES);
     memcpy(hdr, INDEX_MAGIC, 8);
-    put_le(hdr + 8, INDEX_VERSION, 4);
-    put_le(hdr + 16, (uint64_t)st->st_size, 8);
-    put_le(hdr + 24, (uint64_t)st->st_ino, 8);
-    put_le(hdr + 32, (uint64_t)st->st_mtim.tv_sec, 8);
-    put_le(hdr + 40, (uint64_t)st->st_mtim.tv_nsec, 8);
-    put_le(hdr + 48, count, 8);
+    stash_bytes_store_u32le(hdr + 8, INDEX_VERSION);
+    stash_bytes_store_u64le(hdr + 16, (uint64_t)st->st_size);
+    stash_bytes_store_u64le(hdr + 24, (uint64_t)st->st_ino);
+    stash_bytes_store_u64le(hdr + 32, (uint64_t)st->st_mtim.tv_sec);
+    stash_bytes_store_u64le(hdr + 40, (uint64_t)st->st_mtim.tv_nsec);
+    stash_bytes_store_u64le(hdr + 48, count);
 }
 
 static uint64_t checksum(const unsigned char *hdr, const unsigned char *entries, size_t bytes)
@@ -99,24 +86,26 @@ static stash_status read_index(const char *index, unsigned char **buf, size_t *l
 static stash_status check_header(const unsigned char *buf, size_t len, const struct stat *st)
 {
     size_t count = (len - INDEX_HEADER_BYTES) / 8;
-    if (memcmp(buf, INDEX_MAGIC, 8) != 0 || get_le(buf + 48, 8) != count)
+    if (memcmp(buf, INDEX_MAGIC, 8) != 0 || stash_bytes_load_u64le(buf + 48) != count)
         return STASH_E_CORRUPT;
-    if (get_le(buf + 8, 4) != INDEX_VERSION)
+    if (stash_bytes_load_u32le(buf + 8) != INDEX_VERSION)
         return STASH_E_VERSION;
-    if (checksum(buf, buf + INDEX_HEADER_BYTES, len - INDEX_HEADER_BYTES) != get_le(buf + 56, 8))
+    if (checksum(buf, buf + INDEX_HEADER_BYTES, len - INDEX_HEADER_BYTES) !=
+        stash_bytes_load_u64le(buf + 56))
         return STASH_E_CORRUPT;
     unsigned char want[INDEX_HEADER_BYTES];
     identity_encode(st, count, want);
     return memcmp(buf + 16, want + 16, 32) == 0 ? STASH_OK : STASH_E_BUSY; /* BUSY: stale */
 }
 
-/* Decodes the entries in place (the buffer becomes the list) and checks them. */
+/* Decodes the entries in place (the buffer becomes the list) and checks them.
+ * Entry i is read from beyond where it is written, so nothing is overwritten
+ * before it is read. */
 static stash_status decode_entries(unsigned char *buf, size_t count, const struct stat *st)
 {
     uint64_t *list = (uint64_t *)(void *)buf;
-    memmove(list, buf + INDEX_HEADER_BYTES, count * 8);
     for (size_t i = 0; i < count; i++) {
-        list[i] = le64toh(list[i]);
+        list[i] = stash_bytes_load_u64le(buf + INDEX_HEADER_BYTES + 8 * i);
         if ((i > 0 && list[i] <= list[i - 1]) || list[i] >= (uint64_t)st->st_size)
             return STASH_E_CORRUPT;
     }
@@ -161,11 +150,9 @@ static stash_status write_index(int fd, void *ctx)
     if (!buf)
         return -ENOMEM;
     identity_encode(job->st, job->count, buf);
-    for (size_t i = 0; i < job->count; i++) {
-        uint64_t le = htole64(job->starts[i]);
-        memcpy(buf + INDEX_HEADER_BYTES + 8 * i, &le, 8);
-    }
-    put_le(buf + 56, checksum(buf, buf + INDEX_HEADER_BYTES, job->count * 8), 8);
+    for (size_t i = 0; i < job->count; i++)
+        stash_bytes_store_u64le(buf + INDEX_HEADER_BYTES + 8 * i, job->starts[i]);
+    stash_bytes_store_u64le(buf + 56, checksum(buf, buf + INDEX_HEADER_BYTES, job->count * 8));
     stash_status status = sysio_pwrite_full(fd, buf, bytes, 0, NULL);
     free(buf);
     return status;

@@ -31,18 +31,33 @@ static stash_status pad_to(stash_stream *s, uint64_t offset)
     return status;
 }
 
-static stash_status write_meta(stash_stream *s, const stash_value *meta)
+/* The metadata pickled in memory, before any byte reaches the file: a value
+ * that cannot be pickled is refused while the file is untouched. */
+struct pickled {
+    stash_stream *buffer;
+    const void *bytes;
+    size_t len;
+};
+
+static stash_status pickle_meta(const stash_value *meta, struct pickled *p)
 {
     stash_value *none = NULL;
+    *p = (struct pickled){0};
     stash_status status = meta ? STASH_OK : stash_value_new_null(&none);
     if (status == STASH_OK)
-        status = stash_pickle_write(s, meta ? meta : none, 0);
+        status = stash_stream_open_growable(256, &p->buffer);
+    if (status == STASH_OK)
+        status = stash_pickle_write(p->buffer, meta ? meta : none, 0);
+    if (status == STASH_OK)
+        status = stash_stream_memory_contents(p->buffer, &p->bytes, &p->len);
     stash_value_free(&none);
+    if (status != STASH_OK)
+        stash_stream_close(&p->buffer);
     return status;
 }
 
 /* Everything but the header, which stays zeros: a reader sees no object yet. */
-static stash_status write_body(stash_stream *s, const stash_value *meta,
+static stash_status write_body(stash_stream *s, const struct pickled *meta,
                                const stash_array_desc *desc, const void *data,
                                stash_nco_object *o)
 {
@@ -53,7 +68,7 @@ static stash_status write_body(stash_stream *s, const stash_value *meta,
     if (status == STASH_OK)
         status = pad_to(s, o->meta_start);
     if (status == STASH_OK)
-        status = write_meta(s, meta);
+        status = stash_stream_write(s, meta->bytes, meta->len);
     o->meta_end = stash_stream_tell(s);
     o->array_start = align_up(o->meta_end, STASH_NCO_ARRAY_ALIGN);
     if (status == STASH_OK)
@@ -64,22 +79,28 @@ static stash_status write_body(stash_stream *s, const stash_value *meta,
     return status;
 }
 
-/* Checks what can be checked before a byte is written. */
-static stash_status check_request(const char *path, unsigned flags, const stash_value *meta,
-                                  const stash_array_desc *desc, const void *data)
+/* Checks what can be checked before a byte is written, and pickles meta. */
+static stash_status prepare(const stash_array_desc *desc, const void *data,
+                            const stash_value *meta, struct pickled *p)
 {
     uint64_t nbytes;
-    stash_status status = path && desc && !(flags & ~(unsigned)STASH_NCO_DURABLE)
-                              ? stash_array_nbytes(desc, &nbytes)
-                              : STASH_E_INVALID;
+    *p = (struct pickled){0}; /* closing it is safe whatever happens below */
+    stash_status status = desc ? stash_array_nbytes(desc, &nbytes) : STASH_E_INVALID;
     if (status == STASH_OK && nbytes && !data)
         status = STASH_E_INVALID;
-    if (status == STASH_OK && meta) { /* a dry run finds arrays in the metadata */
-        stash_stream *probe;
-        status = stash_stream_open_growable(256, &probe);
-        if (status == STASH_OK)
-            status = stash_pickle_write(probe, meta, 0);
-        stash_stream_close(&probe);
+    return status == STASH_OK ? pickle_meta(meta, p) : status;
+}
+
+/* A whole object at the stream's position, the header last. */
+static stash_status write_object(stash_stream *s, const struct pickled *meta,
+                                 const stash_array_desc *desc, const void *data,
+                                 stash_nco_object *o)
+{
+    unsigned char header[STASH_NCO_HEADER_BYTES];
+    stash_status status = write_body(s, meta, desc, data, o);
+    if (status == STASH_OK) {
+        nco_header_encode(o, header);
+        status = stash_stream_pwrite(s, header, sizeof header, o->start);
     }
     return status;
 }
@@ -90,13 +111,12 @@ stash_status stash_nco_write(stash_stream *s, const stash_value *meta,
 {
     if (!s)
         return STASH_E_INVALID;
+    struct pickled pickled;
     stash_nco_object o;
-    unsigned char header[STASH_NCO_HEADER_BYTES];
-    stash_status status = write_body(s, meta, desc, data, &o);
-    if (status == STASH_OK) {
-        nco_header_encode(&o, header);
-        status = stash_stream_pwrite(s, header, sizeof header, o.start);
-    }
+    stash_status status = prepare(desc, data, meta, &pickled);
+    if (status == STASH_OK)
+        status = write_object(s, &pickled, desc, data, &o);
+    stash_stream_close(&pickled.buffer);
     if (status == STASH_OK && object)
         *object = o;
     return status;
@@ -140,7 +160,7 @@ static stash_status sync_if(bool durable, int fd)
 }
 
 /* Writes the object at end, header last, and returns its offsets. */
-static stash_status append_at(int fd, uint64_t end, const stash_value *meta,
+static stash_status append_at(int fd, uint64_t end, const struct pickled *meta,
                               const stash_array_desc *desc, const void *data, bool durable,
                               stash_nco_object *o)
 {
@@ -169,12 +189,17 @@ static stash_status append_at(int fd, uint64_t end, const stash_value *meta,
 stash_status stash_nco_append(const char *path, const stash_value *meta,
                               const stash_array_desc *desc, const void *data, unsigned flags)
 {
-    stash_status status = check_request(path, flags, meta, desc, data);
+    if (!path || (flags & ~(unsigned)STASH_NCO_DURABLE))
+        return STASH_E_INVALID;
+    struct pickled pickled;
+    stash_status status = prepare(desc, data, meta, &pickled);
     if (status != STASH_OK)
         return status;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0)
+    if (fd < 0) {
+        stash_stream_close(&pickled.buffer);
         return -errno;
+    }
     bool durable = flags & STASH_NCO_DURABLE;
     uint64_t *starts = NULL, end = 0;
     size_t count = 0;
@@ -183,13 +208,14 @@ stash_status stash_nco_append(const char *path, const stash_value *meta,
     if (status == STASH_OK)
         status = read_chain(fd, path, &starts, &count, &end);
     if (status == STASH_OK)
-        status = append_at(fd, end, meta, desc, data, durable, &o);
+        status = append_at(fd, end, &pickled, desc, data, durable, &o);
     struct stat st;
     if (status == STASH_OK && fstat(fd, &st) == 0) {
         starts[count++] = o.start;
         nco_index_save(path, &st, starts, count, durable); /* a cache: best effort */
     }
     free(starts);
+    stash_stream_close(&pickled.buffer);
     sysio_close(fd); /* and the lock with it */
     return status;
 }
@@ -197,7 +223,7 @@ stash_status stash_nco_append(const char *path, const stash_value *meta,
 /* ---- Packing ---------------------------------------------------------------- */
 
 struct pack_job {
-    const stash_value *meta;
+    const struct pickled *meta;
     const stash_array_desc *desc;
     const void *data;
 };
@@ -206,10 +232,11 @@ static stash_status write_pack(int fd, void *ctx)
 {
     const struct pack_job *job = ctx;
     stash_stream *s;
+    stash_nco_object o;
     stash_status status = stash_stream_open_fd(fd, "w", &s);
     if (status != STASH_OK)
         return status;
-    status = stash_nco_write(s, job->meta, job->desc, job->data, NULL);
+    status = write_object(s, job->meta, job->desc, job->data, &o);
     stash_status closed = stash_stream_close(&s);
     return status != STASH_OK ? status : closed;
 }
@@ -217,12 +244,16 @@ static stash_status write_pack(int fd, void *ctx)
 stash_status stash_nco_pack(const char *path, const stash_value *meta,
                             const stash_array_desc *desc, const void *data, unsigned flags)
 {
-    stash_status status = check_request(path, flags, meta, desc, data);
+    if (!path || (flags & ~(unsigned)STASH_NCO_DURABLE))
+        return STASH_E_INVALID;
+    struct pickled pickled;
+    stash_status status = prepare(desc, data, meta, &pickled);
     if (status != STASH_OK)
         return status;
     bool durable = flags & STASH_NCO_DURABLE;
-    struct pack_job job = {meta, desc, data};
+    struct pack_job job = {&pickled, desc, data};
     status = sysio_publish(path, write_pack, &job, durable);
+    stash_stream_close(&pickled.buffer);
     struct stat st;
     uint64_t start = 0;
     if (status == STASH_OK && stat(path, &st) == 0)

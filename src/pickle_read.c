@@ -11,6 +11,7 @@
 #include "pickle_opcodes.h"
 #include "value_internal.h"
 
+#include <stash/bytes.h>
 #include <stash/pickle.h>
 
 #include <errno.h>
@@ -408,13 +409,8 @@ static stash_status binary_float(struct unpickler *u)
     stash_status st = take(u, 8, &p);
     if (st != STASH_OK)
         return st;
-    uint64_t bits = 0;
-    for (int i = 0; i < 8; i++)
-        bits = bits << 8 | p[i]; /* big-endian */
-    double f;
-    memcpy(&f, &bits, sizeof f);
     stash_value *v = NULL;
-    return push_new(u, stash_value_new_float(f, &v), &v);
+    return push_new(u, stash_value_new_float(stash_bytes_load_f64be(p), &v), &v);
 }
 
 /* ---- Strings and bytes --------------------------------------------------- */
@@ -624,13 +620,8 @@ static stash_status push_constructor(struct unpickler *u, enum constructor c)
 {
     if (!c)
         return STASH_E_UNSAFE;
-    stash_value *v = calloc(1, sizeof *v);
-    if (!v)
-        return -ENOMEM;
-    v->kind = VALUE_KIND_CONSTRUCTOR;
-    v->refs = 1;
-    v->u.i = c;
-    return push(u, v);
+    stash_value *v = NULL;
+    return push_new(u, value_new_constructor(c, &v), &v);
 }
 
 /* GLOBAL: "module\nname\n". */

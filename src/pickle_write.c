@@ -6,9 +6,9 @@
 #include "pickle_opcodes.h"
 #include "value_internal.h"
 
+#include <stash/bytes.h>
 #include <stash/pickle.h>
 
-#include <string.h>
 
 #define BATCH 1000 /* items per APPENDS / SETITEMS, as Python's pickler */
 
@@ -57,11 +57,8 @@ static stash_status put_int(struct pickler *p, int64_t i)
 
 static stash_status put_float(struct pickler *p, double f)
 {
-    uint64_t bits;
-    memcpy(&bits, &f, sizeof bits);
     uint8_t buf[9] = {OP_BINFLOAT};
-    for (int i = 0; i < 8; i++)
-        buf[1 + i] = (uint8_t)(bits >> (56 - 8 * i)); /* big-endian */
+    stash_bytes_store_f64be(buf + 1, f);
     return stash_stream_write(p->s, buf, sizeof buf);
 }
 

@@ -46,6 +46,14 @@ static stash_status value_alloc(stash_value_kind kind, stash_value **out)
     return STASH_OK;
 }
 
+stash_status value_new_constructor(int64_t which, stash_value **out)
+{
+    stash_status st = value_alloc(VALUE_KIND_CONSTRUCTOR, out);
+    if (st == STASH_OK)
+        (*out)->u.i = which;
+    return st;
+}
+
 stash_status stash_value_new_null(stash_value **out)
 {
     return value_alloc(STASH_VALUE_NULL, out);

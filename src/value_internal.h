@@ -69,6 +69,9 @@ struct stash_value {
  */
 #define VALUE_KIND_CONSTRUCTOR ((stash_value_kind)0x100)
 
+/* A constructor node; which is the reader's own code for the name. */
+stash_status value_new_constructor(int64_t which, stash_value **out);
+
 /* One more holder of v. */
 void value_retain(stash_value *v);
 

@@ -6,6 +6,7 @@
  */
 #include "test_util.h"
 
+#include <stash/bytes.h>
 #include <stash/nco.h>
 #include <stash/npy.h>
 
@@ -52,12 +53,6 @@ static unsigned char *object_bytes(const char *meta_json, size_t *len)
     stash_stream_close(&s);
     stash_value_free(&meta);
     return copy;
-}
-
-static void put_le64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
 }
 
 static stash_status open_bytes(const char *name, const void *bytes, size_t len, stash_nco **nco)
@@ -112,13 +107,8 @@ static void test_layout_is_nengos_with_zero_padding(void **state)
     size_t len;
     unsigned char *b = object_bytes("{\"0\": 237, \"str\": \"foobar\"}", &len);
     assert_memory_equal(b, "NCO\0\0\0\0\0", 8);
-    uint64_t meta_start = 0, meta_end = 0, array_start = 0, array_end = 0;
-    for (int i = 7; i >= 0; i--) {
-        meta_start = meta_start << 8 | b[8 + i];
-        meta_end = meta_end << 8 | b[16 + i];
-        array_start = array_start << 8 | b[24 + i];
-        array_end = array_end << 8 | b[32 + i];
-    }
+    uint64_t meta_start = stash_bytes_load_u64le(b + 8), meta_end = stash_bytes_load_u64le(b + 16);
+    uint64_t array_start = stash_bytes_load_u64le(b + 24), array_end = stash_bytes_load_u64le(b + 32);
     assert_int_equal(meta_start, 48); /* 40 rounded up to 16 */
     assert_int_equal(array_start % 64, 0);
     assert_int_equal(array_end, len);
@@ -253,7 +243,7 @@ static void test_lying_offsets_get_clear_statuses(void **state)
     };
     for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
         memcpy(b, good, len);
-        put_le64(b + lies[i].field, lies[i].value);
+        stash_bytes_store_u64le(b + lies[i].field, lies[i].value);
         stash_status st = open_bytes("lie.nco", b, len, &nco);
         if (st != lies[i].want)
             fail_msg("lie %zu: got %d, want %d", i, st, lies[i].want);
@@ -339,7 +329,7 @@ static void test_unsafe_metadata_leaves_the_array_usable(void **state)
     unsigned char *b = object_bytes("null", &len);
     size_t meta_len = sizeof pickle - 1; /* fits before the array at 64 */
     memcpy(b + 48, pickle, meta_len);
-    put_le64(b + 16, 48 + meta_len);
+    stash_bytes_store_u64le(b + 16, 48 + meta_len);
     stash_nco *nco;
     assert_ok(open_bytes("unsafe.nco", b, len, &nco));
     stash_value *meta = NULL;
@@ -375,6 +365,12 @@ static void test_failed_appends_change_nothing(void **state)
     assert_int_equal(stash_nco_append(path, meta, &d, nengo_array, 0), STASH_E_UNSUPPORTED);
     assert_int_equal(stash_nco_append(path, NULL, NULL, nengo_array, 0), STASH_E_INVALID);
     assert_int_equal(file_size(path), before);
+    stash_stream *s;
+    assert_ok(stash_stream_open_growable(64, &s));
+    assert_int_equal(stash_nco_write(s, NULL, NULL, nengo_array, NULL), STASH_E_INVALID);
+    assert_int_equal(stash_nco_write(s, meta, &d, nengo_array, NULL), STASH_E_UNSUPPORTED);
+    assert_int_equal(stash_stream_bytes_written(s), 0);
+    stash_stream_close(&s);
     stash_value_free(&meta);
     /* An empty file is an empty chain; a missing one is an errno. */
     stash_nco *nco;
