@@ -2,7 +2,7 @@
  * Array descriptions: the dtype table, checked sizes, NPY descr strings and
  * byte-order conversion.
  */
-#include <stash/array.h>
+#include "array_internal.h"
 
 #include <endian.h>
 #include <string.h>
@@ -189,6 +189,16 @@ static void swap_each(unsigned char *p, uint64_t count, size_t width)
     }
 }
 
+void array_swap_elements(stash_dtype dtype, void *data, uint64_t count)
+{
+    size_t size = stash_dtype_size(dtype);
+    if (size <= 1)
+        return;
+    bool complex = dtypes[dtype].kind == 'c';
+    /* A complex number is two floats, each swapped on its own. */
+    swap_each(data, complex ? count * 2 : count, complex ? size / 2 : size);
+}
+
 stash_status stash_array_to_native(stash_array_desc *desc, void *data)
 {
     uint64_t count;
@@ -198,12 +208,8 @@ stash_status stash_array_to_native(stash_array_desc *desc, void *data)
     if (data == NULL && count > 0)
         return STASH_E_INVALID;
     stash_byte_order native = BYTE_ORDER == BIG_ENDIAN ? STASH_BIG_ENDIAN : STASH_LITTLE_ENDIAN;
-    size_t size = stash_dtype_size(desc->dtype);
-    if (desc->byte_order != native && size > 1) {
-        bool complex = dtypes[desc->dtype].kind == 'c';
-        /* A complex number is two floats, each swapped on its own. */
-        swap_each(data, complex ? count * 2 : count, complex ? size / 2 : size);
-    }
+    if (desc->byte_order != native)
+        array_swap_elements(desc->dtype, data, count);
     desc->byte_order = native;
     return STASH_OK;
 }

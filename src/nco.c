@@ -19,11 +19,12 @@
 struct stash_nco {
     const unsigned char *map; /* NULL for an empty file */
     size_t map_bytes;
+    bool heap; /* map is a malloc'd copy (NCO_READ_SMALL), not a mapping */
     uint64_t *starts;
     stash_nco_info info;
 };
 
-static stash_status map_whole_file(int fd, struct stat *st, const unsigned char **map)
+static stash_status stat_regular(int fd, struct stat *st)
 {
     if (fstat(fd, st) != 0)
         return -errno;
@@ -31,13 +32,38 @@ static stash_status map_whole_file(int fd, struct stat *st, const unsigned char 
         return S_ISDIR(st->st_mode) ? -EISDIR : -EINVAL;
     if ((uint64_t)st->st_size > SIZE_MAX)
         return STASH_E_RANGE;
-    *map = NULL;
-    if (st->st_size == 0)
+    return STASH_OK;
+}
+
+/*
+ * The file's bytes in memory: a read-only mapping, or for a small file with
+ * NCO_READ_SMALL one read into the heap, which costs less than setting up
+ * and tearing down a mapping.
+ */
+static stash_status load_whole_file(int fd, unsigned flags, struct stat *st, stash_nco *nco)
+{
+    stash_status status = stat_regular(fd, st);
+    if (status != STASH_OK || st->st_size == 0)
+        return status;
+    size_t size = (size_t)st->st_size;
+    if ((flags & NCO_READ_SMALL) && size <= NCO_SMALL_FILE_BYTES) {
+        unsigned char *copy = malloc(size);
+        size_t got = 0;
+        status = copy ? sysio_pread_full(fd, copy, size, 0, &got) : -ENOMEM;
+        if (status == STASH_OK && got != size)
+            status = STASH_E_TRUNCATED; /* shrank under us: not a published file */
+        if (status != STASH_OK) {
+            free(copy);
+            return status;
+        }
+        nco->map = copy;
+        nco->heap = true;
         return STASH_OK;
-    void *p = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_SHARED, fd, 0);
+    }
+    void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
         return -errno;
-    *map = p;
+    nco->map = p;
     return STASH_OK;
 }
 
@@ -87,7 +113,7 @@ stash_status nco_open_fd(int fd, const char *path, unsigned flags, stash_nco **o
     if (!nco)
         return -ENOMEM;
     struct stat st;
-    stash_status status = map_whole_file(fd, &st, &nco->map);
+    stash_status status = load_whole_file(fd, flags, &st, nco);
     if (status == STASH_OK) {
         nco->map_bytes = (size_t)st.st_size;
         nco->info.file_bytes = (uint64_t)st.st_size;
@@ -122,7 +148,9 @@ void stash_nco_close(stash_nco **nco)
 {
     if (!nco || !*nco)
         return;
-    if ((*nco)->map)
+    if ((*nco)->heap)
+        free((void *)(*nco)->map);
+    else if ((*nco)->map)
         munmap((void *)(*nco)->map, (*nco)->map_bytes);
     free((*nco)->starts);
     free(*nco);

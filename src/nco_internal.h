@@ -55,8 +55,19 @@ stash_status nco_index_load(const char *path, const struct stat *st, uint64_t **
 stash_status nco_index_save(const char *path, const struct stat *st, const uint64_t *starts,
                             size_t count, bool durable);
 
-/* stash_nco_open on an open descriptor (which the caller keeps). */
+/* An internal open flag: read a file of at most NCO_SMALL_FILE_BYTES into
+ * the heap instead of mapping it. */
+#define NCO_READ_SMALL (1u << 16)
+#define NCO_SMALL_FILE_BYTES (64u * 1024u)
+
+/* stash_nco_open on an open descriptor (which the caller keeps); flags may
+ * add NCO_READ_SMALL. */
 stash_status nco_open_fd(int fd, const char *path, unsigned flags, stash_nco **out);
+
+/* stash_nco_write with the metadata already pickled (len bytes at pickle). */
+stash_status nco_write_pickled(stash_stream *s, const void *pickle, size_t len,
+                               const stash_array_desc *desc, const void *data,
+                               stash_nco_object *object);
 
 /* The starts of an open file's objects, info.count of them. */
 const uint64_t *nco_starts(const stash_nco *nco);

@@ -122,6 +122,24 @@ stash_status stash_nco_write(stash_stream *s, const stash_value *meta,
     return status;
 }
 
+stash_status nco_write_pickled(stash_stream *s, const void *pickle, size_t len,
+                               const stash_array_desc *desc, const void *data,
+                               stash_nco_object *object)
+{
+    uint64_t nbytes;
+    stash_status status = s && pickle && desc ? stash_array_nbytes(desc, &nbytes)
+                                              : STASH_E_INVALID;
+    if (status == STASH_OK && nbytes && !data)
+        status = STASH_E_INVALID;
+    struct pickled pickled = {.bytes = pickle, .len = len};
+    stash_nco_object o;
+    if (status == STASH_OK)
+        status = write_object(s, &pickled, desc, data, &o);
+    if (status == STASH_OK && object)
+        *object = o;
+    return status;
+}
+
 /* ---- Appending -------------------------------------------------------------- */
 
 static stash_status lock_file(int fd)

@@ -14,6 +14,8 @@
 #include <stash/bytes.h>
 #include <stash/pickle.h>
 
+#include "pickle_internal.h"
+
 #include <errno.h>
 #include <locale.h>
 #include <pthread.h>
@@ -32,6 +34,8 @@ struct unpickler {
     stash_value **memo; /* indexed by memo key; NULL where unset */
     size_t memo_cap, memo_entries;
     bool stopped;
+    pickle_load_fn load; /* resolves BINPERSID; NULL: refused as unsafe */
+    void *load_ctx;
 };
 
 /* ---- Input ------------------------------------------------------------------ */
@@ -885,8 +889,30 @@ static stash_status framing_op(struct unpickler *u, int op)
     return STASH_E_CORRUPT;
 }
 
+/*
+ * BINPERSID: an object kept outside the pickle, named by the id on the stack.
+ * Only a reader given a loader (the result store's, for arrays) accepts it,
+ * and only integer ids; to anyone else it is a call into unknown code.
+ */
+static stash_status persistent_load(struct unpickler *u)
+{
+    if (!u->load)
+        return STASH_E_UNSAFE;
+    size_t floor = u->mark_count ? u->marks[u->mark_count - 1] : 0;
+    if (u->depth < floor + 1)
+        return STASH_E_CORRUPT;
+    stash_value *id = pop(u);
+    stash_value *v = NULL;
+    stash_status st = id->kind == STASH_VALUE_INT ? u->load(u->load_ctx, id->u.i, &v)
+                                                  : STASH_E_CORRUPT;
+    stash_value_free(&id);
+    return st == STASH_OK ? push(u, v) : st;
+}
+
 /* What each opcode byte is: which handler, or why it is refused. */
-enum op_class { UNKNOWN, STACK, MEMO, CONTAINER, SCALAR, FRAMING, CONSTRUCTOR, UNSAFE, UNSUPPORTED };
+enum op_class {
+    UNKNOWN, STACK, MEMO, CONTAINER, SCALAR, FRAMING, CONSTRUCTOR, REFERENCE, UNSAFE, UNSUPPORTED
+};
 
 static enum op_class classify(int op)
 {
@@ -906,8 +932,10 @@ static enum op_class classify(int op)
         return CONSTRUCTOR;
     case OP_BUILD: case OP_INST:
     case OP_OBJ: case OP_NEWOBJ: case OP_NEWOBJ_EX: case OP_EXT1: case OP_EXT2:
-    case OP_EXT4: case OP_PERSID: case OP_BINPERSID:
+    case OP_EXT4: case OP_PERSID:
         return UNSAFE;
+    case OP_BINPERSID:
+        return REFERENCE;
     case OP_EMPTY_SET: case OP_ADDITEMS: case OP_FROZENSET: case OP_NEXT_BUFFER:
         return UNSUPPORTED;
     case OP_NONE: case OP_NEWTRUE: case OP_NEWFALSE: case OP_INT: case OP_LONG:
@@ -934,6 +962,8 @@ static stash_status step(struct unpickler *u, int op)
         return framing_op(u, op);
     case CONSTRUCTOR:
         return op == OP_GLOBAL ? global(u) : op == OP_STACK_GLOBAL ? stack_global(u) : reduce(u);
+    case REFERENCE:
+        return persistent_load(u);
     case UNSAFE:
         return STASH_E_UNSAFE;
     case UNSUPPORTED:
@@ -977,12 +1007,13 @@ static void report(stash_pickle_error *err, size_t offset, int op)
     snprintf(err->opcode_name, sizeof err->opcode_name, "%s", op < 0 ? "" : opcode_name(op));
 }
 
-stash_status stash_pickle_read(const void *buf, size_t len, const stash_pickle_limits *limits,
-                               stash_value **out, stash_pickle_error *err)
+stash_status pickle_read_refs(const void *buf, size_t len, const stash_pickle_limits *limits,
+                              pickle_load_fn load, void *load_ctx, stash_value **out,
+                              stash_pickle_error *err)
 {
     if (!out || (!buf && len))
         return STASH_E_INVALID;
-    struct unpickler u = {.in = buf, .len = len};
+    struct unpickler u = {.in = buf, .len = len, .load = load, .load_ctx = load_ctx};
     u.limits = limits ? *limits
                       : (stash_pickle_limits){STASH_PICKLE_DEFAULT_MAX_NODES,
                                               STASH_PICKLE_DEFAULT_MAX_BYTES};
@@ -1002,4 +1033,10 @@ stash_status stash_pickle_read(const void *buf, size_t len, const stash_pickle_l
         report(err, at, op);
     unpickler_free(&u);
     return st;
+}
+
+stash_status stash_pickle_read(const void *buf, size_t len, const stash_pickle_limits *limits,
+                               stash_value **out, stash_pickle_error *err)
+{
+    return pickle_read_refs(buf, len, limits, NULL, NULL, out, err);
 }

@@ -3,11 +3,14 @@
  * values (smallest integer and length forms, batched APPENDS and SETITEMS of
  * 1000), without memo or frames, which readers do not need.
  */
+#include "pickle_internal.h"
 #include "pickle_opcodes.h"
 #include "value_internal.h"
 
 #include <stash/bytes.h>
 #include <stash/pickle.h>
+
+#include <string.h>
 
 
 #define BATCH 1000 /* items per APPENDS / SETITEMS, as Python's pickler */
@@ -15,6 +18,9 @@
 struct pickler {
     stash_stream *s;
     int protocol;
+    pickle_array_fn on_array; /* NULL: arrays are unsupported */
+    void *array_ctx;
+    int64_t arrays; /* persistent ids handed out */
 };
 
 static stash_status put_op(struct pickler *p, int op)
@@ -81,6 +87,14 @@ static stash_status put_blob(struct pickler *p, const stash_value *v)
 
 static stash_status put_value(struct pickler *p, const stash_value *v);
 
+static stash_status put_key(struct pickler *p, const char *key, size_t len)
+{
+    bool short_form = p->protocol >= 4 && len <= 0xFF;
+    stash_status st = put_le(p, short_form ? OP_SHORT_BINUNICODE : OP_BINUNICODE, len,
+                             short_form ? 1 : 4);
+    return st == STASH_OK ? stash_stream_write(p->s, key, len) : st;
+}
+
 /* Items [from, to) of a list or tuple, or entries of a dict as key, value. */
 static stash_status put_items(struct pickler *p, const stash_value *v, size_t from, size_t to)
 {
@@ -88,11 +102,7 @@ static stash_status put_items(struct pickler *p, const stash_value *v, size_t fr
     for (size_t i = from; i < to && st == STASH_OK; i++) {
         if (v->kind == STASH_VALUE_DICT) {
             const struct value_entry *e = &v->u.dict.entries[i];
-            st = put_le(p, p->protocol >= 4 && e->key_len <= 0xFF ? OP_SHORT_BINUNICODE
-                                                                   : OP_BINUNICODE,
-                        e->key_len, p->protocol >= 4 && e->key_len <= 0xFF ? 1 : 4);
-            if (st == STASH_OK)
-                st = stash_stream_write(p->s, e->key, e->key_len);
+            st = put_key(p, e->key, e->key_len);
             if (st == STASH_OK)
                 st = put_value(p, e->value);
         } else {
@@ -135,6 +145,17 @@ static stash_status put_batched(struct pickler *p, const stash_value *v)
     return st;
 }
 
+/* An array goes outside the pickle: its number, then BINPERSID. */
+static stash_status put_array_reference(struct pickler *p, const stash_value *v)
+{
+    if (!p->on_array)
+        return STASH_E_UNSUPPORTED; /* inline, it would need NumPy's constructors */
+    stash_status st = p->on_array(p->array_ctx, v);
+    if (st == STASH_OK)
+        st = put_int(p, p->arrays++);
+    return st == STASH_OK ? put_op(p, OP_BINPERSID) : st;
+}
+
 /* Recursion is bounded by STASH_VALUE_MAX_DEPTH. */
 static stash_status put_value(struct pickler *p, const stash_value *v)
 {
@@ -156,7 +177,7 @@ static stash_status put_value(struct pickler *p, const stash_value *v)
     case STASH_VALUE_DICT:
         return put_batched(p, v);
     case STASH_VALUE_ARRAY:
-        return STASH_E_UNSUPPORTED; /* would need NumPy's constructors */
+        return put_array_reference(p, v);
     }
     return STASH_E_INVALID;
 }
@@ -172,6 +193,16 @@ static bool holds_array(const stash_value *v)
     return false;
 }
 
+static stash_status write_pickle(struct pickler *p, const stash_value *v)
+{
+    stash_status st = put_le(p, OP_PROTO, (uint64_t)p->protocol, 1);
+    if (st == STASH_OK)
+        st = put_value(p, v);
+    if (st == STASH_OK)
+        st = put_op(p, OP_STOP);
+    return st;
+}
+
 stash_status stash_pickle_write(stash_stream *s, const stash_value *v, int protocol)
 {
     if (protocol == 0)
@@ -180,11 +211,29 @@ stash_status stash_pickle_write(stash_stream *s, const stash_value *v, int proto
         return STASH_E_INVALID;
     if (holds_array(v))
         return STASH_E_UNSUPPORTED;
-    struct pickler p = {s, protocol};
-    stash_status st = put_le(&p, OP_PROTO, (uint64_t)protocol, 1);
+    struct pickler p = {.s = s, .protocol = protocol};
+    return write_pickle(&p, v);
+}
+
+stash_status pickle_write_dict_refs(stash_stream *s, size_t n, const char *const keys[],
+                                    const stash_value *const values[], pickle_array_fn on_array,
+                                    void *ctx)
+{
+    if (!s || !keys || !values || !on_array)
+        return STASH_E_INVALID;
+    struct pickler p = {.s = s, .protocol = STASH_PICKLE_PROTOCOL_DEFAULT, .on_array = on_array,
+                        .array_ctx = ctx};
+    stash_status st = put_le(&p, OP_PROTO, (uint64_t)p.protocol, 1);
     if (st == STASH_OK)
-        st = put_value(&p, v);
+        st = put_op(&p, OP_EMPTY_DICT);
     if (st == STASH_OK)
-        st = put_op(&p, OP_STOP);
-    return st;
+        st = put_op(&p, OP_MARK);
+    for (size_t i = 0; i < n && st == STASH_OK; i++) {
+        st = put_key(&p, keys[i], strlen(keys[i]));
+        if (st == STASH_OK)
+            st = put_value(&p, values[i]);
+    }
+    if (st == STASH_OK)
+        st = put_op(&p, OP_SETITEMS);
+    return st == STASH_OK ? put_op(&p, OP_STOP) : st;
 }

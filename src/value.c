@@ -151,6 +151,37 @@ stash_status stash_value_new_array(const stash_array_desc *desc, const void *dat
     return STASH_OK;
 }
 
+stash_status value_new_array_view(const stash_array_desc *desc, const void *data,
+                                  struct value_owner *owner, stash_value **out)
+{
+    uint64_t nbytes;
+    stash_status st = stash_array_nbytes(desc, &nbytes);
+    if (st != STASH_OK)
+        return st;
+    stash_array_desc *copy = malloc(sizeof *copy);
+    if (!copy)
+        return -ENOMEM;
+    st = value_alloc(STASH_VALUE_ARRAY, out);
+    if (st != STASH_OK) {
+        free(copy);
+        return st;
+    }
+    *copy = *desc;
+    atomic_fetch_add_explicit(&owner->refs, 1, memory_order_relaxed);
+    (*out)->u.array.desc = copy;
+    (*out)->u.array.data = (void *)data;
+    (*out)->u.array.nbytes = (size_t)nbytes;
+    (*out)->u.array.owner = owner;
+    (*out)->expanded_bytes = nbytes;
+    return STASH_OK;
+}
+
+void value_owner_release(struct value_owner *owner)
+{
+    if (owner && atomic_fetch_sub_explicit(&owner->refs, 1, memory_order_acq_rel) == 1)
+        owner->release(owner);
+}
+
 stash_status stash_value_new_list(stash_value **out)
 {
     return value_alloc(STASH_VALUE_LIST, out);
@@ -182,6 +213,7 @@ static void value_destroy(stash_value *v)
         break;
     case STASH_VALUE_ARRAY:
         free(v->u.array.desc);
+        value_owner_release(v->u.array.owner);
         break;
     case STASH_VALUE_LIST:
     case STASH_VALUE_TUPLE:

@@ -19,6 +19,7 @@
 
 #include <stash/value.h>
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,19 @@ struct value_entry {
     size_t key_len;
     stash_value *value;
 };
+
+/*
+ * Memory that array views point into (a mapped or read file), released when
+ * the last view of it is freed. The count is atomic because the views may be
+ * freed from different threads once their trees have been handed out.
+ */
+struct value_owner {
+    atomic_uint refs;
+    void (*release)(struct value_owner *owner);
+};
+
+/* Drops one reference; the last one calls owner->release. NULL is a no-op. */
+void value_owner_release(struct value_owner *owner);
 
 struct stash_value {
     stash_value_kind kind;
@@ -46,8 +60,9 @@ struct stash_value {
         } blob;
         struct {
             stash_array_desc *desc; /* one block: the description, then the data */
-            void *data;
+            void *data;             /* or, in a view, the owner's memory */
             size_t nbytes;
+            struct value_owner *owner; /* NULL unless a view */
         } array;
         struct {
             stash_value **items;
@@ -84,6 +99,14 @@ void value_retain(stash_value *v);
 stash_status value_adopt(stash_value *container, stash_value *item);
 stash_status value_dict_adopt(stash_value *dict, const char *key, size_t key_len,
                               stash_value *item);
+
+/*
+ * An array node whose data stays where it is, in memory owner keeps alive:
+ * the node takes a reference to owner and drops it when freed. The data is
+ * not copied and must not change while the node lives.
+ */
+stash_status value_new_array_view(const stash_array_desc *desc, const void *data,
+                                  struct value_owner *owner, stash_value **out);
 
 /* A string node from bytes already known to be UTF-8 (no check). */
 stash_status value_new_string_unchecked(const char *utf8, size_t len, stash_value **out);

@@ -11,39 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* --meta TEXT, or --meta @FILE for the text of a file. */
-static stash_status meta_from_argument(const char *arg, stash_value **meta)
-{
-    char *text = NULL;
-    size_t len = 0;
-    if (arg[0] == '@') {
-        FILE *f = fopen(arg + 1, "rb");
-        if (!f)
-            return STASH_E_NOT_FOUND;
-        size_t cap = 0, got;
-        do {
-            char *grown = realloc(text, cap += 65536);
-            if (!grown)
-                break;
-            text = grown;
-            len += got = fread(text + len, 1, cap - len, f);
-        } while (got > 0);
-        fclose(f);
-    }
-    stash_json_error err = {0};
-    stash_status status = stash_value_from_json(arg[0] == '@' ? text : arg,
-                                                arg[0] == '@' ? len : strlen(arg), meta, &err);
-    if (status != STASH_OK && err.message[0])
-        fprintf(stderr, "stash nco pack: --meta: line %zu, column %zu: %s\n", err.line,
-                err.column, err.message);
-    free(text);
-    return status;
-}
-
 static int pack(const char *out, const char *in, const char *meta_arg, bool append)
 {
     stash_value *meta = NULL;
-    if (meta_arg && meta_from_argument(meta_arg, &meta) != STASH_OK)
+    if (meta_arg && json_argument("stash nco pack: --meta", meta_arg, &meta) != STASH_OK)
         return 1;
     stash_npy_map *map;
     stash_status status = stash_npy_map_open(in, &map);

@@ -19,6 +19,7 @@ extern const struct stash_command cmd_demo;
 extern const struct stash_command cmd_info;
 extern const struct stash_command cmd_nco;
 extern const struct stash_command cmd_npy;
+extern const struct stash_command cmd_store;
 extern const struct stash_command cmd_version;
 
 /* Describe one file of a format on stdout; 0, or 1 after a one-line error. */

@@ -1,4 +1,11 @@
+/*
+ * Shared by the subcommands: arrays described for people and for JSON, and
+ * values from JSON arguments.
+ */
 #include "describe.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static void print_shape(FILE *out, const stash_array_desc *d, const char *open,
                         const char *close)
@@ -28,4 +35,34 @@ void describe_array_json(FILE *out, const stash_array_desc *d)
     fprintf(out, ", \"order\": \"%s\", \"byte_order\": \"%s\"",
             d->order == STASH_ORDER_F ? "F" : "C",
             d->byte_order == STASH_BIG_ENDIAN ? "big" : "little");
+}
+
+stash_status json_argument(const char *who, const char *arg, stash_value **value)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (arg[0] == '@') {
+        FILE *f = fopen(arg + 1, "rb");
+        if (!f) {
+            fprintf(stderr, "%s: %s: cannot open\n", who, arg + 1);
+            return STASH_E_NOT_FOUND;
+        }
+        size_t cap = 0, got;
+        do {
+            char *grown = realloc(text, cap += 65536);
+            if (!grown)
+                break;
+            text = grown;
+            len += got = fread(text + len, 1, cap - len, f);
+        } while (got > 0);
+        fclose(f);
+    }
+    stash_json_error err = {0};
+    stash_status status = stash_value_from_json(arg[0] == '@' ? text : arg,
+                                                arg[0] == '@' ? len : strlen(arg), value, &err);
+    if (status != STASH_OK && err.message[0])
+        fprintf(stderr, "%s: line %zu, column %zu: %s\n", who, err.line,
+                err.column, err.message);
+    free(text);
+    return status;
 }

@@ -6,6 +6,7 @@
 #define STASH_TOOLS_DESCRIBE_H
 
 #include <stash/npy.h>
+#include <stash/value.h>
 
 #include <stdio.h>
 
@@ -14,5 +15,11 @@ void describe_array(FILE *out, const stash_array_desc *d);
 
 /* "dtype": ..., "descr": ..., "shape": [...], "order": ..., "byte_order": ... (no braces) */
 void describe_array_json(FILE *out, const stash_array_desc *d);
+
+/*
+ * A value from a JSON argument: the text itself, or @FILE for a file's text.
+ * A syntax error is printed after who, with its line and column.
+ */
+stash_status json_argument(const char *who, const char *arg, stash_value **value);
 
 #endif

@@ -12,6 +12,7 @@ static const struct stash_command *const commands[] = {
     &cmd_info,
     &cmd_npy,
     &cmd_nco,
+    &cmd_store,
     &cmd_version,
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -56,7 +56,9 @@ typedef int stash_status;
     X(STASH_E_LIMIT, -30014, "input exceeds a configured limit")                    \
     X(STASH_E_DTYPE, -30015, "unsupported array element type")                      \
     X(STASH_E_TRUNCATED, -30016, "data is shorter than its header says")            \
-    X(STASH_E_UNSAFE, -30017, "input would import or call code; refused unexecuted")
+    X(STASH_E_UNSAFE, -30017, "input would import or call code; refused unexecuted") \
+    X(STASH_E_NO_SOURCE, -30018, "no data source: this store holds nothing (none:)") \
+    X(STASH_E_NO_TARGET, -30019, "no data target: this store keeps nothing (none:)")
 
 enum {
     STASH_OK = 0,

@@ -7,11 +7,13 @@
 #include <stash/array.h>
 #include <stash/bytes.h>
 #include <stash/error.h>
+#include <stash/hash.h>
 #include <stash/memfile.h>
 #include <stash/nco.h>
 #include <stash/npy.h>
 #include <stash/pickle.h>
 #include <stash/storage.h>
+#include <stash/store.h>
 #include <stash/stream.h>
 #include <stash/value.h>
 #include <stash/version.h>

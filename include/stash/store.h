@@ -1,0 +1,170 @@
+/*
+ * stash/store.h - the result store: values kept under keys, in a directory
+ * of files, in an HDF5 file that h5py and corelay read, or nowhere.
+ *
+ * A store is opened from a URI that names its backend:
+ *
+ *   dir:PATH     one file per entry under the directory PATH (created if
+ *                missing); a bare path with no scheme means dir:.
+ *   hdf5:PATH    one HDF5 file (created if missing) in corelay's layouts.
+ *   none:        holds nothing and keeps nothing: gets fail with
+ *                STASH_E_NO_SOURCE, puts with STASH_E_NO_TARGET, and
+ *                stash_store_is_active says false (corelay's NoStorage).
+ *
+ * Values are value trees (stash/value.h). Keys are of two sorts:
+ *
+ *   named keys    "weights", "run-3/features": 1 to STASH_STORE_KEY_MAX
+ *                 bytes of UTF-8 with no control characters, made of
+ *                 "/"-separated parts that are neither empty nor "." nor
+ *                 "..". In hdf5: a "/" makes groups, as in corelay.
+ *   content keys  "xxh3-128:<32 hex>" from stash/hash.h: what memoise uses.
+ *                 In hdf5 they take corelay's HashedHDF5 layout.
+ *
+ * A bad key is STASH_E_INVALID (STASH_E_LIMIT if only too long), checked
+ * before the store is touched.
+ *
+ * Putting a key that exists replaces its value. A put either happens whole
+ * or not at all: the value is checked completely before anything is
+ * written, and a reader sees the old value or the new one, never a part
+ * (docs/store.md says how each backend makes sure, also across a crash).
+ *
+ * Concurrency: many processes may put, get and delete in one store at once.
+ * dir: readers take no lock; an entry appears by rename. hdf5: writers queue
+ * on a lock file beside the HDF5 file, and a reader waits at most for the
+ * write in progress. A handle belongs to one thread at a time; use one
+ * handle per thread. HDF5's library is not thread-safe in Debian's build, so
+ * a process should use hdf5: stores from one thread.
+ *
+ * Errors: STASH_E_INVALID (NULL or bad arguments, a malformed URI or key),
+ * STASH_E_NOT_FOUND (get, has and delete of a missing key),
+ * STASH_E_NO_SOURCE / STASH_E_NO_TARGET (none:), STASH_E_NOT_WRITABLE (a
+ * put or delete on a read-only store), STASH_E_UNSUPPORTED (a value the
+ * backend cannot hold, such as a dict key containing "/" in hdf5:),
+ * STASH_E_CORRUPT and the other reader errors for a damaged entry (which is
+ * reported, never returned as a value), and system errors as -errno.
+ */
+#ifndef STASH_STORE_H
+#define STASH_STORE_H
+
+#include <stash/error.h>
+#include <stash/hash.h>
+#include <stash/value.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The longest named key, in bytes. */
+#define STASH_STORE_KEY_MAX 1024
+
+enum stash_store_flags {
+    /** fsync each entry and its directory (dir:), flush to disk (hdf5:) before a put returns. */
+    STASH_STORE_DURABLE = 1u << 0,
+    /** Refuse puts, deletes and gc with STASH_E_NOT_WRITABLE; never create anything. */
+    STASH_STORE_READ_ONLY = 1u << 1,
+};
+
+typedef struct stash_store_options {
+    unsigned flags; /* stash_store_flags */
+    /**
+     * dir: keep the entries' total size at most this many bytes by evicting
+     * the least recently used entries after puts (0: no limit). Recency is
+     * the store's own record of gets and puts, not file access times.
+     */
+    uint64_t max_bytes;
+} stash_store_options;
+
+typedef struct stash_store stash_store;
+
+/**
+ * Opens the store uri names. options may be NULL for the defaults (no
+ * flags, no size limit). dir: sweeps files left by writers that crashed.
+ */
+STASH_API stash_status stash_store_open(const char *uri, const stash_store_options *options,
+                                        stash_store **out);
+
+/** Flushes what the store records, closes and frees it, and sets *store to NULL. NULL is a no-op. */
+STASH_API void stash_store_close(stash_store **store);
+
+/** False for none: (corelay's NoStorage is falsy), true for a store that keeps values. */
+STASH_API bool stash_store_is_active(const stash_store *store);
+
+/** "dir", "hdf5" or "none". */
+STASH_API const char *stash_store_backend(const stash_store *store);
+
+/** Stores value under key, replacing any value there. The store does not keep value. */
+STASH_API stash_status stash_store_put(stash_store *store, const char *key,
+                                       const stash_value *value);
+
+/**
+ * The value under key, as a new tree the caller frees with
+ * stash_value_free. From dir:, arrays of large entries point into a
+ * read-only mapping of the entry's file (zero copy), which lives as long as
+ * any of them; deleting or replacing the entry meanwhile does not disturb
+ * them.
+ */
+STASH_API stash_status stash_store_get(stash_store *store, const char *key, stash_value **out);
+
+/** STASH_OK if key holds a value, STASH_E_NOT_FOUND if not. */
+STASH_API stash_status stash_store_has(stash_store *store, const char *key);
+
+/** Removes key's value; STASH_E_NOT_FOUND if there was none. */
+STASH_API stash_status stash_store_delete(stash_store *store, const char *key);
+
+/** Called once per entry by stash_store_list; a non-zero return stops the listing with it. */
+typedef stash_status (*stash_store_list_fn)(void *ctx, const char *key, uint64_t bytes);
+
+/**
+ * Lists the entries: dir: every key with its file's size, in no particular
+ * order; hdf5: the top-level names, as corelay's keys() (a key "a/b" lists
+ * as "a"), with bytes 0.
+ */
+STASH_API stash_status stash_store_list(stash_store *store, stash_store_list_fn fn, void *ctx);
+
+/**
+ * Computes a result from inputs and meta (meta may be NULL), into a new tree
+ * in *result. A non-zero status fails the memoise call with it.
+ */
+typedef stash_status (*stash_store_compute_fn)(void *ctx, const stash_value *inputs,
+                                               const stash_value *meta, stash_value **result);
+
+/** What a memoise call did. */
+typedef struct stash_store_memo {
+    stash_key key; /* stash_hash_inputs(inputs, meta) */
+    bool hit;      /* served from the store; compute was not called */
+    bool stored;   /* computed and stored (false for none: and on a hit) */
+} stash_store_memo;
+
+/**
+ * The result stored for (inputs, meta), or compute's result, which is then
+ * stored under stash_hash_inputs(inputs, meta). In hdf5: the entry is
+ * HashedHDF5's group with "data", "meta", "input" and "output". A none:
+ * store always computes. If storing fails, the call fails with that status
+ * and *result is unset (the computed tree is freed). memo may be NULL.
+ */
+STASH_API stash_status stash_store_memoise(stash_store *store, const stash_value *inputs,
+                                           const stash_value *meta,
+                                           stash_store_compute_fn compute, void *ctx,
+                                           stash_value **result, stash_store_memo *memo);
+
+typedef struct stash_store_gc_stats {
+    uint64_t entries, bytes;                 /* before */
+    uint64_t evicted_entries, evicted_bytes; /* removed, least recently used first */
+    uint64_t swept_temps;                    /* files of crashed writers removed */
+} stash_store_gc_stats;
+
+/**
+ * dir: sweeps crashed writers' files and evicts least recently used entries
+ * until the total is at most max_bytes. stats may be NULL. Other backends:
+ * STASH_E_UNSUPPORTED (HDF5 does not give space back; use h5repack).
+ */
+STASH_API stash_status stash_store_gc(stash_store *store, uint64_t max_bytes,
+                                      stash_store_gc_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STASH_STORE_H */

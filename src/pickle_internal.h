@@ -1,0 +1,34 @@
+/*
+ * Pickles whose arrays live outside them, for the result store's entries:
+ * the writer replaces each array by a persistent id (its number, 0, 1, ...,
+ * in the order met, then BINPERSID) and hands the array to the caller, who
+ * stores it beside the pickle; the reader asks a loader for each id.
+ * Python reads such a pickle with an Unpickler whose persistent_load returns
+ * the arrays (docs/store.md).
+ */
+#ifndef STASH_PICKLE_INTERNAL_H
+#define STASH_PICKLE_INTERNAL_H
+
+#include <stash/pickle.h>
+
+/* Receives each array of the tree, in id order, before its id is written. */
+typedef stash_status (*pickle_array_fn)(void *ctx, const stash_value *array);
+
+/*
+ * A protocol-4 pickle of the dict {keys[i]: values[i]} (n entries, fewer
+ * than 1000), with arrays as persistent ids. The dict is never built, so the
+ * values stay the caller's.
+ */
+stash_status pickle_write_dict_refs(stash_stream *s, size_t n, const char *const keys[],
+                                    const stash_value *const values[], pickle_array_fn on_array,
+                                    void *ctx);
+
+/* Returns (a new reference to) the object with this persistent id. */
+typedef stash_status (*pickle_load_fn)(void *ctx, int64_t id, stash_value **out);
+
+/* stash_pickle_read that resolves BINPERSID through load (NULL: refused). */
+stash_status pickle_read_refs(const void *buf, size_t len, const stash_pickle_limits *limits,
+                              pickle_load_fn load, void *load_ctx, stash_value **out,
+                              stash_pickle_error *err);
+
+#endif

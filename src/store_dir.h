@@ -1,0 +1,60 @@
+/*
+ * The dir: backend's state, shared by its two halves: store_dir.c (entries:
+ * put, get, list) and store_dir_gc.c (the recency log, eviction, sweeping).
+ *
+ * Layout of a store directory (docs/store.md, "dir: layout"):
+ *   .stash-store              marker: "stash dir store 1\n"
+ *   .stash-lock               flock'd: puts and deletes share it, gc holds it alone
+ *   .stash-lru                recency log: one entry file name per line, oldest first
+ *   <name>.nco                an entry; name is the key, percent-encoded
+ *   <name>.nco.tmp-PID-N      an entry being written (or left by a crash)
+ */
+#ifndef STASH_STORE_DIR_H
+#define STASH_STORE_DIR_H
+
+#include "store_internal.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DIR_MARKER ".stash-store"
+#define DIR_MARKER_TEXT "stash dir store 1\n"
+#define DIR_LOCK ".stash-lock"
+#define DIR_LRU ".stash-lru"
+#define DIR_ENTRY_SUFFIX ".nco"
+/* File names: the encoded key and the suffix stay under NAME_MAX with room for ".tmp-PID-N". */
+#define DIR_NAME_MAX 200
+
+struct dir_store {
+    char *root;
+    stash_store_options options;
+    int lock_fd;             /* -1 when read-only */
+    char recent[4096];       /* recency records not yet appended to the log */
+    size_t recent_len;
+    uint64_t approx_bytes;   /* entries' total as last scanned, plus puts since */
+};
+
+/* key -> "<encoded key>.nco" in name (DIR_NAME_MAX + 1 bytes); STASH_E_LIMIT if too long. */
+stash_status dir_name_of(const char *key, char *name);
+
+/* The key of an entry's file name into key (STASH_STORE_KEY_MAX + 1 bytes), or STASH_E_CORRUPT. */
+stash_status dir_key_of(const char *name, char *key);
+
+/* root + "/" + name, or -ENAMETOOLONG. */
+stash_status dir_path(const struct dir_store *d, const char *name, char *path, size_t cap);
+
+/* Notes that name was used; buffered, appended to the log in batches. */
+void dir_note_use(struct dir_store *d, const char *name);
+
+/* Appends the buffered records to the log. */
+void dir_flush_uses(struct dir_store *d);
+
+/* Removes files of writers that are gone; *swept counts them. */
+stash_status dir_sweep(struct dir_store *d, uint64_t *swept);
+
+/* Adds up the entries' sizes. */
+stash_status dir_total_bytes(struct dir_store *d, uint64_t *bytes, uint64_t *entries);
+
+stash_status dir_gc(void *impl, uint64_t max_bytes, stash_store_gc_stats *stats);
+
+#endif

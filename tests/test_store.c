@@ -1,0 +1,572 @@
+/*
+ * The result store: content keys (pinned vectors from the specification),
+ * key rules, the dir: and none: backends, memoise, eviction, sweeping,
+ * damaged entries, and many processes at once (tests/store_common.h runs
+ * the same behaviours on every backend).
+ */
+#include <stash/hash.h>
+#include <stash/nco.h>
+#include <stash/store.h>
+
+#include "test_util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "store_common.h"
+
+static const char *dir;
+
+static int make_dir(void **state)
+{
+    (void)state;
+    dir = strdup(scratch_dir());
+    return 0;
+}
+
+/* dir/sub/name in a static buffer. */
+static const char *file_in(const char *sub, const char *name)
+{
+    static char path[4200];
+    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
+    return path;
+}
+
+/* ---- Content keys ------------------------------------------------------------------- */
+
+static void expect_key(stash_value *v, const char *want)
+{
+    stash_key key;
+    assert_ok(stash_hash_value(v, &key));
+    assert_string_equal(key.text, want);
+    stash_value_free(&v);
+}
+
+/* Computed by tests/interop/store_keys.py from docs/store.md with Python's xxhash. */
+static void test_key_vectors_match_the_specification(void **state)
+{
+    (void)state;
+    stash_value *v;
+    assert_ok(stash_value_new_null(&v));
+    expect_key(v, "xxh3-128:b45587f90d352b37f0f028c119ca594e");
+    assert_ok(stash_value_new_bool(true, &v));
+    expect_key(v, "xxh3-128:f489bbe3464307a57b98895301ec585e");
+    assert_ok(stash_value_new_int(0, &v));
+    expect_key(v, "xxh3-128:31903d54fe427a32c2339724064ae415");
+    assert_ok(stash_value_new_int(-1, &v));
+    expect_key(v, "xxh3-128:a7d1ffda1f13ce9af7eebc3a22f1b4d0");
+    assert_ok(stash_value_new_int(INT64_MAX, &v));
+    expect_key(v, "xxh3-128:9e288e504c26a983b375a255bc26e2b3");
+    assert_ok(stash_value_new_float(1.5, &v));
+    expect_key(v, "xxh3-128:5d75f32022ed1683469ada2b075d66eb");
+    assert_ok(stash_value_new_float(NAN, &v));
+    expect_key(v, "xxh3-128:50c024415225484232bbada02c4ea851");
+    assert_ok(stash_value_new_float(-0.0, &v));
+    expect_key(v, "xxh3-128:849b851d4e0658aeee3ae3a111bcac53");
+    assert_ok(stash_value_new_string("", 0, &v));
+    expect_key(v, "xxh3-128:7dad8b3d62661ebbf081c30f20e558ea");
+    assert_ok(stash_value_new_string("h\xc3\xa9llo", 6, &v));
+    expect_key(v, "xxh3-128:f91a495371408e10e81c5831c9f24d8a");
+    assert_ok(stash_value_new_bytes("\x00\xff", 2, &v));
+    expect_key(v, "xxh3-128:ecbe253bfddacd093832e8534efa4166");
+    assert_ok(stash_value_new_list(&v));
+    expect_key(v, "xxh3-128:3680e43d4054af78e81e18f1cee39650");
+    assert_ok(stash_value_new_tuple(&v));
+    expect_key(v, "xxh3-128:a248d5d876773355dc0962d26d59b940");
+    assert_ok(stash_value_new_dict(&v));
+    expect_key(v, "xxh3-128:eced20b762d00c125c9fb7ddd019ff20");
+    expect_key(json("[1, [2, [3]]]"), "xxh3-128:a529f085c8b9d59f72b5c2ab3a756c44");
+    expect_key(json("{\"b\": 1, \"a\": 2}"), "xxh3-128:c11cac1592bbcb145f10adc691f381a1");
+    int32_t three[] = {0, 1, 2};
+    expect_key(array_of(STASH_DTYPE_INT32, STASH_LITTLE_ENDIAN, STASH_ORDER_C, 1,
+                        (uint64_t[]){3}, three),
+               "xxh3-128:f550df2973e5456de8d5cadcbd2584f5");
+}
+
+static void test_keys_ignore_layout_and_dict_order(void **state)
+{
+    (void)state;
+    /* {"name": "run", "w": big-endian float32 [0 1 2 3], "t": (1, 2.5)}, keys in another order. */
+    stash_value *v = json("{\"t\": null, \"name\": \"run\"}"), *t;
+    assert_ok(stash_value_new_tuple(&t));
+    assert_ok(stash_value_append(t, json("1")));
+    assert_ok(stash_value_append(t, json("2.5")));
+    stash_value *fresh = json("{\"name\": \"run\"}");
+    stash_value_free(&fresh);
+    stash_value *d = json("{}");
+    set(d, "w", array_of(STASH_DTYPE_FLOAT32, STASH_BIG_ENDIAN, STASH_ORDER_C, 1,
+                         (uint64_t[]){4},
+                         (uint8_t[]){0, 0, 0, 0, 0x3f, 0x80, 0, 0, 0x40, 0, 0, 0, 0x40, 0x40, 0, 0}));
+    set(d, "t", t);
+    set(d, "name", json("\"run\""));
+    stash_value_free(&v);
+    expect_key(d, "xxh3-128:cd2234aea8cad05c7a3109238d5db6df");
+
+    /* The same values in C order, Fortran order and big-endian: one key. */
+    double grid[6] = {0, 1, 2, 3, 4, 5}, transposed[6] = {0, 3, 1, 4, 2, 5};
+    uint64_t shape[2] = {2, 3};
+    stash_array_desc c, f;
+    stash_key kc, kf, kb;
+    assert_ok(stash_array_desc_init(&c, STASH_DTYPE_FLOAT64, 2, shape));
+    f = c;
+    f.order = STASH_ORDER_F;
+    assert_ok(stash_hash_array(&c, grid, &kc));
+    assert_ok(stash_hash_array(&f, transposed, &kf));
+    stash_array_desc b = c;
+    b.byte_order = STASH_BIG_ENDIAN;
+    unsigned char swapped[48];
+    for (int i = 0; i < 48; i++)
+        swapped[i] = ((unsigned char *)grid)[i / 8 * 8 + 7 - i % 8];
+    assert_ok(stash_hash_array(&b, swapped, &kb));
+    assert_string_equal(kc.text, kf.text);
+    assert_string_equal(kc.text, kb.text);
+    /* ... but another dtype, shape or kind is another key. */
+    stash_array_desc other = c;
+    other.shape[0] = 3, other.shape[1] = 2;
+    assert_ok(stash_hash_array(&other, grid, &kf));
+    assert_string_not_equal(kc.text, kf.text);
+    stash_key list_key, tuple_key;
+    stash_value *l = json("[1]"), *tu;
+    assert_ok(stash_value_new_tuple(&tu));
+    assert_ok(stash_value_append(tu, json("1")));
+    assert_ok(stash_hash_value(l, &list_key));
+    assert_ok(stash_hash_value(tu, &tuple_key));
+    assert_string_not_equal(list_key.text, tuple_key.text);
+    assert_true(stash_key_is_content(list_key.text));
+    assert_false(stash_key_is_content("xxh3-128:CC17656C80C321528457D64C044E9C85"));
+    assert_false(stash_key_is_content("xxh3-128:cc17656c80c321528457d64c044e9c8"));
+    stash_value_free(&l);
+    stash_value_free(&tu);
+}
+
+/* ---- Keys and URIs ------------------------------------------------------------------- */
+
+static void test_bad_keys_and_uris_are_refused_before_anything_is_touched(void **state)
+{
+    (void)state;
+    stash_store *s;
+    assert_ok(stash_store_open(path_in(dir, "keys"), NULL, &s));
+    stash_value *v = json("1");
+    const char *bad[] = {"", "/a", "a/", "a//b", "..", "../x", "a/../b", "a/./b", ".",
+                         "tab\there", "\xff\xfe", "nul\x7f"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(stash_store_put(s, bad[i], v), STASH_E_INVALID);
+    char huge[STASH_STORE_KEY_MAX + 2];
+    memset(huge, 'k', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    assert_int_equal(stash_store_put(s, huge, v), STASH_E_LIMIT);
+    /* Legal but longer than a file name can hold in dir:. */
+    huge[300] = '\0';
+    assert_int_equal(stash_store_put(s, huge, v), STASH_E_LIMIT);
+    assert_int_equal(stash_store_get(s, huge, &v), STASH_E_NOT_FOUND);
+    assert_ok(stash_store_put(s, ".hidden/..x/%41 \xc3\xa9", v));
+    assert_ok(stash_store_has(s, ".hidden/..x/%41 \xc3\xa9"));
+    assert_int_equal(stash_store_has(s, "%41"), STASH_E_NOT_FOUND);
+    assert_int_equal(stash_store_put(s, NULL, v), STASH_E_INVALID);
+    assert_int_equal(stash_store_put(s, "k", NULL), STASH_E_INVALID);
+    stash_value_free(&v);
+    stash_store_close(&s);
+    /* Nothing but the entry and the store's own files were created. */
+    DIR *d = opendir(path_in(dir, "keys"));
+    int files = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        files += e->d_name[0] != '.' || strncmp(e->d_name, ".stash", 6) == 0 ? 1 : 0;
+    closedir(d);
+    assert_int_equal(files, 4); /* the entry, marker, lock, log */
+
+    stash_store_options bad_flags = {.flags = 1u << 7};
+    assert_int_equal(stash_store_open("none:", &bad_flags, &s), STASH_E_INVALID);
+    assert_int_equal(stash_store_open("none:x", NULL, &s), STASH_E_INVALID);
+    assert_int_equal(stash_store_open("dir:", NULL, &s), STASH_E_INVALID);
+    stash_store_options read_only = {.flags = STASH_STORE_READ_ONLY};
+    assert_int_equal(stash_store_open(path_in(dir, "never-made"), &read_only, &s), -ENOENT);
+    write_file(path_in(dir, "plain-file"), "x", 1);
+    assert_int_equal(stash_store_open(path_in(dir, "plain-file"), NULL, &s), -ENOTDIR);
+    /* A directory marked by another version of the layout is not read. */
+    assert_int_equal(mkdir(path_in(dir, "future"), 0777), 0);
+    write_file(file_in("future", ".stash-store"), "stash dir store 2\n", 18);
+    assert_int_equal(stash_store_open(path_in(dir, "future"), NULL, &s), STASH_E_VERSION);
+}
+
+/* ---- dir: ----------------------------------------------------------------------------- */
+
+static void test_dir_round_trips_every_kind(void **state)
+{
+    (void)state;
+    char uri[4200];
+    snprintf(uri, sizeof uri, "dir:%s", path_in(dir, "kinds"));
+    stash_store *s;
+    assert_ok(stash_store_open(uri, NULL, &s));
+    assert_true(stash_store_is_active(s));
+    assert_string_equal(stash_store_backend(s), "dir");
+    stash_value *v = every_kind(), *back = NULL;
+    assert_ok(stash_store_put(s, "all/kinds", v));
+    assert_ok(stash_store_get(s, "all/kinds", &back));
+    assert_true(stash_value_equal(v, back));
+    /* The tree that comes back is the caller's: it can grow. */
+    assert_ok(stash_value_dict_set(back, "added", json("1")));
+    stash_value_free(&back);
+    /* A bare array, large enough to be mapped; its view outlives the entry and the store. */
+    size_t count = 1u << 16;
+    double *big = malloc(count * sizeof *big);
+    for (size_t i = 0; i < count; i++)
+        big[i] = (double)i / 3;
+    stash_value *arr = array_of(STASH_DTYPE_FLOAT64, STASH_LITTLE_ENDIAN, STASH_ORDER_C, 1,
+                                (uint64_t[]){count}, big);
+    assert_ok(stash_store_put(s, "big", arr));
+    assert_ok(stash_store_get(s, "big", &back));
+    assert_ok(stash_store_delete(s, "big"));
+    stash_store_close(&s);
+    assert_true(stash_value_equal(arr, back));
+    const stash_array_desc *d;
+    const void *data;
+    assert_ok(stash_value_get_array(back, &d, &data));
+    assert_true(memcmp(data, big, count * sizeof *big) == 0);
+    stash_value_free(&back);
+    stash_value_free(&arr);
+    stash_value_free(&v);
+    free(big);
+}
+
+static void test_put_replaces_and_delete_removes(void **state)
+{
+    (void)state;
+    stash_store *s;
+    assert_ok(stash_store_open(path_in(dir, "replace"), NULL, &s));
+    stash_value *one = json("{\"v\": 1}"), *two = json("[2]"), *back = NULL;
+    assert_int_equal(stash_store_has(s, "k"), STASH_E_NOT_FOUND);
+    assert_int_equal(stash_store_get(s, "k", &back), STASH_E_NOT_FOUND);
+    assert_null(back);
+    assert_ok(stash_store_put(s, "k", one));
+    assert_ok(stash_store_put(s, "k", two));
+    assert_ok(stash_store_has(s, "k"));
+    assert_ok(stash_store_get(s, "k", &back));
+    assert_true(stash_value_equal(back, two));
+    stash_value_free(&back);
+    assert_ok(stash_store_delete(s, "k"));
+    assert_int_equal(stash_store_delete(s, "k"), STASH_E_NOT_FOUND);
+    assert_int_equal(stash_store_has(s, "k"), STASH_E_NOT_FOUND);
+    stash_store_close(&s);
+    /* A read-only handle reads but refuses to change anything. */
+    stash_store_options ro = {.flags = STASH_STORE_READ_ONLY};
+    assert_ok(stash_store_open(path_in(dir, "replace"), NULL, &s));
+    assert_ok(stash_store_put(s, "kept", one));
+    stash_store_close(&s);
+    assert_ok(stash_store_open(path_in(dir, "replace"), &ro, &s));
+    assert_int_equal(stash_store_put(s, "k", one), STASH_E_NOT_WRITABLE);
+    assert_int_equal(stash_store_delete(s, "kept"), STASH_E_NOT_WRITABLE);
+    assert_int_equal(stash_store_gc(s, 0, NULL), STASH_E_NOT_WRITABLE);
+    assert_ok(stash_store_get(s, "kept", &back));
+    stash_value_free(&back);
+    stash_store_close(&s);
+    stash_value_free(&one);
+    stash_value_free(&two);
+}
+
+struct seen {
+    int count;
+    uint64_t bytes;
+    bool saw_nested;
+};
+
+static stash_status count_entry(void *ctx, const char *key, uint64_t bytes)
+{
+    struct seen *seen = ctx;
+    seen->count++;
+    seen->bytes += bytes;
+    seen->saw_nested |= strcmp(key, "test/foo") == 0;
+    return STASH_OK;
+}
+
+static stash_status stop_at_first(void *ctx, const char *key, uint64_t bytes)
+{
+    (void)ctx, (void)key, (void)bytes;
+    return STASH_E_BUSY;
+}
+
+/* corelay's PickleStorage keys test: five writes, five keys, "/" kept in the name. */
+static void test_list_gives_every_key(void **state)
+{
+    (void)state;
+    stash_store *s;
+    assert_ok(stash_store_open(path_in(dir, "list"), NULL, &s));
+    const char *keys[] = {"data", "new_data", "test/foo", "test/bar", "other"};
+    stash_value *v = json("\"value\"");
+    for (int i = 0; i < 5; i++)
+        assert_ok(stash_store_put(s, keys[i], v));
+    stash_value_free(&v);
+    write_file(file_in("list", "stray.txt"), "x", 1);
+    struct seen seen = {0};
+    assert_ok(stash_store_list(s, count_entry, &seen));
+    assert_int_equal(seen.count, 5);
+    assert_true(seen.saw_nested);
+    assert_true(seen.bytes > 0);
+    assert_int_equal(stash_store_list(s, stop_at_first, NULL), STASH_E_BUSY);
+    stash_store_close(&s);
+}
+
+/* ---- none: ----------------------------------------------------------------------------- */
+
+static int computed;
+
+static stash_status double_it(void *ctx, const stash_value *inputs, const stash_value *meta,
+                              stash_value **result)
+{
+    (void)ctx, (void)meta;
+    computed++;
+    int64_t x = 0;
+    stash_value_get_int(inputs, &x);
+    return stash_value_new_int(2 * x, result);
+}
+
+static stash_status refuse(void *ctx, const stash_value *inputs, const stash_value *meta,
+                           stash_value **result)
+{
+    (void)ctx, (void)inputs, (void)meta, (void)result;
+    return STASH_E_BUSY;
+}
+
+/* corelay's NoStorage test: reads are NoDataSource, writes NoDataTarget, and it is falsy. */
+static void test_none_holds_nothing_and_is_falsy(void **state)
+{
+    (void)state;
+    stash_store *s;
+    assert_ok(stash_store_open("none:", NULL, &s));
+    assert_false(stash_store_is_active(s));
+    assert_string_equal(stash_store_backend(s), "none");
+    stash_value *v = json("1"), *back = NULL;
+    assert_int_equal(stash_store_get(s, "k", &back), STASH_E_NO_SOURCE);
+    assert_int_equal(stash_store_has(s, "k"), STASH_E_NO_SOURCE);
+    assert_int_equal(stash_store_list(s, count_entry, NULL), STASH_E_NO_SOURCE);
+    assert_int_equal(stash_store_put(s, "k", v), STASH_E_NO_TARGET);
+    assert_int_equal(stash_store_delete(s, "k"), STASH_E_NO_TARGET);
+    assert_int_equal(stash_store_gc(s, 0, NULL), STASH_E_NO_TARGET);
+    /* Memoise through none: computes every time and stores nothing. */
+    stash_store_memo memo;
+    computed = 0;
+    for (int i = 0; i < 2; i++) {
+        assert_ok(stash_store_memoise(s, v, NULL, double_it, NULL, &back, &memo));
+        assert_false(memo.hit);
+        assert_false(memo.stored);
+        stash_value_free(&back);
+    }
+    assert_int_equal(computed, 2);
+    assert_false(stash_store_is_active(NULL));
+    stash_value_free(&v);
+    stash_store_close(&s);
+    stash_store_close(&s); /* closing twice is harmless */
+}
+
+/* ---- memoise ---------------------------------------------------------------------------- */
+
+static void test_memoise_computes_once_per_inputs_and_meta(void **state)
+{
+    (void)state;
+    stash_store *s;
+    assert_ok(stash_store_open(path_in(dir, "memo"), NULL, &s));
+    stash_value *in = json("21"), *meta = json("{\"unit\": \"mV\"}"), *out = NULL;
+    stash_store_memo memo;
+    computed = 0;
+    assert_ok(stash_store_memoise(s, in, meta, double_it, NULL, &out, &memo));
+    assert_false(memo.hit);
+    assert_true(memo.stored);
+    stash_key want;
+    assert_ok(stash_hash_inputs(in, meta, &want));
+    assert_string_equal(memo.key.text, want.text);
+    stash_value_free(&out);
+    assert_ok(stash_store_memoise(s, in, meta, double_it, NULL, &out, &memo));
+    assert_true(memo.hit);
+    int64_t x;
+    assert_ok(stash_value_get_int(out, &x));
+    assert_int_equal(x, 42);
+    stash_value_free(&out);
+    assert_int_equal(computed, 1);
+    /* Other metadata is another key. */
+    assert_ok(stash_store_memoise(s, in, NULL, double_it, NULL, &out, &memo));
+    assert_false(memo.hit);
+    assert_int_equal(computed, 2);
+    stash_value_free(&out);
+    /* The entry is an ordinary entry under its content key. */
+    assert_ok(stash_store_has(s, want.text));
+    /* A failing computation fails the call and stores nothing. */
+    stash_value *other = json("22");
+    assert_int_equal(stash_store_memoise(s, other, NULL, refuse, NULL, &out, NULL), STASH_E_BUSY);
+    assert_ok(stash_hash_inputs(other, NULL, &want));
+    assert_int_equal(stash_store_has(s, want.text), STASH_E_NOT_FOUND);
+    stash_value_free(&other);
+    stash_value_free(&in);
+    stash_value_free(&meta);
+    stash_store_close(&s);
+}
+
+/* ---- Eviction and sweeping -------------------------------------------------------------- */
+
+static stash_value *sized_value(size_t doubles)
+{
+    double *d = calloc(doubles, sizeof *d);
+    stash_value *v = array_of(STASH_DTYPE_FLOAT64, STASH_LITTLE_ENDIAN, STASH_ORDER_C, 1,
+                              (uint64_t[]){doubles}, d);
+    free(d);
+    return v;
+}
+
+static void test_gc_evicts_least_recently_used(void **state)
+{
+    (void)state;
+    stash_store *s;
+    assert_ok(stash_store_open(path_in(dir, "lru"), NULL, &s));
+    stash_value *v = sized_value(1000), *back = NULL;
+    const char *keys[] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++)
+        assert_ok(stash_store_put(s, keys[i], v));
+    assert_ok(stash_store_get(s, "a", &back)); /* a is now the most recent */
+    stash_value_free(&back);
+    stash_store_gc_stats stats;
+    long entry = file_size(file_in("lru", "a.nco"));
+    assert_ok(stash_store_gc(s, (uint64_t)entry * 2, &stats));
+    assert_int_equal(stats.entries, 4);
+    assert_int_equal(stats.evicted_entries, 2);
+    assert_int_equal(stats.evicted_bytes, (uint64_t)entry * 2);
+    assert_int_equal(stash_store_has(s, "b"), STASH_E_NOT_FOUND);
+    assert_int_equal(stash_store_has(s, "c"), STASH_E_NOT_FOUND);
+    assert_ok(stash_store_has(s, "a"));
+    assert_ok(stash_store_has(s, "d"));
+    stash_store_close(&s);
+
+    /* With a size limit, puts evict on their own (down to 90% of the limit). */
+    stash_store_options limited = {.max_bytes = (uint64_t)entry * 3};
+    assert_ok(stash_store_open(path_in(dir, "lru"), &limited, &s));
+    const char *more[] = {"e", "f", "g", "h", "i"};
+    for (int i = 0; i < 5; i++)
+        assert_ok(stash_store_put(s, more[i], v));
+    stash_store_close(&s);
+    assert_ok(stash_store_open(path_in(dir, "lru"), NULL, &s));
+    struct seen seen = {0};
+    assert_ok(stash_store_list(s, count_entry, &seen));
+    assert_true(seen.bytes <= limited.max_bytes);
+    assert_ok(stash_store_has(s, "i")); /* the newest stays */
+    stash_store_close(&s);
+    stash_value_free(&v);
+}
+
+static void test_files_of_crashed_writers_are_swept(void **state)
+{
+    (void)state;
+    const char *root = path_in(dir, "sweep");
+    stash_store *s;
+    assert_ok(stash_store_open(root, NULL, &s));
+    stash_store_close(&s);
+    pid_t gone = fork();
+    if (gone == 0)
+        _exit(0);
+    waitpid(gone, NULL, 0);
+    char dead[64], alive[64];
+    snprintf(dead, sizeof dead, "k.nco.tmp-%d-0", (int)gone);
+    snprintf(alive, sizeof alive, "k.nco.tmp-%d-0", (int)getpid());
+    char dead_path[4200], alive_path[4200];
+    snprintf(dead_path, sizeof dead_path, "%s/%s", root, dead);
+    snprintf(alive_path, sizeof alive_path, "%s/%s", root, alive);
+    write_file(dead_path, "partial", 7);
+    write_file(alive_path, "in flight", 9);
+    assert_ok(stash_store_open(root, NULL, &s));
+    assert_int_equal(file_size(dead_path), -1);
+    assert_int_equal(file_size(alive_path), 9);
+    write_file(dead_path, "partial", 7);
+    stash_store_gc_stats stats;
+    assert_ok(stash_store_gc(s, UINT64_MAX, &stats));
+    assert_int_equal(stats.swept_temps, 1);
+    assert_int_equal(stats.evicted_entries, 0);
+    stash_store_close(&s);
+    unlink(alive_path);
+}
+
+/* ---- Damage ---------------------------------------------------------------------------- */
+
+static void test_damaged_entries_are_reported_never_returned(void **state)
+{
+    (void)state;
+    const char *root = path_in(dir, "damage");
+    stash_store *s;
+    assert_ok(stash_store_open(root, NULL, &s));
+    stash_value *v = every_kind(), *back = NULL;
+    assert_ok(stash_store_put(s, "good", v));
+    char good[4200];
+    snprintf(good, sizeof good, "%s/good.nco", root);
+    static unsigned char bytes[1 << 16];
+    size_t len = read_file(good, bytes, sizeof bytes);
+    char victim[4200];
+    snprintf(victim, sizeof victim, "%s/bad.nco", root);
+    /* Every truncation is refused. */
+    for (size_t cut = 0; cut < len; cut += 7) {
+        write_file(victim, bytes, cut);
+        stash_status st = stash_store_get(s, "bad", &back);
+        assert_true(st < 0);
+        assert_null(back);
+    }
+    /* Every flipped byte is refused or read as a whole value; never a crash. */
+    for (size_t at = 0; at < len; at++) {
+        bytes[at] ^= 0x5a;
+        write_file(victim, bytes, len);
+        if (stash_store_get(s, "bad", &back) == STASH_OK)
+            stash_value_free(&back);
+        bytes[at] ^= 0x5a;
+    }
+    /* An NCO file that is not an entry. */
+    int64_t one = 1;
+    stash_array_desc d;
+    assert_ok(stash_array_desc_init(&d, STASH_DTYPE_INT64, 0, NULL));
+    stash_value *meta = json("{\"format\": \"something else\"}");
+    assert_ok(stash_nco_pack(victim, meta, &d, &one, 0));
+    assert_int_equal(stash_store_get(s, "bad", &back), STASH_E_CORRUPT);
+    stash_value_free(&meta);
+    stash_value_free(&v);
+    stash_store_close(&s);
+}
+
+/* ---- Processes ------------------------------------------------------------------------- */
+
+static void test_four_processes_share_a_dir_store(void **state)
+{
+    (void)state;
+    char uri[4200];
+    snprintf(uri, sizeof uri, "dir:%s", path_in(dir, "shared"));
+    run_concurrent_workers(uri);
+}
+
+static void test_a_killed_writer_leaves_the_dir_store_readable(void **state)
+{
+    (void)state;
+    char uri[4200];
+    snprintf(uri, sizeof uri, "dir:%s", path_in(dir, "killed"));
+    for (unsigned delay = 2000; delay <= 62000; delay += 15000) {
+        kill_writer_mid_put(uri, delay);
+        expect_whole_or_missing(uri);
+    }
+    /* Reopening swept what the killed writer left. */
+    DIR *d = opendir(path_in(dir, "killed"));
+    for (struct dirent *e; (e = readdir(d));)
+        assert_null(strstr(e->d_name, ".tmp-"));
+    closedir(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_vectors_match_the_specification),
+        cmocka_unit_test(test_keys_ignore_layout_and_dict_order),
+        cmocka_unit_test(test_bad_keys_and_uris_are_refused_before_anything_is_touched),
+        cmocka_unit_test(test_dir_round_trips_every_kind),
+        cmocka_unit_test(test_put_replaces_and_delete_removes),
+        cmocka_unit_test(test_list_gives_every_key),
+        cmocka_unit_test(test_none_holds_nothing_and_is_falsy),
+        cmocka_unit_test(test_memoise_computes_once_per_inputs_and_meta),
+        cmocka_unit_test(test_gc_evicts_least_recently_used),
+        cmocka_unit_test(test_files_of_crashed_writers_are_swept),
+        cmocka_unit_test(test_damaged_entries_are_reported_never_returned),
+        cmocka_unit_test(test_four_processes_share_a_dir_store),
+        cmocka_unit_test(test_a_killed_writer_leaves_the_dir_store_readable),
+    };
+    return cmocka_run_group_tests_name("store", tests, make_dir, NULL);
+}

@@ -1,0 +1,318 @@
+/*
+ * stash store put | get | ls | rm | gc | hash: the result store from the shell.
+ */
+#include "commands.h"
+#include "describe.h"
+
+#include <stash/hash.h>
+#include <stash/npy.h>
+#include <stash/store.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WHO "stash store"
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int fail(const char *what, stash_status status)
+{
+    fprintf(stderr, WHO ": %s: %s\n", what, stash_strerror(status));
+    return 1;
+}
+
+/* FILE.npy as an array value, FILE.json as whatever it holds. */
+static stash_status value_from_file(const char *path, stash_value **value)
+{
+    if (ends_with(path, ".json")) {
+        char arg[4096];
+        snprintf(arg, sizeof arg, "@%s", path);
+        return json_argument(WHO, arg, value);
+    }
+    stash_npy_map *map;
+    stash_status status = stash_npy_map_open(path, &map);
+    if (status != STASH_OK)
+        return status;
+    status = stash_value_new_array(&stash_npy_map_header(map)->desc, stash_npy_map_data(map),
+                                   value);
+    stash_npy_map_close(&map);
+    return status;
+}
+
+static stash_status value_to_file(const char *path, const stash_value *value)
+{
+    if (ends_with(path, ".json")) {
+        char *text = NULL;
+        stash_status status = stash_value_to_json(value, STASH_JSON_INDENT, &text, NULL);
+        FILE *f = status == STASH_OK ? fopen(path, "w") : NULL;
+        if (status == STASH_OK && !f)
+            status = -errno;
+        if (f && (fputs(text, f) < 0 || fputc('\n', f) == EOF))
+            status = -EIO;
+        if (f && fclose(f) != 0 && status == STASH_OK)
+            status = -errno;
+        free(text);
+        return status;
+    }
+    const stash_array_desc *desc;
+    const void *data;
+    if (stash_value_get_array(value, &desc, &data) != STASH_OK)
+        return STASH_E_UNSUPPORTED;
+    return stash_npy_save(path, desc, data, 0);
+}
+
+static int put(stash_store *store, const char *key, const char *in)
+{
+    stash_value *value = NULL;
+    stash_status status = value_from_file(in, &value);
+    if (status != STASH_OK)
+        return fail(in, status);
+    status = stash_store_put(store, key, value);
+    stash_value_free(&value);
+    return status == STASH_OK ? 0 : fail(key, status);
+}
+
+static int get(stash_store *store, const char *key, const char *out)
+{
+    stash_value *value = NULL;
+    stash_status status = stash_store_get(store, key, &value);
+    if (status != STASH_OK)
+        return fail(key, status);
+    status = value_to_file(out, value);
+    if (status == STASH_E_UNSUPPORTED)
+        fprintf(stderr, WHO ": %s: the value is a %s, not an array: write it to a .json file\n",
+                key, stash_value_kind_name(stash_value_kind_of(value)));
+    stash_value_free(&value);
+    return status == STASH_OK ? 0 : status == STASH_E_UNSUPPORTED ? 1 : fail(out, status);
+}
+
+/* ---- ls: entries collected, then printed sorted by key ---------------------------------- */
+
+struct listing {
+    struct listed {
+        char *key;
+        uint64_t bytes;
+    } *items;
+    size_t len, cap;
+};
+
+static stash_status collect(void *ctx, const char *key, uint64_t bytes)
+{
+    struct listing *l = ctx;
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct listed *items = realloc(l->items, cap * sizeof *items);
+        if (!items)
+            return -ENOMEM;
+        l->items = items;
+        l->cap = cap;
+    }
+    if (!(l->items[l->len].key = strdup(key)))
+        return -ENOMEM;
+    l->items[l->len++].bytes = bytes;
+    return STASH_OK;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const struct listed *)a)->key, ((const struct listed *)b)->key);
+}
+
+static void print_json_string(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+static int ls(stash_store *store, bool json)
+{
+    struct listing l = {0};
+    stash_status status = stash_store_list(store, collect, &l);
+    if (status == STASH_OK) {
+        qsort(l.items, l.len, sizeof *l.items, by_key);
+        uint64_t total = 0;
+        if (json)
+            printf("{\"backend\": \"%s\", \"entries\": [", stash_store_backend(store));
+        for (size_t i = 0; i < l.len; i++) {
+            total += l.items[i].bytes;
+            if (json) {
+                printf("%s{\"key\": ", i ? ", " : "");
+                print_json_string(l.items[i].key);
+                printf(", \"bytes\": %llu}", (unsigned long long)l.items[i].bytes);
+            } else {
+                printf("%12llu  %s\n", (unsigned long long)l.items[i].bytes, l.items[i].key);
+            }
+        }
+        if (json)
+            printf("], \"bytes\": %llu}\n", (unsigned long long)total);
+    }
+    for (size_t i = 0; i < l.len; i++)
+        free(l.items[i].key);
+    free(l.items);
+    return status == STASH_OK ? 0 : fail("ls", status);
+}
+
+static int gc(stash_store *store, uint64_t max_bytes)
+{
+    stash_store_gc_stats s;
+    stash_status status = stash_store_gc(store, max_bytes, &s);
+    if (status != STASH_OK)
+        return fail("gc", status);
+    printf("%llu entries, %llu bytes: evicted %llu entries (%llu bytes), least recently used "
+           "first; swept %llu files of crashed writers\n",
+           (unsigned long long)s.entries, (unsigned long long)s.bytes,
+           (unsigned long long)s.evicted_entries, (unsigned long long)s.evicted_bytes,
+           (unsigned long long)s.swept_temps);
+    return 0;
+}
+
+static int hash(const char *in, const char *meta_arg)
+{
+    stash_value *array = NULL, *meta = NULL;
+    if (meta_arg && json_argument(WHO " hash: --meta", meta_arg, &meta) != STASH_OK)
+        return 1;
+    stash_status status = value_from_file(in, &array);
+    stash_key key;
+    if (status == STASH_OK)
+        status = stash_hash_inputs(array, meta, &key);
+    stash_value_free(&array);
+    stash_value_free(&meta);
+    if (status != STASH_OK)
+        return fail(in, status);
+    puts(key.text);
+    return 0;
+}
+
+/* "N", or N with a K, M, G or T suffix (powers of 1024). */
+static bool parse_bytes(const char *text, uint64_t *bytes)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(text, &end, 10);
+    if (errno || end == text || text[0] == '-')
+        return false;
+    const char *units = "KMGT";
+    const char *unit = *end ? strchr(units, *end) : NULL;
+    if (*end && (!unit || end[1] != '\0'))
+        return false;
+    for (int shift = unit ? (int)(unit - units) + 1 : 0; shift > 0; shift--) {
+        if (n > UINT64_MAX / 1024)
+            return false;
+        n *= 1024;
+    }
+    *bytes = n;
+    return true;
+}
+
+struct store_args {
+    const char *positional[3];
+    int count;
+    const char *meta;
+    uint64_t max_bytes;
+    bool json, has_max, bad;
+};
+
+static struct store_args parse(int argc, char **argv)
+{
+    struct store_args a = {0};
+    for (int i = 2; i < argc && !a.bad; i++) {
+        bool has_value = i + 1 < argc;
+        if (strcmp(argv[i], "--meta") == 0 && has_value)
+            a.meta = argv[++i];
+        else if (strcmp(argv[i], "--max-bytes") == 0 && has_value)
+            a.bad = !(a.has_max = parse_bytes(argv[++i], &a.max_bytes));
+        else if (strcmp(argv[i], "--json") == 0)
+            a.json = true;
+        else if (argv[i][0] != '-' && a.count < 3)
+            a.positional[a.count++] = argv[i];
+        else
+            a.bad = true;
+    }
+    return a;
+}
+
+/* The verbs that work on an open store: how many arguments each takes after the URI. */
+static int with_store(const char *verb, const struct store_args *a)
+{
+    bool writes = strcmp(verb, "put") == 0 || strcmp(verb, "rm") == 0 || strcmp(verb, "gc") == 0;
+    stash_store_options options = {.flags = writes ? 0 : STASH_STORE_READ_ONLY};
+    stash_store *store;
+    stash_status status = stash_store_open(a->positional[0], &options, &store);
+    if (status != STASH_OK)
+        return fail(a->positional[0], status);
+    int rc;
+    if (strcmp(verb, "put") == 0)
+        rc = put(store, a->positional[1], a->positional[2]);
+    else if (strcmp(verb, "get") == 0)
+        rc = get(store, a->positional[1], a->positional[2]);
+    else if (strcmp(verb, "rm") == 0)
+        rc = (status = stash_store_delete(store, a->positional[1])) == STASH_OK
+                 ? 0
+                 : fail(a->positional[1], status);
+    else if (strcmp(verb, "gc") == 0)
+        rc = gc(store, a->max_bytes);
+    else
+        rc = ls(store, a->json);
+    stash_store_close(&store);
+    return rc;
+}
+
+static int run(int argc, char **argv)
+{
+    const char *verb = argc > 1 ? argv[1] : "";
+    struct store_args a = parse(argc, argv);
+    static const struct {
+        const char *verb;
+        int args;
+    } verbs[] = {{"put", 3}, {"get", 3}, {"ls", 1}, {"rm", 2}, {"gc", 1}};
+    if (!a.bad && strcmp(verb, "hash") == 0 && a.count == 1)
+        return hash(a.positional[0], a.meta);
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0] && !a.bad; i++) {
+        bool needs_max = strcmp(verb, "gc") == 0;
+        if (strcmp(verb, verbs[i].verb) == 0 && a.count == verbs[i].args &&
+            a.has_max == needs_max && !a.meta)
+            return with_store(verb, &a);
+    }
+    fputs(cmd_store.usage, stderr);
+    return 2;
+}
+
+const struct stash_command cmd_store = {
+    .name = "store",
+    .summary = "put, get, list and evict results in a store; content keys of arrays",
+    .usage =
+        "usage: stash store put URI KEY IN.npy|IN.json\n"
+        "       stash store get URI KEY OUT.npy|OUT.json\n"
+        "       stash store ls URI [--json]\n"
+        "       stash store rm URI KEY\n"
+        "       stash store gc URI --max-bytes N[K|M|G|T]\n"
+        "       stash store hash IN.npy [--meta JSON|@FILE]\n\n"
+        "URI is dir:PATH (the default for a bare path), hdf5:PATH or none:.\n"
+        "put stores an NPY file's array, or the value a JSON file holds, under\n"
+        "KEY (\"a/b\" makes groups in hdf5:); get writes it back. ls lists the\n"
+        "keys and their sizes. gc sweeps files of crashed writers and evicts the\n"
+        "least recently used entries of a dir: store until it holds at most N\n"
+        "bytes. hash prints the content key memoise would store the array (and\n"
+        "the metadata) under.\n\n"
+        "example:\n"
+        "  $ stash store put dir:cache weights weights.npy\n"
+        "  $ stash store ls dir:cache\n"
+        "           352  weights\n"
+        "  $ stash store hash weights.npy --meta '{\"rate\": 1000}'\n"
+        "  xxh3-128:6d0f8a1c2e4b3a597f1e0d2c3b4a5968\n",
+    .run = run,
+};
