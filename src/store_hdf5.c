@@ -1,7 +1,454 @@
+/*
+ * The hdf5: backend: one HDF5 file in corelay's layouts (hdf5_value.h),
+ * which h5py and corelay read.
+ *
+ * HDF5 is not a multi-writer store, so every operation opens the file,
+ * does its work and closes it under a lock file beside it ("PATH.lock"):
+ * writers hold it alone, readers share it. A reader therefore waits at most
+ * for the write in progress, and no process keeps the file open between
+ * operations, so none reads through a stale metadata cache.
+ *
+ * A put writes the whole value under a temporary name in the key's group,
+ * then deletes the old value and moves the new one into place: the value
+ * under a key is always whole. HDF5 writes new data at the end of the file
+ * (freed space is not reused across opens), and no metadata that refers to
+ * it reaches the disk before the file is closed, so a writer killed during
+ * the data part of a put leaves the previous state. HDF5 has no journal: a
+ * kill inside the final metadata flush can still damage the file, which is
+ * why dir: is the store of choice where crashes are expected (docs/store.md).
+ *
+ * HDF5's error stack is switched off around every call into it, so the
+ * library never prints; failures come back as statuses.
+ */
+#include "hdf5_value.h"
 #include "store_internal.h"
+#include "sysio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#define TEMP_PREFIX ".stash-put-"
+
+struct hdf5_store {
+    char *path;
+    int lock_fd; /* -1: read-only with no lock file */
+    stash_store_options options;
+};
+
+/* ---- Sessions: lock, silence, open, work, close ---------------------------------------- */
+
+struct session {
+    H5E_auto2_t saved_fn;
+    void *saved_data;
+    hid_t file;
+    bool locked;
+};
+
+static void quiet(struct session *s)
+{
+    H5Eget_auto2(H5E_DEFAULT, &s->saved_fn, &s->saved_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void loud(struct session *s)
+{
+    H5Eset_auto2(H5E_DEFAULT, s->saved_fn, s->saved_data);
+}
+
+static stash_status begin(struct hdf5_store *h, bool write, struct session *s)
+{
+    *s = (struct session){.file = H5I_INVALID_HID};
+    if (h->lock_fd >= 0) {
+        if (flock(h->lock_fd, write ? LOCK_EX : LOCK_SH) != 0)
+            return -errno;
+        s->locked = true;
+    }
+    quiet(s);
+    s->file = H5Fopen(h->path, write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (s->file >= 0)
+        return STASH_OK;
+    loud(s);
+    if (s->locked)
+        flock(h->lock_fd, LOCK_UN);
+    return access(h->path, F_OK) == 0 ? STASH_E_CORRUPT : -errno;
+}
+
+static stash_status end(struct hdf5_store *h, bool write, struct session *s, stash_status st)
+{
+    if (H5Fclose(s->file) < 0 && st == STASH_OK)
+        st = -EIO;
+    loud(s);
+    if (st == STASH_OK && write && (h->options.flags & STASH_STORE_DURABLE)) {
+        int fd = open(h->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) != 0)
+            st = -errno;
+        if (fd >= 0)
+            sysio_close(fd);
+    }
+    if (s->locked)
+        flock(h->lock_fd, LOCK_UN);
+    return st;
+}
+
+/* ---- Opening ---------------------------------------------------------------------------- */
+
+/* A new empty file, made aside and renamed into place. */
+static stash_status create_file(const char *path)
+{
+    char temp[PATH_MAX];
+    int n = snprintf(temp, sizeof temp, "%s.tmp-%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof temp)
+        return -ENAMETOOLONG;
+    struct session s;
+    quiet(&s);
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), file = H5I_INVALID_HID;
+    if (fcpl >= 0 &&
+        H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) >= 0)
+        file = H5Fcreate(temp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    stash_status st = file >= 0 && H5Fclose(file) >= 0 ? STASH_OK : -EIO;
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
+    loud(&s);
+    if (st == STASH_OK && rename(temp, path) != 0)
+        st = -errno;
+    if (st != STASH_OK)
+        unlink(temp);
+    return st;
+}
+
+static stash_status open_lock(struct hdf5_store *h, bool read_only)
+{
+    char lock[PATH_MAX];
+    int n = snprintf(lock, sizeof lock, "%s.lock", h->path);
+    if (n < 0 || (size_t)n >= sizeof lock)
+        return -ENAMETOOLONG;
+    h->lock_fd = read_only ? open(lock, O_RDONLY | O_CLOEXEC)
+                           : open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (h->lock_fd < 0 && !(read_only && errno == ENOENT))
+        return -errno;
+    return STASH_OK;
+}
+
+/* The file exists and is HDF5, or is created (under the lock, so once). */
+static stash_status ensure_file(struct hdf5_store *h, bool read_only)
+{
+    if (h->lock_fd >= 0 && flock(h->lock_fd, LOCK_EX) != 0)
+        return -errno;
+    stash_status st = STASH_OK;
+    if (access(h->path, F_OK) != 0)
+        st = errno != ENOENT ? -errno : read_only ? -ENOENT : create_file(h->path);
+    if (st == STASH_OK) {
+        struct session s;
+        quiet(&s);
+        htri_t is = H5Fis_hdf5(h->path);
+        loud(&s);
+        st = is > 0 ? STASH_OK : STASH_E_CORRUPT;
+    }
+    if (h->lock_fd >= 0)
+        flock(h->lock_fd, LOCK_UN);
+    return st;
+}
+
+static void hdf5_close(void *impl)
+{
+    struct hdf5_store *h = impl;
+    if (!h)
+        return;
+    if (h->lock_fd >= 0)
+        sysio_close(h->lock_fd);
+    free(h->path);
+    free(h);
+}
+
 stash_status store_hdf5_open(const char *path, const stash_store_options *options, void **impl)
 {
-    (void)path; (void)options; (void)impl;
+    bool read_only = options->flags & STASH_STORE_READ_ONLY;
+    if (!*path || options->max_bytes)
+        return STASH_E_INVALID; /* HDF5 gives no space back: a size limit cannot hold */
+    struct hdf5_store *h = calloc(1, sizeof *h);
+    if (!h || !(h->path = strdup(path))) {
+        free(h);
+        return -ENOMEM;
+    }
+    h->options = *options;
+    h->lock_fd = -1;
+    stash_status st = open_lock(h, read_only);
+    if (st == STASH_OK)
+        st = ensure_file(h, read_only);
+    if (st != STASH_OK) {
+        hdf5_close(h);
+        return st;
+    }
+    *impl = h;
+    return STASH_OK;
+}
+
+/* ---- Paths inside the file ---------------------------------------------------------------- */
+
+/* True if every component of path exists (H5Lexists needs its parents to). */
+static bool exists(hid_t file, const char *path)
+{
+    char buf[STASH_STORE_KEY_MAX + 1];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *slash = buf; (slash = strchr(slash, '/')); *slash++ = '/') {
+        *slash = '\0';
+        if (H5Lexists(file, buf, H5P_DEFAULT) <= 0)
+            return false;
+    }
+    return H5Lexists(file, buf, H5P_DEFAULT) > 0;
+}
+
+/* Opens the group that holds key's value, making missing groups on the way. */
+static stash_status open_parent(hid_t file, const char *key, hid_t *parent, const char **leaf)
+{
+    char buf[STASH_STORE_KEY_MAX + 1];
+    snprintf(buf, sizeof buf, "%s", key);
+    char *slash = strrchr(buf, '/');
+    *leaf = slash ? key + (slash - buf) + 1 : key;
+    hid_t g = H5Gopen2(file, "/", H5P_DEFAULT);
+    for (char *part = buf; slash && g >= 0 && part <= slash;) {
+        char *end = strchr(part, '/');
+        *end = '\0';
+        hid_t next;
+        if (H5Lexists(g, part, H5P_DEFAULT) > 0) {
+            next = H5Gopen2(g, part, H5P_DEFAULT);
+            if (next < 0) {
+                H5Gclose(g);
+                return STASH_E_UNSUPPORTED; /* a value is where a group would go */
+            }
+        } else {
+            hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+            H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+            next = H5Gcreate2(g, part, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+            H5Pclose(gcpl);
+        }
+        H5Gclose(g);
+        g = next;
+        part = end + 1;
+    }
+    if (g < 0)
+        return -EIO;
+    *parent = g;
+    return STASH_OK;
+}
+
+/* ---- Writing ---------------------------------------------------------------------------- */
+
+/* A JSON tree of content keys: sequences as lists, anything else as its key (HashedHDF5). */
+static stash_status hash_tree(const stash_value *v, stash_value **out)
+{
+    stash_value_kind kind = stash_value_kind_of(v);
+    if (kind == STASH_VALUE_LIST || kind == STASH_VALUE_TUPLE) {
+        stash_status st = stash_value_new_list(out);
+        for (size_t i = 0; i < stash_value_length(v) && st == STASH_OK; i++) {
+            stash_value *item = NULL;
+            st = hash_tree(stash_value_item(v, i), &item);
+            if (st == STASH_OK && (st = stash_value_append(*out, item)) != STASH_OK)
+                stash_value_free(&item);
+        }
+        if (st != STASH_OK)
+            stash_value_free(out);
+        return st;
+    }
+    stash_key key;
+    stash_status st = stash_hash_value(v, &key);
+    return st == STASH_OK ? stash_value_new_string(key.text, strlen(key.text), out) : st;
+}
+
+static stash_status write_json(hid_t group, const char *name, const stash_value *v)
+{
+    char *text = NULL;
+    stash_value *s = NULL;
+    stash_status st = stash_value_to_json(v, 0, &text, NULL);
+    if (st == STASH_OK)
+        st = stash_value_new_string(text, strlen(text), &s);
+    if (st == STASH_OK)
+        st = h5v_write(group, name, s, 0);
+    stash_value_free(&s);
+    free(text);
+    return st;
+}
+
+static stash_status write_hash_tree(hid_t group, const char *name, const stash_value *v)
+{
+    stash_value *tree = NULL;
+    stash_status st = hash_tree(v, &tree);
+    if (st == STASH_OK)
+        st = write_json(group, name, tree);
+    stash_value_free(&tree);
+    return st;
+}
+
+struct put_job {
+    const char *key;
+    const stash_value *value, *inputs, *meta;
+    bool memo;
+};
+
+/* HashedHDF5: a group holding "data" (tuples as "000", "001", ...) and, for a memo, the rest. */
+static stash_status write_hashed(hid_t parent, const char *temp, const struct put_job *job)
+{
+    hid_t g = H5Gcreate2(parent, temp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return -EIO;
+    stash_status st = h5v_write(g, "data", job->value, 3);
+    if (st == STASH_OK && job->memo) {
+        stash_value *none = NULL;
+        st = job->meta ? write_json(g, "meta", job->meta) : stash_value_new_null(&none);
+        if (st == STASH_OK && none)
+            st = write_json(g, "meta", none);
+        stash_value_free(&none);
+        if (st == STASH_OK)
+            st = write_hash_tree(g, "input", job->inputs);
+        if (st == STASH_OK)
+            st = write_hash_tree(g, "output", job->value);
+    }
+    H5Gclose(g);
+    return st;
+}
+
+static stash_status put_in_file(hid_t file, const struct put_job *job)
+{
+    hid_t parent;
+    const char *leaf;
+    stash_status st = open_parent(file, job->key, &parent, &leaf);
+    if (st != STASH_OK)
+        return st;
+    char temp[64];
+    snprintf(temp, sizeof temp, TEMP_PREFIX "%ld", (long)getpid());
+    if (H5Lexists(parent, temp, H5P_DEFAULT) > 0)
+        H5Ldelete(parent, temp, H5P_DEFAULT); /* left by a put that failed */
+    st = stash_key_is_content(job->key) ? write_hashed(parent, temp, job)
+                                        : h5v_write(parent, temp, job->value, 0);
+    if (st == STASH_OK && H5Lexists(parent, leaf, H5P_DEFAULT) > 0 &&
+        H5Ldelete(parent, leaf, H5P_DEFAULT) < 0)
+        st = -EIO;
+    if (st == STASH_OK && H5Lmove(parent, temp, parent, leaf, H5P_DEFAULT, H5P_DEFAULT) < 0)
+        st = -EIO;
+    if (st != STASH_OK && H5Lexists(parent, temp, H5P_DEFAULT) > 0)
+        H5Ldelete(parent, temp, H5P_DEFAULT);
+    H5Gclose(parent);
+    return st;
+}
+
+static stash_status put_job(struct hdf5_store *h, const struct put_job *job)
+{
+    if (h->options.flags & STASH_STORE_READ_ONLY)
+        return STASH_E_NOT_WRITABLE;
+    stash_status st = h5v_check(job->value);
+    if (st != STASH_OK)
+        return st;
+    struct session s;
+    st = begin(h, true, &s);
+    if (st != STASH_OK)
+        return st;
+    return end(h, true, &s, put_in_file(s.file, job));
+}
+
+static stash_status hdf5_put(void *impl, const char *key, const stash_value *value)
+{
+    struct put_job job = {key, value, NULL, NULL, false};
+    return put_job(impl, &job);
+}
+
+static stash_status hdf5_put_memo(void *impl, const char *key, const stash_value *value,
+                                  const stash_value *inputs, const stash_value *meta)
+{
+    struct put_job job = {key, value, inputs, meta, true};
+    return put_job(impl, &job);
+}
+
+/* ---- Reading ---------------------------------------------------------------------------- */
+
+static stash_status hdf5_get(void *impl, const char *key, stash_value **out)
+{
+    struct session s;
+    stash_status st = begin(impl, false, &s);
+    if (st != STASH_OK)
+        return st;
+    if (!exists(s.file, key)) {
+        st = STASH_E_NOT_FOUND;
+    } else if (stash_key_is_content(key)) {
+        char data[STASH_KEY_CHARS + 8];
+        snprintf(data, sizeof data, "%s/data", key);
+        st = h5v_read(s.file, data, true, out);
+    } else {
+        st = h5v_read(s.file, key, false, out);
+    }
+    return end(impl, false, &s, st);
+}
+
+static stash_status hdf5_has(void *impl, const char *key)
+{
+    struct session s;
+    stash_status st = begin(impl, false, &s);
+    return st == STASH_OK ? end(impl, false, &s, exists(s.file, key) ? STASH_OK : STASH_E_NOT_FOUND)
+                          : st;
+}
+
+static stash_status hdf5_remove(void *impl, const char *key)
+{
+    struct hdf5_store *h = impl;
+    if (h->options.flags & STASH_STORE_READ_ONLY)
+        return STASH_E_NOT_WRITABLE;
+    struct session s;
+    stash_status st = begin(h, true, &s);
+    if (st != STASH_OK)
+        return st;
+    if (!exists(s.file, key))
+        st = STASH_E_NOT_FOUND;
+    else if (H5Ldelete(s.file, key, H5P_DEFAULT) < 0)
+        st = -EIO;
+    return end(h, true, &s, st);
+}
+
+struct listing {
+    stash_store_list_fn fn;
+    void *ctx;
+    stash_status status;
+};
+
+static herr_t list_one(hid_t g, const char *name, const H5L_info_t *info, void *ctx)
+{
+    (void)g, (void)info;
+    struct listing *l = ctx;
+    if (strncmp(name, TEMP_PREFIX, sizeof TEMP_PREFIX - 1) == 0)
+        return 0;
+    l->status = l->fn(l->ctx, name, 0);
+    return l->status == STASH_OK ? 0 : 1;
+}
+
+static stash_status hdf5_list(void *impl, stash_store_list_fn fn, void *ctx)
+{
+    struct session s;
+    stash_status st = begin(impl, false, &s);
+    if (st != STASH_OK)
+        return st;
+    struct listing l = {fn, ctx, STASH_OK};
+    if (H5Literate(s.file, H5_INDEX_NAME, H5_ITER_INC, NULL, list_one, &l) < 0)
+        st = STASH_E_CORRUPT;
+    return end(impl, false, &s, st != STASH_OK ? st : l.status);
+}
+
+static stash_status hdf5_gc(void *impl, uint64_t max_bytes, stash_store_gc_stats *stats)
+{
+    (void)impl, (void)max_bytes, (void)stats;
     return STASH_E_UNSUPPORTED;
 }
-const struct store_ops store_hdf5_ops = {.name = "hdf5"};
+
+const struct store_ops store_hdf5_ops = {
+    .name = "hdf5",
+    .put = hdf5_put,
+    .put_memo = hdf5_put_memo,
+    .get = hdf5_get,
+    .has = hdf5_has,
+    .remove = hdf5_remove,
+    .list = hdf5_list,
+    .gc = hdf5_gc,
+    .close = hdf5_close,
+};

@@ -8,6 +8,8 @@
  */
 #include "value_internal.h"
 
+#include "array_internal.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -122,15 +124,14 @@ stash_status stash_value_new_bytes(const void *data, size_t len, stash_value **o
     return value_new_blob(STASH_VALUE_BYTES, data, len, out);
 }
 
-stash_status stash_value_new_array(const stash_array_desc *desc, const void *data,
-                                   stash_value **out)
+stash_status value_new_array_uninit(const stash_array_desc *desc, stash_value **out, void **data)
 {
     uint64_t nbytes;
     stash_status st = stash_array_nbytes(desc, &nbytes);
     if (st != STASH_OK)
         return st;
-    if (!data && nbytes)
-        return STASH_E_INVALID;
+    if (nbytes > SIZE_MAX - sizeof(stash_array_desc))
+        return STASH_E_RANGE;
     /* sizeof(stash_array_desc) is a multiple of 16, so the data stays aligned. */
     _Static_assert(sizeof(stash_array_desc) % 16 == 0, "array data alignment");
     stash_array_desc *block = malloc(sizeof *block + (size_t)nbytes);
@@ -142,13 +143,28 @@ stash_status stash_value_new_array(const stash_array_desc *desc, const void *dat
         return st;
     }
     *block = *desc;
-    if (nbytes)
-        memcpy(block + 1, data, (size_t)nbytes);
     (*out)->u.array.desc = block;
     (*out)->u.array.data = block + 1;
     (*out)->u.array.nbytes = (size_t)nbytes;
     (*out)->expanded_bytes = (uint64_t)nbytes;
+    *data = block + 1;
     return STASH_OK;
+}
+
+stash_status stash_value_new_array(const stash_array_desc *desc, const void *data,
+                                   stash_value **out)
+{
+    uint64_t nbytes;
+    stash_status st = stash_array_nbytes(desc, &nbytes);
+    if (st != STASH_OK)
+        return st;
+    if (!data && nbytes)
+        return STASH_E_INVALID;
+    void *copy;
+    st = value_new_array_uninit(desc, out, &copy);
+    if (st == STASH_OK && nbytes)
+        memcpy(copy, data, (size_t)nbytes);
+    return st;
 }
 
 stash_status value_new_array_view(const stash_array_desc *desc, const void *data,
@@ -556,20 +572,49 @@ static bool float_equal(double a, double b)
     return a == b || (isnan(a) && isnan(b));
 }
 
+struct canonical_copy {
+    unsigned char *out;
+    size_t at;
+};
+
+static stash_status copy_chunk(void *ctx, const void *bytes, size_t len)
+{
+    struct canonical_copy *c = ctx;
+    memcpy(c->out + c->at, bytes, len);
+    c->at += len;
+    return STASH_OK;
+}
+
+/* The elements in C order and little-endian, in a new buffer (NULL if out of memory). */
+static unsigned char *canonical_bytes(const stash_value *v)
+{
+    struct canonical_copy c = {malloc(v->u.array.nbytes ? v->u.array.nbytes : 1), 0};
+    if (c.out && array_emit_c_order(v->u.array.desc, v->u.array.data, STASH_LITTLE_ENDIAN,
+                                    copy_chunk, &c) != STASH_OK) {
+        free(c.out);
+        c.out = NULL;
+    }
+    return c.out;
+}
+
+/* Equal elements, whatever the memory layout or byte order of either. */
 static bool array_equal(const stash_value *a, const stash_value *b)
 {
     const stash_array_desc *x = a->u.array.desc, *y = b->u.array.desc;
     if (x->dtype != y->dtype || x->ndim != y->ndim || a->u.array.nbytes != b->u.array.nbytes)
         return false;
-    bool one_byte = stash_dtype_size(x->dtype) == 1;
-    if (!one_byte && x->byte_order != y->byte_order)
-        return false;
-    if (x->order != y->order && !stash_array_layout_is_trivial(x))
-        return false;
     for (unsigned d = 0; d < x->ndim; d++)
         if (x->shape[d] != y->shape[d])
             return false;
-    return memcmp(a->u.array.data, b->u.array.data, a->u.array.nbytes) == 0;
+    bool same_order = stash_dtype_size(x->dtype) == 1 || x->byte_order == y->byte_order;
+    bool same_layout = x->order == y->order || stash_array_layout_is_trivial(x);
+    if (same_order && same_layout)
+        return memcmp(a->u.array.data, b->u.array.data, a->u.array.nbytes) == 0;
+    unsigned char *p = canonical_bytes(a), *q = canonical_bytes(b);
+    bool equal = p && q && memcmp(p, q, a->u.array.nbytes) == 0;
+    free(p);
+    free(q);
+    return equal;
 }
 
 bool stash_value_equal(const stash_value *a, const stash_value *b)

@@ -108,6 +108,9 @@ stash_status value_dict_adopt(stash_value *dict, const char *key, size_t key_len
 stash_status value_new_array_view(const stash_array_desc *desc, const void *data,
                                   struct value_owner *owner, stash_value **out);
 
+/* An array node whose stash_array_nbytes(desc) bytes at *data the caller fills. */
+stash_status value_new_array_uninit(const stash_array_desc *desc, stash_value **out, void **data);
+
 /* A string node from bytes already known to be UTF-8 (no check). */
 stash_status value_new_string_unchecked(const char *utf8, size_t len, stash_value **out);
 

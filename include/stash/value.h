@@ -131,8 +131,11 @@ STASH_API stash_status stash_value_dict_key(const stash_value *dict, size_t i, c
 /**
  * True if a and b have the same kinds, values and structure (dicts in any
  * order, as Python compares them). Floats compare
- * as values (0.0 equals -0.0) except that NaN equals NaN; arrays compare
- * description and bytes.
+ * as values (0.0 equals -0.0) except that NaN equals NaN; arrays are equal
+ * when their dtypes, shapes and elements are, whatever their memory order
+ * (C or Fortran) and byte order (elements compare bytewise in a common
+ * order, so NaN payloads count). If memory runs out comparing arrays of
+ * different layouts, the answer is false.
  */
 STASH_API bool stash_value_equal(const stash_value *a, const stash_value *b);
 

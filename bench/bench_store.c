@@ -1,0 +1,404 @@
+/*
+ * Benchmarks of the result store: the content key of a large float64 array
+ * beside joblib.hash, a memoised hit on a small and on a large input beside
+ * a joblib.Memory hit, and put and get of a 64-byte and a 1 MiB array in
+ * dir: and hdf5: beside h5py writing and reading datasets of the same size.
+ *
+ * A store that cannot do an operation (hdf5: before its backend exists)
+ * gives the row "n/a" and the reason, and no verdict. Everything is written
+ * under one fresh directory in the scratch dir, removed at the end.
+ */
+#include "bench_store.h"
+
+#include <stash/stash.h>
+
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MIB ((size_t)1 << 20)
+#define PATH_CHARS 4096
+#define PROGRAM_CHARS (PATH_CHARS + 2048) /* a Python program naming a path */
+#define MAX_REPS 2001 /* the most timed operations of any one kind */
+
+/* "64 B", "1 MiB": sizes as the rows name them. */
+static void size_label(char *buf, size_t size, size_t bytes)
+{
+    if (bytes >= MIB)
+        snprintf(buf, size, "%zu MiB", bytes / MIB);
+    else
+        snprintf(buf, size, "%zu B", bytes);
+}
+
+/* stash's figure, or "n/a" and why when stash could not do it. */
+static void stash_figure(char *buf, size_t size, stash_status status, double value,
+                         const char *unit)
+{
+    if (status == STASH_OK)
+        snprintf(buf, size, "%.1f %s", value, unit);
+    else
+        snprintf(buf, size, "n/a (%s)", stash_strerror(status));
+}
+
+/* 0, 1, 2, ...: the values np.arange gives the Python side. */
+static stash_status new_arange(size_t count, stash_value **out)
+{
+    uint64_t shape[] = {count};
+    stash_array_desc desc;
+    stash_array_desc_init(&desc, STASH_DTYPE_FLOAT64, 1, shape);
+    double *values = malloc(count * sizeof *values);
+    if (values == NULL)
+        return STASH_E_LIMIT;
+    for (size_t i = 0; i < count; i++)
+        values[i] = (double)i;
+    stash_status status = stash_value_new_array(&desc, values, out);
+    free(values);
+    return status;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* ---- Hashing ------------------------------------------------------------------ */
+
+static double stash_hash_seconds(const stash_value *array, int runs)
+{
+    const stash_array_desc *desc;
+    const void *data;
+    if (stash_value_get_array(array, &desc, &data) != STASH_OK)
+        return NAN;
+    double best = INFINITY;
+    for (int r = 0; r < runs; r++) {
+        stash_key key;
+        double t0 = bench_seconds();
+        if (stash_hash_array(desc, data, &key) != STASH_OK)
+            return NAN;
+        double t = bench_seconds() - t0;
+        best = t < best ? t : best; /* the tool does not link libm */
+        bench_sink((uint64_t)key.text[sizeof STASH_KEY_PREFIX]);
+    }
+    return best;
+}
+
+static double joblib_hash_seconds(size_t bytes, int runs)
+{
+    char program[1024];
+    snprintf(program, sizeof program,
+             "import numpy as np, joblib, time\n"
+             "a = np.arange(%zu, dtype=np.float64)\n"
+             "times = []\n"
+             "for _ in range(%d):\n"
+             "    t = time.perf_counter()\n"
+             "    joblib.hash(a)\n"
+             "    times.append(time.perf_counter() - t)\n"
+             "print(min(times))\n",
+             bytes / 8, runs);
+    return bench_python(program);
+}
+
+/* joblib.hash is md5, about 0.6 GB/s: a few runs of it are seconds. */
+static void bench_hash(struct bench_config *c, const stash_value *big, size_t bytes)
+{
+    int joblib_runs = c->quick ? 3 : 2;
+    double ours = stash_hash_seconds(big, 5);
+    double theirs = joblib_hash_seconds(bytes, joblib_runs);
+    double gb = (double)bytes / 1e9;
+    char title[128], size[32], a[64], b[96];
+    size_label(size, sizeof size, bytes);
+    snprintf(title, sizeof title,
+             "Result store: content key of a %s float64 array (best of 5; joblib best of %d)",
+             size, joblib_runs);
+    bench_table(c, title);
+    snprintf(a, sizeof a, "%.2f GB/s", gb / ours);
+    snprintf(b, sizeof b, "%.2f GB/s (joblib.hash, md5)", gb / theirs);
+    bench_row(c, "stash_hash_array (ratio: speed-up over joblib.hash)", a, b, theirs / ours,
+              ">= 8");
+}
+
+/* ---- Memoise ------------------------------------------------------------------ */
+
+/* The memoised computation: the sum of a float64 array, a small result
+ * whatever the input's size, so a hit costs the key and the lookup. */
+static stash_status sum_array(void *ctx, const stash_value *inputs, const stash_value *meta,
+                              stash_value **result)
+{
+    (void)ctx, (void)meta;
+    const stash_array_desc *desc;
+    const void *data;
+    uint64_t count;
+    stash_status status = stash_value_get_array(inputs, &desc, &data);
+    if (status == STASH_OK)
+        status = stash_array_count(desc, &count);
+    if (status != STASH_OK)
+        return status;
+    const double *v = data;
+    double total = 0;
+    for (uint64_t i = 0; i < count; i++)
+        total += v[i];
+    return stash_value_new_float(total, result);
+}
+
+/* The median time of a hit on inputs, after one call that computes and stores. */
+static stash_status memo_hit_us(stash_store *store, const stash_value *inputs, int hits,
+                                double *us)
+{
+    double times[MAX_REPS];
+    stash_value *result = NULL;
+    stash_store_memo memo;
+    stash_status status =
+        stash_store_memoise(store, inputs, NULL, sum_array, NULL, &result, &memo);
+    stash_value_free(&result);
+    for (int i = 0; status == STASH_OK && i < hits; i++) {
+        double t0 = bench_seconds();
+        status = stash_store_memoise(store, inputs, NULL, sum_array, NULL, &result, &memo);
+        stash_value_free(&result);
+        times[i] = (bench_seconds() - t0) * 1e6;
+        if (status == STASH_OK && !memo.hit)
+            status = STASH_E_NOT_FOUND; /* a recomputation is not a hit */
+    }
+    if (status == STASH_OK)
+        *us = bench_median(times, (size_t)hits);
+    return status;
+}
+
+/* The same with joblib.Memory, timed inside Python: no interpreter start-up. */
+static double joblib_hit_us(const char *dir, size_t count, int hits)
+{
+    char program[PROGRAM_CHARS];
+    snprintf(program, sizeof program,
+             "import numpy as np, joblib, time, statistics\n"
+             "mem = joblib.Memory(location=\"%s/joblib\", verbose=0)\n"
+             "def total(a):\n"
+             "    return float(a.sum())\n"
+             "f = mem.cache(total)\n"
+             "a = np.arange(%zu, dtype=np.float64)\n"
+             "f(a)\n"
+             "times = []\n"
+             "for _ in range(%d):\n"
+             "    t = time.perf_counter()\n"
+             "    f(a)\n"
+             "    times.append(time.perf_counter() - t)\n"
+             "print(statistics.median(times) * 1e6)\n",
+             dir, count, hits);
+    return bench_python(program);
+}
+
+static void memo_row(struct bench_config *c, stash_status status, double ours_us,
+                     double joblib_us, size_t bytes, const char *target)
+{
+    bool ms = bytes >= MIB; /* large inputs take milliseconds */
+    double scale = ms ? 1e-3 : 1;
+    char size[32], what[128], a[96], b[96];
+    size_label(size, sizeof size, bytes);
+    snprintf(what, sizeof what, "stash_store_memoise hit, %s input (ratio: time / joblib's)",
+             size);
+    stash_figure(a, sizeof a, status, ours_us * scale, ms ? "ms" : "us");
+    snprintf(b, sizeof b, "%.1f %s (joblib.Memory hit)", joblib_us * scale, ms ? "ms" : "us");
+    bench_row(c, what, a, b, status == STASH_OK ? ours_us / joblib_us : NAN, target);
+}
+
+static void bench_memoise(struct bench_config *c, const char *dir, const stash_value *big,
+                          size_t big_bytes)
+{
+    int small_hits = c->quick ? 501 : 2001, joblib_small_hits = c->quick ? 101 : 401;
+    int big_hits = 5, joblib_big_hits = c->quick ? 5 : 2;
+    double small_us = NAN, big_us = NAN;
+    char uri[PATH_CHARS + 16];
+    snprintf(uri, sizeof uri, "dir:%s/memo", dir);
+    stash_store *store = NULL;
+    stash_value *small = NULL;
+    stash_status status = stash_store_open(uri, NULL, &store);
+    stash_status small_status = status == STASH_OK ? new_arange(10, &small) : status;
+    if (small_status == STASH_OK)
+        small_status = memo_hit_us(store, small, small_hits, &small_us);
+    stash_status big_status = status == STASH_OK ? memo_hit_us(store, big, big_hits, &big_us)
+                                                 : status;
+    stash_value_free(&small);
+    stash_store_close(&store);
+    double joblib_small = joblib_hit_us(dir, 10, joblib_small_hits);
+    double joblib_big = joblib_hit_us(dir, big_bytes / 8, joblib_big_hits);
+
+    char title[160];
+    snprintf(title, sizeof title,
+             "Result store: a memoised hit in dir: beside joblib.Memory (medians: stash of %d "
+             "and %d, joblib of %d and %d)",
+             small_hits, big_hits, joblib_small_hits, joblib_big_hits);
+    bench_table(c, title);
+    memo_row(c, small_status, small_us, joblib_small, 80, "<= 0.02");
+    memo_row(c, big_status, big_us, joblib_big, big_bytes, "<= 0.2");
+}
+
+/* ---- Put and get ---------------------------------------------------------------- */
+
+enum { PUT, GET, OPS };
+
+/* One op measured for one backend: how it went and its median. */
+struct measured {
+    stash_status status;
+    double us;
+};
+
+struct size_case {
+    size_t bytes;
+    int reps;
+    struct measured dir[OPS], hdf5[OPS];
+    double h5py_us[OPS];
+};
+
+/* The median time of putting value under reps fresh keys. */
+static stash_status put_us(stash_store *store, const stash_value *value, int reps, double *us)
+{
+    double times[MAX_REPS];
+    char key[32];
+    sync(); /* no earlier backlog of dirty pages slows these writes */
+    for (int i = 0; i < reps; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        double t0 = bench_seconds();
+        stash_status status = stash_store_put(store, key, value);
+        times[i] = (bench_seconds() - t0) * 1e6;
+        if (status != STASH_OK)
+            return status;
+    }
+    *us = bench_median(times, (size_t)reps);
+    return STASH_OK;
+}
+
+/* The median time of getting (and freeing) each of the keys put_us wrote. */
+static stash_status get_us(stash_store *store, int reps, double *us)
+{
+    double times[MAX_REPS];
+    char key[32];
+    for (int i = 0; i < reps; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        stash_value *value = NULL;
+        double t0 = bench_seconds();
+        stash_status status = stash_store_get(store, key, &value);
+        stash_value_free(&value);
+        times[i] = (bench_seconds() - t0) * 1e6;
+        if (status != STASH_OK)
+            return status;
+    }
+    *us = bench_median(times, (size_t)reps);
+    return STASH_OK;
+}
+
+/* Puts then gets in a fresh store at uri; a failure marks the ops not done. */
+static void measure_store(const char *uri, const stash_value *value, int reps,
+                          struct measured m[OPS])
+{
+    stash_store *store = NULL;
+    stash_status status = stash_store_open(uri, NULL, &store);
+    m[PUT].status = status == STASH_OK ? put_us(store, value, reps, &m[PUT].us) : status;
+    m[GET].status = m[PUT].status == STASH_OK ? get_us(store, reps, &m[GET].us) : m[PUT].status;
+    stash_store_close(&store);
+}
+
+/*
+ * h5py on a file opened once: the median time of statement for each of reps
+ * fresh keys, after setup (which may use f, a and keys).
+ */
+static double h5py_us(const char *path, size_t count, int reps, const char *setup,
+                      const char *statement)
+{
+    char program[PROGRAM_CHARS];
+    snprintf(program, sizeof program,
+             "import h5py, numpy as np, os, time, statistics\n"
+             "a = np.arange(%zu, dtype=np.float64)\n"
+             "f = h5py.File(\"%s\", \"a\")\n"
+             "keys = [\"k\" + str(i) for i in range(%d)]\n"
+             "%s\n"
+             "os.sync()\n"
+             "times = []\n"
+             "for key in keys:\n"
+             "    t = time.perf_counter()\n"
+             "    %s\n"
+             "    times.append(time.perf_counter() - t)\n"
+             "f.close()\n"
+             "print(statistics.median(times) * 1e6)\n",
+             count, path, reps, setup, statement);
+    return bench_python(program);
+}
+
+static void measure_size(const char *dir, struct size_case *s)
+{
+    char uri[PATH_CHARS + 64], path[PATH_CHARS + 64];
+    stash_value *value = NULL;
+    stash_status status = new_arange(s->bytes / 8, &value);
+    snprintf(uri, sizeof uri, "dir:%s/dir-%zu", dir, s->bytes);
+    if (status == STASH_OK)
+        measure_store(uri, value, s->reps, s->dir);
+    snprintf(uri, sizeof uri, "hdf5:%s/stash-%zu.h5", dir, s->bytes);
+    if (status == STASH_OK)
+        measure_store(uri, value, s->reps, s->hdf5);
+    for (int op = 0; status != STASH_OK && op < OPS; op++)
+        s->dir[op].status = s->hdf5[op].status = status;
+    stash_value_free(&value);
+    snprintf(path, sizeof path, "%s/h5py-put-%zu.h5", dir, s->bytes);
+    s->h5py_us[PUT] = h5py_us(path, s->bytes / 8, s->reps, "", "f[key] = a");
+    snprintf(path, sizeof path, "%s/h5py-get-%zu.h5", dir, s->bytes);
+    s->h5py_us[GET] = h5py_us(path, s->bytes / 8, s->reps, "for key in keys: f[key] = a",
+                              "f[key][()]");
+}
+
+static void put_get_row(struct bench_config *c, const char *backend, int op,
+                        const struct size_case *s, const struct measured *m, const char *target)
+{
+    static const char *const baseline[OPS] = {"h5py f[key] = a", "h5py f[key][()]"};
+    char size[32], what[128], a[96], b[96];
+    size_label(size, sizeof size, s->bytes);
+    snprintf(what, sizeof what, "%s %s %s (ratio: time / h5py's)", backend,
+             op == PUT ? "put" : "get", size);
+    stash_figure(a, sizeof a, m->status, m->us, "us");
+    snprintf(b, sizeof b, "%.1f us (%s)", s->h5py_us[op], baseline[op]);
+    bench_row(c, what, a, b, m->status == STASH_OK ? m->us / s->h5py_us[op] : NAN, target);
+}
+
+static void bench_put_get(struct bench_config *c, const char *dir)
+{
+    struct size_case cases[] = {
+        {.bytes = 64, .reps = c->quick ? 101 : 501},
+        {.bytes = MIB, .reps = c->quick ? 31 : 101},
+    };
+    for (size_t i = 0; i < 2; i++)
+        measure_size(dir, &cases[i]);
+
+    char title[160];
+    snprintf(title, sizeof title,
+             "Result store: put and get of a float64 array, each put under a fresh key "
+             "(medians of %d and %d ops)",
+             cases[0].reps, cases[1].reps);
+    bench_table(c, title);
+    for (size_t i = 0; i < 2; i++)
+        for (int op = 0; op < OPS; op++)
+            put_get_row(c, "dir:", op, &cases[i], &cases[i].dir[op], NULL);
+    for (size_t i = 0; i < 2; i++)
+        for (int op = 0; op < OPS; op++)
+            put_get_row(c, "hdf5:", op, &cases[i], &cases[i].hdf5[op],
+                        cases[i].bytes >= MIB ? "<= 1" : NULL);
+}
+
+void bench_store(struct bench_config *c)
+{
+    char dir[PATH_CHARS];
+    snprintf(dir, sizeof dir, "%s/stash-bench-store-XXXXXX", c->scratch_dir);
+    if (mkdtemp(dir) == NULL) {
+        fprintf(stderr, "stash bench store: cannot make a directory in %s\n", c->scratch_dir);
+        return;
+    }
+    size_t big_bytes = (c->quick ? 32 : 512) * MIB;
+    stash_value *big = NULL;
+    if (new_arange(big_bytes / 8, &big) == STASH_OK) {
+        bench_hash(c, big, big_bytes);
+        bench_memoise(c, dir, big, big_bytes);
+    }
+    stash_value_free(&big); /* before the put and get runs, which want the memory quiet */
+    bench_put_get(c, dir);
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}

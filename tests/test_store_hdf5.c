@@ -1,0 +1,352 @@
+/*
+ * The hdf5: backend: corelay's storage tests (HDF5Storage, HashedHDF5),
+ * what stash does better (tuples stay tuples, puts replace, failed puts
+ * leave nothing), and the behaviours every backend shares (store_common.h).
+ * tests/interop/store_h5py.py checks the files against h5py itself.
+ */
+#include <stash/hash.h>
+#include <stash/store.h>
+
+#include "test_util.h"
+
+#include <errno.h>
+
+#include "store_common.h"
+
+static const char *dir;
+
+static int make_dir(void **state)
+{
+    (void)state;
+    dir = strdup(scratch_dir());
+    return 0;
+}
+
+/* "hdf5:<dir>/<name>" in a static buffer. */
+static const char *uri_of(const char *name)
+{
+    static char uri[4200];
+    snprintf(uri, sizeof uri, "hdf5:%s/%s", dir, name);
+    return uri;
+}
+
+static stash_store *open_store(const char *name, unsigned flags)
+{
+    stash_store_options options = {.flags = flags};
+    stash_store *s = NULL;
+    assert_ok(stash_store_open(uri_of(name), &options, &s));
+    return s;
+}
+
+static stash_value *tuple_of(stash_value *a, stash_value *b, stash_value *c)
+{
+    stash_value *t;
+    assert_ok(stash_value_new_tuple(&t));
+    assert_ok(stash_value_append(t, a));
+    assert_ok(stash_value_append(t, b));
+    if (c)
+        assert_ok(stash_value_append(t, c));
+    return t;
+}
+
+static stash_value *vector(double first)
+{
+    double d[4] = {first, first + 1, first + 2, first + 3};
+    return array_of(STASH_DTYPE_FLOAT64, STASH_LITTLE_ENDIAN, STASH_ORDER_C, 1, (uint64_t[]){4}, d);
+}
+
+static void expect_round_trip(stash_store *s, const char *key, stash_value *v)
+{
+    stash_value *back = NULL;
+    assert_ok(stash_store_put(s, key, v));
+    assert_ok(stash_store_get(s, key, &back));
+    assert_true(stash_value_equal(v, back));
+    stash_value_free(&back);
+    stash_value_free(&v);
+}
+
+/* ---- corelay's tests --------------------------------------------------------------------- */
+
+static stash_status constant(void *ctx, const stash_value *inputs, const stash_value *meta,
+                             stash_value **result)
+{
+    (void)inputs, (void)meta;
+    return stash_value_from_json(ctx, strlen(ctx), result, NULL);
+}
+
+static stash_status make_pair(void *ctx, const stash_value *inputs, const stash_value *meta,
+                              stash_value **result)
+{
+    (void)ctx, (void)inputs, (void)meta;
+    *result = tuple_of(vector(0), vector(10), NULL);
+    return STASH_OK;
+}
+
+/* HashedHDF5: arrays and tuples under the hash of (data_in, meta); a missing hash is NoDataSource. */
+static void test_hashed_layout_round_trips_arrays_and_tuples(void **state)
+{
+    (void)state;
+    stash_store *s = open_store("hashed.h5", 0);
+    stash_value *one = json("1"), *two = json("2"), *out = NULL;
+    stash_store_memo memo;
+    assert_ok(stash_store_memoise(s, one, one, make_pair, NULL, &out, &memo));
+    assert_true(memo.stored);
+    stash_value_free(&out);
+    assert_ok(stash_store_memoise(s, one, one, make_pair, NULL, &out, &memo));
+    assert_true(memo.hit);
+    stash_value *want = tuple_of(vector(0), vector(10), NULL);
+    assert_true(stash_value_equal(out, want));
+    stash_value_free(&want);
+    stash_value_free(&out);
+    /* Strings, which HashedHDF5 refuses, are stored too. */
+    assert_ok(stash_store_memoise(s, two, NULL, constant, "\"adfg\"", &out, &memo));
+    stash_value_free(&out);
+    assert_ok(stash_store_memoise(s, two, NULL, constant, "\"other\"", &out, &memo));
+    assert_true(memo.hit);
+    stash_value *adfg = json("\"adfg\"");
+    assert_true(stash_value_equal(out, adfg));
+    stash_value_free(&adfg);
+    stash_value_free(&out);
+    /* The group of a hash holds data, meta, input and output. */
+    char path[128];
+    snprintf(path, sizeof path, "%s/meta", memo.key.text);
+    assert_ok(stash_store_has(s, path));
+    snprintf(path, sizeof path, "%s/output", memo.key.text);
+    assert_ok(stash_store_has(s, path));
+    stash_key missing;
+    assert_ok(stash_hash_value(two, &missing));
+    assert_int_equal(stash_store_get(s, missing.text, &out), STASH_E_NOT_FOUND);
+    stash_value_free(&one);
+    stash_value_free(&two);
+    stash_store_close(&s);
+}
+
+/* The indexer test: a dict of two strings comes back as such; a missing key is NoDataSource. */
+static void test_dicts_of_strings_and_missing_keys(void **state)
+{
+    (void)state;
+    stash_store *s = open_store("index.h5", 0);
+    assert_true(stash_store_is_active(s));
+    stash_value *v = json("{\"key1\": \"value1\", \"key2\": \"value2\"}");
+    assert_ok(stash_store_put(s, "data", v));
+    stash_store_close(&s);
+    s = open_store("index.h5", STASH_STORE_READ_ONLY);
+    assert_ok(stash_store_has(s, "data"));
+    stash_value *back = NULL;
+    assert_ok(stash_store_get(s, "data", &back));
+    assert_int_equal(stash_value_length(back), 2);
+    assert_true(stash_value_equal(v, back));
+    stash_value_free(&back);
+    assert_int_equal(stash_store_get(s, "non_existing", &back), STASH_E_NOT_FOUND);
+    assert_int_equal(stash_store_has(s, "non_existing"), STASH_E_NOT_FOUND);
+    assert_int_equal(stash_store_has(s, "data/key3"), STASH_E_NOT_FOUND);
+    assert_int_equal(stash_store_put(s, "x", v), STASH_E_NOT_WRITABLE);
+    stash_value_free(&v);
+    stash_store_close(&s);
+}
+
+/* A tuple of three arrays: corelay returns a dict with int keys; stash the tuple, in order. */
+static void test_tuples_stay_tuples_in_order(void **state)
+{
+    (void)state;
+    stash_store *s = open_store("tuple.h5", 0);
+    expect_round_trip(s, "data", tuple_of(vector(0), vector(4), vector(8)));
+    /* Twelve members: corelay's name order would put "10" before "2". */
+    stash_value *t;
+    assert_ok(stash_value_new_tuple(&t));
+    for (int i = 0; i < 12; i++) {
+        char n[8];
+        snprintf(n, sizeof n, "%d", i);
+        assert_ok(stash_value_append(t, json(n)));
+    }
+    expect_round_trip(s, "twelve", t);
+    stash_store_close(&s);
+}
+
+struct names {
+    int count;
+    char seen[8][32];
+};
+
+static stash_status note_name(void *ctx, const char *key, uint64_t bytes)
+{
+    (void)bytes;
+    struct names *n = ctx;
+    if (n->count < 8)
+        snprintf(n->seen[n->count], sizeof n->seen[0], "%s", key);
+    n->count++;
+    return STASH_OK;
+}
+
+/* The keys test: five writes, "test/foo" and "test/bar" make one top-level "test". */
+static void test_list_gives_top_level_names(void **state)
+{
+    (void)state;
+    stash_store *s = open_store("keys.h5", 0);
+    const char *keys[] = {"data", "new_data", "test/foo", "test/bar", "other"};
+    stash_value *v = json("\"value\"");
+    for (int i = 0; i < 5; i++)
+        assert_ok(stash_store_put(s, keys[i], v));
+    stash_value_free(&v);
+    struct names n = {0};
+    assert_ok(stash_store_list(s, note_name, &n));
+    assert_int_equal(n.count, 4);
+    assert_string_equal(n.seen[3], "test");
+    stash_store_close(&s);
+}
+
+/* The nested test: test/foo, test/bar and test/baz read back together as "test". */
+static void test_nested_keys_read_back_as_one_group(void **state)
+{
+    (void)state;
+    stash_store *s = open_store("nested.h5", 0);
+    stash_value *foo = json("{\"key1\": true, \"key2\": false}");
+    stash_value *bar = tuple_of(vector(1), vector(2), NULL);
+    stash_value *baz = json("\"This is a test string\"");
+    assert_ok(stash_store_put(s, "test/foo", foo));
+    assert_ok(stash_store_put(s, "test/bar", bar));
+    assert_ok(stash_store_put(s, "test/baz", baz));
+    stash_value *test = NULL;
+    assert_ok(stash_store_get(s, "test", &test));
+    assert_int_equal(stash_value_kind_of(test), STASH_VALUE_DICT);
+    bool key1 = false;
+    assert_ok(stash_value_get_bool(stash_value_dict_get(stash_value_dict_get(test, "foo"), "key1"),
+                                   &key1));
+    assert_true(key1);
+    assert_true(stash_value_equal(stash_value_dict_get(test, "bar"), bar));
+    assert_true(stash_value_equal(stash_value_dict_get(test, "baz"), baz));
+    stash_value_free(&test);
+    stash_value_free(&foo);
+    stash_value_free(&bar);
+    stash_value_free(&baz);
+    stash_store_close(&s);
+}
+
+/* The full cycle: writes across reopenings, all readable; exists is true only for what was written. */
+static void test_full_cycle_across_reopenings(void **state)
+{
+    (void)state;
+    stash_store *s = open_store("cycle.h5", 0);
+    stash_value *data = vector(5), *new_data = vector(50);
+    assert_ok(stash_store_put(s, "data", data));
+    stash_store_close(&s);
+    s = open_store("cycle.h5", 0);
+    assert_ok(stash_store_put(s, "new_data", new_data));
+    stash_store_close(&s);
+    s = open_store("cycle.h5", STASH_STORE_READ_ONLY);
+    struct names n = {0};
+    assert_ok(stash_store_list(s, note_name, &n));
+    assert_int_equal(n.count, 2);
+    stash_value *back = NULL;
+    assert_ok(stash_store_get(s, "data", &back));
+    assert_true(stash_value_equal(back, data));
+    stash_value_free(&back);
+    assert_ok(stash_store_get(s, "new_data", &back));
+    assert_true(stash_value_equal(back, new_data));
+    stash_value_free(&back);
+    stash_store_close(&s);
+    s = open_store("cycle.h5", 0);
+    stash_value *params = json("{\"param1\": 1, \"param2\": \"string\"}");
+    assert_ok(stash_store_put(s, "params", params));
+    assert_ok(stash_store_has(s, "params"));
+    assert_int_equal(stash_store_has(s, "missing"), STASH_E_NOT_FOUND);
+    assert_ok(stash_store_get(s, "params", &back));
+    assert_true(stash_value_equal(back, params));
+    stash_value_free(&back);
+    stash_value_free(&params);
+    stash_value_free(&data);
+    stash_value_free(&new_data);
+    stash_store_close(&s);
+}
+
+/* ---- Better than corelay ------------------------------------------------------------------ */
+
+static void test_every_kind_round_trips_and_puts_replace(void **state)
+{
+    (void)state;
+    stash_store *s = open_store("kinds.h5", 0);
+    expect_round_trip(s, "all", every_kind());
+    /* corelay keeps the old value silently; stash replaces it, whatever its shape. */
+    expect_round_trip(s, "all", json("[1, 2]"));
+    expect_round_trip(s, "all", vector(3));
+    assert_ok(stash_store_delete(s, "all"));
+    assert_int_equal(stash_store_delete(s, "all"), STASH_E_NOT_FOUND);
+    assert_int_equal(stash_store_gc(s, 0, NULL), STASH_E_UNSUPPORTED);
+    stash_store_close(&s);
+}
+
+static void test_a_failed_put_leaves_nothing(void **state)
+{
+    (void)state;
+    stash_store *s = open_store("failed.h5", 0);
+    stash_value *old = json("{\"kept\": 1}");
+    assert_ok(stash_store_put(s, "k", old));
+    /* A dict key with "/" has no HDF5 member name; a string with NUL no HDF5 string. */
+    stash_value *bad = json("{\"fine\": [1, 2, 3], \"a/b\": 1}");
+    assert_int_equal(stash_store_put(s, "k", bad), STASH_E_UNSUPPORTED);
+    assert_int_equal(stash_store_put(s, "new", bad), STASH_E_UNSUPPORTED);
+    stash_value_free(&bad);
+    bad = json("{\"fine\": 1, \"text\": \"nul\\u0000inside\"}");
+    assert_int_equal(stash_store_put(s, "k", bad), STASH_E_UNSUPPORTED);
+    stash_value_free(&bad);
+    stash_value *back = NULL;
+    assert_ok(stash_store_get(s, "k", &back));
+    assert_true(stash_value_equal(back, old));
+    stash_value_free(&back);
+    assert_int_equal(stash_store_has(s, "new"), STASH_E_NOT_FOUND);
+    struct names n = {0};
+    assert_ok(stash_store_list(s, note_name, &n));
+    assert_int_equal(n.count, 1);
+    /* A value where a group would have to go. */
+    assert_int_equal(stash_store_put(s, "k/kept/deeper", old), STASH_E_UNSUPPORTED);
+    stash_value_free(&old);
+    stash_store_close(&s);
+}
+
+static void test_bad_files_and_options_are_refused(void **state)
+{
+    (void)state;
+    stash_store *s;
+    write_file(path_in(dir, "not.h5"), "not an HDF5 file at all", 23);
+    assert_int_equal(stash_store_open(uri_of("not.h5"), NULL, &s), STASH_E_CORRUPT);
+    stash_store_options ro = {.flags = STASH_STORE_READ_ONLY};
+    assert_int_equal(stash_store_open(uri_of("absent.h5"), &ro, &s), -ENOENT);
+    stash_store_options limited = {.max_bytes = 1000};
+    assert_int_equal(stash_store_open(uri_of("limited.h5"), &limited, &s), STASH_E_INVALID);
+    assert_int_equal(stash_store_open("hdf5:", NULL, &s), STASH_E_INVALID);
+}
+
+/* ---- Processes ----------------------------------------------------------------------------- */
+
+static void test_four_processes_share_an_hdf5_store(void **state)
+{
+    (void)state;
+    run_concurrent_workers(uri_of("shared.h5"));
+}
+
+static void test_a_killed_writer_leaves_the_hdf5_store_readable(void **state)
+{
+    (void)state;
+    for (unsigned delay = 2000; delay <= 62000; delay += 15000) {
+        kill_writer_mid_put(uri_of("killed.h5"), delay);
+        expect_whole_or_missing(uri_of("killed.h5"));
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hashed_layout_round_trips_arrays_and_tuples),
+        cmocka_unit_test(test_dicts_of_strings_and_missing_keys),
+        cmocka_unit_test(test_tuples_stay_tuples_in_order),
+        cmocka_unit_test(test_list_gives_top_level_names),
+        cmocka_unit_test(test_nested_keys_read_back_as_one_group),
+        cmocka_unit_test(test_full_cycle_across_reopenings),
+        cmocka_unit_test(test_every_kind_round_trips_and_puts_replace),
+        cmocka_unit_test(test_a_failed_put_leaves_nothing),
+        cmocka_unit_test(test_bad_files_and_options_are_refused),
+        cmocka_unit_test(test_four_processes_share_an_hdf5_store),
+        cmocka_unit_test(test_a_killed_writer_leaves_the_hdf5_store_readable),
+    };
+    return cmocka_run_group_tests_name("store_hdf5", tests, make_dir, NULL);
+}
