@@ -127,6 +127,28 @@ stash_status nco_open_fd(int fd, const char *path, unsigned flags, stash_nco **o
     return STASH_OK;
 }
 
+stash_status nco_open_heap(void *bytes, size_t len, stash_nco **out)
+{
+    stash_nco *nco = calloc(1, sizeof *nco);
+    if (!nco) {
+        free(bytes);
+        return -ENOMEM;
+    }
+    nco->map = bytes;
+    nco->heap = true;
+    nco->map_bytes = len;
+    nco->info.file_bytes = len;
+    stash_status status = nco_walk(nco->map, nco->map_bytes, &nco->starts, &nco->info.count,
+                                   &nco->info);
+    nco->info.index = STASH_NCO_INDEX_WALKED;
+    if (status != STASH_OK) {
+        stash_nco_close(&nco);
+        return status;
+    }
+    *out = nco;
+    return STASH_OK;
+}
+
 const uint64_t *nco_starts(const stash_nco *nco)
 {
     return nco->starts;

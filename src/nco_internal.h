@@ -64,6 +64,10 @@ stash_status nco_index_save(const char *path, const struct stat *st, const uint6
  * add NCO_READ_SMALL. */
 stash_status nco_open_fd(int fd, const char *path, unsigned flags, stash_nco **out);
 
+/* An NCO file already read into len malloc'd bytes, which the handle takes
+ * over (and frees, also on failure). Walked; no index. */
+stash_status nco_open_heap(void *bytes, size_t len, stash_nco **out);
+
 /* stash_nco_write with the metadata already pickled (len bytes at pickle). */
 stash_status nco_write_pickled(stash_stream *s, const void *pickle, size_t len,
                                const stash_array_desc *desc, const void *data,

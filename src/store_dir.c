@@ -122,14 +122,17 @@ static stash_status check_marker(struct dir_store *d, bool create)
     return got == 0 || strcmp(text, DIR_MARKER_TEXT) == 0 ? STASH_OK : STASH_E_VERSION;
 }
 
-static stash_status open_lock(struct dir_store *d)
+static stash_status open_lock(struct dir_store *d, bool read_only)
 {
     char path[PATH_MAX];
     stash_status st = dir_path(d, DIR_LOCK, path, sizeof path);
     if (st != STASH_OK)
         return st;
-    d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    return d->lock_fd < 0 ? -errno : STASH_OK;
+    d->lock_fd = read_only ? open(path, O_RDONLY | O_CLOEXEC)
+                           : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (d->lock_fd < 0 && !(read_only && errno == ENOENT))
+        return -errno;
+    return dir_counter_map(d, !read_only);
 }
 
 static stash_status make_root(const char *path, bool read_only)
@@ -148,8 +151,11 @@ static void dir_close(void *impl)
     if (!d)
         return;
     dir_flush_uses(d);
+    dir_counter_unmap(d);
     if (d->lock_fd >= 0)
         sysio_close(d->lock_fd);
+    if (d->dir_fd >= 0)
+        sysio_close(d->dir_fd);
     free(d->root);
     free(d);
 }
@@ -169,9 +175,10 @@ stash_status store_dir_open(const char *path, const stash_store_options *options
     }
     d->options = *options;
     d->lock_fd = -1;
-    st = check_marker(d, !read_only);
-    if (st == STASH_OK && !read_only)
-        st = open_lock(d);
+    d->dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    st = d->dir_fd >= 0 ? check_marker(d, !read_only) : -errno;
+    if (st == STASH_OK)
+        st = open_lock(d, read_only);
     if (st == STASH_OK && !read_only)
         st = dir_sweep(d, NULL);
     if (st == STASH_OK && d->options.max_bytes)
@@ -205,6 +212,8 @@ static stash_status publish(struct dir_store *d, const char *temp, const char *p
     if (flock(d->lock_fd, LOCK_SH) != 0)
         return -errno;
     stash_status st = rename(temp, path) == 0 ? STASH_OK : -errno;
+    if (st == STASH_OK)
+        dir_changed(d);
     flock(d->lock_fd, LOCK_UN);
     if (st == STASH_OK && (d->options.flags & STASH_STORE_DURABLE))
         st = sysio_sync_directory(path);
@@ -256,15 +265,14 @@ static stash_status dir_put(void *impl, const char *key, const stash_value *valu
 static stash_status dir_get(void *impl, const char *key, stash_value **out)
 {
     struct dir_store *d = impl;
-    char name[DIR_NAME_MAX + 1], path[PATH_MAX];
-    stash_status st = entry_path(d, key, name, path, sizeof path);
+    char name[DIR_NAME_MAX + 1];
+    stash_status st = dir_name_of(key, name);
     if (st != STASH_OK)
         return st == STASH_E_LIMIT ? STASH_E_NOT_FOUND : st; /* no file can have that name */
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? STASH_E_NOT_FOUND : -errno;
-    st = store_entry_read(fd, path, out);
-    sysio_close(fd);
+    stash_nco *nco = NULL;
+    st = dir_open_entry(d, name, &nco);
+    if (st == STASH_OK)
+        st = store_entry_decode(nco, out);
     if (st == STASH_OK)
         dir_note_use(d, name);
     return st;
@@ -273,11 +281,12 @@ static stash_status dir_get(void *impl, const char *key, stash_value **out)
 static stash_status dir_has(void *impl, const char *key)
 {
     struct dir_store *d = impl;
-    char name[DIR_NAME_MAX + 1], path[PATH_MAX];
-    stash_status st = entry_path(d, key, name, path, sizeof path);
+    char name[DIR_NAME_MAX + 1];
+    stash_status st = dir_name_of(key, name);
     if (st != STASH_OK)
         return st == STASH_E_LIMIT ? STASH_E_NOT_FOUND : st;
-    if (access(path, F_OK) == 0)
+    struct stat info;
+    if (fstatat(d->dir_fd, name, &info, 0) == 0)
         return STASH_OK;
     return errno == ENOENT ? STASH_E_NOT_FOUND : -errno;
 }
@@ -293,6 +302,7 @@ static stash_status dir_remove(void *impl, const char *key)
         return st == STASH_E_LIMIT ? STASH_E_NOT_FOUND : st;
     if (unlink(path) != 0)
         return errno == ENOENT ? STASH_E_NOT_FOUND : -errno;
+    dir_changed(d);
     if (d->options.flags & STASH_STORE_DURABLE)
         return sysio_sync_directory(path);
     return STASH_OK;

@@ -4,7 +4,8 @@
  *
  * Layout of a store directory (docs/store.md, "dir: layout"):
  *   .stash-store              marker: "stash dir store 1\n"
- *   .stash-lock               flock'd: puts and deletes share it, gc holds it alone
+ *   .stash-lock               flock'd: puts and deletes share it, gc holds it alone;
+ *                             its first 8 bytes, mapped, count changes (store_dir_cache.c)
  *   .stash-lru                recency log: one entry file name per line, oldest first
  *   <name>.nco                an entry; name is the key, percent-encoded
  *   <name>.nco.tmp-PID-N      an entry being written (or left by a crash)
@@ -14,6 +15,10 @@
 
 #include "store_internal.h"
 
+#include <stash/nco.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,11 +29,18 @@
 #define DIR_ENTRY_SUFFIX ".nco"
 /* File names: the encoded key and the suffix stay under NAME_MAX with room for ".tmp-PID-N". */
 #define DIR_NAME_MAX 200
+#define DIR_LOCK_BYTES 64
+#define DIR_CACHE_SLOTS 64
+
+struct cached_entry;
 
 struct dir_store {
     char *root;
     stash_store_options options;
-    int lock_fd;             /* -1 when read-only */
+    int dir_fd;              /* the store's directory, for *at calls */
+    int lock_fd;             /* -1 if read-only and there is none */
+    _Atomic uint64_t *changes;   /* the change counter, mapped; NULL if none */
+    struct cached_entry *cache;  /* DIR_CACHE_SLOTS small entries, by name hash */
     char recent[4096];       /* recency records not yet appended to the log */
     size_t recent_len;
     uint64_t approx_bytes;   /* entries' total as last scanned, plus puts since */
@@ -56,5 +68,17 @@ stash_status dir_sweep(struct dir_store *d, uint64_t *swept);
 stash_status dir_total_bytes(struct dir_store *d, uint64_t *bytes, uint64_t *entries);
 
 stash_status dir_gc(void *impl, uint64_t max_bytes, stash_store_gc_stats *stats);
+
+/* Maps the change counter in the lock file (writable: grows the file to hold it). */
+stash_status dir_counter_map(struct dir_store *d, bool writable);
+
+/* Unmaps it and frees the cache. */
+void dir_counter_unmap(struct dir_store *d);
+
+/* Counts one change to the store, made just now by this handle. */
+void dir_changed(struct dir_store *d);
+
+/* The entry file name, from the cache or the file: STASH_E_NOT_FOUND if none. */
+stash_status dir_open_entry(struct dir_store *d, const char *name, stash_nco **nco);
 
 #endif

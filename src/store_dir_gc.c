@@ -38,7 +38,8 @@
 void dir_flush_uses(struct dir_store *d)
 {
     char path[PATH_MAX];
-    if (d->recent_len == 0 || d->lock_fd < 0 || dir_path(d, DIR_LRU, path, sizeof path) != STASH_OK)
+    if (d->recent_len == 0 || (d->options.flags & STASH_STORE_READ_ONLY) ||
+        dir_path(d, DIR_LRU, path, sizeof path) != STASH_OK)
         return;
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
     if (fd >= 0) {
@@ -51,8 +52,8 @@ void dir_flush_uses(struct dir_store *d)
 void dir_note_use(struct dir_store *d, const char *name)
 {
     size_t len = strlen(name);
-    if (d->lock_fd < 0)
-        return; /* read-only: records nothing */
+    if (d->options.flags & STASH_STORE_READ_ONLY)
+        return; /* records nothing */
     if (d->recent_len + len + 1 > sizeof d->recent)
         dir_flush_uses(d);
     memcpy(d->recent + d->recent_len, name, len);
@@ -255,6 +256,7 @@ static stash_status evict(struct dir_store *d, struct entry_files *files, uint64
     while (first_kept < files->len && total > max_bytes) {
         struct entry_file *e = &files->items[first_kept++];
         if (dir_path(d, e->name, path, sizeof path) == STASH_OK && unlink(path) == 0) {
+            dir_changed(d);
             total -= e->bytes;
             stats->evicted_entries++;
             stats->evicted_bytes += e->bytes;
@@ -270,7 +272,7 @@ static stash_status evict(struct dir_store *d, struct entry_files *files, uint64
 stash_status dir_gc(void *impl, uint64_t max_bytes, stash_store_gc_stats *stats)
 {
     struct dir_store *d = impl;
-    if (d->lock_fd < 0)
+    if (d->options.flags & STASH_STORE_READ_ONLY)
         return STASH_E_NOT_WRITABLE;
     *stats = (stash_store_gc_stats){0};
     dir_flush_uses(d);

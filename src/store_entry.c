@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ENTRY_FORMAT "stash-entry"
 #define ENTRY_VERSION 1
@@ -178,16 +179,46 @@ static stash_status read_header(struct entry_owner *e, stash_value **value)
     return st;
 }
 
-stash_status store_entry_read(int fd, const char *path, stash_value **value)
+/*
+ * Small entries (most memoised results) cost one read: the first
+ * SMALL_ENTRY_BYTES come in with one pread, and a file that ends within them
+ * needs nothing more. Larger ones are mapped, so their arrays are views of
+ * the page cache.
+ */
+
+static stash_status open_entry(int fd, const char *path, stash_nco **nco)
+{
+    unsigned char first[SMALL_ENTRY_BYTES];
+    ssize_t got = pread(fd, first, sizeof first, 0);
+    if (got < 0)
+        return -errno;
+    if ((size_t)got == sizeof first)
+        return nco_open_fd(fd, path, STASH_NCO_NO_INDEX | NCO_READ_SMALL, nco);
+    void *copy = malloc(got ? (size_t)got : 1);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, first, (size_t)got);
+    return nco_open_heap(copy, (size_t)got, nco);
+}
+
+stash_status store_entry_decode(stash_nco *nco, stash_value **value)
 {
     struct entry_owner *e = calloc(1, sizeof *e);
-    if (!e)
+    if (!e) {
+        stash_nco_close(&nco);
         return -ENOMEM;
+    }
     e->base.release = release_entry;
     atomic_init(&e->base.refs, 1);
-    stash_status st = nco_open_fd(fd, path, STASH_NCO_NO_INDEX | NCO_READ_SMALL, &e->nco);
-    if (st == STASH_OK)
-        st = read_header(e, value);
+    e->nco = nco;
+    stash_status st = read_header(e, value);
     value_owner_release(&e->base); /* the views, if any, keep it open */
     return st;
+}
+
+stash_status store_entry_read(int fd, const char *path, stash_value **value)
+{
+    stash_nco *nco = NULL;
+    stash_status st = open_entry(fd, path, &nco);
+    return st == STASH_OK ? store_entry_decode(nco, value) : st;
 }

@@ -40,4 +40,11 @@ stash_status store_key_check(const char *key);
 stash_status store_entry_write(int fd, const char *key, const stash_value *value);
 stash_status store_entry_read(int fd, const char *path, stash_value **value);
 
+/* The entry in an open NCO handle, which it takes over (also on failure). */
+struct stash_nco;
+stash_status store_entry_decode(struct stash_nco *nco, stash_value **value);
+
+/* Entries up to this size are read with one pread (and cached by dir:); larger ones mapped. */
+#define SMALL_ENTRY_BYTES 4096
+
 #endif

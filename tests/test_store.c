@@ -265,6 +265,33 @@ static void test_put_replaces_and_delete_removes(void **state)
     stash_value_free(&two);
 }
 
+/* The small-entry cache never hides another handle's (or process's) change. */
+static void test_a_handle_sees_other_handles_changes_at_once(void **state)
+{
+    (void)state;
+    stash_store *reader, *writer;
+    assert_ok(stash_store_open(path_in(dir, "fresh"), NULL, &reader));
+    assert_ok(stash_store_open(path_in(dir, "fresh"), NULL, &writer));
+    for (int round = 0; round < 20; round++) {
+        char text[32];
+        snprintf(text, sizeof text, "{\"round\": %d}", round);
+        stash_value *v = json(text), *back = NULL;
+        assert_ok(stash_store_put(writer, "k", v));
+        assert_ok(stash_store_get(reader, "k", &back));
+        assert_true(stash_value_equal(v, back));
+        stash_value_free(&back);
+        assert_ok(stash_store_get(reader, "k", &back)); /* now from the cache */
+        assert_true(stash_value_equal(v, back));
+        stash_value_free(&back);
+        stash_value_free(&v);
+    }
+    assert_ok(stash_store_delete(writer, "k"));
+    stash_value *gone = NULL;
+    assert_int_equal(stash_store_get(reader, "k", &gone), STASH_E_NOT_FOUND);
+    stash_store_close(&writer);
+    stash_store_close(&reader);
+}
+
 struct seen {
     int count;
     uint64_t bytes;
@@ -559,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_bad_keys_and_uris_are_refused_before_anything_is_touched),
         cmocka_unit_test(test_dir_round_trips_every_kind),
         cmocka_unit_test(test_put_replaces_and_delete_removes),
+        cmocka_unit_test(test_a_handle_sees_other_handles_changes_at_once),
         cmocka_unit_test(test_list_gives_every_key),
         cmocka_unit_test(test_none_holds_nothing_and_is_falsy),
         cmocka_unit_test(test_memoise_computes_once_per_inputs_and_meta),
