@@ -38,6 +38,7 @@ struct hdf5_store {
     char *path;
     int lock_fd; /* -1: read-only with no lock file */
     stash_store_options options;
+    hid_t held;  /* STASH_STORE_EXCLUSIVE: the file, open and locked until close */
 };
 
 /* ---- Sessions: lock, silence, open, work, close ---------------------------------------- */
@@ -63,6 +64,11 @@ static void loud(struct session *s)
 static stash_status begin(struct hdf5_store *h, bool write, struct session *s)
 {
     *s = (struct session){.file = H5I_INVALID_HID};
+    if (h->held >= 0) {
+        quiet(s);
+        s->file = h->held;
+        return STASH_OK;
+    }
     if (h->lock_fd >= 0) {
         if (flock(h->lock_fd, write ? LOCK_EX : LOCK_SH) != 0)
             return -errno;
@@ -80,6 +86,13 @@ static stash_status begin(struct hdf5_store *h, bool write, struct session *s)
 
 static stash_status end(struct hdf5_store *h, bool write, struct session *s, stash_status st)
 {
+    if (h->held >= 0) {
+        /* Flushed, so a put that returned survives a crash of this process. */
+        if (write && H5Fflush(h->held, H5F_SCOPE_LOCAL) < 0 && st == STASH_OK)
+            st = -EIO;
+        loud(s);
+        return st;
+    }
     if (H5Fclose(s->file) < 0 && st == STASH_OK)
         st = -EIO;
     loud(s);
@@ -154,11 +167,29 @@ static stash_status ensure_file(struct hdf5_store *h, bool read_only)
     return st;
 }
 
+/* STASH_STORE_EXCLUSIVE: the file stays open, and the lock held, until close. */
+static stash_status hold_file(struct hdf5_store *h, bool read_only)
+{
+    if (h->lock_fd >= 0 && flock(h->lock_fd, read_only ? LOCK_SH : LOCK_EX) != 0)
+        return -errno;
+    struct session s;
+    quiet(&s);
+    h->held = H5Fopen(h->path, read_only ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT);
+    loud(&s);
+    return h->held >= 0 ? STASH_OK : STASH_E_CORRUPT;
+}
+
 static void hdf5_close(void *impl)
 {
     struct hdf5_store *h = impl;
     if (!h)
         return;
+    if (h->held >= 0) {
+        struct session s;
+        quiet(&s);
+        H5Fclose(h->held);
+        loud(&s);
+    }
     if (h->lock_fd >= 0)
         sysio_close(h->lock_fd);
     free(h->path);
@@ -177,9 +208,12 @@ stash_status store_hdf5_open(const char *path, const stash_store_options *option
     }
     h->options = *options;
     h->lock_fd = -1;
+    h->held = H5I_INVALID_HID;
     stash_status st = open_lock(h, read_only);
     if (st == STASH_OK)
         st = ensure_file(h, read_only);
+    if (st == STASH_OK && (options->flags & STASH_STORE_EXCLUSIVE))
+        st = hold_file(h, read_only);
     if (st != STASH_OK) {
         hdf5_close(h);
         return st;
