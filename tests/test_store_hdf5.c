@@ -316,6 +316,31 @@ static void test_bad_files_and_options_are_refused(void **state)
     assert_int_equal(stash_store_open("hdf5:", NULL, &s), STASH_E_INVALID);
 }
 
+/* Exclusive: one open file for the handle's life; what it put is there for the next opener. */
+static void test_an_exclusive_handle_keeps_the_file_open(void **state)
+{
+    (void)state;
+    stash_store *s = open_store("held.h5", STASH_STORE_EXCLUSIVE);
+    for (int i = 0; i < 5; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        stash_value *v = vector(i);
+        assert_ok(stash_store_put(s, key, v));
+        stash_value_free(&v);
+    }
+    expect_round_trip(s, "kinds", every_kind());
+    assert_ok(stash_store_delete(s, "k0"));
+    stash_store_close(&s);
+    s = open_store("held.h5", STASH_STORE_READ_ONLY);
+    stash_value *back = NULL, *want = vector(4);
+    assert_ok(stash_store_get(s, "k4", &back));
+    assert_true(stash_value_equal(back, want));
+    assert_int_equal(stash_store_has(s, "k0"), STASH_E_NOT_FOUND);
+    stash_value_free(&back);
+    stash_value_free(&want);
+    stash_store_close(&s);
+}
+
 /* ---- Processes ----------------------------------------------------------------------------- */
 
 static void test_four_processes_share_an_hdf5_store(void **state)
@@ -345,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_every_kind_round_trips_and_puts_replace),
         cmocka_unit_test(test_a_failed_put_leaves_nothing),
         cmocka_unit_test(test_bad_files_and_options_are_refused),
+        cmocka_unit_test(test_an_exclusive_handle_keeps_the_file_open),
         cmocka_unit_test(test_four_processes_share_an_hdf5_store),
         cmocka_unit_test(test_a_killed_writer_leaves_the_hdf5_store_readable),
     };
