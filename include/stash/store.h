@@ -31,9 +31,10 @@
  * Concurrency: many processes may put, get and delete in one store at once.
  * dir: readers take no lock; an entry appears by rename. hdf5: writers queue
  * on a lock file beside the HDF5 file, and a reader waits at most for the
- * write in progress. A handle belongs to one thread at a time; use one
- * handle per thread. HDF5's library is not thread-safe in Debian's build, so
- * a process should use hdf5: stores from one thread.
+ * write in progress (STASH_STORE_EXCLUSIVE trades that for speed). A handle
+ * belongs to one thread at a time; use one handle per thread. Debian builds
+ * HDF5 thread-safe (one global lock), so hdf5: handles in several threads
+ * are safe, one call at a time.
  *
  * Errors: STASH_E_INVALID (NULL or bad arguments, a malformed URI or key),
  * STASH_E_NOT_FOUND (get, has and delete of a missing key),
