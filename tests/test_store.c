@@ -509,6 +509,17 @@ static void test_files_of_crashed_writers_are_swept(void **state)
     unlink(alive_path);
 }
 
+/* A get through a new handle: the files below are changed behind stash's back,
+ * which a handle's cache of small entries may not see for up to a second. */
+static stash_status get_fresh(const char *root, const char *key, stash_value **out)
+{
+    stash_store *s;
+    assert_ok(stash_store_open(root, NULL, &s));
+    stash_status st = stash_store_get(s, key, out);
+    stash_store_close(&s);
+    return st;
+}
+
 /* ---- Damage ---------------------------------------------------------------------------- */
 
 static void test_damaged_entries_are_reported_never_returned(void **state)
@@ -528,7 +539,7 @@ static void test_damaged_entries_are_reported_never_returned(void **state)
     /* Every truncation is refused. */
     for (size_t cut = 0; cut < len; cut += 7) {
         write_file(victim, bytes, cut);
-        stash_status st = stash_store_get(s, "bad", &back);
+        stash_status st = get_fresh(root, "bad", &back);
         assert_true(st < 0);
         assert_null(back);
     }
@@ -536,7 +547,7 @@ static void test_damaged_entries_are_reported_never_returned(void **state)
     for (size_t at = 0; at < len; at++) {
         bytes[at] ^= 0x5a;
         write_file(victim, bytes, len);
-        if (stash_store_get(s, "bad", &back) == STASH_OK)
+        if (get_fresh(root, "bad", &back) == STASH_OK)
             stash_value_free(&back);
         bytes[at] ^= 0x5a;
     }
@@ -546,7 +557,7 @@ static void test_damaged_entries_are_reported_never_returned(void **state)
     assert_ok(stash_array_desc_init(&d, STASH_DTYPE_INT64, 0, NULL));
     stash_value *meta = json("{\"format\": \"something else\"}");
     assert_ok(stash_nco_pack(victim, meta, &d, &one, 0));
-    assert_int_equal(stash_store_get(s, "bad", &back), STASH_E_CORRUPT);
+    assert_int_equal(get_fresh(root, "bad", &back), STASH_E_CORRUPT);
     stash_value_free(&meta);
     stash_value_free(&v);
     stash_store_close(&s);
