@@ -23,4 +23,8 @@ typedef stash_status (*array_chunk_fn)(void *ctx, const void *bytes, size_t len)
 stash_status array_emit_c_order(const stash_array_desc *desc, const void *data,
                                 stash_byte_order want, array_chunk_fn emit, void *ctx);
 
+/* The elements in C order and byte order want, in a new malloc'd buffer (*copy). */
+stash_status array_copy_c_order(const stash_array_desc *desc, const void *data,
+                                stash_byte_order want, void **copy);
+
 #endif

@@ -105,3 +105,35 @@ stash_status array_emit_c_order(const stash_array_desc *desc, const void *data,
     free(buf);
     return status;
 }
+
+struct gather {
+    unsigned char *out;
+    size_t at;
+};
+
+static stash_status gather_chunk(void *ctx, const void *bytes, size_t len)
+{
+    struct gather *g = ctx;
+    memcpy(g->out + g->at, bytes, len);
+    g->at += len;
+    return STASH_OK;
+}
+
+stash_status array_copy_c_order(const stash_array_desc *desc, const void *data,
+                                stash_byte_order want, void **copy)
+{
+    uint64_t nbytes;
+    stash_status status = stash_array_nbytes(desc, &nbytes);
+    if (status != STASH_OK)
+        return status;
+    struct gather g = {malloc(nbytes ? (size_t)nbytes : 1), 0};
+    if (!g.out)
+        return -ENOMEM;
+    status = array_emit_c_order(desc, data, want, gather_chunk, &g);
+    if (status != STASH_OK) {
+        free(g.out);
+        return status;
+    }
+    *copy = g.out;
+    return STASH_OK;
+}

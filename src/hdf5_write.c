@@ -164,19 +164,6 @@ static stash_status write_scalar(hid_t loc, const char *name, const stash_value 
     }
 }
 
-struct gather {
-    unsigned char *out;
-    size_t at;
-};
-
-static stash_status gather_chunk(void *ctx, const void *bytes, size_t len)
-{
-    struct gather *g = ctx;
-    memcpy(g->out + g->at, bytes, len);
-    g->at += len;
-    return STASH_OK;
-}
-
 /* The array's bytes in C order (HDF5's only order): itself, or a copy in *copy. */
 static stash_status c_order_bytes(const stash_array_desc *desc, const void *data, size_t nbytes,
                                   const void **bytes, void **copy)
@@ -185,16 +172,10 @@ static stash_status c_order_bytes(const stash_array_desc *desc, const void *data
     *bytes = data;
     if (desc->order == STASH_ORDER_C || stash_array_layout_is_trivial(desc) || nbytes == 0)
         return STASH_OK;
-    struct gather g = {malloc(nbytes), 0};
-    if (!g.out)
-        return -ENOMEM;
-    stash_status st = array_emit_c_order(desc, data, desc->byte_order, gather_chunk, &g);
-    if (st != STASH_OK) {
-        free(g.out);
-        return st;
-    }
-    *bytes = *copy = g.out;
-    return STASH_OK;
+    stash_status st = array_copy_c_order(desc, data, desc->byte_order, copy);
+    if (st == STASH_OK)
+        *bytes = *copy;
+    return st;
 }
 
 static stash_status write_array(hid_t loc, const char *name, const stash_value *v)

@@ -572,31 +572,6 @@ static bool float_equal(double a, double b)
     return a == b || (isnan(a) && isnan(b));
 }
 
-struct canonical_copy {
-    unsigned char *out;
-    size_t at;
-};
-
-static stash_status copy_chunk(void *ctx, const void *bytes, size_t len)
-{
-    struct canonical_copy *c = ctx;
-    memcpy(c->out + c->at, bytes, len);
-    c->at += len;
-    return STASH_OK;
-}
-
-/* The elements in C order and little-endian, in a new buffer (NULL if out of memory). */
-static unsigned char *canonical_bytes(const stash_value *v)
-{
-    struct canonical_copy c = {malloc(v->u.array.nbytes ? v->u.array.nbytes : 1), 0};
-    if (c.out && array_emit_c_order(v->u.array.desc, v->u.array.data, STASH_LITTLE_ENDIAN,
-                                    copy_chunk, &c) != STASH_OK) {
-        free(c.out);
-        c.out = NULL;
-    }
-    return c.out;
-}
-
 /* Equal elements, whatever the memory layout or byte order of either. */
 static bool array_equal(const stash_value *a, const stash_value *b)
 {
@@ -610,8 +585,10 @@ static bool array_equal(const stash_value *a, const stash_value *b)
     bool same_layout = x->order == y->order || stash_array_layout_is_trivial(x);
     if (same_order && same_layout)
         return memcmp(a->u.array.data, b->u.array.data, a->u.array.nbytes) == 0;
-    unsigned char *p = canonical_bytes(a), *q = canonical_bytes(b);
-    bool equal = p && q && memcmp(p, q, a->u.array.nbytes) == 0;
+    void *p = NULL, *q = NULL;
+    bool equal = array_copy_c_order(x, a->u.array.data, STASH_LITTLE_ENDIAN, &p) == STASH_OK &&
+                 array_copy_c_order(y, b->u.array.data, STASH_LITTLE_ENDIAN, &q) == STASH_OK &&
+                 memcmp(p, q, a->u.array.nbytes) == 0;
     free(p);
     free(q);
     return equal;
