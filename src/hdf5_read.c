@@ -2,9 +2,10 @@
  * Reading HDF5 objects as value trees: what stash, h5py and corelay write
  * (the layout is in hdf5_value.h). The file is untrusted: only hard links
  * are followed (an external link would open another file), nesting is
- * bounded (a group may link to its own ancestor), and every dataset's size
- * is checked against what the file holds before memory is allocated for it,
- * with a budget for the whole tree so shared members cannot multiply it.
+ * bounded (HDF5 allows any depth), and every dataset's size is checked
+ * against what the file holds before memory is allocated for it, with a
+ * budget for the whole tree so shared datasets cannot multiply it. Groups
+ * inside a value may not be shared at all (read_object says why).
  */
 #include "hdf5_types.h"
 #include "hdf5_value.h"
@@ -28,6 +29,17 @@ static stash_status read_object(struct reader *r, hid_t loc, const char *name, u
 
 /* ---- The type attribute ------------------------------------------------------------- */
 
+/* One string: an attribute of more elements would be read past the buffer. */
+static bool scalar_string(hid_t a, hid_t t)
+{
+    hid_t space = H5Aget_space(a);
+    bool ok = space >= 0 && H5Sget_simple_extent_type(space) == H5S_SCALAR && t >= 0 &&
+              H5Tget_class(t) == H5T_STRING;
+    if (space >= 0)
+        H5Sclose(space);
+    return ok;
+}
+
 /* The "stash:type" word into buf ("" if absent). */
 static stash_status type_word(hid_t obj, char *buf, size_t cap)
 {
@@ -37,7 +49,7 @@ static stash_status type_word(hid_t obj, char *buf, size_t cap)
         return has == 0 ? STASH_OK : H5_READ_FAILED;
     hid_t a = H5Aopen(obj, H5V_TYPE_ATTRIBUTE, H5P_DEFAULT);
     hid_t t = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
-    stash_status st = t >= 0 && H5Tget_class(t) == H5T_STRING ? STASH_OK : STASH_E_CORRUPT;
+    stash_status st = a >= 0 && scalar_string(a, t) ? STASH_OK : STASH_E_CORRUPT;
     if (st == STASH_OK && H5Tis_variable_str(t) > 0) {
         char *text = NULL;
         hid_t mem = H5Tcopy(t);
@@ -140,6 +152,9 @@ static stash_status read_array(struct reader *r, hid_t ds, hid_t type, hid_t spa
     desc.byte_order = order;
     if (st == STASH_OK)
         st = stash_array_nbytes(&desc, &nbytes);
+    bool bytes = strcmp(word, "bytes") == 0;
+    if (st == STASH_OK && bytes && (dtype != STASH_DTYPE_UINT8 || ndim != 1))
+        st = STASH_E_CORRUPT; /* stash's bytes are a uint8 vector */
     if (st == STASH_OK)
         st = check_storage(r, ds, nbytes);
     if (st != STASH_OK)
@@ -167,11 +182,11 @@ static stash_status read_array(struct reader *r, hid_t ds, hid_t type, hid_t spa
     st = value_new_array_uninit(&desc, &v, &data);
     if (st == STASH_OK && nbytes && H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
         st = H5_READ_FAILED;
-    if (st == STASH_OK && strcmp(word, "bytes") == 0 && dtype == STASH_DTYPE_UINT8 && ndim == 1) {
-        stash_value *bytes;
-        st = stash_value_new_bytes(data, (size_t)nbytes, &bytes);
+    if (st == STASH_OK && bytes) {
+        stash_value *blob;
+        st = stash_value_new_bytes(data, (size_t)nbytes, &blob);
         stash_value_free(&v);
-        v = bytes;
+        v = blob;
     }
     if (st == STASH_OK)
         *out = v;
@@ -180,12 +195,33 @@ static stash_status read_array(struct reader *r, hid_t ds, hid_t type, hid_t spa
     return st;
 }
 
+/*
+ * A dataset's word must be one stash writes on datasets, and fit it: a word
+ * this reader does not know may mean what it cannot give back, and a word
+ * that contradicts the dataset means a damaged or forged file.
+ */
+static stash_status check_word(const char *word, H5S_class_t shape, hid_t type)
+{
+    bool text = H5Tget_class(type) == H5T_STRING;
+    if (!word[0])
+        return STASH_OK;
+    if (strcmp(word, "null") == 0)
+        return shape == H5S_NULL ? STASH_OK : STASH_E_CORRUPT;
+    if (strcmp(word, "array") == 0)
+        return shape == H5S_SCALAR && !text ? STASH_OK : STASH_E_CORRUPT;
+    if (strcmp(word, "bytes") == 0) /* read_array checks the element type and rank */
+        return shape == H5S_SIMPLE && !text ? STASH_OK : STASH_E_CORRUPT;
+    return STASH_E_UNSUPPORTED;
+}
+
 static stash_status read_dataset(struct reader *r, hid_t ds, stash_value **out)
 {
     char word[16];
     hid_t type = H5Dget_type(ds), space = H5Dget_space(ds);
     stash_status st = type >= 0 && space >= 0 ? type_word(ds, word, sizeof word) : H5_READ_FAILED;
     H5S_class_t shape = space >= 0 ? H5Sget_simple_extent_type(space) : H5S_NO_CLASS;
+    if (st == STASH_OK)
+        st = check_word(word, shape, type);
     if (st == STASH_OK && shape == H5S_NULL)
         st = stash_value_new_null(out);
     else if (st == STASH_OK && H5Tget_class(type) == H5T_STRING)
@@ -359,6 +395,18 @@ static stash_status read_group(struct reader *r, hid_t g, unsigned depth, bool t
 
 /* ---- Objects ---------------------------------------------------------------------------- */
 
+/* The number of hard links to obj (its object header's reference count); 0 on failure. */
+static unsigned hard_links(hid_t obj)
+{
+#if H5_VERSION_GE(1, 12, 0)
+    H5O_info2_t info;
+    return H5Oget_info3(obj, &info, H5O_INFO_BASIC) >= 0 ? info.rc : 0;
+#else
+    H5O_info_t info;
+    return H5Oget_info2(obj, &info, H5O_INFO_BASIC) >= 0 ? info.rc : 0;
+#endif
+}
+
 static stash_status read_object(struct reader *r, hid_t loc, const char *name, unsigned depth,
                                 bool tuple_if_numbered, stash_value **out)
 {
@@ -375,7 +423,15 @@ static stash_status read_object(struct reader *r, hid_t loc, const char *name, u
     stash_status st;
     switch (H5Iget_type(obj)) {
     case H5I_GROUP:
-        st = read_group(r, obj, depth, tuple_if_numbered, out);
+        /*
+         * A tree has no shared parts. A group inside the value that is linked
+         * from elsewhere too is refused: it could be the value's own ancestor
+         * (a loop), or groups that link twice to the next would multiply the
+         * tree exponentially. Only the top may be shared (an alias of a key).
+         */
+        st = depth > 0 && hard_links(obj) != 1
+                 ? STASH_E_UNSUPPORTED
+                 : read_group(r, obj, depth, tuple_if_numbered, out);
         break;
     case H5I_DATASET:
         st = read_dataset(r, obj, out);

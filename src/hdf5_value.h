@@ -37,10 +37,14 @@ stash_status h5v_write(hid_t loc, const char *name, const stash_value *v, int tu
 /*
  * Reads the object name in loc as a value. A group without a type
  * attribute is a dict, unless tuple_if_numbered and its members are all
- * decimal names (HashedHDF5's "data"). Untrusted: sizes are checked
- * against the storage the file holds, nesting against
- * STASH_VALUE_MAX_DEPTH, so a hostile file cannot make it allocate without
- * bound or recurse forever (a group that links to its ancestor).
+ * decimal names (HashedHDF5's "data"). Untrusted: only hard links are
+ * followed; a group inside the value with more than one hard link is
+ * refused (it could be its own ancestor, or multiply the tree); sizes are
+ * checked against the storage the file holds and a budget for the whole
+ * tree; nesting is bounded by STASH_VALUE_MAX_DEPTH; a stash:type word
+ * must be a scalar string, known, and fit its object (unknown words are
+ * STASH_E_UNSUPPORTED, contradicting ones STASH_E_CORRUPT). So a hostile
+ * file cannot make it allocate without bound, recurse forever or overflow.
  */
 stash_status h5v_read(hid_t loc, const char *name, bool tuple_if_numbered, stash_value **out);
 

@@ -224,17 +224,38 @@ stash_status store_hdf5_open(const char *path, const stash_store_options *option
 
 /* ---- Paths inside the file ---------------------------------------------------------------- */
 
-/* True if every component of path exists (H5Lexists needs its parents to). */
-static bool exists(hid_t file, const char *path)
+/* True if name in loc is a hard link (H5Lget_info does not follow the last link). */
+static bool hard_link(hid_t loc, const char *name)
+{
+    H5L_info_t link;
+    return H5Lget_info(loc, name, &link, H5P_DEFAULT) >= 0 && link.type == H5L_TYPE_HARD;
+}
+
+/* The link path names in file: STASH_OK if hard, STASH_E_NOT_FOUND if missing. */
+static stash_status hard_step(hid_t file, const char *path)
+{
+    if (H5Lexists(file, path, H5P_DEFAULT) <= 0)
+        return STASH_E_NOT_FOUND;
+    return hard_link(file, path) ? STASH_OK : STASH_E_UNSUPPORTED;
+}
+
+/*
+ * STASH_OK if key names an object, STASH_E_NOT_FOUND if not (H5Lexists
+ * needs every parent to exist). Every link on the way, the key's own
+ * included, must be hard: a soft or external link would lead elsewhere in
+ * the file or into another file, which a get would read and a put or delete
+ * change. Those are STASH_E_UNSUPPORTED, as links inside values are.
+ */
+static stash_status find(hid_t file, const char *key)
 {
     char buf[STASH_STORE_KEY_MAX + 1];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *slash = buf; (slash = strchr(slash, '/')); *slash++ = '/') {
+    snprintf(buf, sizeof buf, "%s", key);
+    stash_status st = STASH_OK;
+    for (char *slash = buf; st == STASH_OK && (slash = strchr(slash, '/')); *slash++ = '/') {
         *slash = '\0';
-        if (H5Lexists(file, buf, H5P_DEFAULT) <= 0)
-            return false;
+        st = hard_step(file, buf);
     }
-    return H5Lexists(file, buf, H5P_DEFAULT) > 0;
+    return st == STASH_OK ? hard_step(file, buf) : st;
 }
 
 /* Opens the group that holds key's value, making missing groups on the way. */
@@ -250,10 +271,10 @@ static stash_status open_parent(hid_t file, const char *key, hid_t *parent, cons
         *end = '\0';
         hid_t next;
         if (H5Lexists(g, part, H5P_DEFAULT) > 0) {
-            next = H5Gopen2(g, part, H5P_DEFAULT);
+            next = hard_link(g, part) ? H5Gopen2(g, part, H5P_DEFAULT) : H5I_INVALID_HID;
             if (next < 0) {
                 H5Gclose(g);
-                return STASH_E_UNSUPPORTED; /* a value is where a group would go */
+                return STASH_E_UNSUPPORTED; /* a value or a link is where a group would go */
             }
         } else {
             hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
@@ -405,13 +426,12 @@ static stash_status hdf5_get(void *impl, const char *key, stash_value **out)
     stash_status st = begin(impl, false, &s);
     if (st != STASH_OK)
         return st;
-    if (!exists(s.file, key)) {
-        st = STASH_E_NOT_FOUND;
-    } else if (stash_key_is_content(key)) {
+    st = find(s.file, key);
+    if (st == STASH_OK && stash_key_is_content(key)) {
         char data[STASH_KEY_CHARS + 8];
         snprintf(data, sizeof data, "%s/data", key);
         st = h5v_read(s.file, data, true, out);
-    } else {
+    } else if (st == STASH_OK) {
         st = h5v_read(s.file, key, false, out);
     }
     return end(impl, false, &s, st);
@@ -421,8 +441,7 @@ static stash_status hdf5_has(void *impl, const char *key)
 {
     struct session s;
     stash_status st = begin(impl, false, &s);
-    return st == STASH_OK ? end(impl, false, &s, exists(s.file, key) ? STASH_OK : STASH_E_NOT_FOUND)
-                          : st;
+    return st == STASH_OK ? end(impl, false, &s, find(s.file, key)) : st;
 }
 
 static stash_status hdf5_remove(void *impl, const char *key)
@@ -434,9 +453,8 @@ static stash_status hdf5_remove(void *impl, const char *key)
     stash_status st = begin(h, true, &s);
     if (st != STASH_OK)
         return st;
-    if (!exists(s.file, key))
-        st = STASH_E_NOT_FOUND;
-    else if (H5Ldelete(s.file, key, H5P_DEFAULT) < 0)
+    st = find(s.file, key);
+    if (st == STASH_OK && H5Ldelete(s.file, key, H5P_DEFAULT) < 0)
         st = -EIO;
     return end(h, true, &s, st);
 }

@@ -40,8 +40,9 @@
  * STASH_E_NOT_FOUND (get, has and delete of a missing key),
  * STASH_E_NO_SOURCE / STASH_E_NO_TARGET (none:), STASH_E_NOT_WRITABLE (a
  * put or delete on a read-only store), STASH_E_UNSUPPORTED (a value the
- * backend cannot hold, such as a dict key containing "/" in hdf5:),
- * STASH_E_CORRUPT and the other reader errors for a damaged entry (which is
+ * backend cannot hold, such as a dict key containing "/" in hdf5:; in
+ * hdf5: also a key whose path crosses a soft or external link, which get,
+ * has, put and delete all refuse rather than follow), STASH_E_CORRUPT and the other reader errors for a damaged entry (which is
  * reported, never returned as a value), and system errors as -errno.
  */
 #ifndef STASH_STORE_H
@@ -116,10 +117,17 @@ STASH_API stash_status stash_store_put(stash_store *store, const char *key,
  */
 STASH_API stash_status stash_store_get(stash_store *store, const char *key, stash_value **out);
 
-/** STASH_OK if key holds a value, STASH_E_NOT_FOUND if not. */
+/**
+ * STASH_OK if key holds a value, STASH_E_NOT_FOUND if not; in hdf5:
+ * STASH_E_UNSUPPORTED if the key's path crosses a soft or external link.
+ */
 STASH_API stash_status stash_store_has(stash_store *store, const char *key);
 
-/** Removes key's value; STASH_E_NOT_FOUND if there was none. */
+/**
+ * Removes key's value; STASH_E_NOT_FOUND if there was none. In hdf5: a key
+ * reached through a soft or external link is STASH_E_UNSUPPORTED and
+ * nothing is removed (it could name an object of another file).
+ */
 STASH_API stash_status stash_store_delete(stash_store *store, const char *key);
 
 /** Called once per entry by stash_store_list; a non-zero return stops the listing with it. */
