@@ -58,7 +58,12 @@ typedef int stash_status;
     X(STASH_E_TRUNCATED, -30016, "data is shorter than its header says")            \
     X(STASH_E_UNSAFE, -30017, "input would import or call code; refused unexecuted") \
     X(STASH_E_NO_SOURCE, -30018, "no data source: this store holds nothing (none:)") \
-    X(STASH_E_NO_TARGET, -30019, "no data target: this store keeps nothing (none:)")
+    X(STASH_E_NO_TARGET, -30019, "no data target: this store keeps nothing (none:)") \
+    X(STASH_E_TIMEOUT, -30020, "timed out")                                            \
+    X(STASH_E_OVERWRITTEN, -30021, "samples were overwritten before they were read")  \
+    X(STASH_E_NOT_WRITTEN, -30022, "samples have not been written yet")               \
+    X(STASH_E_WRITER_GONE, -30023, "the writer has gone")                             \
+    X(STASH_E_SHAPE, -30024, "array shape or element type does not match")
 
 enum {
     STASH_OK = 0,

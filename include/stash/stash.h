@@ -12,6 +12,7 @@
 #include <stash/nco.h>
 #include <stash/npy.h>
 #include <stash/pickle.h>
+#include <stash/ring.h>
 #include <stash/storage.h>
 #include <stash/store.h>
 #include <stash/stream.h>

@@ -1,0 +1,258 @@
+/*
+ * stash/ring.h - a ring of samples x channels shared between processes.
+ *
+ * One writer streams frames (one sample of every channel) into a ring that
+ * any number of reader processes attach to by name. Everything is indexed by
+ * the absolute sample number, a 64-bit count that never wraps: sample k sits
+ * in slot k mod capacity until sample k + capacity overwrites it.
+ *
+ * Where a ring lives. A name without a "/" ("eeg", "run-3.raw") is a POSIX
+ * shared memory object, /dev/shm/NAME on Linux: 1 to 200 characters from
+ * [A-Za-z0-9._-], not starting with ".". A name with a "/" ("./eeg.ring",
+ * "/data/eeg.ring") is a file at that path, so the ring outlives a reboot.
+ * Either way the object holds one header page and then the data; the layout
+ * is fixed, versioned and little-endian, and docs/ring.md gives it byte by
+ * byte so another language can attach. A new ring appears atomically (it is
+ * built under a temporary name and linked into place), with mode 0600
+ * unless the configuration asks for another.
+ *
+ * Zero-copy windows. A reader gets any window of up to capacity samples,
+ * wrapped or not, as one contiguous read-only pointer. When the data is a
+ * whole number of pages, each process maps it twice, back to back, so slot
+ * capacity + i is slot i (STASH_RING_MIRRORED). Otherwise, or where the
+ * system refuses the double mapping at creation, the object holds the data
+ * twice and the writer writes every sample to both copies
+ * (STASH_RING_POCKET: twice the memory and write traffic, same reads).
+ * stash_ring_granule_samples() gives the capacities that map mirrored.
+ *
+ * Overwrite detection, seqlock style. The writer announces how far it is
+ * about to write before copying, and publishes the count of samples written
+ * after (release ordering). A view is taken against both: after using the
+ * bytes, stash_ring_validate() tells whether the writer may have overwritten
+ * any of them meanwhile, in which case the bytes must be thrown away. No
+ * reader ever blocks the writer, and a slow reader loses old samples, never
+ * the writer's progress.
+ *
+ * Writers. One at a time, held by an open file description lock (F_OFD_SETLK)
+ * on the object, so the claim dies with its process. A second writer gets
+ * STASH_E_BUSY. A writer that died is detected (the lock is free) and the
+ * next one takes its claim over; if it died in the middle of a put, the
+ * samples of that put are never published, and nothing older than them can
+ * be read any more (their slots may be torn).
+ *
+ * Ownership and lifetimes: stash_ring_create and stash_ring_attach give a
+ * handle the caller closes with stash_ring_close. Pointers from
+ * stash_ring_view and the strings in stash_ring_info stay valid until the
+ * handle is closed (the bytes behind a view may change; see validate).
+ * stash_ring_remove unlinks the name: handles already attached keep working,
+ * and the memory is freed when the last one closes.
+ *
+ * Thread-safety: the reading calls (check, view, validate, copy, wait,
+ * written, info) may be made from any number of threads on one handle at
+ * once. A writer handle's put is used by one thread at a time. close must
+ * not race any other call on the same handle.
+ *
+ * This host: the ring is little-endian, and so must the host be (x86-64 and
+ * arm64 are); the 64-bit counters are lock-free atomics there.
+ *
+ * Errors: STASH_E_INVALID (NULL or bad arguments, a malformed name),
+ * STASH_E_RANGE (a size that overflows or exceeds the limits below, a window
+ * longer than the capacity or with first > end), STASH_E_DTYPE (a dtype the
+ * ring cannot hold), STASH_E_SHAPE (put_array of the wrong shape or type),
+ * STASH_E_NOT_WRITABLE (put on a reader), STASH_E_BUSY (another writer is
+ * alive; a ring still being created), STASH_E_CORRUPT (not a ring, or a
+ * header that does not hold together), STASH_E_VERSION (a ring of another
+ * layout version), STASH_E_TRUNCATED (an object shorter than its header
+ * says), STASH_E_NOT_WRITTEN, STASH_E_OVERWRITTEN, STASH_E_TIMEOUT,
+ * STASH_E_WRITER_GONE, STASH_E_CLOSED, and -errno from the system (-ENOENT:
+ * no such ring; -EEXIST: a ring of that name exists; -ENOSPC: no room for it).
+ */
+#ifndef STASH_RING_H
+#define STASH_RING_H
+
+#include <stash/array.h>
+#include <stash/error.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct stash_ring stash_ring;
+
+/** Limits checked at creation and at attach. */
+#define STASH_RING_MAX_CHANNELS 65536u
+#define STASH_RING_MAX_DATA_BYTES (UINT64_C(1) << 40) /* 1 TiB of samples */
+#define STASH_RING_NAME_MAX 200u
+/** The longest channel label or unit, in bytes, without its NUL. */
+#define STASH_RING_LABEL_MAX 255u
+
+/** stash_ring_config.flags */
+enum {
+    /** Build the pocket layout even where mirroring would work (tests, benchmarks). */
+    STASH_RING_FORCE_POCKET = 1u << 0,
+};
+
+typedef struct stash_ring_config {
+    uint32_t channels;         /* 1 .. STASH_RING_MAX_CHANNELS */
+    uint64_t capacity_samples; /* samples kept, >= 1 */
+    stash_dtype dtype;         /* any numeric dtype; stored little-endian */
+    double rate_hz;            /* nominal sample rate for late joiners; 0 if irregular */
+    /* channels strings each, or NULL for none ("" each); copied into the header. */
+    const char *const *labels;
+    const char *const *units;
+    unsigned mode;  /* permission bits; 0 means 0600 */
+    unsigned flags; /* STASH_RING_FORCE_POCKET */
+} stash_ring_config;
+
+/** How a handle sees wrapped windows (both give zero-copy views). */
+typedef enum stash_ring_mapping {
+    STASH_RING_MIRRORED = 1, /* the data mapped twice back to back */
+    STASH_RING_POCKET = 2,   /* the data held twice, written twice by the writer */
+} stash_ring_mapping;
+
+/** The seed's availability codes (rdaclient's check_availablility), kept. */
+typedef enum stash_ring_availability {
+    STASH_RING_AVAILABLE = 0,
+    STASH_RING_OVERWRITTEN = 2,
+    STASH_RING_NOT_WRITTEN = 3,
+    STASH_RING_INVALID_RANGE = 5,
+} stash_ring_availability;
+
+typedef struct stash_ring_info {
+    uint32_t channels;
+    stash_dtype dtype;
+    uint64_t capacity_samples;
+    size_t frame_bytes; /* channels x the element size: one sample of every channel */
+    double rate_hz;
+    stash_ring_mapping mapping;
+    bool is_writer;            /* this handle */
+    uint64_t written_samples;  /* at the time of the call */
+    uint64_t readable_from;    /* the oldest sample that can still be read */
+    bool writer_attached;      /* a live writer holds the claim */
+    int32_t writer_pid;        /* the last writer's process id (0: never had one) */
+    uint32_t writer_sessions;  /* how many writers have claimed the ring */
+    const char *const *labels; /* channels strings, owned by the handle */
+    const char *const *units;
+} stash_ring_info;
+
+/**
+ * Creates the ring name with cfg and returns a writer handle to it.
+ * -EEXIST if the name is taken (remove it first); the ring is complete when
+ * it appears, so no attacher sees it half-built. The data is allocated and
+ * touched up front: -ENOSPC rather than a fault later when memory is short.
+ */
+STASH_API stash_status stash_ring_create(const char *name, const stash_ring_config *cfg,
+                                         stash_ring **ring);
+
+/** stash_ring_attach flags */
+enum {
+    /** Claim the writer's role (STASH_E_BUSY if a live writer holds it). */
+    STASH_RING_WRITER = 1u << 0,
+};
+
+/**
+ * Attaches to an existing ring, as a reader (flags 0: the data is mapped
+ * read-only, so a stray write faults instead of corrupting) or as its
+ * writer. Everything in the header is checked before it is used; the
+ * geometry is copied, so later changes to the shared header cannot move a
+ * handle's reads outside the mapping. Needs read and write permission on
+ * the object (a reader registers itself while it waits).
+ */
+STASH_API stash_status stash_ring_attach(const char *name, unsigned flags, stash_ring **ring);
+
+/**
+ * Detaches and frees the handle, and sets *ring to NULL; NULL is a no-op.
+ * A writer's close marks the ring as having no writer and wakes every
+ * waiting reader (they get STASH_E_WRITER_GONE).
+ */
+STASH_API stash_status stash_ring_close(stash_ring **ring);
+
+/** Unlinks the ring's name (see Ownership). -ENOENT if there is none. */
+STASH_API stash_status stash_ring_remove(const char *name);
+
+/** A snapshot of the geometry, metadata and writer of the ring. */
+STASH_API stash_status stash_ring_info_get(const stash_ring *ring, stash_ring_info *info);
+
+/**
+ * The capacities (in samples) that are multiples of the returned granule
+ * map mirrored for this geometry: the page size / gcd(frame bytes, page
+ * size). 64 channels of float32 give 16; 3 channels of float64, 512.
+ */
+STASH_API stash_status stash_ring_granule_samples(uint32_t channels, stash_dtype dtype,
+                                                  uint64_t *granule);
+
+/**
+ * Writes n_samples frames (n_samples x frame_bytes, little-endian), then
+ * publishes them with one release store and wakes blocked readers (one
+ * system call, only when someone waits). More than capacity samples keeps
+ * the last capacity of them and counts all n (as the seed does).
+ */
+STASH_API stash_status stash_ring_put(stash_ring *ring, const void *frames, uint64_t n_samples);
+
+/**
+ * stash_ring_put for an array: shape (n, channels) in C order, or (n,) for a
+ * one-channel ring, of the ring's dtype in either byte order (a big-endian
+ * array is swapped on the way in). STASH_E_SHAPE otherwise (the seed's
+ * "writing incompatible data").
+ */
+STASH_API stash_status stash_ring_put_array(stash_ring *ring, const stash_array_desc *desc,
+                                            const void *data);
+
+/** The count of samples written and published (acquire ordering). */
+STASH_API uint64_t stash_ring_written(const stash_ring *ring);
+
+/**
+ * Where [first, end) stands now, in the seed's order: INVALID_RANGE if
+ * first > end or the window is longer than the capacity; NOT_WRITTEN if
+ * end > written; OVERWRITTEN if any of it is gone; else AVAILABLE. An empty
+ * window (first == end) is available once it is reached (a deliberate
+ * difference: the seed calls check(0, 0) invalid).
+ */
+STASH_API stash_ring_availability stash_ring_check(const stash_ring *ring, uint64_t first,
+                                                   uint64_t end);
+
+/**
+ * Points *frames at samples [first, end): (end - first) x frame_bytes
+ * contiguous, read-only bytes, wrapped or not, with no copy. The status is
+ * check's, as STASH_E_RANGE, STASH_E_NOT_WRITTEN or STASH_E_OVERWRITTEN.
+ * The writer may overwrite the bytes while they are used: call
+ * stash_ring_validate(ring, first) after using them and before trusting
+ * what was computed from them.
+ */
+STASH_API stash_status stash_ring_view(const stash_ring *ring, uint64_t first, uint64_t end,
+                                       const void **frames);
+
+/**
+ * STASH_OK if no sample at or after first has been overwritten since it was
+ * viewed, STASH_E_OVERWRITTEN if the writer has reached, or started to
+ * write, a sample that replaces it. Costs one load and a fence.
+ */
+STASH_API stash_status stash_ring_validate(const stash_ring *ring, uint64_t first);
+
+/** view, copy into dst ((end - first) x frame_bytes), validate: in one call. */
+STASH_API stash_status stash_ring_copy(const stash_ring *ring, uint64_t first, uint64_t end,
+                                       void *dst);
+
+/**
+ * Waits until sample end - 1 is written (end <= written), for at most
+ * timeout_ns (negative: no limit; 0: just check). First spins for up to
+ * spin_ns, reading the shared count (the lowest latency, one core busy);
+ * then blocks on a futex on the count, which the writer wakes. STASH_OK,
+ * STASH_E_TIMEOUT, or STASH_E_WRITER_GONE when the samples are not there
+ * and the ring's writer has closed or died (a death is noticed within 50
+ * ms); a ring that never had a writer is waited on.
+ */
+STASH_API stash_status stash_ring_wait(const stash_ring *ring, uint64_t end, int64_t timeout_ns,
+                                       int64_t spin_ns);
+
+/** A stash_ring_mapping's name: "mirrored" or "pocket". */
+STASH_API const char *stash_ring_mapping_name(stash_ring_mapping mapping);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STASH_RING_H */

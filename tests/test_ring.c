@@ -1,0 +1,649 @@
+/*
+ * The shared ring: the seed's expected behaviours (seed-behaviour.md 5(c)),
+ * both layouts, writers and their deaths, waiting, and bad input. Rings
+ * live in files under the scratch directory unless a test is about shared
+ * memory names.
+ */
+#include "test_util.h"
+
+#include <stash/ring.h>
+
+#include "ring_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static const char *dir;
+
+static const char *ring_at(const char *name)
+{
+    return path_in(dir, name);
+}
+
+static stash_ring_config config(uint32_t channels, uint64_t capacity, stash_dtype dtype)
+{
+    return (stash_ring_config){.channels = channels, .capacity_samples = capacity,
+                               .dtype = dtype};
+}
+
+/* Frame k, channel c of a float32 ring holds k * 1000 + c. */
+static void fill_f32(float *frames, uint64_t first, uint64_t n, uint32_t channels)
+{
+    for (uint64_t k = 0; k < n; k++)
+        for (uint32_t c = 0; c < channels; c++)
+            frames[k * channels + c] = (float)((first + k) * 1000 + c);
+}
+
+static void put_f32(stash_ring *r, uint64_t first, uint64_t n, uint32_t channels)
+{
+    float *frames = malloc(n * channels * sizeof *frames + 1);
+    fill_f32(frames, first, n, channels);
+    assert_ok(stash_ring_put(r, frames, n));
+    free(frames);
+}
+
+static void assert_window_f32(const stash_ring *r, uint64_t first, uint64_t end,
+                              uint32_t channels)
+{
+    const float *got;
+    assert_ok(stash_ring_view(r, first, end, (const void **)&got));
+    for (uint64_t k = 0; k < end - first; k++)
+        for (uint32_t c = 0; c < channels; c++)
+            assert_true(got[k * channels + c] == (float)((first + k) * 1000 + c));
+    assert_ok(stash_ring_validate(r, first));
+}
+
+/* ---- The seed's behaviours, in both layouts ----------------------------------------- */
+
+static void seed_reads_and_wraps(stash_ring_config cfg, stash_ring_mapping want)
+{
+    stash_ring *r;
+    const char *name = ring_at("seed");
+    assert_ok(stash_ring_create(name, &cfg, &r));
+    stash_ring_info info;
+    assert_ok(stash_ring_info_get(r, &info));
+    assert_int_equal(info.mapping, want);
+
+    uint64_t cap = cfg.capacity_samples, ch = cfg.channels;
+    assert_int_equal(stash_ring_check(r, 0, 1), STASH_RING_NOT_WRITTEN);
+    put_f32(r, 0, cap - 2, ch);
+    assert_int_equal(stash_ring_written(r), cap - 2);
+    assert_window_f32(r, 0, cap - 2, ch);
+    const void *p;
+    assert_int_equal(stash_ring_view(r, 0, cap - 1, &p), STASH_E_NOT_WRITTEN);
+
+    put_f32(r, cap - 2, 4, ch); /* wraps by 2 */
+    assert_int_equal(stash_ring_written(r), cap + 2);
+    assert_window_f32(r, cap - 2, cap + 2, ch); /* the seed's "slow mode": here a view */
+    assert_int_equal(stash_ring_view(r, 1, 3, &p), STASH_E_OVERWRITTEN);
+    assert_window_f32(r, 2, cap + 2, ch); /* the whole capacity, wrapped */
+    assert_int_equal(stash_ring_check(r, 1, 3), STASH_RING_OVERWRITTEN);
+
+    stash_ring *reader; /* a second handle sees the same samples and count */
+    assert_ok(stash_ring_attach(name, 0, &reader));
+    assert_int_equal(stash_ring_written(reader), cap + 2);
+    assert_window_f32(reader, 2, cap + 2, ch);
+    assert_ok(stash_ring_close(&reader));
+    assert_ok(stash_ring_close(&r));
+    assert_null(r);
+    assert_ok(stash_ring_remove(name));
+}
+
+static void test_seed_reads_and_wraps_in_a_pocket(void **state)
+{
+    (void)state; /* the seed's own numbers: 1 channel, 10 samples (40 bytes: not pages) */
+    seed_reads_and_wraps(config(1, 10, STASH_DTYPE_FLOAT32), STASH_RING_POCKET);
+}
+
+static void test_seed_reads_and_wraps_mirrored(void **state)
+{
+    (void)state; /* 64 channels of float32: 16 samples are a page */
+    seed_reads_and_wraps(config(64, 64, STASH_DTYPE_FLOAT32), STASH_RING_MIRRORED);
+}
+
+static void test_forced_pocket_reads_and_wraps(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(64, 64, STASH_DTYPE_FLOAT32);
+    cfg.flags = STASH_RING_FORCE_POCKET;
+    seed_reads_and_wraps(cfg, STASH_RING_POCKET);
+}
+
+static void test_seed_put_more_than_capacity_keeps_the_last(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(2, 5, STASH_DTYPE_FLOAT32);
+    stash_ring *r;
+    assert_ok(stash_ring_create(ring_at("over"), &cfg, &r));
+    put_f32(r, 0, 12, 2);
+    assert_int_equal(stash_ring_written(r), 12);
+    assert_window_f32(r, 7, 12, 2);
+    assert_int_equal(stash_ring_check(r, 6, 12), STASH_RING_INVALID_RANGE); /* > capacity */
+    assert_int_equal(stash_ring_check(r, 6, 11), STASH_RING_OVERWRITTEN);
+    assert_ok(stash_ring_close(&r));
+}
+
+static void test_seed_checks_on_a_fresh_ring(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 10, STASH_DTYPE_FLOAT32);
+    stash_ring *r;
+    assert_ok(stash_ring_create(ring_at("fresh"), &cfg, &r));
+    assert_int_equal(stash_ring_check(r, 0, 1), STASH_RING_NOT_WRITTEN);
+    assert_int_equal(stash_ring_check(r, 2, 1), STASH_RING_INVALID_RANGE);
+    assert_int_equal(stash_ring_check(r, 0, 11), STASH_RING_INVALID_RANGE);
+    /* A deliberate difference: an empty window is valid (the seed calls (0, 0) invalid). */
+    assert_int_equal(stash_ring_check(r, 0, 0), STASH_RING_AVAILABLE);
+    const void *p = NULL;
+    assert_ok(stash_ring_view(r, 0, 0, &p));
+    assert_non_null(p);
+    assert_int_equal(stash_ring_view(r, 3, 2, &p), STASH_E_RANGE);
+    assert_ok(stash_ring_close(&r));
+}
+
+static void test_seed_wrong_shape_is_refused(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(2, 8, STASH_DTYPE_FLOAT32);
+    stash_ring *r;
+    assert_ok(stash_ring_create(ring_at("shape"), &cfg, &r));
+    float data[12] = {0};
+    stash_array_desc desc;
+    assert_ok(stash_array_desc_init(&desc, STASH_DTYPE_FLOAT32, 2, (uint64_t[]){4, 3}));
+    assert_int_equal(stash_ring_put_array(r, &desc, data), STASH_E_SHAPE);
+    assert_ok(stash_array_desc_init(&desc, STASH_DTYPE_FLOAT32, 1, (uint64_t[]){4}));
+    assert_int_equal(stash_ring_put_array(r, &desc, data), STASH_E_SHAPE);
+    assert_ok(stash_array_desc_init(&desc, STASH_DTYPE_FLOAT64, 2, (uint64_t[]){3, 2}));
+    assert_int_equal(stash_ring_put_array(r, &desc, data), STASH_E_SHAPE);
+    assert_int_equal(stash_ring_written(r), 0);
+    assert_ok(stash_array_desc_init(&desc, STASH_DTYPE_FLOAT32, 2, (uint64_t[]){6, 2}));
+    assert_ok(stash_ring_put_array(r, &desc, data));
+    assert_int_equal(stash_ring_written(r), 6);
+    assert_ok(stash_ring_close(&r));
+}
+
+static void test_put_array_swaps_and_reorders(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(2, 8, STASH_DTYPE_INT16);
+    stash_ring *r;
+    assert_ok(stash_ring_create(ring_at("swap"), &cfg, &r));
+    /* Big-endian, Fortran order: frames (1, 2), (3, 4), (5, 6). */
+    uint16_t f_order_be[6] = {0x0100, 0x0300, 0x0500, 0x0200, 0x0400, 0x0600};
+    stash_array_desc desc;
+    assert_ok(stash_array_desc_init(&desc, STASH_DTYPE_INT16, 2, (uint64_t[]){3, 2}));
+    desc.byte_order = STASH_BIG_ENDIAN;
+    desc.order = STASH_ORDER_F;
+    assert_ok(stash_ring_put_array(r, &desc, f_order_be));
+    int16_t got[6];
+    assert_ok(stash_ring_copy(r, 0, 3, got));
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(got[i], i + 1);
+    assert_ok(stash_ring_close(&r));
+}
+
+static void test_every_dtype_round_trips(void **state)
+{
+    (void)state;
+    for (int t = 0; t < STASH_DTYPE_COUNT; t++) {
+        stash_ring_config cfg = config(3, 7, (stash_dtype)t);
+        stash_ring *r;
+        assert_ok(stash_ring_create(ring_at("dtype"), &cfg, &r));
+        size_t frame = 3 * stash_dtype_size((stash_dtype)t);
+        unsigned char in[20 * 48], out[7 * 48];
+        for (size_t i = 0; i < sizeof in; i++)
+            in[i] = (unsigned char)(i * 7 + t);
+        assert_ok(stash_ring_put(r, in, 20));
+        assert_ok(stash_ring_copy(r, 13, 20, out));
+        assert_memory_equal(out, in + 13 * frame, 7 * frame);
+        assert_ok(stash_ring_close(&r));
+        assert_ok(stash_ring_remove(ring_at("dtype")));
+    }
+}
+
+/* ---- Views and overwrites -------------------------------------------------------------- */
+
+static void test_every_wrapped_window_is_one_view(void **state)
+{
+    (void)state;
+    for (int forced = 0; forced < 2; forced++) {
+        stash_ring_config cfg = config(4, 1024, STASH_DTYPE_FLOAT32);
+        cfg.flags = forced ? STASH_RING_FORCE_POCKET : 0;
+        stash_ring *r;
+        assert_ok(stash_ring_create(ring_at("wrap"), &cfg, &r));
+        uint64_t written = 0;
+        for (uint64_t chunk = 1; written < 5000; chunk = chunk * 3 % 1031) {
+            put_f32(r, written, chunk, 4);
+            written += chunk;
+            uint64_t first = written > 1024 ? written - 1024 : 0;
+            assert_window_f32(r, first, written, 4);
+        }
+        assert_ok(stash_ring_close(&r));
+        assert_ok(stash_ring_remove(ring_at("wrap")));
+    }
+}
+
+static void test_validate_reports_an_overwrite_after_the_view(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 16, STASH_DTYPE_FLOAT32);
+    stash_ring *r, *reader;
+    assert_ok(stash_ring_create(ring_at("lap"), &cfg, &r));
+    assert_ok(stash_ring_attach(ring_at("lap"), 0, &reader));
+    put_f32(r, 0, 10, 1);
+    const void *p;
+    assert_ok(stash_ring_view(reader, 2, 6, &p));
+    put_f32(r, 10, 9, 1); /* sample 2 is gone once sample 18 is begun */
+    assert_int_equal(stash_ring_validate(reader, 2), STASH_E_OVERWRITTEN);
+    assert_ok(stash_ring_validate(reader, 3)); /* 3 and later still hold */
+    float buf[16];
+    assert_int_equal(stash_ring_copy(reader, 1, 5, buf), STASH_E_OVERWRITTEN);
+    assert_ok(stash_ring_close(&reader));
+    assert_ok(stash_ring_close(&r));
+}
+
+static void test_reader_views_are_read_only(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 1024, STASH_DTYPE_FLOAT32);
+    stash_ring *r, *reader;
+    assert_ok(stash_ring_create(ring_at("ro"), &cfg, &r));
+    put_f32(r, 0, 4, 1);
+    assert_ok(stash_ring_attach(ring_at("ro"), 0, &reader));
+    const void *p;
+    assert_ok(stash_ring_view(reader, 0, 4, &p));
+    pid_t child = fork();
+    if (child == 0) {
+        signal(SIGSEGV, SIG_DFL); /* not cmocka's handler: the child must die of it */
+        *(volatile float *)p = 1.0f; /* the seed's wprotect, enforced by the MMU */
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    assert_window_f32(reader, 0, 4, 1);
+    assert_ok(stash_ring_close(&reader));
+    assert_ok(stash_ring_close(&r));
+}
+
+/* ---- Writers ------------------------------------------------------------------------------ */
+
+static void test_a_second_writer_is_refused(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 16, STASH_DTYPE_FLOAT32);
+    stash_ring *r, *other;
+    assert_ok(stash_ring_create(ring_at("two"), &cfg, &r));
+    assert_int_equal(stash_ring_attach(ring_at("two"), STASH_RING_WRITER, &other),
+                     STASH_E_BUSY);
+    put_f32(r, 0, 3, 1);
+    assert_ok(stash_ring_close(&r));
+    assert_ok(stash_ring_attach(ring_at("two"), STASH_RING_WRITER, &other));
+    put_f32(other, 3, 3, 1); /* the count goes on */
+    stash_ring_info info;
+    assert_ok(stash_ring_info_get(other, &info));
+    assert_int_equal(info.writer_sessions, 2);
+    assert_int_equal(info.writer_pid, getpid());
+    assert_window_f32(other, 0, 6, 1);
+    assert_int_equal(stash_ring_put(NULL, "", 1), STASH_E_CLOSED);
+    stash_ring *reader;
+    assert_ok(stash_ring_attach(ring_at("two"), 0, &reader));
+    assert_int_equal(stash_ring_put(reader, "abcd", 1), STASH_E_NOT_WRITABLE);
+    assert_ok(stash_ring_close(&reader));
+    assert_ok(stash_ring_close(&other));
+}
+
+/* A child process that claims the writer's role, puts n samples and dies without closing. */
+static void writer_dies(const char *name, uint64_t n, uint64_t announce, bool tear_slot_0)
+{
+    pid_t child = fork();
+    if (child == 0) {
+        stash_ring *w;
+        if (stash_ring_attach(name, STASH_RING_WRITER, &w) != STASH_OK)
+            _exit(1);
+        put_f32(w, stash_ring_written(w), n, 1);
+        if (announce) { /* dies in the middle of a put that announced this much */
+            atomic_store(&w->map.header->announced, announce);
+            if (tear_slot_0)
+                memset(w->map.data, 0xff, 2);
+        }
+        raise(SIGKILL);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+static void test_a_dead_writers_claim_is_taken_over(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 16, STASH_DTYPE_FLOAT32);
+    stash_ring *r;
+    assert_ok(stash_ring_create(ring_at("dead"), &cfg, &r));
+    assert_ok(stash_ring_close(&r));
+    writer_dies(ring_at("dead"), 5, 0, false);
+    stash_ring_info info;
+    assert_ok(stash_ring_attach(ring_at("dead"), STASH_RING_WRITER, &r));
+    assert_ok(stash_ring_info_get(r, &info));
+    assert_int_equal(info.writer_sessions, 3);
+    put_f32(r, 5, 2, 1);
+    assert_window_f32(r, 0, 7, 1); /* died between puts: nothing lost */
+    assert_ok(stash_ring_close(&r));
+}
+
+static void test_a_writer_killed_mid_put_loses_only_that_put(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 16, STASH_DTYPE_FLOAT32);
+    stash_ring *r, *reader;
+    assert_ok(stash_ring_create(ring_at("torn"), &cfg, &r));
+    assert_ok(stash_ring_close(&r));
+    assert_ok(stash_ring_attach(ring_at("torn"), 0, &reader));
+    /* 10 samples, then a put of 10 more (slots 10..15 and 0..3) dies after tearing slot 0. */
+    writer_dies(ring_at("torn"), 10, 20, true);
+    assert_int_equal(stash_ring_written(reader), 10); /* the torn put is never published */
+    assert_int_equal(stash_ring_check(reader, 0, 10), STASH_RING_OVERWRITTEN);
+    assert_window_f32(reader, 4, 10, 1); /* what the torn put did not reach still reads */
+
+    stash_ring *next;
+    assert_ok(stash_ring_attach(ring_at("torn"), STASH_RING_WRITER, &next));
+    assert_int_equal(stash_ring_written(reader), 20);
+    assert_int_equal(stash_ring_check(reader, 10, 20), STASH_RING_OVERWRITTEN);
+    assert_int_equal(stash_ring_check(reader, 5, 10), STASH_RING_OVERWRITTEN);
+    put_f32(next, 20, 4, 1);
+    assert_window_f32(reader, 20, 24, 1);
+    stash_ring_info info;
+    assert_ok(stash_ring_info_get(reader, &info));
+    assert_int_equal(info.readable_from, 20);
+    assert_ok(stash_ring_close(&next));
+    assert_ok(stash_ring_close(&reader));
+}
+
+/* ---- Waiting ------------------------------------------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A child that attaches as writer, sleeps ms, puts n samples and then closes or dies. */
+static pid_t writer_child(const char *name, int sleep_ms, uint64_t n, bool die)
+{
+    pid_t child = fork();
+    if (child != 0)
+        return child;
+    stash_ring *w;
+    if (stash_ring_attach(name, STASH_RING_WRITER, &w) != STASH_OK)
+        _exit(1);
+    usleep((useconds_t)sleep_ms * 1000);
+    float zero[64] = {0};
+    if (n && stash_ring_put(w, zero, n) != STASH_OK)
+        _exit(1);
+    usleep((useconds_t)sleep_ms * 1000);
+    if (die)
+        raise(SIGKILL);
+    stash_ring_close(&w);
+    _exit(0);
+}
+
+static void test_a_reader_attached_before_anything_waits_for_it(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 64, STASH_DTYPE_FLOAT32);
+    stash_ring *r, *reader;
+    assert_ok(stash_ring_create(ring_at("early"), &cfg, &r));
+    assert_ok(stash_ring_close(&r)); /* created with no writer, as `stash ring create` does */
+    assert_ok(stash_ring_attach(ring_at("early"), 0, &reader));
+    assert_int_equal(stash_ring_wait(reader, 1, 0, 0), STASH_E_TIMEOUT);
+    pid_t child = writer_child(ring_at("early"), 50, 8, false);
+    assert_ok(stash_ring_wait(reader, 8, 5000000000, 0));
+    assert_int_equal(stash_ring_check(reader, 0, 8), STASH_RING_AVAILABLE);
+    /* The writer closes: a wait for more learns it has gone. */
+    assert_int_equal(stash_ring_wait(reader, 9, 5000000000, 0), STASH_E_WRITER_GONE);
+    int status;
+    waitpid(child, &status, 0);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_ok(stash_ring_close(&reader));
+}
+
+static void test_a_waiting_reader_learns_the_writer_died(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 64, STASH_DTYPE_FLOAT32);
+    stash_ring *r, *reader;
+    assert_ok(stash_ring_create(ring_at("died"), &cfg, &r));
+    assert_ok(stash_ring_close(&r));
+    assert_ok(stash_ring_attach(ring_at("died"), 0, &reader));
+    pid_t child = writer_child(ring_at("died"), 30, 2, true);
+    assert_ok(stash_ring_wait(reader, 2, 5000000000, 0));
+    int64_t start = now_ms();
+    assert_int_equal(stash_ring_wait(reader, 3, 5000000000, 0), STASH_E_WRITER_GONE);
+    assert_true(now_ms() - start < 2000);
+    int status;
+    waitpid(child, &status, 0);
+    assert_true(WIFSIGNALED(status));
+    assert_ok(stash_ring_close(&reader));
+}
+
+static void test_wait_times_out_and_spins(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 64, STASH_DTYPE_FLOAT32);
+    stash_ring *r;
+    assert_ok(stash_ring_create(ring_at("timeout"), &cfg, &r));
+    int64_t start = now_ms();
+    assert_int_equal(stash_ring_wait(r, 1, 30000000, 0), STASH_E_TIMEOUT);
+    assert_int_equal(stash_ring_wait(r, 1, 20000000, 10000000), STASH_E_TIMEOUT);
+    assert_true(now_ms() - start >= 45);
+    put_f32(r, 0, 1, 1);
+    assert_ok(stash_ring_wait(r, 1, 0, 0));
+    assert_ok(stash_ring_wait(r, 1, -1, 1000));
+    assert_ok(stash_ring_close(&r));
+}
+
+/* ---- Metadata, names, permissions ----------------------------------------------------------- */
+
+static void test_metadata_reaches_a_late_joiner(void **state)
+{
+    (void)state;
+    const char *labels[] = {"Fz", "Cz", "Pz"}, *units[] = {"uV", "uV", "µV"};
+    stash_ring_config cfg = config(3, 100, STASH_DTYPE_INT16);
+    cfg.rate_hz = 512.5;
+    cfg.labels = labels;
+    cfg.units = units;
+    stash_ring *r, *reader;
+    assert_ok(stash_ring_create(ring_at("meta"), &cfg, &r));
+    assert_ok(stash_ring_attach(ring_at("meta"), 0, &reader));
+    stash_ring_info info;
+    assert_ok(stash_ring_info_get(reader, &info));
+    assert_int_equal(info.channels, 3);
+    assert_int_equal(info.dtype, STASH_DTYPE_INT16);
+    assert_int_equal(info.capacity_samples, 100);
+    assert_int_equal(info.frame_bytes, 6);
+    assert_true(info.rate_hz == 512.5);
+    assert_true(info.writer_attached);
+    assert_false(info.is_writer);
+    for (int c = 0; c < 3; c++) {
+        assert_string_equal(info.labels[c], labels[c]);
+        assert_string_equal(info.units[c], units[c]);
+    }
+    assert_ok(stash_ring_close(&r));
+    assert_ok(stash_ring_info_get(reader, &info));
+    assert_false(info.writer_attached);
+    assert_ok(stash_ring_close(&reader));
+}
+
+static void test_modes_names_and_removal(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 8, STASH_DTYPE_UINT8);
+    stash_ring *r, *again;
+    assert_ok(stash_ring_create(ring_at("mode"), &cfg, &r));
+    struct stat st;
+    assert_int_equal(stat(ring_at("mode"), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(stash_ring_create(ring_at("mode"), &cfg, &again), -EEXIST);
+    assert_ok(stash_ring_remove(ring_at("mode")));
+    assert_ok(stash_ring_put(r, "x", 1)); /* a removed ring goes on working for its handles */
+    assert_int_equal(stash_ring_written(r), 1);
+    assert_int_equal(stash_ring_remove(ring_at("mode")), -ENOENT);
+    assert_int_equal(stash_ring_attach(ring_at("mode"), 0, &again), -ENOENT);
+    assert_ok(stash_ring_close(&r));
+    cfg.mode = 0640;
+    assert_ok(stash_ring_create(ring_at("mode"), &cfg, &r));
+    assert_int_equal(stat(ring_at("mode"), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    assert_ok(stash_ring_close(&r));
+
+    /* A shared memory name, and names that are not. */
+    char name[64];
+    snprintf(name, sizeof name, "stash-test-ring-%d", (int)getpid());
+    assert_ok(stash_ring_create(name, &cfg, &r));
+    char path[128];
+    snprintf(path, sizeof path, "/dev/shm/%s", name);
+    assert_int_equal(stat(path, &st), 0);
+    assert_ok(stash_ring_remove(name));
+    assert_ok(stash_ring_close(&r));
+    char long_name[300];
+    memset(long_name, 'a', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    const char *bad[] = {"", ".hidden", "a b", "tab\t", long_name};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(stash_ring_create(bad[i], &cfg, &r), STASH_E_INVALID);
+    assert_int_equal(stash_ring_attach(NULL, 0, &r), STASH_E_INVALID);
+}
+
+static void test_granules(void **state)
+{
+    (void)state;
+    uint64_t g;
+    assert_ok(stash_ring_granule_samples(64, STASH_DTYPE_FLOAT32, &g));
+    assert_int_equal(g, 16);
+    assert_ok(stash_ring_granule_samples(3, STASH_DTYPE_FLOAT64, &g));
+    assert_int_equal(g, 512);
+    assert_int_equal(stash_ring_granule_samples(0, STASH_DTYPE_FLOAT64, &g), STASH_E_INVALID);
+    assert_string_equal(stash_ring_mapping_name(STASH_RING_POCKET), "pocket");
+}
+
+/* ---- Bad input --------------------------------------------------------------------------------- */
+
+static void test_absurd_geometry_is_refused(void **state)
+{
+    (void)state;
+    stash_ring *r;
+    struct {
+        stash_ring_config cfg;
+        stash_status want;
+    } cases[] = {
+        {config(0, 10, STASH_DTYPE_FLOAT32), STASH_E_RANGE},
+        {config(1, 0, STASH_DTYPE_FLOAT32), STASH_E_RANGE},
+        {config(STASH_RING_MAX_CHANNELS + 1, 10, STASH_DTYPE_FLOAT32), STASH_E_RANGE},
+        {config(1, UINT64_C(1) << 62, STASH_DTYPE_FLOAT32), STASH_E_RANGE},
+        {config(65536, UINT64_MAX, STASH_DTYPE_COMPLEX128), STASH_E_RANGE},
+        {config(1, 10, (stash_dtype)99), STASH_E_DTYPE},
+        {config(1, 10, (stash_dtype)-1), STASH_E_DTYPE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        assert_int_equal(stash_ring_create(ring_at("absurd"), &cases[i].cfg, &r), cases[i].want);
+    stash_ring_config cfg = config(1, 10, STASH_DTYPE_FLOAT32);
+    cfg.rate_hz = NAN;
+    assert_int_equal(stash_ring_create(ring_at("absurd"), &cfg, &r), STASH_E_INVALID);
+    cfg.rate_hz = 0;
+    const char *bad_utf8[] = {"\xff"};
+    cfg.labels = bad_utf8;
+    assert_int_equal(stash_ring_create(ring_at("absurd"), &cfg, &r), STASH_E_INVALID);
+    cfg.labels = NULL;
+    cfg.flags = 1u << 7;
+    assert_int_equal(stash_ring_create(ring_at("absurd"), &cfg, &r), STASH_E_INVALID);
+    assert_int_equal(access(ring_at("absurd"), F_OK), -1); /* nothing left behind */
+}
+
+/* Writes a ring's header with one field changed, then attaches. */
+static stash_status attach_damaged(size_t offset, const void *bytes, size_t len)
+{
+    stash_ring_config cfg = config(2, 64, STASH_DTYPE_FLOAT32);
+    stash_ring *r;
+    const char *name = ring_at("damaged");
+    unlink(name);
+    assert_ok(stash_ring_create(name, &cfg, &r));
+    assert_ok(stash_ring_close(&r));
+    int fd = open(name, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, bytes, len, (off_t)offset), (ssize_t)len);
+    close(fd);
+    stash_status st = stash_ring_attach(name, 0, &r);
+    if (st == STASH_OK)
+        stash_ring_close(&r);
+    return st;
+}
+
+static void test_damaged_headers_are_refused(void **state)
+{
+    (void)state;
+    uint32_t zero = 0, big = 0xffffffffu, two = 2;
+    uint64_t huge = UINT64_C(1) << 62, ten = 10;
+    assert_int_equal(attach_damaged(0, "NOTARING", 8), STASH_E_CORRUPT);
+    assert_int_equal(attach_damaged(0, "\0\0\0\0\0\0\0\0", 8), STASH_E_BUSY);
+    assert_int_equal(attach_damaged(8, &two, 4), STASH_E_VERSION);
+    assert_int_equal(attach_damaged(12, &zero, 4), STASH_E_CORRUPT);  /* header bytes */
+    assert_int_equal(attach_damaged(12, &big, 4), STASH_E_CORRUPT);
+    assert_int_equal(attach_damaged(16, &zero, 4), STASH_E_CORRUPT);  /* channels */
+    assert_int_equal(attach_damaged(16, &big, 4), STASH_E_CORRUPT);
+    assert_int_equal(attach_damaged(20, &big, 4), STASH_E_CORRUPT);   /* frame bytes */
+    assert_int_equal(attach_damaged(24, ">f4", 3), STASH_E_DTYPE);
+    assert_int_equal(attach_damaged(24, "<U8", 3), STASH_E_DTYPE);
+    assert_int_equal(attach_damaged(24, "<f4\0x", 5), STASH_E_CORRUPT);
+    assert_int_equal(attach_damaged(32, &zero, 4), STASH_E_CORRUPT);  /* capacity 0 */
+    assert_int_equal(attach_damaged(32, &huge, 8), STASH_E_CORRUPT);  /* capacity 2^62 */
+    assert_int_equal(attach_damaged(32, &ten, 8), STASH_E_CORRUPT);   /* != data bytes */
+    assert_int_equal(attach_damaged(48, &big, 4), STASH_E_CORRUPT);   /* unknown flags */
+    assert_int_equal(attach_damaged(52, &big, 4), STASH_E_CORRUPT);   /* meta bytes */
+    assert_int_equal(attach_damaged(512, "\xff", 1), STASH_E_CORRUPT); /* label not UTF-8 */
+    assert_int_equal(attach_damaged(128, &ten, 8), STASH_E_CORRUPT);  /* written > announced */
+    /* A cut file: TRUNCATED; a short non-ring: CORRUPT; not a regular file: CORRUPT. */
+    stash_ring *r;
+    assert_int_equal(attach_damaged(0, "STASHRNG", 8), STASH_OK);
+    assert_int_equal(truncate(ring_at("damaged"), 4096 + 100), 0);
+    assert_int_equal(stash_ring_attach(ring_at("damaged"), 0, &r), STASH_E_TRUNCATED);
+    assert_int_equal(truncate(ring_at("damaged"), 100), 0);
+    assert_int_equal(stash_ring_attach(ring_at("damaged"), 0, &r), STASH_E_TRUNCATED);
+    assert_int_equal(truncate(ring_at("damaged"), 0), 0);
+    assert_int_equal(stash_ring_attach(ring_at("damaged"), 0, &r), STASH_E_CORRUPT);
+    assert_int_equal(stash_ring_attach(dir, 0, &r), -EISDIR);
+    assert_int_equal(stash_ring_attach("/dev/null", 0, &r), STASH_E_CORRUPT);
+}
+
+int main(void)
+{
+    dir = scratch_dir();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seed_reads_and_wraps_in_a_pocket),
+        cmocka_unit_test(test_seed_reads_and_wraps_mirrored),
+        cmocka_unit_test(test_forced_pocket_reads_and_wraps),
+        cmocka_unit_test(test_seed_put_more_than_capacity_keeps_the_last),
+        cmocka_unit_test(test_seed_checks_on_a_fresh_ring),
+        cmocka_unit_test(test_seed_wrong_shape_is_refused),
+        cmocka_unit_test(test_put_array_swaps_and_reorders),
+        cmocka_unit_test(test_every_dtype_round_trips),
+        cmocka_unit_test(test_every_wrapped_window_is_one_view),
+        cmocka_unit_test(test_validate_reports_an_overwrite_after_the_view),
+        cmocka_unit_test(test_reader_views_are_read_only),
+        cmocka_unit_test(test_a_second_writer_is_refused),
+        cmocka_unit_test(test_a_dead_writers_claim_is_taken_over),
+        cmocka_unit_test(test_a_writer_killed_mid_put_loses_only_that_put),
+        cmocka_unit_test(test_a_reader_attached_before_anything_waits_for_it),
+        cmocka_unit_test(test_a_waiting_reader_learns_the_writer_died),
+        cmocka_unit_test(test_wait_times_out_and_spins),
+        cmocka_unit_test(test_metadata_reaches_a_late_joiner),
+        cmocka_unit_test(test_modes_names_and_removal),
+        cmocka_unit_test(test_granules),
+        cmocka_unit_test(test_absurd_geometry_is_refused),
+        cmocka_unit_test(test_damaged_headers_are_refused),
+    };
+    return cmocka_run_group_tests_name("ring", tests, NULL, NULL);
+}
