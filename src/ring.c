@@ -78,6 +78,16 @@ static stash_status claim_writer(struct stash_ring *r)
     return STASH_OK;
 }
 
+/* What stash_ring_wait needs to tell a writer that left from one yet to come. */
+static void note_writer(struct stash_ring *r)
+{
+    const struct ring_header *h = r->map.header;
+    r->sessions_at_attach = atomic_load_explicit(&h->writer_sessions, memory_order_relaxed);
+    r->writer_at_attach =
+        atomic_load_explicit(&h->writer_state, memory_order_acquire) == RING_WRITER_ATTACHED &&
+        ring_writer_alive(r);
+}
+
 /* Builds, maps and claims a new ring's object; its name is linked by the caller. */
 static stash_status build(const char *path, const stash_ring_config *cfg, bool pocket,
                           struct stash_ring **out)
@@ -187,6 +197,8 @@ stash_status stash_ring_attach(const char *name, unsigned flags, stash_ring **ri
         st = ring_map(fd, &geo, writer, &r->map);
     if (st == STASH_OK && writer)
         st = claim_writer(r);
+    if (st == STASH_OK)
+        note_writer(r);
     if (st != STASH_OK) {
         free_handle(r);
         return st;
@@ -227,6 +239,7 @@ stash_status stash_ring_info_get(const stash_ring *r, stash_ring_info *info)
         return STASH_E_INVALID;
     const struct ring_header *h = r->map.header;
     uint32_t state = atomic_load_explicit(&h->writer_state, memory_order_acquire);
+    uint64_t written = stash_ring_written(r), oldest = ring_oldest(r);
     *info = (stash_ring_info){
         .channels = r->geo.channels,
         .dtype = r->geo.dtype,
@@ -235,8 +248,8 @@ stash_status stash_ring_info_get(const stash_ring *r, stash_ring_info *info)
         .rate_hz = r->geo.rate_hz,
         .mapping = r->geo.pocket ? STASH_RING_POCKET : STASH_RING_MIRRORED,
         .is_writer = r->writer,
-        .written_samples = stash_ring_written(r),
-        .readable_from = ring_oldest(r),
+        .written_samples = written,
+        .readable_from = oldest < written ? oldest : written,
         .writer_attached = state == RING_WRITER_ATTACHED && ring_writer_alive(r),
         .writer_pid = atomic_load_explicit(&h->writer_pid, memory_order_relaxed),
         .writer_sessions = atomic_load_explicit(&h->writer_sessions, memory_order_relaxed),

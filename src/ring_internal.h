@@ -13,6 +13,8 @@ struct stash_ring {
     int fd;                   /* holds the writer's lock, if this is the writer */
     bool writer;
     uint64_t next;            /* the writer's count: what it has written */
+    bool writer_at_attach;    /* a live writer held the ring when this handle attached */
+    uint32_t sessions_at_attach;
     char *meta;               /* a private copy of the labels and units */
     const char **strings;     /* 2 x channels pointers into meta */
 };

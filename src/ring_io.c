@@ -114,7 +114,8 @@ stash_ring_availability stash_ring_check(const stash_ring *r, uint64_t first, ui
         return STASH_RING_INVALID_RANGE;
     if (end > stash_ring_written(r))
         return STASH_RING_NOT_WRITTEN;
-    return first < ring_oldest(r) ? STASH_RING_OVERWRITTEN : STASH_RING_AVAILABLE;
+    bool lost = first < end && first < ring_oldest(r); /* nothing of an empty window is lost */
+    return lost ? STASH_RING_OVERWRITTEN : STASH_RING_AVAILABLE;
 }
 
 static stash_status availability_status(stash_ring_availability a)
@@ -158,7 +159,8 @@ stash_status stash_ring_copy(const stash_ring *r, uint64_t first, uint64_t end, 
     if (dst == NULL && r != NULL && end > first)
         return STASH_E_INVALID;
     stash_status st = stash_ring_view(r, first, end, &frames);
-    if (st == STASH_OK && end > first)
-        memcpy(dst, frames, (end - first) * r->geo.frame_bytes);
-    return st == STASH_OK ? stash_ring_validate(r, first) : st;
+    if (st != STASH_OK || end == first)
+        return st;
+    memcpy(dst, frames, (end - first) * r->geo.frame_bytes);
+    return stash_ring_validate(r, first);
 }

@@ -80,27 +80,20 @@ static inline void cpu_relax(void)
 }
 
 /*
- * What a wait knows of the writer: the session it saw alive. A wait that
- * began with no writer waits for one to come (a reader may attach before
- * the acquisition starts); once it has seen one, that writer closing,
- * dying or being replaced ends the wait.
+ * True once the writer this handle has known is gone: no live writer now,
+ * and one was alive at attach or has claimed the ring since. A reader that
+ * attached to a ring with no writer yet waits for one to come (it may be
+ * started after the readers); a new writer taking over from a dead one
+ * keeps the wait going.
  */
-struct writer_watch {
-    bool seen;
-    uint32_t session;
-};
-
-static bool writer_left(const struct stash_ring *r, struct writer_watch *w)
+static bool writer_left(const struct stash_ring *r)
 {
     const struct ring_header *h = r->map.header;
     uint32_t state = atomic_load_explicit(&h->writer_state, memory_order_acquire);
-    uint32_t session = atomic_load_explicit(&h->writer_sessions, memory_order_relaxed);
-    bool alive = state == RING_WRITER_ATTACHED && ring_writer_alive(r);
-    if (w->seen)
-        return !alive || session != w->session;
-    if (alive)
-        *w = (struct writer_watch){.seen = true, .session = session};
-    return false;
+    uint32_t sessions = atomic_load_explicit(&h->writer_sessions, memory_order_relaxed);
+    if (state == RING_WRITER_ATTACHED && ring_writer_alive(r))
+        return false;
+    return r->writer_at_attach || sessions != r->sessions_at_attach;
 }
 
 static bool spin_until(const struct stash_ring *r, uint64_t end, int64_t deadline)
@@ -115,14 +108,13 @@ static bool spin_until(const struct stash_ring *r, uint64_t end, int64_t deadlin
 }
 
 /* One registered sleep of at most slice_ns: true if the samples arrived. */
-static bool sleep_once(const struct stash_ring *r, uint64_t end, int64_t slice_ns,
-                       struct writer_watch *watch, bool *gone)
+static bool sleep_once(const struct stash_ring *r, uint64_t end, int64_t slice_ns, bool *gone)
 {
     struct ring_header *h = r->map.header;
     atomic_fetch_add_explicit(&h->waiters, 1, memory_order_seq_cst);
     uint64_t written = atomic_load_explicit(&h->written, memory_order_seq_cst);
     bool arrived = written >= end;
-    if (!arrived && writer_left(r, watch))
+    if (!arrived && writer_left(r))
         *gone = true;
     else if (!arrived) {
         struct timespec t = {.tv_sec = slice_ns / 1000000000, .tv_nsec = slice_ns % 1000000000};
@@ -144,14 +136,12 @@ stash_status stash_ring_wait(const stash_ring *r, uint64_t end, int64_t timeout_
                                                                     : start + timeout_ns;
     if (spin_ns > 0 && spin_until(r, end, spin_ns < deadline - start ? start + spin_ns : deadline))
         return STASH_OK;
-    struct writer_watch watch = {0};
-    writer_left(r, &watch);
     for (;;) {
         int64_t left = deadline - now_ns();
         if (left <= 0)
             return STASH_E_TIMEOUT;
         bool gone = false;
-        if (sleep_once(r, end, left < RING_LIVENESS_NS ? left : RING_LIVENESS_NS, &watch, &gone))
+        if (sleep_once(r, end, left < RING_LIVENESS_NS ? left : RING_LIVENESS_NS, &gone))
             return STASH_OK;
         if (gone)
             return STASH_E_WRITER_GONE;

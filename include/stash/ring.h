@@ -131,7 +131,7 @@ typedef struct stash_ring_info {
     stash_ring_mapping mapping;
     bool is_writer;            /* this handle */
     uint64_t written_samples;  /* at the time of the call */
-    uint64_t readable_from;    /* the oldest sample that can still be read */
+    uint64_t readable_from;    /* the oldest sample that can still be read (<= written) */
     bool writer_attached;      /* a live writer holds the claim */
     int32_t writer_pid;        /* the last writer's process id (0: never had one) */
     uint32_t writer_sessions;  /* how many writers have claimed the ring */
@@ -243,8 +243,10 @@ STASH_API stash_status stash_ring_copy(const stash_ring *ring, uint64_t first, u
  * spin_ns, reading the shared count (the lowest latency, one core busy);
  * then blocks on a futex on the count, which the writer wakes. STASH_OK,
  * STASH_E_TIMEOUT, or STASH_E_WRITER_GONE when the samples are not there
- * and the ring's writer has closed or died (a death is noticed within 50
- * ms); a ring that never had a writer is waited on.
+ * and the writer this handle has known (alive when it attached, or one
+ * that claimed the ring since) has closed or died, with no other writer in
+ * its place. A death is noticed within 50 ms. A handle that attached to a
+ * ring without a writer waits for one to come.
  */
 STASH_API stash_status stash_ring_wait(const stash_ring *ring, uint64_t end, int64_t timeout_ns,
                                        int64_t spin_ns);
