@@ -7,6 +7,8 @@
 #include "sysio.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -106,14 +108,15 @@ static stash_status build(const char *path, const stash_ring_config *cfg, bool p
         close(fd);
         return -ENOMEM;
     }
-    st = ring_map(fd, &geo, true, &r->map);
+    bool writer = !(cfg->flags & STASH_RING_NO_WRITER);
+    st = ring_map(fd, &geo, writer, &r->map);
     if (st != STASH_OK && !geo.pocket) {
         free_handle(r);
         return build(path, cfg, true, out); /* this system refused the mirror */
     }
     if (st == STASH_OK)
         st = copy_meta(r, r->map.header);
-    if (st == STASH_OK)
+    if (st == STASH_OK && writer)
         st = claim_writer(r);
     if (st != STASH_OK) {
         free_handle(r);
@@ -126,7 +129,8 @@ static stash_status build(const char *path, const stash_ring_config *cfg, bool p
 stash_status stash_ring_create(const char *name, const stash_ring_config *cfg, stash_ring **ring)
 {
     char path[RING_PATH_MAX];
-    if (cfg == NULL || ring == NULL || (cfg->flags & ~(unsigned)STASH_RING_FORCE_POCKET))
+    unsigned known = STASH_RING_FORCE_POCKET | STASH_RING_NO_WRITER;
+    if (cfg == NULL || ring == NULL || (cfg->flags & ~known))
         return STASH_E_INVALID;
     stash_status st = ring_path(name, path);
     if (st != STASH_OK)
@@ -222,10 +226,32 @@ stash_status stash_ring_close(stash_ring **ring)
     return STASH_OK;
 }
 
+/* STASH_OK if path is a regular file that starts with the ring's magic (no link followed). */
+static stash_status is_ring(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ELOOP ? STASH_E_CORRUPT : -errno;
+    char magic[sizeof RING_MAGIC - 1];
+    size_t got = 0;
+    struct stat st;
+    stash_status status = fstat(fd, &st) == 0 ? STASH_OK : -errno;
+    if (status == STASH_OK && S_ISREG(st.st_mode))
+        status = sysio_pread_full(fd, magic, sizeof magic, 0, &got);
+    else if (status == STASH_OK)
+        status = STASH_E_CORRUPT;
+    if (status == STASH_OK && (got != sizeof magic || memcmp(magic, RING_MAGIC, got) != 0))
+        status = STASH_E_CORRUPT;
+    close(fd);
+    return status;
+}
+
 stash_status stash_ring_remove(const char *name)
 {
     char path[RING_PATH_MAX];
     stash_status st = ring_path(name, path);
+    if (st == STASH_OK)
+        st = is_ring(path); /* a mistyped path must not delete someone's file */
     if (st == STASH_OK && unlink(path) != 0)
         st = -errno;
     return st;

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static uint32_t round_up(uint64_t n, uint32_t granule)
 {
@@ -67,7 +68,10 @@ stash_status ring_geometry_plan(const stash_ring_config *cfg, bool pocket,
     if (RING_META_OFFSET + labels + units > RING_HEADER_MAX)
         return STASH_E_RANGE;
     g.meta_bytes = (uint32_t)(labels + units);
-    g.header_bytes = round_up(RING_META_OFFSET + g.meta_bytes, RING_HEADER_GRANULE);
+    /* Whole pages of this host, so the data can be mapped on its own (read-only for readers). */
+    uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
+    uint32_t granule = page > RING_HEADER_GRANULE ? page : RING_HEADER_GRANULE;
+    g.header_bytes = round_up(RING_META_OFFSET + g.meta_bytes, granule);
     *geo = g;
     return STASH_OK;
 }
@@ -184,7 +188,8 @@ static stash_status check_counters(const struct ring_header *h)
     uint64_t announced = atomic_load_explicit(&h->announced, memory_order_relaxed);
     uint64_t valid_from = atomic_load_explicit(&h->valid_from, memory_order_relaxed);
     uint32_t state = atomic_load_explicit(&h->writer_state, memory_order_relaxed);
-    if (announced < written || valid_from > written || state > RING_WRITER_DETACHED)
+    /* valid_from against announced: a takeover moves valid_from first, then written. */
+    if (announced < written || valid_from > announced || state > RING_WRITER_DETACHED)
         return STASH_E_CORRUPT;
     return STASH_OK;
 }

@@ -27,7 +27,7 @@
 #define RING_MAGIC "STASHRNG"
 #define RING_VERSION 1u
 #define RING_META_OFFSET 512u
-/* The header is whole pages of this size (the largest common page). */
+/* The header is whole multiples of 4 KiB: whole pages of the host that created the ring. */
 #define RING_HEADER_GRANULE 4096u
 #define RING_HEADER_MAX (16u << 20)
 /* Sample counts stay below 2^63, so sums of two never wrap. */

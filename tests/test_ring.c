@@ -516,6 +516,36 @@ static void test_modes_names_and_removal(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_int_equal(stash_ring_create(bad[i], &cfg, &r), STASH_E_INVALID);
     assert_int_equal(stash_ring_attach(NULL, 0, &r), STASH_E_INVALID);
+
+    /* remove deletes rings only: never a mistyped path's file, nor through a link. */
+    FILE *f = fopen(ring_at("precious"), "w");
+    fputs("not a ring", f);
+    fclose(f);
+    assert_int_equal(stash_ring_remove(ring_at("precious")), STASH_E_CORRUPT);
+    assert_int_equal(symlink(ring_at("mode"), ring_at("link")), 0);
+    assert_int_equal(stash_ring_remove(ring_at("link")), STASH_E_CORRUPT);
+    assert_int_equal(access(ring_at("precious"), F_OK), 0);
+    assert_int_equal(access(ring_at("mode"), F_OK), 0);
+}
+
+static void test_create_without_a_writer(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(2, 16, STASH_DTYPE_FLOAT32);
+    cfg.flags = STASH_RING_NO_WRITER;
+    stash_ring *r, *w;
+    assert_ok(stash_ring_create(ring_at("nowriter"), &cfg, &r));
+    stash_ring_info info;
+    assert_ok(stash_ring_info_get(r, &info));
+    assert_false(info.is_writer);
+    assert_false(info.writer_attached);
+    assert_int_equal(info.writer_sessions, 0);
+    assert_int_equal(stash_ring_put(r, "12345678", 1), STASH_E_NOT_WRITABLE);
+    assert_ok(stash_ring_attach(ring_at("nowriter"), STASH_RING_WRITER, &w));
+    put_f32(w, 0, 3, 2);
+    assert_window_f32(r, 0, 3, 2);
+    assert_ok(stash_ring_close(&w));
+    assert_ok(stash_ring_close(&r));
 }
 
 static void test_granules(void **state)
@@ -641,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_wait_times_out_and_spins),
         cmocka_unit_test(test_metadata_reaches_a_late_joiner),
         cmocka_unit_test(test_modes_names_and_removal),
+        cmocka_unit_test(test_create_without_a_writer),
         cmocka_unit_test(test_granules),
         cmocka_unit_test(test_absurd_geometry_is_refused),
         cmocka_unit_test(test_damaged_headers_are_refused),

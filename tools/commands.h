@@ -19,6 +19,7 @@ extern const struct stash_command cmd_demo;
 extern const struct stash_command cmd_info;
 extern const struct stash_command cmd_nco;
 extern const struct stash_command cmd_npy;
+extern const struct stash_command cmd_ring;
 extern const struct stash_command cmd_store;
 extern const struct stash_command cmd_version;
 

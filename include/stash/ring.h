@@ -94,6 +94,12 @@ typedef struct stash_ring stash_ring;
 enum {
     /** Build the pocket layout even where mirroring would work (tests, benchmarks). */
     STASH_RING_FORCE_POCKET = 1u << 0,
+    /**
+     * Create the ring without claiming the writer's role: the handle
+     * returned is a reader, and the ring has had no writer yet (what
+     * `stash ring create` does, so readers started next wait for one).
+     */
+    STASH_RING_NO_WRITER = 1u << 1,
 };
 
 typedef struct stash_ring_config {
@@ -105,7 +111,7 @@ typedef struct stash_ring_config {
     const char *const *labels;
     const char *const *units;
     unsigned mode;  /* permission bits; 0 means 0600 */
-    unsigned flags; /* STASH_RING_FORCE_POCKET */
+    unsigned flags; /* STASH_RING_FORCE_POCKET, STASH_RING_NO_WRITER */
 } stash_ring_config;
 
 /** How a handle sees wrapped windows (both give zero-copy views). */
@@ -140,7 +146,8 @@ typedef struct stash_ring_info {
 } stash_ring_info;
 
 /**
- * Creates the ring name with cfg and returns a writer handle to it.
+ * Creates the ring name with cfg and returns a writer handle to it (a
+ * reader handle with STASH_RING_NO_WRITER).
  * -EEXIST if the name is taken (remove it first); the ring is complete when
  * it appears, so no attacher sees it half-built. The data is allocated and
  * touched up front: -ENOSPC rather than a fault later when memory is short.
@@ -171,7 +178,11 @@ STASH_API stash_status stash_ring_attach(const char *name, unsigned flags, stash
  */
 STASH_API stash_status stash_ring_close(stash_ring **ring);
 
-/** Unlinks the ring's name (see Ownership). -ENOENT if there is none. */
+/**
+ * Unlinks the ring's name (see Ownership). -ENOENT if there is none,
+ * STASH_E_CORRUPT (and nothing removed) if the name is not a ring: a file
+ * without the ring's magic, or a symbolic link.
+ */
 STASH_API stash_status stash_ring_remove(const char *name);
 
 /** A snapshot of the geometry, metadata and writer of the ring. */

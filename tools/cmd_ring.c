@@ -1,0 +1,662 @@
+/*
+ * stash ring create | info | write | read | rm: shared rings from the shell.
+ *
+ * Frames cross the command line raw: write takes little-endian frames on
+ * stdin, read gives a window of them on stdout, so any program that can
+ * write bytes can feed a ring, and any that can read them can follow one.
+ */
+#include "commands.h"
+
+#include <stash/ring.h>
+#include <stash/value.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WHO "stash ring"
+/* write reads stdin this much at a time, rounded down to whole frames. */
+#define CHUNK_BYTES (1u << 20)
+
+static int fail(const char *what, stash_status status)
+{
+    fprintf(stderr, WHO ": %s: %s\n", what, stash_strerror(status));
+    return 1;
+}
+
+/* fail, for a status from attaching to or removing name: STASH_E_INVALID is the name. */
+static int fail_ring(const char *name, stash_status status)
+{
+    if (status != STASH_E_INVALID)
+        return fail(name, status);
+    fprintf(stderr,
+            WHO ": %s: not a ring name: 1 to %u of [A-Za-z0-9._-] not starting with '.' for "
+                "shared memory, or a file path with a '/' (not at its end)\n",
+            name, STASH_RING_NAME_MAX);
+    return 1;
+}
+
+/* One line saying what is wrong with the command line; exit code 2. */
+static int usage_error(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    fputs(WHO ": ", stderr);
+    vfprintf(stderr, format, args);
+    fputs(" (see `stash ring --help`)\n", stderr);
+    va_end(args);
+    return 2;
+}
+
+/* ---- The command line: a verb, one NAME, and the options the verb allows ------------ */
+
+enum option { CHANNELS, CAPACITY, DTYPE, RATE, LABELS, UNITS, MODE, POCKET, JSON, FIRST, END,
+              WAIT, OPTION_COUNT };
+#define BIT(option) (1u << (option))
+#define FLAG_OPTIONS (BIT(POCKET) | BIT(JSON)) /* the options that take no value */
+
+static const char *const option_names[OPTION_COUNT] = {
+    "--channels", "--capacity", "--dtype", "--rate", "--labels", "--units",
+    "--mode",     "--pocket",   "--json",  "--first", "--end",   "--wait",
+};
+
+struct ring_args {
+    const char *name;
+    const char *value[OPTION_COUNT]; /* NULL where not given */
+    unsigned given;                  /* BIT(option) for each option given */
+};
+
+/* An unsigned decimal: digits only, so no sign, space or suffix slips through strtoull. */
+static bool parse_u64(const char *text, uint64_t *n)
+{
+    if (text[0] < '0' || text[0] > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno || *end)
+        return false;
+    *n = value;
+    return true;
+}
+
+/* A finite real number >= 0 ("1000", "0.25", "2e3"). */
+static bool parse_real(const char *text, double *x)
+{
+    if ((text[0] < '0' || text[0] > '9') && text[0] != '.')
+        return false;
+    char *end;
+    errno = 0;
+    double value = strtod(text, &end);
+    if (errno || *end || !isfinite(value))
+        return false;
+    *x = value;
+    return true;
+}
+
+static bool u64_option(const struct ring_args *a, enum option opt, uint64_t min, uint64_t max,
+                       uint64_t *n)
+{
+    if (parse_u64(a->value[opt], n) && *n >= min && *n <= max)
+        return true;
+    if (max == UINT64_MAX)
+        usage_error("%s: '%s' is not a whole number >= %llu", option_names[opt], a->value[opt],
+                    (unsigned long long)min);
+    else
+        usage_error("%s: '%s' is not a whole number from %llu to %llu", option_names[opt],
+                    a->value[opt], (unsigned long long)min, (unsigned long long)max);
+    return false;
+}
+
+/*
+ * --labels or --units: channels strings split at commas, in one allocation
+ * (the pointers, then a copy of the text they point into), or NULL if not
+ * given. 0, or the exit code after a one-line error.
+ */
+static int split_list(const struct ring_args *a, enum option opt, uint32_t channels,
+                      const char ***list)
+{
+    const char *text = a->value[opt];
+    *list = NULL;
+    if (text == NULL)
+        return 0;
+    size_t commas = 0;
+    for (const char *p = text; *p; p++)
+        commas += *p == ',';
+    if (commas + 1 != channels)
+        return usage_error("%s: %zu names for %u channels", option_names[opt], commas + 1,
+                           (unsigned)channels);
+    size_t len = strlen(text);
+    const char **strings = malloc(channels * sizeof *strings + len + 1);
+    if (strings == NULL)
+        return fail(option_names[opt], -ENOMEM);
+    char *copy = memcpy((char *)(strings + channels), text, len + 1);
+    for (uint32_t i = 0; i < channels; i++) {
+        char *comma = strchr(copy, ',');
+        if (comma)
+            *comma = '\0';
+        strings[i] = copy;
+        if (strlen(copy) > STASH_RING_LABEL_MAX) {
+            free(strings);
+            return usage_error("%s: a name is longer than %u bytes", option_names[opt],
+                               STASH_RING_LABEL_MAX);
+        }
+        copy += strlen(copy) + 1;
+    }
+    *list = strings;
+    return 0;
+}
+
+/* ---- create -------------------------------------------------------------------------- */
+
+/* Why a ring came out in the pocket layout, and what would have mapped mirrored. */
+static void explain_pocket(const char *name, const stash_ring_info *info)
+{
+    uint64_t granule;
+    if (stash_ring_granule_samples(info->channels, info->dtype, &granule) != STASH_OK)
+        return;
+    uint64_t capacity = info->capacity_samples;
+    if (capacity % granule)
+        fprintf(stderr,
+                WHO ": %s: uses the pocket layout (the data held twice): capacities that are "
+                    "multiples of %llu samples, such as %llu, map mirrored\n",
+                name, (unsigned long long)granule,
+                (unsigned long long)((capacity / granule + 1) * granule));
+    else
+        fprintf(stderr,
+                WHO ": %s: uses the pocket layout (the data held twice): this system refused "
+                    "the mirrored mapping\n",
+                name);
+}
+
+static int create_ring(const char *name, const stash_ring_config *cfg)
+{
+    stash_ring *ring;
+    stash_status status = stash_ring_create(name, cfg, &ring);
+    if (status == STASH_E_RANGE) {
+        fprintf(stderr,
+                WHO ": %s: too large: %u channels of %s x %llu samples (a ring holds at most "
+                    "1 TiB of data and 16 MiB of labels and units)\n",
+                name, (unsigned)cfg->channels, stash_dtype_name(cfg->dtype),
+                (unsigned long long)cfg->capacity_samples);
+        return 1;
+    }
+    if (status != STASH_OK)
+        return fail(name, status);
+    stash_ring_info info;
+    bool forced = cfg->flags & STASH_RING_FORCE_POCKET;
+    if (!forced && stash_ring_info_get(ring, &info) == STASH_OK &&
+        info.mapping == STASH_RING_POCKET)
+        explain_pocket(name, &info);
+    stash_ring_close(&ring);
+    return 0;
+}
+
+static int create(const struct ring_args *a)
+{
+    uint64_t channels, capacity, mode = 0;
+    /* No writer claims the ring yet: readers started next wait for the first one. */
+    stash_ring_config cfg = {.flags = STASH_RING_NO_WRITER |
+                                      (a->given & BIT(POCKET) ? STASH_RING_FORCE_POCKET : 0)};
+    if (!u64_option(a, CHANNELS, 1, STASH_RING_MAX_CHANNELS, &channels) ||
+        !u64_option(a, CAPACITY, 1, UINT64_MAX, &capacity))
+        return 2;
+    if (stash_dtype_from_name(a->value[DTYPE], &cfg.dtype) != STASH_OK)
+        return usage_error("--dtype: '%s' is not a NumPy dtype name (float32, int16, uint8, ...)",
+                           a->value[DTYPE]);
+    if (a->value[RATE] && !parse_real(a->value[RATE], &cfg.rate_hz))
+        return usage_error("--rate: '%s' is not a rate in Hz (a number >= 0)", a->value[RATE]);
+    if (a->value[MODE]) {
+        char *end;
+        mode = strtoul(a->value[MODE], &end, 8);
+        if (a->value[MODE][0] < '0' || a->value[MODE][0] > '7' || *end || mode > 0777)
+            return usage_error("--mode: '%s' is not permission bits in octal (0600, 0640, ...)",
+                               a->value[MODE]);
+        if ((mode & 0600) != 0600) /* readers attach read-write too; and 0 would mean 0600 */
+            return usage_error("--mode: %s does not let the owner read and write", a->value[MODE]);
+    }
+    cfg.channels = (uint32_t)channels;
+    cfg.capacity_samples = capacity;
+    cfg.mode = (unsigned)mode;
+    const char **labels = NULL, **units = NULL;
+    int rc = split_list(a, LABELS, cfg.channels, &labels);
+    if (rc == 0)
+        rc = split_list(a, UNITS, cfg.channels, &units);
+    if (rc == 0) {
+        cfg.labels = labels;
+        cfg.units = units;
+        rc = create_ring(a->name, &cfg);
+    }
+    free(labels);
+    free(units);
+    return rc;
+}
+
+/* ---- info ---------------------------------------------------------------------------- */
+
+/* A list of labels or units for people: comma-separated, control characters escaped. */
+static void print_strings(const char *key, const char *const *strings, uint32_t n)
+{
+    bool any = false;
+    for (uint32_t i = 0; i < n && !any; i++)
+        any = strings[i][0] != '\0';
+    printf("%-18s%s", key, any ? "" : "(none)");
+    for (uint32_t i = 0; i < n && any; i++) {
+        if (i)
+            putchar(',');
+        for (const unsigned char *p = (const unsigned char *)strings[i]; *p; p++) {
+            if (*p < 0x20 || *p == 0x7f)
+                printf("\\x%02x", *p);
+            else
+                putchar(*p);
+        }
+    }
+    putchar('\n');
+}
+
+static void print_text(const stash_ring_info *info)
+{
+    printf("channels:         %u\n"
+           "dtype:            %s\n"
+           "capacity_samples: %llu\n"
+           "frame_bytes:      %zu\n"
+           "rate_hz:          %.15g\n"
+           "mapping:          %s\n"
+           "written_samples:  %llu\n"
+           "readable_from:    %llu\n"
+           "writer_attached:  %s\n"
+           "writer_pid:       %d\n"
+           "writer_sessions:  %u\n",
+           (unsigned)info->channels, stash_dtype_name(info->dtype),
+           (unsigned long long)info->capacity_samples, info->frame_bytes, info->rate_hz,
+           stash_ring_mapping_name(info->mapping), (unsigned long long)info->written_samples,
+           (unsigned long long)info->readable_from, info->writer_attached ? "yes" : "no",
+           (int)info->writer_pid, (unsigned)info->writer_sessions);
+    print_strings("labels:", info->labels, info->channels);
+    print_strings("units:", info->units, info->channels);
+}
+
+/*
+ * Builders for the JSON object: each gives a new value or NULL. Only memory
+ * can run out here (the ring's strings were checked as UTF-8 at attach).
+ */
+static stash_value *int_value(int64_t n)
+{
+    stash_value *v = NULL;
+    stash_value_new_int(n, &v);
+    return v;
+}
+
+static stash_value *float_value(double x)
+{
+    stash_value *v = NULL;
+    stash_value_new_float(x, &v);
+    return v;
+}
+
+static stash_value *bool_value(bool b)
+{
+    stash_value *v = NULL;
+    stash_value_new_bool(b, &v);
+    return v;
+}
+
+static stash_value *string_value(const char *s)
+{
+    stash_value *v = NULL;
+    stash_value_new_string(s, strlen(s), &v);
+    return v;
+}
+
+static stash_value *strings_value(const char *const *strings, uint32_t n)
+{
+    stash_value *list = NULL;
+    if (stash_value_new_list(&list) != STASH_OK)
+        return NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        stash_value *item = string_value(strings[i]);
+        if (item == NULL || stash_value_append(list, item) != STASH_OK) {
+            stash_value_free(&item);
+            stash_value_free(&list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+/* Moves item into object under key; the first failure sticks in *status. */
+static void add(stash_value *object, const char *key, stash_value *item, stash_status *status)
+{
+    if (*status == STASH_OK && item == NULL)
+        *status = -ENOMEM;
+    if (*status == STASH_OK)
+        *status = stash_value_dict_set(object, key, item);
+    if (*status != STASH_OK)
+        stash_value_free(&item);
+}
+
+static stash_status print_json(const stash_ring_info *info)
+{
+    stash_value *o = NULL;
+    stash_status st = stash_value_new_dict(&o);
+    add(o, "channels", int_value(info->channels), &st);
+    add(o, "dtype", string_value(stash_dtype_name(info->dtype)), &st);
+    add(o, "capacity_samples", int_value((int64_t)info->capacity_samples), &st);
+    add(o, "frame_bytes", int_value((int64_t)info->frame_bytes), &st);
+    add(o, "rate_hz", float_value(info->rate_hz), &st);
+    add(o, "mapping", string_value(stash_ring_mapping_name(info->mapping)), &st);
+    add(o, "written_samples", int_value((int64_t)info->written_samples), &st);
+    add(o, "readable_from", int_value((int64_t)info->readable_from), &st);
+    add(o, "writer_attached", bool_value(info->writer_attached), &st);
+    add(o, "writer_pid", int_value(info->writer_pid), &st);
+    add(o, "writer_sessions", int_value(info->writer_sessions), &st);
+    add(o, "labels", strings_value(info->labels, info->channels), &st);
+    add(o, "units", strings_value(info->units, info->channels), &st);
+    char *text = NULL;
+    if (st == STASH_OK)
+        st = stash_value_to_json(o, 0, &text, NULL);
+    if (st == STASH_OK)
+        puts(text);
+    free(text);
+    stash_value_free(&o);
+    return st;
+}
+
+static int info(const struct ring_args *a)
+{
+    stash_ring *ring;
+    stash_ring_info info;
+    stash_status status = stash_ring_attach(a->name, 0, &ring);
+    if (status != STASH_OK)
+        return fail_ring(a->name, status);
+    status = stash_ring_info_get(ring, &info);
+    if (status == STASH_OK && (a->given & BIT(JSON)))
+        status = print_json(&info);
+    else if (status == STASH_OK)
+        print_text(&info);
+    stash_ring_close(&ring); /* after printing: the strings belong to the handle */
+    return status == STASH_OK ? 0 : fail(a->name, status);
+}
+
+/* ---- write --------------------------------------------------------------------------- */
+
+/* Says who holds the writer's claim, if a reader can tell. */
+static int writer_busy(const char *name)
+{
+    stash_ring *ring;
+    stash_ring_info info;
+    int32_t pid = 0;
+    if (stash_ring_attach(name, 0, &ring) == STASH_OK) {
+        if (stash_ring_info_get(ring, &info) == STASH_OK && info.writer_attached)
+            pid = info.writer_pid;
+        stash_ring_close(&ring);
+    }
+    if (pid)
+        fprintf(stderr, WHO ": %s: another writer is attached (pid %d)\n", name, (int)pid);
+    else
+        fprintf(stderr, WHO ": %s: another writer is attached, or the ring is being created\n",
+                name);
+    return 1;
+}
+
+/*
+ * Puts stdin's whole frames as they come: read(2) rather than fread, so a
+ * slow producer's frames are published at once instead of a chunk later.
+ */
+static int put_stdin(stash_ring *ring, const char *name, size_t frame)
+{
+    size_t chunk = CHUNK_BYTES / frame * frame; /* a frame is at most 1 MiB */
+    size_t held = 0;                            /* bytes at buf's start, less than a frame */
+    unsigned char *buf = malloc(chunk);
+    if (buf == NULL)
+        return fail(name, -ENOMEM);
+    int rc = 0;
+    for (;;) {
+        ssize_t got = read(STDIN_FILENO, buf + held, chunk - held);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            rc = fail("stdin", -errno);
+        if (got <= 0)
+            break;
+        held += (size_t)got;
+        size_t whole = held / frame;
+        stash_status status = stash_ring_put(ring, buf, whole);
+        if (status != STASH_OK) {
+            rc = fail(name, status);
+            break;
+        }
+        held -= whole * frame;
+        memmove(buf, buf + whole * frame, held);
+    }
+    if (rc == 0 && held) {
+        fprintf(stderr,
+                WHO ": %s: %zu bytes left over at the end of the input, not a whole frame of "
+                    "%zu bytes\n",
+                name, held, frame);
+        rc = 1;
+    }
+    free(buf);
+    return rc;
+}
+
+static int write_frames(const struct ring_args *a)
+{
+    stash_ring *ring;
+    stash_status status = stash_ring_attach(a->name, STASH_RING_WRITER, &ring);
+    if (status == STASH_E_BUSY)
+        return writer_busy(a->name);
+    if (status != STASH_OK)
+        return fail_ring(a->name, status);
+    stash_ring_info info;
+    status = stash_ring_info_get(ring, &info);
+    int rc = status == STASH_OK ? put_stdin(ring, a->name, info.frame_bytes)
+                                : fail(a->name, status);
+    stash_ring_close(&ring);
+    return rc;
+}
+
+/* ---- read ---------------------------------------------------------------------------- */
+
+/* Waits up to seconds for sample end - 1; 0, or 1 after a one-line error. */
+static int wait_for(const stash_ring *ring, const char *name, uint64_t end, double seconds)
+{
+    int64_t timeout_ns = seconds >= 9e9 ? -1 : (int64_t)(seconds * 1e9); /* 285 years: none */
+    stash_status status = stash_ring_wait(ring, end, timeout_ns, 0);
+    unsigned long long last = (unsigned long long)end - 1;
+    unsigned long long written = (unsigned long long)stash_ring_written(ring);
+    stash_ring_info info;
+    if (status == STASH_E_TIMEOUT) {
+        /* A wait that began after the writer left waits for the next one: say so. */
+        bool writerless = stash_ring_info_get(ring, &info) == STASH_OK && !info.writer_attached;
+        fprintf(stderr, WHO ": %s: timed out waiting for sample %llu (written: %llu%s)\n", name,
+                last, written, writerless ? "; no writer is attached" : "");
+    } else if (status == STASH_E_WRITER_GONE)
+        fprintf(stderr,
+                WHO ": %s: the writer has gone before sample %llu was written (written: %llu)\n",
+                name, last, written);
+    else if (status != STASH_OK)
+        return fail(name, status);
+    return status == STASH_OK ? 0 : 1;
+}
+
+/* Copies the whole window, so what reaches stdout was all valid at once, or nothing does. */
+static int copy_out(const stash_ring *ring, const char *name, uint64_t first, uint64_t end,
+                    size_t frame)
+{
+    size_t bytes = (size_t)(end - first) * frame; /* at most the ring's data, 1 TiB */
+    void *buf = malloc(bytes ? bytes : 1);
+    if (buf == NULL)
+        return fail(name, -ENOMEM);
+    stash_status status = stash_ring_copy(ring, first, end, buf);
+    stash_ring_info info;
+    if (status == STASH_E_OVERWRITTEN && stash_ring_info_get(ring, &info) == STASH_OK)
+        fprintf(stderr,
+                WHO ": %s: samples %llu..%llu were overwritten (the oldest readable is %llu)\n",
+                name, (unsigned long long)first, (unsigned long long)end - 1,
+                (unsigned long long)info.readable_from);
+    else if (status == STASH_E_NOT_WRITTEN)
+        fprintf(stderr, WHO ": %s: samples up to %llu are not written yet (written: %llu)\n", name,
+                (unsigned long long)end - 1, (unsigned long long)stash_ring_written(ring));
+    else if (status != STASH_OK)
+        fail(name, status);
+    int rc = status == STASH_OK ? 0 : 1;
+    if (rc == 0 && (fwrite(buf, 1, bytes, stdout) != bytes || fflush(stdout) != 0))
+        rc = fail("stdout", errno ? -errno : -EIO);
+    free(buf);
+    return rc;
+}
+
+static int read_window(const struct ring_args *a)
+{
+    uint64_t first, end;
+    double seconds = 0;
+    if (!u64_option(a, FIRST, 0, UINT64_MAX, &first) || !u64_option(a, END, 0, UINT64_MAX, &end))
+        return 2;
+    if (a->value[WAIT] && !parse_real(a->value[WAIT], &seconds))
+        return usage_error("--wait: '%s' is not a number of seconds", a->value[WAIT]);
+    stash_ring *ring;
+    stash_status status = stash_ring_attach(a->name, 0, &ring);
+    if (status != STASH_OK)
+        return fail_ring(a->name, status);
+    stash_ring_info info;
+    int rc = 1;
+    status = stash_ring_info_get(ring, &info);
+    if (status != STASH_OK)
+        fail(a->name, status);
+    else if (first > end)
+        fprintf(stderr, WHO ": %s: --first %llu is after --end %llu\n", a->name,
+                (unsigned long long)first, (unsigned long long)end);
+    else if (end - first > info.capacity_samples)
+        fprintf(stderr,
+                WHO ": %s: the window %llu..%llu is %llu samples, more than the capacity of %llu\n",
+                a->name, (unsigned long long)first, (unsigned long long)end - 1,
+                (unsigned long long)(end - first), (unsigned long long)info.capacity_samples);
+    else if (!a->value[WAIT] || (rc = wait_for(ring, a->name, end, seconds)) == 0)
+        rc = copy_out(ring, a->name, first, end, info.frame_bytes);
+    stash_ring_close(&ring);
+    return rc;
+}
+
+/* ---- rm, and the verbs ---------------------------------------------------------------- */
+
+static int rm(const struct ring_args *a)
+{
+    stash_status status = stash_ring_remove(a->name);
+    return status == STASH_OK ? 0 : fail_ring(a->name, status);
+}
+
+static const struct verb {
+    const char *name;
+    unsigned allowed, required; /* BIT(option)s */
+    int (*run)(const struct ring_args *a);
+} verbs[] = {
+    {"create",
+     BIT(CHANNELS) | BIT(CAPACITY) | BIT(DTYPE) | BIT(RATE) | BIT(LABELS) | BIT(UNITS) |
+         BIT(MODE) | BIT(POCKET),
+     BIT(CHANNELS) | BIT(CAPACITY) | BIT(DTYPE), create},
+    {"info", BIT(JSON), 0, info},
+    {"write", 0, 0, write_frames},
+    {"read", BIT(FIRST) | BIT(END) | BIT(WAIT), BIT(FIRST) | BIT(END), read_window},
+    {"rm", 0, 0, rm},
+};
+
+static int find_option(const char *arg)
+{
+    for (int i = 0; i < OPTION_COUNT; i++)
+        if (strcmp(arg, option_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int run(int argc, char **argv)
+{
+    const struct verb *verb = NULL;
+    for (size_t i = 0; argc > 1 && i < sizeof verbs / sizeof verbs[0]; i++)
+        if (strcmp(argv[1], verbs[i].name) == 0)
+            verb = &verbs[i];
+    if (verb == NULL) {
+        fputs(cmd_ring.usage, stderr);
+        return 2;
+    }
+    struct ring_args a = {0};
+    for (int i = 2; i < argc; i++) {
+        int opt = find_option(argv[i]);
+        if (opt < 0 && argv[i][0] == '-')
+            return usage_error("%s: unknown option %s", verb->name, argv[i]);
+        if (opt < 0 && a.name)
+            return usage_error("%s takes one NAME, not also '%s'", verb->name, argv[i]);
+        if (opt < 0)
+            a.name = argv[i];
+        else if (!(verb->allowed & BIT(opt)))
+            return usage_error("%s takes no %s", verb->name, argv[i]);
+        else if (!(FLAG_OPTIONS & BIT(opt)) && i + 1 == argc)
+            return usage_error("%s needs a value", argv[i]);
+        else if (!(FLAG_OPTIONS & BIT(opt)))
+            a.value[opt] = argv[++i];
+        a.given |= opt < 0 ? 0 : BIT(opt);
+    }
+    if (a.name == NULL)
+        return usage_error("%s needs a NAME", verb->name);
+    for (int opt = 0; opt < OPTION_COUNT; opt++)
+        if ((verb->required & BIT(opt)) && !(a.given & BIT(opt)))
+            return usage_error("%s needs %s", verb->name, option_names[opt]);
+    return verb->run(&a);
+}
+
+const struct stash_command cmd_ring = {
+    .name = "ring",
+    .summary = "create, inspect, feed and read rings of samples shared between processes",
+    .usage =
+        "usage: stash ring create NAME --channels C --capacity N --dtype T [--rate HZ]\n"
+        "                         [--labels A,B,...] [--units U,V,...] [--mode 0640] [--pocket]\n"
+        "       stash ring info NAME [--json]\n"
+        "       stash ring write NAME < FRAMES\n"
+        "       stash ring read NAME --first S --end E [--wait SECONDS] > FRAMES\n"
+        "       stash ring rm NAME\n\n"
+        "A ring keeps the last N samples of C channels for one writer and any\n"
+        "number of readers. A NAME without a \"/\" is POSIX shared memory\n"
+        "(/dev/shm/NAME); a NAME with one is a file at that path. Samples are\n"
+        "numbered from 0 and the numbers never wrap. FRAMES are raw little-endian\n"
+        "frames: one sample of every channel, C x the size of T bytes.\n\n"
+        "create  makes the ring, mode 0600 unless --mode; T is a NumPy name (float32,\n"
+        "        int16, ...). --rate is the nominal sample rate for readers, --labels\n"
+        "        and --units give one name per channel. --pocket keeps the data twice\n"
+        "        even where it could be mapped mirrored (see the note create prints).\n"
+        "info    prints the geometry, how far the ring is written, what can still be\n"
+        "        read, and its writer; --json prints one JSON object instead.\n"
+        "write   becomes the ring's only writer and puts the frames on stdin until\n"
+        "        EOF. A second writer is refused while one is attached.\n"
+        "read    writes samples S to E-1 to stdout, all or nothing; samples already\n"
+        "        overwritten or not yet written are an error. --wait first waits up to\n"
+        "        SECONDS for sample E-1: it fails at once if the writer it saw leaves,\n"
+        "        and waits for a writer to come if none is attached.\n"
+        "rm      removes the name; processes attached keep the ring until they leave.\n"
+        "        It refuses to remove anything that is not a ring.\n\n"
+        "Exit status: 0 on success, 1 after a one-line error, 2 for bad usage.\n\n"
+        "example:\n"
+        "  $ stash ring create eeg --channels 3 --capacity 4096 --dtype float32 \\\n"
+        "        --rate 1000 --labels Fz,Cz,Pz --units uV,uV,uV\n"
+        "  $ acquire --raw | stash ring write eeg &\n"
+        "  $ stash ring read eeg --first 1000 --end 2000 --wait 5 > window.f32\n"
+        "  $ stash ring info eeg\n"
+        "  channels:         3\n"
+        "  dtype:            float32\n"
+        "  capacity_samples: 4096\n"
+        "  frame_bytes:      12\n"
+        "  rate_hz:          1000\n"
+        "  mapping:          mirrored\n"
+        "  written_samples:  5000\n"
+        "  readable_from:    904\n"
+        "  writer_attached:  yes\n"
+        "  writer_pid:       4242\n"
+        "  writer_sessions:  2\n"
+        "  labels:           Fz,Cz,Pz\n"
+        "  units:            uV,uV,uV\n"
+        "  $ stash ring rm eeg\n",
+    .run = run,
+};
