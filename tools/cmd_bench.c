@@ -3,6 +3,7 @@
  */
 #include "bench_memfile.h"
 #include "bench_nco.h"
+#include "bench_ring.h"
 #include "bench_store.h"
 #include "bench_streams.h"
 #include "commands.h"
@@ -20,6 +21,7 @@ static const struct bench_part parts[] = {
     {"memfile", bench_memfile},
     {"nco", bench_nco},
     {"store", bench_store},
+    {"ring", bench_ring},
 };
 #define PART_COUNT (sizeof parts / sizeof parts[0])
 
@@ -67,7 +69,7 @@ const struct stash_command cmd_bench = {
     .summary = "run the benchmarks and print each figure beside its baseline",
     .usage = "usage: stash bench [PART...] [--quick] [--dir DIR]\n\n"
              "Runs the benchmarks of the named parts (default: all; parts: streams, memfile, nco,\n"
-             "store) and prints one Markdown table per part: each figure beside a baseline\n"
+             "store, ring) and prints one Markdown table per part: each figure beside a baseline\n"
              "measured in the same run, their ratio, the target and whether it was met.\n"
              "--quick uses small inputs; --dir puts scratch files in DIR (default .).\n\n"
              "example:\n  $ stash bench streams --quick\n",
