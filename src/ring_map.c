@@ -53,18 +53,6 @@ stash_status ring_path(const char *name, char path[RING_PATH_MAX])
     return STASH_OK;
 }
 
-/* The directory part of path ("." for "x", "/" for "/x"). */
-static void directory_of(const char *path, char dir[RING_PATH_MAX])
-{
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL)
-        snprintf(dir, RING_PATH_MAX, ".");
-    else if (slash == path)
-        snprintf(dir, RING_PATH_MAX, "/");
-    else
-        snprintf(dir, RING_PATH_MAX, "%.*s", (int)(slash - path), path);
-}
-
 static stash_status write_header(int fd, const struct ring_geometry *geo,
                                  const stash_ring_config *cfg)
 {
@@ -81,7 +69,7 @@ stash_status ring_object_build(const char *path, const struct ring_geometry *geo
                                const stash_ring_config *cfg, unsigned mode, int *out)
 {
     char dir[RING_PATH_MAX];
-    directory_of(path, dir);
+    sysio_directory_of(path, dir, sizeof dir);
     int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;

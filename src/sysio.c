@@ -83,8 +83,7 @@ stash_status sysio_create_aside(const char *path, char *temp, size_t cap, int *f
     return -EEXIST;
 }
 
-/* The directory of path: "." for a bare name, "/" for a file in the root. */
-static void directory_of(const char *path, char *dir, size_t cap)
+void sysio_directory_of(const char *path, char *dir, size_t cap)
 {
     const char *slash = strrchr(path, '/');
     if (slash == NULL)
@@ -98,7 +97,7 @@ static void directory_of(const char *path, char *dir, size_t cap)
 stash_status sysio_sync_directory(const char *path)
 {
     char dir[PATH_MAX];
-    directory_of(path, dir, sizeof dir);
+    sysio_directory_of(path, dir, sizeof dir);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;

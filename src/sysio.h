@@ -37,6 +37,9 @@ stash_status sysio_create_aside(const char *path, char *temp, size_t cap, int *f
 stash_status sysio_publish(const char *path, stash_status (*write)(int fd, void *ctx), void *ctx,
                            bool durable);
 
+/* The directory of path into dir (cap bytes): "." for a bare name, "/" for a file in the root. */
+void sysio_directory_of(const char *path, char *dir, size_t cap);
+
 /* fsync of the directory holding path (makes a rename or create durable). */
 stash_status sysio_sync_directory(const char *path);
 
