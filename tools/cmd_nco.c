@@ -211,9 +211,9 @@ static struct nco_args parse(int argc, char **argv)
         else if (strcmp(argv[i], "--meta-out") == 0 && has_value)
             a.meta_out = argv[++i];
         else if (strcmp(argv[i], "--index") == 0 && has_value) {
-            char *end;
-            a.index = (size_t)strtoull(argv[++i], &end, 10);
-            a.bad = *end != '\0' || argv[i][0] == '-';
+            uint64_t index;
+            a.bad = !parse_u64(argv[++i], &index) || index > SIZE_MAX;
+            a.index = (size_t)index;
         } else if (strcmp(argv[i], "--append") == 0)
             a.append = true;
         else if (strcmp(argv[i], "--json") == 0)

@@ -6,6 +6,7 @@
  * write bytes can feed a ring, and any that can read them can follow one.
  */
 #include "commands.h"
+#include "describe.h"
 
 #include <stash/ring.h>
 #include <stash/value.h>
@@ -69,20 +70,6 @@ struct ring_args {
     const char *value[OPTION_COUNT]; /* NULL where not given */
     unsigned given;                  /* BIT(option) for each option given */
 };
-
-/* An unsigned decimal: digits only, so no sign, space or suffix slips through strtoull. */
-static bool parse_u64(const char *text, uint64_t *n)
-{
-    if (text[0] < '0' || text[0] > '9')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno || *end)
-        return false;
-    *n = value;
-    return true;
-}
 
 /* A finite real number >= 0 ("1000", "0.25", "2e3"). */
 static bool parse_real(const char *text, double *x)

@@ -4,6 +4,7 @@
  */
 #include "describe.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,4 +66,17 @@ stash_status json_argument(const char *who, const char *arg, stash_value **value
                 err.column, err.message);
     free(text);
     return status;
+}
+
+bool parse_u64(const char *text, uint64_t *n)
+{
+    if (text[0] < '0' || text[0] > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno || *end)
+        return false;
+    *n = value;
+    return true;
 }

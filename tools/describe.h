@@ -8,6 +8,8 @@
 #include <stash/npy.h>
 #include <stash/value.h>
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* "float64, shape (3, 4), C order, little-endian" */
@@ -21,5 +23,8 @@ void describe_array_json(FILE *out, const stash_array_desc *d);
  * A syntax error is printed after who, with its line and column.
  */
 stash_status json_argument(const char *who, const char *arg, stash_value **value);
+
+/* An unsigned decimal argument: digits only, so no sign, space, suffix or overflow slips by. */
+bool parse_u64(const char *text, uint64_t *n);
 
 #endif
