@@ -243,10 +243,25 @@ struct members {
     stash_status status;
 };
 
+/*
+ * HDF5 resolves a name as a path, so a member whose stored name holds a '/'
+ * (which only a forged file can have) would lead elsewhere: "/ext/x" through
+ * an external link into another file, "/g" to any group however often. Only
+ * names that are one link are members; "." would be the group itself.
+ */
+static bool one_link_name(const char *name)
+{
+    return *name && !strchr(name, '/') && strcmp(name, ".") != 0;
+}
+
 static herr_t collect_member(hid_t g, const char *name, const H5L_info_t *info, void *ctx)
 {
     (void)g, (void)info;
     struct members *m = ctx;
+    if (!one_link_name(name)) {
+        m->status = STASH_E_CORRUPT;
+        return -1;
+    }
     if (m->len == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 16;
         char **names = cap <= MAX_NODES ? realloc(m->names, cap * sizeof *names) : NULL;

@@ -10,6 +10,7 @@
 #include "test_util.h"
 
 #include <errno.h>
+#include <hdf5.h>
 
 #include "store_common.h"
 
@@ -316,6 +317,72 @@ static void test_bad_files_and_options_are_refused(void **state)
     assert_int_equal(stash_store_open("hdf5:", NULL, &s), STASH_E_INVALID);
 }
 
+/* Replaces the one stored name placeholder with name, of the same length, in the file at path. */
+static void forge_name(const char *path, const char *placeholder, const char *name)
+{
+    static char image[1 << 16];
+    size_t len = read_file(path, image, sizeof image), n = strlen(name) + 1;
+    assert_true(len < sizeof image && strlen(placeholder) + 1 == n);
+    char *at = memmem(image, len, placeholder, n);
+    assert_non_null(at);
+    assert_null(memmem(at + 1, len - (size_t)(at + 1 - image), placeholder, n));
+    memcpy(at, name, n);
+    write_file(path, image, len);
+}
+
+static void scalar_dataset(hid_t loc, const char *name, int value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t ds = H5Dcreate2(loc, name, H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(space >= 0 && ds >= 0);
+    assert_true(H5Dwrite(ds, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) >= 0);
+    H5Dclose(ds);
+    H5Sclose(space);
+}
+
+/*
+ * HDF5 reads a member's name as a path. A forged name holding '/' must not
+ * take a read through an external link into another file, nor to a sibling.
+ */
+static void test_a_member_named_as_a_path_is_refused(void **state)
+{
+    (void)state;
+    char other[4200];
+    snprintf(other, sizeof other, "%s", path_in(dir, "other.h5"));
+    hid_t f = H5Fcreate(other, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = H5Gcreate2(f, "secret", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    scalar_dataset(g, "x", 7);
+    H5Gclose(g);
+    H5Fclose(f);
+    /* Symbol-table groups (the default format) keep names unchecksummed in a heap. */
+    const char *path = path_in(dir, "forged.h5");
+    f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(H5Lcreate_external(other, "/secret", f, "ext", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    scalar_dataset(f, "sibling", 1);
+    g = H5Gcreate2(f, "through_ext", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    scalar_dataset(g, "#ext_x", 0);
+    H5Gclose(g);
+    g = H5Gcreate2(f, "to_sibling", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    scalar_dataset(g, "#sibling", 0);
+    H5Gclose(g);
+    g = H5Gcreate2(f, "dot", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    scalar_dataset(g, "#", 0);
+    H5Gclose(g);
+    H5Fclose(f);
+    forge_name(path, "#ext_x", "/ext/x");
+    forge_name(path, "#sibling", "/sibling");
+    forge_name(path, "#", ".");
+    stash_store *s = open_store("forged.h5", STASH_STORE_READ_ONLY);
+    stash_value *v = NULL;
+    assert_int_equal(stash_store_get(s, "through_ext", &v), STASH_E_CORRUPT);
+    assert_int_equal(stash_store_get(s, "to_sibling", &v), STASH_E_CORRUPT);
+    assert_int_equal(stash_store_get(s, "dot", &v), STASH_E_CORRUPT);
+    assert_null(v);
+    assert_ok(stash_store_get(s, "sibling", &v));
+    stash_value_free(&v);
+    stash_store_close(&s);
+}
+
 /* Exclusive: one open file for the handle's life; what it put is there for the next opener. */
 static void test_an_exclusive_handle_keeps_the_file_open(void **state)
 {
@@ -370,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_every_kind_round_trips_and_puts_replace),
         cmocka_unit_test(test_a_failed_put_leaves_nothing),
         cmocka_unit_test(test_bad_files_and_options_are_refused),
+        cmocka_unit_test(test_a_member_named_as_a_path_is_refused),
         cmocka_unit_test(test_an_exclusive_handle_keeps_the_file_open),
         cmocka_unit_test(test_four_processes_share_an_hdf5_store),
         cmocka_unit_test(test_a_killed_writer_leaves_the_hdf5_store_readable),
