@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <hdf5.h>
+#include <time.h>
 
 #include "store_common.h"
 
@@ -383,6 +384,58 @@ static void test_a_member_named_as_a_path_is_refused(void **state)
     stash_store_close(&s);
 }
 
+/* A gzip dataset of n float64s in 16-element chunks, the first `written` of them written. */
+static void gzip_dataset(hid_t loc, const char *name, hsize_t n, hsize_t written)
+{
+    hsize_t chunk = 16;
+    hid_t space = H5Screate_simple(1, &n, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    assert_true(H5Pset_chunk(dcpl, 1, &chunk) >= 0 && H5Pset_deflate(dcpl, 1) >= 0);
+    hid_t ds = H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(ds >= 0);
+    if (written) {
+        double *data = calloc(written, sizeof *data);
+        hsize_t start = 0;
+        hid_t mem = H5Screate_simple(1, &written, NULL);
+        assert_true(H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &written, NULL) >= 0);
+        assert_true(H5Dwrite(ds, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, data) >= 0);
+        H5Sclose(mem);
+        free(data);
+    }
+    H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+}
+
+/* Never-written chunks cost no file space but HDF5 fills each on a read: refused, quickly. */
+static void test_a_compressed_dataset_with_unwritten_chunks_is_refused(void **state)
+{
+    (void)state;
+    hid_t f = H5Fcreate(path_in(dir, "sparse.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    gzip_dataset(f, "never", (hsize_t)1 << 26, 0); /* 4 Mi chunks: 21 s and 512 MiB to fill */
+    gzip_dataset(f, "partly", 64, 32);
+    gzip_dataset(f, "whole", 64, 64);
+    gzip_dataset(f, "empty", 0, 0);
+    H5Fclose(f);
+    stash_store *s = open_store("sparse.h5", STASH_STORE_READ_ONLY);
+    stash_value *v = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(stash_store_get(s, "never", &v), STASH_E_TRUNCATED);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 2);
+    assert_int_equal(stash_store_get(s, "partly", &v), STASH_E_TRUNCATED);
+    assert_null(v);
+    const stash_array_desc *desc;
+    const void *data;
+    assert_ok(stash_store_get(s, "whole", &v));
+    assert_ok(stash_value_get_array(v, &desc, &data));
+    assert_int_equal(desc->shape[0], 64);
+    stash_value_free(&v);
+    assert_ok(stash_store_get(s, "empty", &v));
+    stash_value_free(&v);
+    stash_store_close(&s);
+}
+
 /* Exclusive: one open file for the handle's life; what it put is there for the next opener. */
 static void test_an_exclusive_handle_keeps_the_file_open(void **state)
 {
@@ -438,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_a_failed_put_leaves_nothing),
         cmocka_unit_test(test_bad_files_and_options_are_refused),
         cmocka_unit_test(test_a_member_named_as_a_path_is_refused),
+        cmocka_unit_test(test_a_compressed_dataset_with_unwritten_chunks_is_refused),
         cmocka_unit_test(test_an_exclusive_handle_keeps_the_file_open),
         cmocka_unit_test(test_four_processes_share_an_hdf5_store),
         cmocka_unit_test(test_a_killed_writer_leaves_the_hdf5_store_readable),
