@@ -317,7 +317,8 @@ stash_status memfile_prepare_open(stash_memfile *mf, int open_flags, uint64_t *e
 /* ---- Life cycle ---------------------------------------------------------- */
 
 /* Reserves the address space: the requested size, or the default halved
- * until the system grants it (RLIMIT_AS may be small). */
+ * until the system grants it (RLIMIT_AS may be small: ENOMEM; a length the
+ * system finds too large is EINVAL, as under valgrind, which refuses 64 GiB). */
 static stash_status map_reservation(int fd, uint64_t requested, unsigned char **base,
                                     uint64_t *max_size)
 {
@@ -333,7 +334,8 @@ static stash_status map_reservation(int fd, uint64_t requested, unsigned char **
             *max_size = size;
             return STASH_OK;
         }
-        if (errno != ENOMEM || !fallback || size / 2 < MIN_DEFAULT_RESERVATION)
+        bool too_large = errno == ENOMEM || errno == EINVAL;
+        if (!too_large || !fallback || size / 2 < MIN_DEFAULT_RESERVATION)
             return -errno;
         size /= 2;
     }
