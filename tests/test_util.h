@@ -6,6 +6,7 @@
 #define STASH_TEST_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -88,6 +89,17 @@ static inline int dir_entry_count(const char *path)
         n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
     closedir(d);
     return n;
+}
+
+/*
+ * True when scripts/valgrind runs the test (STASH_TEST_VALGRIND=1): tests
+ * that race the clock shrink their work for its 20-50x slowdown, and the
+ * few that valgrind cannot host skip, each saying why.
+ */
+static inline bool under_valgrind(void)
+{
+    const char *v = getenv("STASH_TEST_VALGRIND");
+    return v && strcmp(v, "1") == 0;
 }
 
 #endif
