@@ -266,8 +266,9 @@ static uint64_t store_entries(const char *uri)
 /* The first failure a child recorded, as one line into buf. */
 static const char *child_failure(const struct demo_plan *p, char *buf, size_t size)
 {
-    const struct demo_process_state *s = &p->shared->acquire;
-    for (uint32_t k = 0; k <= p->o->workers; k++, s = &p->shared->workers[k - 1]) {
+    for (uint32_t k = 0; k <= p->o->workers; k++) {
+        const struct demo_process_state *s =
+            k == 0 ? &p->shared->acquire : &p->shared->workers[k - 1];
         int32_t st = atomic_load_explicit(&s->status, memory_order_acquire);
         if (st != 0 && st != STASH_E_CLOSED) {
             snprintf(buf, size, "%s process: %s: %s", k == 0 ? "acquisition" : "analysis",
