@@ -29,6 +29,7 @@
 #include "test_util.h"
 
 #include <stash/nco.h>
+#include <stash/npy.h>
 #include <stash/ring.h>
 #include <stash/store.h>
 #include <stash/value.h>
@@ -642,6 +643,144 @@ static void test_durable_nco_appends_killed_at_random_keep_every_committed_objec
     crash_nco(STASH_NCO_DURABLE, "nco-durable", 12000);
 }
 
+/* ---- Whole files published by rename: stash_npy_save and stash_nco_pack --------------- */
+
+struct publish_job {
+    char npy[4200], nco[4200];
+};
+
+/* Item i as a description and its int32 elements (the same as NCO object i's array). */
+static int32_t *object_array(uint64_t i, stash_array_desc *d)
+{
+    uint64_t count = object_count(i);
+    int32_t *data = malloc(count * sizeof *data);
+    if (!data || stash_array_desc_init(d, STASH_DTYPE_INT32, 1, &count) != STASH_OK) {
+        free(data);
+        return NULL;
+    }
+    for (uint64_t j = 0; j < count; j++)
+        data[j] = object_element(i, j);
+    return data;
+}
+
+/* Saves item i as an NPY file, then packs it as an NCO file, for i = first, ... until killed. */
+static int publish_writer(const void *ctx, uint64_t first)
+{
+    const struct publish_job *job = ctx;
+    atomic_store(&shared->ready, 1);
+    for (uint64_t i = first;; i++) {
+        stash_array_desc d;
+        int32_t *data = object_array(i, &d);
+        stash_value *meta = object_meta(i);
+        if (!data || !meta)
+            return 11;
+        atomic_store(&shared->started, i + 1);
+        if (stash_npy_save(job->npy, &d, data, 0) != STASH_OK ||
+            stash_nco_pack(job->nco, meta, &d, data, 0) != STASH_OK)
+            return 12;
+        atomic_store(&shared->committed, i + 1);
+        stash_value_free(&meta);
+        free(data);
+    }
+}
+
+/* Which item the array is, of the two allowed (NO_ITEM: neither). */
+static uint64_t which_array(const stash_array_desc *d, const void *data, uint64_t a, uint64_t b)
+{
+    uint64_t candidates[2] = {a, b};
+    for (int c = 0; c < 2; c++) {
+        uint64_t i = candidates[c];
+        if (i == NO_ITEM || d->dtype != STASH_DTYPE_INT32 || d->ndim != 1 ||
+            d->shape[0] != object_count(i))
+            continue;
+        const int32_t *p = data;
+        uint64_t e = 0;
+        while (e < d->shape[0] && p[e] == object_element(i, e))
+            e++;
+        if (e == d->shape[0])
+            return i;
+    }
+    return NO_ITEM;
+}
+
+/*
+ * After a kill: each file is absent (nothing was ever published), or holds
+ * exactly the item it held before this writer, the writer's last committed
+ * item, or the one in flight. *npy_item and *nco_item come in as what the
+ * files held before, and go out as what they hold now.
+ */
+static void check_published(const struct publish_job *job, uint64_t first, uint64_t committed,
+                            uint64_t started, uint64_t *npy_item, uint64_t *nco_item)
+{
+    uint64_t flight = started > committed ? committed : NO_ITEM;
+    uint64_t npy_last = committed > first ? committed - 1 : *npy_item;
+    uint64_t nco_last = committed > first ? committed - 1 : *nco_item;
+    stash_array_desc d;
+    void *data = NULL;
+    stash_status st = stash_npy_load(job->npy, &d, &data);
+    if (st == -ENOENT && npy_last == NO_ITEM) {
+        *npy_item = NO_ITEM;
+    } else if (st != STASH_OK) {
+        fail_msg("%s after a kill: %s", job->npy, stash_strerror(st));
+    } else if ((*npy_item = which_array(&d, data, npy_last, flight)) == NO_ITEM) {
+        fail_msg("%s holds neither item %lld nor item %lld", job->npy, (long long)npy_last,
+                 (long long)flight);
+    }
+    free(data);
+    stash_nco *nco = NULL;
+    st = stash_nco_open(job->nco, 0, &nco);
+    if (st == -ENOENT && nco_last == NO_ITEM) {
+        *nco_item = NO_ITEM;
+        return;
+    }
+    if (st != STASH_OK)
+        fail_msg("%s after a kill: %s", job->nco, stash_strerror(st));
+    stash_nco_info info;
+    const void *array;
+    assert_ok(stash_nco_info_get(nco, &info));
+    assert_int_equal(info.count, 1);
+    assert_int_equal(info.tail_bytes, 0);
+    assert_ok(stash_nco_array(nco, 0, &d, &array));
+    *nco_item = which_array(&d, array, nco_last, flight);
+    if (*nco_item == NO_ITEM)
+        fail_msg("%s holds neither item %lld nor item %lld", job->nco, (long long)nco_last,
+                 (long long)flight);
+    expect_object(nco, 0, *nco_item); /* its metadata is that item's too */
+    stash_nco_close(&nco);
+}
+
+static void test_saves_and_packs_killed_at_random_leave_old_or_new_files(void **state)
+{
+    (void)state;
+    double t0 = now_s();
+    struct publish_job job;
+    snprintf(job.npy, sizeof job.npy, "%s", path_in(dir, "published.npy"));
+    snprintf(job.nco, sizeof job.nco, "%s", path_in(dir, "published.nco"));
+    struct kill_stats k = {0};
+    uint64_t next = 0, npy_item = NO_ITEM, nco_item = NO_ITEM;
+    for (unsigned n = 0; n < kills_per_kind; n++) {
+        unsigned delay = (unsigned)(next_random(&rng) % 3000);
+        run_and_kill(publish_writer, &job, next, delay, NULL, NULL);
+        uint64_t started = atomic_load(&shared->started),
+                 committed = atomic_load(&shared->committed);
+        k.kills++;
+        k.items += committed - next;
+        k.mid_call += started > committed;
+        check_published(&job, next, committed, started, &npy_item, &nco_item);
+        k.landed += nco_item == committed && started > committed;
+        next = started; /* the number of an item in flight is never reused */
+    }
+    /* The killed writers' temporaries stay (nothing sweeps them; docs/reliability.md). */
+    int temps = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; (e = readdir(d));)
+        temps += strncmp(e->d_name, "published.", 10) == 0 && strstr(e->d_name, ".tmp-") != NULL;
+    closedir(d);
+    print_stats("npy save + nco pack", &k, now_s() - t0);
+    print_message("  %d temporaries of killed writers left beside the files\n", temps);
+    assert_true(k.mid_call > k.kills / 2);
+}
+
 /* ---- Ring puts ------------------------------------------------------------------------ */
 
 #define RING_CHANNELS 16
@@ -854,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_hdf5_puts_killed_at_random_never_return_a_torn_value),
         cmocka_unit_test(test_nco_appends_killed_at_random_keep_every_committed_object),
         cmocka_unit_test(test_durable_nco_appends_killed_at_random_keep_every_committed_object),
+        cmocka_unit_test(test_saves_and_packs_killed_at_random_leave_old_or_new_files),
         cmocka_unit_test(test_ring_puts_killed_at_random_never_show_a_torn_frame),
     };
     return cmocka_run_group_tests_name("crash", tests, set_up, NULL);
