@@ -11,7 +11,8 @@
  * terabytes of address space, so RLIMIT_AS cannot be used) an allocation
  * of that size aborts the child instead. Either way the child's peak
  * resident size may not grow by more than LIMIT_HEADROOM, and a stack
- * overflow or hang kills it, which fails the test.
+ * overflow or hang kills it, which fails the test. STASH_LIMITS_VERBOSE=1
+ * prints every call's status, memory and time.
  */
 #include "test_util.h"
 
@@ -118,8 +119,9 @@ static stash_status bounded(const char *what, bounded_fn fn, const void *ctx)
                  "above?)", what, WIFEXITED(status) ? WEXITSTATUS(status) : -1, seconds);
     if ((uint64_t)r.rss_growth_kib * 1024 > LIMIT_HEADROOM)
         fail_msg("%s: the call grew the resident set by %ld KiB", what, r.rss_growth_kib);
-    if (r.rss_growth_kib > 16 * 1024)
-        print_message("  %s: %ld KiB of memory, %.2f s\n", what, r.rss_growth_kib, seconds);
+    if (r.rss_growth_kib > 16 * 1024 || getenv("STASH_LIMITS_VERBOSE"))
+        print_message("  %s: %s, %ld KiB of memory, %.2f s\n", what, stash_strerror(r.status),
+                      r.rss_growth_kib, seconds);
     return r.status;
 }
 
