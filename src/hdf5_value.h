@@ -39,7 +39,9 @@ stash_status h5v_write(hid_t loc, const char *name, const stash_value *v, int tu
  * attribute is a dict, unless tuple_if_numbered and its members are all
  * decimal names (HashedHDF5's "data"). Untrusted: only hard links are
  * followed; a group inside the value with more than one hard link is
- * refused (it could be its own ancestor, or multiply the tree); sizes are
+ * refused (it could be its own ancestor, or multiply the tree), and so is a
+ * member whose stored name is not one link name (a forged "/x" is a path,
+ * STASH_E_CORRUPT); sizes are
  * checked against the storage the file holds and a budget for the whole
  * tree; nesting is bounded by STASH_VALUE_MAX_DEPTH; a stash:type word
  * must be a scalar string, known, and fit its object (unknown words are

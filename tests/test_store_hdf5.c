@@ -10,6 +10,8 @@
 #include "test_util.h"
 
 #include <errno.h>
+#include <hdf5.h>
+#include <time.h>
 
 #include "store_common.h"
 
@@ -413,6 +415,121 @@ static void test_a_damaged_group_is_corrupt_not_missing(void **state)
     /* Keys outside the damaged group still work. */
     s = open_store("damaged-group.h5", 0);
     expect_round_trip(s, "elsewhere", json("{\"fine\": true}"));
+/* Replaces the one stored name placeholder with name, of the same length, in the file at path. */
+static void forge_name(const char *path, const char *placeholder, const char *name)
+{
+    static char image[1 << 16];
+    size_t len = read_file(path, image, sizeof image), n = strlen(name) + 1;
+    assert_true(len < sizeof image && strlen(placeholder) + 1 == n);
+    char *at = memmem(image, len, placeholder, n);
+    assert_non_null(at);
+    assert_null(memmem(at + 1, len - (size_t)(at + 1 - image), placeholder, n));
+    memcpy(at, name, n);
+    write_file(path, image, len);
+}
+
+static void scalar_dataset(hid_t loc, const char *name, int value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t ds = H5Dcreate2(loc, name, H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(space >= 0 && ds >= 0);
+    assert_true(H5Dwrite(ds, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) >= 0);
+    H5Dclose(ds);
+    H5Sclose(space);
+}
+
+/*
+ * HDF5 reads a member's name as a path. A forged name holding '/' must not
+ * take a read through an external link into another file, nor to a sibling.
+ */
+static void test_a_member_named_as_a_path_is_refused(void **state)
+{
+    (void)state;
+    char other[4200];
+    snprintf(other, sizeof other, "%s", path_in(dir, "other.h5"));
+    hid_t f = H5Fcreate(other, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = H5Gcreate2(f, "secret", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    scalar_dataset(g, "x", 7);
+    H5Gclose(g);
+    H5Fclose(f);
+    /* Symbol-table groups (the default format) keep names unchecksummed in a heap. */
+    const char *path = path_in(dir, "forged.h5");
+    f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(H5Lcreate_external(other, "/secret", f, "ext", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    scalar_dataset(f, "sibling", 1);
+    g = H5Gcreate2(f, "through_ext", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    scalar_dataset(g, "#ext_x", 0);
+    H5Gclose(g);
+    g = H5Gcreate2(f, "to_sibling", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    scalar_dataset(g, "#sibling", 0);
+    H5Gclose(g);
+    g = H5Gcreate2(f, "dot", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    scalar_dataset(g, "#", 0);
+    H5Gclose(g);
+    H5Fclose(f);
+    forge_name(path, "#ext_x", "/ext/x");
+    forge_name(path, "#sibling", "/sibling");
+    forge_name(path, "#", ".");
+    stash_store *s = open_store("forged.h5", STASH_STORE_READ_ONLY);
+    stash_value *v = NULL;
+    assert_int_equal(stash_store_get(s, "through_ext", &v), STASH_E_CORRUPT);
+    assert_int_equal(stash_store_get(s, "to_sibling", &v), STASH_E_CORRUPT);
+    assert_int_equal(stash_store_get(s, "dot", &v), STASH_E_CORRUPT);
+    assert_null(v);
+    assert_ok(stash_store_get(s, "sibling", &v));
+    stash_value_free(&v);
+    stash_store_close(&s);
+}
+
+/* A gzip dataset of n float64s in 16-element chunks, the first `written` of them written. */
+static void gzip_dataset(hid_t loc, const char *name, hsize_t n, hsize_t written)
+{
+    hsize_t chunk = 16;
+    hid_t space = H5Screate_simple(1, &n, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    assert_true(H5Pset_chunk(dcpl, 1, &chunk) >= 0 && H5Pset_deflate(dcpl, 1) >= 0);
+    hid_t ds = H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(ds >= 0);
+    if (written) {
+        double *data = calloc(written, sizeof *data);
+        hsize_t start = 0;
+        hid_t mem = H5Screate_simple(1, &written, NULL);
+        assert_true(H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &written, NULL) >= 0);
+        assert_true(H5Dwrite(ds, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, data) >= 0);
+        H5Sclose(mem);
+        free(data);
+    }
+    H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+}
+
+/* Never-written chunks cost no file space but HDF5 fills each on a read: refused, quickly. */
+static void test_a_compressed_dataset_with_unwritten_chunks_is_refused(void **state)
+{
+    (void)state;
+    hid_t f = H5Fcreate(path_in(dir, "sparse.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    gzip_dataset(f, "never", (hsize_t)1 << 26, 0); /* 4 Mi chunks: 21 s and 512 MiB to fill */
+    gzip_dataset(f, "partly", 64, 32);
+    gzip_dataset(f, "whole", 64, 64);
+    gzip_dataset(f, "empty", 0, 0);
+    H5Fclose(f);
+    stash_store *s = open_store("sparse.h5", STASH_STORE_READ_ONLY);
+    stash_value *v = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(stash_store_get(s, "never", &v), STASH_E_TRUNCATED);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 2);
+    assert_int_equal(stash_store_get(s, "partly", &v), STASH_E_TRUNCATED);
+    assert_null(v);
+    const stash_array_desc *desc;
+    const void *data;
+    assert_ok(stash_store_get(s, "whole", &v));
+    assert_ok(stash_value_get_array(v, &desc, &data));
+    assert_int_equal(desc->shape[0], 64);
+    stash_value_free(&v);
+    assert_ok(stash_store_get(s, "empty", &v));
+    stash_value_free(&v);
     stash_store_close(&s);
 }
 
@@ -471,6 +588,8 @@ int main(void)
         cmocka_unit_test(test_a_failed_put_leaves_nothing),
         cmocka_unit_test(test_bad_files_and_options_are_refused),
         cmocka_unit_test(test_a_damaged_group_is_corrupt_not_missing),
+        cmocka_unit_test(test_a_member_named_as_a_path_is_refused),
+        cmocka_unit_test(test_a_compressed_dataset_with_unwritten_chunks_is_refused),
         cmocka_unit_test(test_an_exclusive_handle_keeps_the_file_open),
         cmocka_unit_test(test_four_processes_share_an_hdf5_store),
         cmocka_unit_test(test_a_killed_writer_leaves_the_hdf5_store_readable),
