@@ -415,6 +415,9 @@ static void test_a_damaged_group_is_corrupt_not_missing(void **state)
     /* Keys outside the damaged group still work. */
     s = open_store("damaged-group.h5", 0);
     expect_round_trip(s, "elsewhere", json("{\"fine\": true}"));
+    stash_store_close(&s);
+}
+
 /* Replaces the one stored name placeholder with name, of the same length, in the file at path. */
 static void forge_name(const char *path, const char *placeholder, const char *name)
 {
