@@ -370,12 +370,17 @@ static bool put_on_damaged_store(const char *uri, uint64_t item)
         exit(0);
     }
     close(err[1]);
-    char printed[1024];
+    static char printed[1 << 16];
     size_t printed_bytes = drain(err[0], printed, sizeof printed);
     close(err[0]);
     int status;
     assert_int_equal(waitpid(child, &status, 0), child);
-    if (WIFSIGNALED(status))
+    /* Under ASan with abort_on_error, the leak checker's report of HDF5's kept state ends
+     * the child with SIGABRT at exit: that is the known gap above, not a crash. */
+    bool leak_report = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
+                       strstr(printed, "ERROR: LeakSanitizer") != NULL &&
+                       strstr(printed, "ERROR: AddressSanitizer") == NULL;
+    if (WIFSIGNALED(status) && !leak_report)
         fail_msg("a put on the damaged store %s crashed (signal %d)", uri, WTERMSIG(status));
     return printed_bytes > 0 || WEXITSTATUS(status) != 0;
 }
