@@ -1,6 +1,7 @@
 #include "bench_util.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,11 +20,30 @@ void bench_sink(uint64_t value)
     sink += value;
 }
 
+void bench_printf(struct bench_config *c, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vfprintf(c->out, format, args);
+    va_end(args);
+    fflush(c->out);
+    if (c->report != NULL) {
+        va_start(args, format);
+        vfprintf(c->report, format, args);
+        va_end(args);
+    }
+}
+
+void bench_section(struct bench_config *c, const char *title, const char *method)
+{
+    bench_printf(c, "\n## %s\n\n%s\n", title, method);
+}
+
 void bench_table(struct bench_config *c, const char *title)
 {
-    fprintf(c->out, "\n### %s\n\n", title);
-    fprintf(c->out, "| benchmark | stash | baseline | ratio | target | |\n");
-    fprintf(c->out, "|---|---|---|---|---|---|\n");
+    bench_printf(c, "\n### %s\n\n| benchmark | stash | baseline | ratio | target | |\n"
+                    "|---|---|---|---|---|---|\n",
+                 title);
 }
 
 static bool target_met(double ratio, const char *target)
@@ -41,9 +61,8 @@ void bench_row(struct bench_config *c, const char *what, const char *stash_figur
         verdict = met ? "met" : "MISSED";
         met ? c->met++ : c->missed++;
     }
-    fprintf(c->out, "| %s | %s | %s | %.3g | %s | %s |\n", what, stash_figure, baseline_figure,
-            ratio, target ? target : "", verdict);
-    fflush(c->out);
+    bench_printf(c, "| %s | %s | %s | %.3g | %s | %s |\n", what, stash_figure, baseline_figure,
+                 ratio, target ? target : "", verdict);
 }
 
 static int compare_doubles(const void *a, const void *b)
@@ -73,4 +92,40 @@ double bench_python(const char *program)
     if (pclose(p) != 0)
         value = NAN;
     return value;
+}
+
+/* Feeds gnuplot a script with the data inline; false if it cannot run or fails. */
+static bool draw(const struct bench_plot *plot, const char *png)
+{
+    FILE *g = popen("gnuplot 2>/dev/null", "w");
+    if (g == NULL)
+        return false;
+    fprintf(g, "set terminal pngcairo size 900,520 font 'sans,11'\nset output '%s'\n"
+               "set title '%s'\nset xlabel '%s'\nset ylabel '%s'\nset logscale x 2\n"
+               "set key top left\nset grid\nset yrange [0:*]\n$data << EOD\n",
+            png, plot->title, plot->x_label, plot->y_label);
+    for (size_t i = 0; i < plot->points; i++) {
+        fprintf(g, "%g", plot->x[i]);
+        for (size_t s = 0; s < plot->series_count; s++)
+            fprintf(g, " %g", plot->y[s * plot->points + i]);
+        fputc('\n', g);
+    }
+    fputs("EOD\nplot ", g);
+    for (size_t s = 0; s < plot->series_count; s++)
+        fprintf(g, "%s$data using 1:%zu with linespoints lw 2 title '%s'", s ? ", " : "", s + 2,
+                plot->series_names[s]);
+    fputc('\n', g);
+    return pclose(g) == 0;
+}
+
+void bench_plot(struct bench_config *c, const struct bench_plot *plot)
+{
+    if (c->plot_dir == NULL)
+        return;
+    char png[4096];
+    snprintf(png, sizeof png, "%s/%s.png", c->plot_dir, plot->name);
+    if (draw(plot, png))
+        bench_printf(c, "\n![%s](%s.png)\n", plot->title, plot->name);
+    else
+        bench_printf(c, "\n(plot %s.png not drawn: gnuplot is missing or failed)\n", plot->name);
 }

@@ -13,7 +13,9 @@
 
 struct bench_config {
     bool quick; /* smaller inputs, for smoke runs */
-    FILE *out;
+    FILE *out;  /* the live tables */
+    FILE *report; /* the same Markdown for the report file, or NULL */
+    const char *plot_dir; /* where PNG plots go (NULL: none are drawn) */
     const char *scratch_dir; /* where benchmark files go */
     unsigned met, missed;
 };
@@ -22,6 +24,13 @@ double bench_seconds(void);
 
 /* Keeps a computed value alive. */
 void bench_sink(uint64_t value);
+
+/* printf to the live output and to the report. */
+void bench_printf(struct bench_config *c, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A part's heading and the prose that says how it was measured. */
+void bench_section(struct bench_config *c, const char *title, const char *method);
 
 void bench_table(struct bench_config *c, const char *title);
 
@@ -32,6 +41,19 @@ void bench_table(struct bench_config *c, const char *title);
  */
 void bench_row(struct bench_config *c, const char *what, const char *stash_figure,
                const char *baseline_figure, double ratio, const char *target);
+
+/*
+ * A line plot of series_count curves sharing the x values (log-scaled x),
+ * drawn by gnuplot into plot_dir/NAME.png and linked from the report; y is
+ * series-major: y[s * points + i]. Without gnuplot or plot_dir, a note says so.
+ */
+struct bench_plot {
+    const char *name, *title, *x_label, *y_label;
+    size_t series_count, points;
+    const char *const *series_names;
+    const double *x, *y;
+};
+void bench_plot(struct bench_config *c, const struct bench_plot *plot);
 
 /* The median of n values; reorders them. */
 double bench_median(double *values, size_t n);

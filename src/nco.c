@@ -67,7 +67,15 @@ static stash_status load_whole_file(int fd, unsigned flags, struct stat *st, sta
     return STASH_OK;
 }
 
-/* Fills the tail fields from the last indexed object, as a walk would. */
+/*
+ * Fills the tail fields from the last indexed object, as a walk would. A
+ * committed object past the last indexed one makes the index stale, even
+ * though it describes this file's size and modification time: a reader
+ * that walked during an append can publish its index after the append's
+ * header, which changes neither (and a coarse clock may give both writes
+ * one timestamp). Trusting it would hide the object, and the next append
+ * would cut it off as a tail.
+ */
 static stash_status info_from_index(stash_nco *nco)
 {
     stash_nco_object last = {0};
@@ -81,7 +89,11 @@ static stash_status info_from_index(stash_nco *nco)
             return status;
     }
     nco_describe_tail(nco->map, nco->map_bytes, last.array_end, &nco->info);
-    return STASH_OK;
+    uint64_t tail = nco->info.tail_bytes;
+    size_t head = tail > 64 ? 64 : (size_t)tail;
+    bool object_after = tail > 0 && nco->info.tail_status == STASH_OK &&
+                        !nco_header_is_blank(nco->map + last.array_end, head);
+    return object_after ? STASH_E_BUSY : STASH_OK;
 }
 
 /* The index if it is current, else a walk (and a new index if allowed). */
@@ -93,7 +105,7 @@ static stash_status find_objects(stash_nco *nco, const char *path, const struct 
         nco->info.index = STASH_NCO_INDEX_USED;
         if (info_from_index(nco) == STASH_OK)
             return STASH_OK;
-        free(nco->starts); /* an index that points at a bad header is stale */
+        free(nco->starts); /* a bad header at an entry, or an object after the last: stale */
         nco->starts = NULL;
     }
     stash_status status = nco_walk(nco->map, nco->map_bytes, &nco->starts, &nco->info.count,

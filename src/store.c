@@ -17,27 +17,30 @@ struct stash_store {
 
 /* ---- Keys ------------------------------------------------------------------------ */
 
-stash_status store_key_check(const char *key)
+/* Every "/"-separated part is non-empty, not "." or "..", and free of control characters. */
+static bool parts_are_valid(const char *key)
 {
-    size_t len = key ? strlen(key) : 0;
-    if (len == 0)
-        return STASH_E_INVALID;
-    if (len > STASH_STORE_KEY_MAX)
-        return STASH_E_LIMIT;
-    if (!utf8_is_valid(key, len))
-        return STASH_E_INVALID;
     for (const char *part = key;; part++) {
         const char *end = strchr(part, '/');
         size_t n = end ? (size_t)(end - part) : strlen(part);
         if (n == 0 || (n == 1 && part[0] == '.') || (n == 2 && part[0] == '.' && part[1] == '.'))
-            return STASH_E_INVALID;
+            return false;
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)part[i] < 0x20 || part[i] == 0x7f)
-                return STASH_E_INVALID;
+                return false;
         if (!end)
-            return STASH_OK;
+            return true;
         part = end;
     }
+}
+
+/* STASH_E_LIMIT only when length is the key's one fault (store.h): "../" x 5000 is INVALID. */
+stash_status store_key_check(const char *key)
+{
+    size_t len = key ? strlen(key) : 0;
+    if (len == 0 || !utf8_is_valid(key, len) || !parts_are_valid(key))
+        return STASH_E_INVALID;
+    return len > STASH_STORE_KEY_MAX ? STASH_E_LIMIT : STASH_OK;
 }
 
 /* ---- Opening ---------------------------------------------------------------------- */

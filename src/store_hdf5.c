@@ -224,6 +224,18 @@ stash_status store_hdf5_open(const char *path, const stash_store_options *option
 
 /* ---- Paths inside the file ---------------------------------------------------------------- */
 
+/*
+ * Whether loc has a link called name: STASH_OK, STASH_E_NOT_FOUND, or
+ * STASH_E_CORRUPT when HDF5 cannot tell (a damaged group, such as a kill
+ * inside HDF5's metadata flush can leave): damage must never read as an
+ * absent key, and nothing may be created in a group HDF5 cannot read.
+ */
+static stash_status link_exists(hid_t loc, const char *name)
+{
+    htri_t exists = H5Lexists(loc, name, H5P_DEFAULT);
+    return exists > 0 ? STASH_OK : exists == 0 ? STASH_E_NOT_FOUND : STASH_E_CORRUPT;
+}
+
 /* True if name in loc is a hard link (H5Lget_info does not follow the last link). */
 static bool hard_link(hid_t loc, const char *name)
 {
@@ -234,8 +246,9 @@ static bool hard_link(hid_t loc, const char *name)
 /* The link path names in file: STASH_OK if hard, STASH_E_NOT_FOUND if missing. */
 static stash_status hard_step(hid_t file, const char *path)
 {
-    if (H5Lexists(file, path, H5P_DEFAULT) <= 0)
-        return STASH_E_NOT_FOUND;
+    stash_status st = link_exists(file, path);
+    if (st != STASH_OK)
+        return st;
     return hard_link(file, path) ? STASH_OK : STASH_E_UNSUPPORTED;
 }
 
@@ -270,7 +283,12 @@ static stash_status open_parent(hid_t file, const char *key, hid_t *parent, cons
         char *end = strchr(part, '/');
         *end = '\0';
         hid_t next;
-        if (H5Lexists(g, part, H5P_DEFAULT) > 0) {
+        stash_status exists = link_exists(g, part);
+        if (exists == STASH_E_CORRUPT) {
+            H5Gclose(g);
+            return exists;
+        }
+        if (exists == STASH_OK) {
             next = hard_link(g, part) ? H5Gopen2(g, part, H5P_DEFAULT) : H5I_INVALID_HID;
             if (next < 0) {
                 H5Gclose(g);
@@ -376,16 +394,19 @@ static stash_status put_in_file(hid_t file, const struct put_job *job)
         return st;
     char temp[64];
     snprintf(temp, sizeof temp, TEMP_PREFIX "%ld", (long)getpid());
-    if (H5Lexists(parent, temp, H5P_DEFAULT) > 0)
+    stash_status leftover = link_exists(parent, temp), old_value = link_exists(parent, leaf);
+    if (leftover == STASH_E_CORRUPT || old_value == STASH_E_CORRUPT)
+        st = STASH_E_CORRUPT; /* HDF5 cannot read this group: create nothing in it */
+    if (st == STASH_OK && leftover == STASH_OK)
         H5Ldelete(parent, temp, H5P_DEFAULT); /* left by a put that failed */
-    st = stash_key_is_content(job->key) ? write_hashed(parent, temp, job)
-                                        : h5v_write(parent, temp, job->value, 0);
-    if (st == STASH_OK && H5Lexists(parent, leaf, H5P_DEFAULT) > 0 &&
-        H5Ldelete(parent, leaf, H5P_DEFAULT) < 0)
+    if (st == STASH_OK)
+        st = stash_key_is_content(job->key) ? write_hashed(parent, temp, job)
+                                            : h5v_write(parent, temp, job->value, 0);
+    if (st == STASH_OK && old_value == STASH_OK && H5Ldelete(parent, leaf, H5P_DEFAULT) < 0)
         st = -EIO;
     if (st == STASH_OK && H5Lmove(parent, temp, parent, leaf, H5P_DEFAULT, H5P_DEFAULT) < 0)
         st = -EIO;
-    if (st != STASH_OK && H5Lexists(parent, temp, H5P_DEFAULT) > 0)
+    if (st != STASH_OK && link_exists(parent, temp) == STASH_OK)
         H5Ldelete(parent, temp, H5P_DEFAULT);
     H5Gclose(parent);
     return st;

@@ -11,6 +11,7 @@
 #include <stash/npy.h>
 
 #include <errno.h>
+#include <fcntl.h>
 
 static const char *dir;
 
@@ -223,6 +224,71 @@ static void test_stale_or_damaged_indexes_are_rebuilt(void **state)
     assert_int_equal(index_state_of(path, &count), STASH_NCO_INDEX_REBUILT);
 }
 
+/*
+ * A reader that walks while an append is in flight indexes the objects it
+ * saw; if its index lands after the append's header, and the file's size
+ * and modification time did not move in between (the header does not
+ * change the size, and a kernel's coarse clock may give both writes one
+ * timestamp), the index describes this very file but lacks its last
+ * object. That object must still be found, and never be cut off as a tail
+ * by the next append.
+ */
+static void test_an_index_made_before_the_last_commit_hides_nothing(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "raced.nco");
+    append_objects(path, 2);
+    /* Object 2, written whole, then its header zeroed: an append before its commit. */
+    long start = file_size(path);
+    stash_stream *s;
+    stash_value *meta;
+    stash_array_desc d = nengo_desc();
+    assert_ok(stash_value_new_int(2, &meta));
+    assert_ok(stash_stream_open_file(path, "r+", &s));
+    assert_ok(stash_stream_seek(s, 0, STASH_SEEK_END, NULL));
+    assert_ok(stash_nco_write(s, meta, &d, nengo_array, NULL));
+    assert_ok(stash_stream_close(&s));
+    stash_value_free(&meta);
+    unsigned char header[STASH_NCO_HEADER_BYTES];
+    static const unsigned char zeros[STASH_NCO_HEADER_BYTES];
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, header, sizeof header, start), (ssize_t)sizeof header);
+    assert_int_equal(pwrite(fd, zeros, sizeof zeros, start), (ssize_t)sizeof zeros);
+    /* The reader walks and indexes two objects. */
+    size_t count;
+    assert_int_equal(index_state_of(path, &count), STASH_NCO_INDEX_REBUILT);
+    assert_int_equal(count, 2);
+    /* The append commits within the same clock tick: same size, same mtime. */
+    struct stat before;
+    assert_int_equal(fstat(fd, &before), 0);
+    assert_int_equal(pwrite(fd, header, sizeof header, start), (ssize_t)sizeof header);
+    struct timespec times[2] = {before.st_atim, before.st_mtim};
+    assert_int_equal(futimens(fd, times), 0);
+    close(fd);
+    stash_nco *nco;
+    stash_nco_info info;
+    assert_ok(stash_nco_open(path, 0, &nco));
+    assert_ok(stash_nco_info_get(nco, &info));
+    assert_int_equal(info.count, 3);
+    assert_int_equal(info.tail_bytes, 0);
+    stash_nco_close(&nco);
+    /* The index is whole again, and the next append lands after object 2. */
+    assert_int_equal(index_state_of(path, &count), STASH_NCO_INDEX_USED);
+    assert_int_equal(count, 3);
+    append_objects(path, 1);
+    assert_ok(stash_nco_open(path, 0, &nco));
+    assert_ok(stash_nco_info_get(nco, &info));
+    assert_int_equal(info.count, 4);
+    stash_value *back = NULL;
+    assert_ok(stash_nco_meta(nco, 2, &back, NULL));
+    int64_t i = -1;
+    assert_ok(stash_value_get_int(back, &i));
+    assert_int_equal(i, 2);
+    stash_value_free(&back);
+    stash_nco_close(&nco);
+}
+
 static void test_lying_offsets_get_clear_statuses(void **state)
 {
     (void)state;
@@ -388,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_layout_is_nengos_with_zero_padding),
         cmocka_unit_test(test_chains_are_found_by_index_and_by_walking),
         cmocka_unit_test(test_stale_or_damaged_indexes_are_rebuilt),
+        cmocka_unit_test(test_an_index_made_before_the_last_commit_hides_nothing),
         cmocka_unit_test(test_lying_offsets_get_clear_statuses),
         cmocka_unit_test(test_npy_inside_is_checked_too),
         cmocka_unit_test(test_uncommitted_tails_are_ignored_then_dropped),

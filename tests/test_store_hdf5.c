@@ -318,6 +318,106 @@ static void test_bad_files_and_options_are_refused(void **state)
     assert_int_equal(stash_store_open("hdf5:", NULL, &s), STASH_E_INVALID);
 }
 
+/* Replaces every occurrence of the 4-byte signature from with to in the file; how many. */
+static int replace_signature(const char *path, const char *from, const char *to)
+{
+    long found = file_size(path);
+    assert_true(found > 0 && found < (1L << 30));
+    size_t size = found > 0 && found < (1L << 30) ? (size_t)found : 1;
+    unsigned char *bytes = malloc(size);
+    assert_non_null(bytes);
+    assert_int_equal(read_file(path, bytes, size), size);
+    int n = 0;
+    for (size_t i = 0; i + 4 <= size; i++)
+        if (memcmp(bytes + i, from, 4) == 0) {
+            memcpy(bytes + i, to, 4);
+            n++;
+        }
+    write_file(path, bytes, size);
+    free(bytes);
+    return n;
+}
+
+/* In a forked child: put key into the store at uri; returns what the child wrote on stderr. */
+static size_t put_in_child_and_capture_stderr(const char *uri, const char *key, char *err,
+                                              size_t cap, stash_status *put_status)
+{
+    int out[2], status_pipe[2];
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(pipe(status_pipe), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 2);
+        stash_store *s;
+        stash_status st = stash_store_open(uri, NULL, &s);
+        if (st == STASH_OK) {
+            stash_value *v = json("{\"a\": 1}");
+            st = stash_store_put(s, key, v);
+            stash_value_free(&v);
+            stash_store_close(&s);
+        }
+        if (write(status_pipe[1], &st, sizeof st) != sizeof st)
+            _exit(2);
+        exit(0); /* atexit handlers run: HDF5's library shutdown among them */
+    }
+    close(out[1]);
+    close(status_pipe[1]);
+    size_t got = 0;
+    for (ssize_t n; got < cap - 1 && (n = read(out[0], err + got, cap - 1 - got)) > 0;)
+        got += (size_t)n;
+    err[got] = '\0';
+    assert_int_equal(read(status_pipe[0], put_status, sizeof *put_status),
+                     (ssize_t)sizeof *put_status);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(out[0]);
+    close(status_pipe[0]);
+    return got;
+}
+
+/*
+ * A group whose link storage is damaged (as a kill inside HDF5's metadata
+ * flush can leave it): its keys are reported as damage, never as missing,
+ * and a put into it is refused before HDF5 is asked to create anything
+ * there (a failed creation leaves HDF5 objects behind, which HDF5 then
+ * complains about on stderr at exit).
+ */
+static void test_a_damaged_group_is_corrupt_not_missing(void **state)
+{
+    (void)state;
+    stash_store *s = open_store("damaged-group.h5", 0);
+    for (int i = 0; i < 12; i++) { /* more than 8 links: dense storage, in a fractal heap */
+        char key[32];
+        snprintf(key, sizeof key, "g/k%d", i);
+        stash_value *v = json("[1, 2]");
+        assert_ok(stash_store_put(s, key, v));
+        stash_value_free(&v);
+    }
+    stash_store_close(&s);
+    /* The heap's direct blocks lose their signature: HDF5 can no longer read the links. */
+    assert_true(replace_signature(path_in(dir, "damaged-group.h5"), "FHDB", "XXXX") > 0);
+    s = open_store("damaged-group.h5", 0);
+    stash_value *v = NULL;
+    assert_int_equal(stash_store_get(s, "g/k3", &v), STASH_E_CORRUPT);
+    assert_int_equal(stash_store_has(s, "g/k3"), STASH_E_CORRUPT);
+    assert_int_equal(stash_store_delete(s, "g/k3"), STASH_E_CORRUPT);
+    assert_null(v);
+    stash_store_close(&s);
+    char err[4096];
+    stash_status put;
+    size_t printed = put_in_child_and_capture_stderr(uri_of("damaged-group.h5"), "g/k3", err,
+                                                     sizeof err, &put);
+    assert_int_equal(put, STASH_E_CORRUPT);
+    if (printed)
+        fail_msg("a put into a damaged group printed: %s", err);
+    /* Keys outside the damaged group still work. */
+    s = open_store("damaged-group.h5", 0);
+    expect_round_trip(s, "elsewhere", json("{\"fine\": true}"));
+    stash_store_close(&s);
+}
+
 /* Replaces the one stored name placeholder with name, of the same length, in the file at path. */
 static void forge_name(const char *path, const char *placeholder, const char *name)
 {
@@ -490,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_every_kind_round_trips_and_puts_replace),
         cmocka_unit_test(test_a_failed_put_leaves_nothing),
         cmocka_unit_test(test_bad_files_and_options_are_refused),
+        cmocka_unit_test(test_a_damaged_group_is_corrupt_not_missing),
         cmocka_unit_test(test_a_member_named_as_a_path_is_refused),
         cmocka_unit_test(test_a_compressed_dataset_with_unwritten_chunks_is_refused),
         cmocka_unit_test(test_an_exclusive_handle_keeps_the_file_open),

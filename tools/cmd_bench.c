@@ -1,5 +1,11 @@
 /*
- * stash bench: runs the benchmarks of each part and prints their tables.
+ * stash bench: runs the benchmarks of each part, prints their tables as they
+ * come, and writes the report page (docs/benchmarks.md for a full run): the
+ * machine, a summary of targets met and missed per part, then every table.
+ *
+ * The tables are gathered in a stash memory file while they run; the page is
+ * written once they are all done, aside and renamed, so an interrupted run
+ * leaves the previous page whole.
  */
 #include "bench_memfile.h"
 #include "bench_nco.h"
@@ -8,70 +14,247 @@
 #include "bench_streams.h"
 #include "commands.h"
 
+#include <stash/memfile.h>
+#include <stash/version.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_REPORT "docs/benchmarks.md"
 
 struct bench_part {
-    const char *name;
+    const char *name, *title;
     void (*run)(struct bench_config *c);
 };
 
 static const struct bench_part parts[] = {
-    {"streams", bench_streams},
-    {"memfile", bench_memfile},
-    {"nco", bench_nco},
-    {"store", bench_store},
-    {"ring", bench_ring},
+    {"streams", "Streams and storages", bench_streams},
+    {"memfile", "Memory files", bench_memfile},
+    {"nco", "Cache objects (NPY, NCO)", bench_nco},
+    {"store", "Result store", bench_store},
+    {"ring", "Shared ring", bench_ring},
 };
 #define PART_COUNT (sizeof parts / sizeof parts[0])
 
+struct bench_options {
+    bool quick;
+    const char *scratch_dir;
+    const char *report_path; /* NULL: no page */
+    bool selected[PART_COUNT];
+    bool some_selected;
+};
+
+struct part_outcome {
+    bool ran;
+    unsigned met, missed;
+    double seconds;
+};
+
+static int parse(int argc, char **argv, struct bench_options *o)
+{
+    bool report_given = false;
+    for (int i = 1; i < argc; i++) {
+        size_t p = 0;
+        while (p < PART_COUNT && strcmp(parts[p].name, argv[i]) != 0)
+            p++;
+        if (p < PART_COUNT) {
+            o->selected[p] = o->some_selected = true;
+        } else if (strcmp(argv[i], "--quick") == 0) {
+            o->quick = true;
+        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+            o->scratch_dir = argv[++i];
+        } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+            o->report_path = strcmp(argv[++i], "-") == 0 ? NULL : argv[i];
+            report_given = true;
+        } else {
+            fprintf(stderr, "stash bench: %s '%s' (see stash bench --help)\n",
+                    argv[i][0] == '-' ? "unknown option" : "no part named", argv[i]);
+            return 2;
+        }
+    }
+    if (!report_given && !o->quick && !o->some_selected)
+        o->report_path = DEFAULT_REPORT;
+    for (size_t p = 0; p < PART_COUNT && !o->some_selected; p++)
+        o->selected[p] = true;
+    return 0;
+}
+
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* ---- The page ------------------------------------------------------------------------- */
+
+/* The CPU's name from /proc/cpuinfo, or "unknown CPU". */
+static void cpu_name(char *buf, size_t size)
+{
+    snprintf(buf, size, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+            snprintf(buf, size, "%s", colon + 2);
+            buf[strcspn(buf, "\n")] = '\0';
+            break;
+        }
+    }
+    if (f != NULL)
+        fclose(f);
+}
+
+static void write_header(FILE *f, const struct bench_options *o)
+{
+    char cpu[256], date[64];
+    struct utsname u;
+    time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    cpu_name(cpu, sizeof cpu);
+    if (uname(&u) != 0)
+        snprintf(u.release, sizeof u.release, "unknown");
+    fprintf(f,
+            "# Benchmarks\n\n"
+            "Written by `stash bench%s` (stash %s) on %s: %s, %ld CPUs, Linux %s, built with "
+            "%s. Every figure stands beside a baseline measured in the same run, with their "
+            "ratio and the target it is held to; a ratio is reliable, an absolute figure only "
+            "indicative. `stash bench` rewrites this page; `stash bench PART` prints one "
+            "part's tables without touching it.\n\n",
+            o->quick ? " --quick" : "", stash_version_string(), date, cpu,
+            sysconf(_SC_NPROCESSORS_ONLN), u.release, __VERSION__);
+}
+
+static void write_summary(FILE *f, const struct part_outcome *outcomes)
+{
+    unsigned met = 0, missed = 0;
+    fputs("| part | targets met | missed | time |\n|---|---|---|---|\n", f);
+    for (size_t p = 0; p < PART_COUNT; p++) {
+        if (!outcomes[p].ran)
+            continue;
+        fprintf(f, "| [%s](#%s) | %u | %s%u%s | %.0f s |\n", parts[p].title, parts[p].name,
+                outcomes[p].met, outcomes[p].missed ? "**" : "", outcomes[p].missed,
+                outcomes[p].missed ? "**" : "", outcomes[p].seconds);
+        met += outcomes[p].met;
+        missed += outcomes[p].missed;
+    }
+    fprintf(f, "| all | %u | %u | |\n", met, missed);
+}
+
+/* The header, the summary and the tables, written aside and renamed over path. */
+static int write_page(const char *path, const struct bench_options *o,
+                      const struct part_outcome *outcomes, const void *tables, size_t len)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return -errno;
+    write_header(f, o);
+    write_summary(f, outcomes);
+    fwrite(tables, 1, len, f);
+    bool ok = !ferror(f);
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int err = errno ? -errno : -EIO;
+        unlink(tmp);
+        return err;
+    }
+    return 0;
+}
+
+/* "docs" for "docs/benchmarks.md", "." for "benchmarks.md". */
+static void directory_of(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(dir, size, ".");
+    else
+        snprintf(dir, size, "%.*s", (int)(slash - path > 0 ? slash - path : 1), path);
+}
+
+/* ---- The run -------------------------------------------------------------------------- */
+
+static void run_parts(struct bench_config *c, const struct bench_options *o,
+                      struct part_outcome *outcomes)
+{
+    for (size_t p = 0; p < PART_COUNT; p++) {
+        if (!o->selected[p])
+            continue;
+        unsigned met = c->met, missed = c->missed;
+        double started = seconds();
+        /* An anchor for the summary's links. */
+        bench_printf(c, "\n<a id=\"%s\"></a>\n", parts[p].name);
+        parts[p].run(c);
+        outcomes[p] = (struct part_outcome){true, c->met - met, c->missed - missed,
+                                            seconds() - started};
+    }
+}
+
 static int run(int argc, char **argv)
 {
-    struct bench_config c = {.out = stdout, .scratch_dir = "."};
-    const char *only[PART_COUNT + 1];
-    size_t n_only = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
-            c.quick = true;
-        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
-            c.scratch_dir = argv[++i];
-        } else if (argv[i][0] != '-' && n_only < PART_COUNT) {
-            only[n_only++] = argv[i];
-        } else {
-            fprintf(stderr, "stash bench: unknown option '%s' (see stash bench --help)\n",
-                    argv[i]);
-            return 2;
+    struct bench_options o = {.scratch_dir = "."};
+    int rc = parse(argc, argv, &o);
+    if (rc != 0)
+        return rc;
+    struct bench_config c = {.out = stdout, .scratch_dir = o.scratch_dir, .quick = o.quick};
+    struct part_outcome outcomes[PART_COUNT] = {{0}};
+    stash_memfile *tables = NULL;
+    char plot_dir[4096];
+    if (o.report_path != NULL) {
+        directory_of(o.report_path, plot_dir, sizeof plot_dir);
+        stash_status st = stash_memfile_create("bench-report", NULL, &tables);
+        if (st == STASH_OK)
+            st = stash_memfile_fopen(tables, "w", &c.report);
+        if (st != STASH_OK || (mkdir(plot_dir, 0777) != 0 && errno != EEXIST)) {
+            fprintf(stderr, "stash bench: cannot prepare %s: %s\n", o.report_path,
+                    st != STASH_OK ? stash_strerror(st) : strerror(errno));
+            stash_memfile_close(&tables);
+            return 1;
         }
+        c.plot_dir = plot_dir;
     }
-    for (size_t i = 0; i < n_only; i++) {
-        size_t p = 0;
-        while (p < PART_COUNT && strcmp(parts[p].name, only[i]) != 0)
-            p++;
-        if (p == PART_COUNT) {
-            fprintf(stderr, "stash bench: no part named '%s'\n", only[i]);
-            return 2;
-        }
+    printf("## stash benchmarks%s\n", o.quick ? " (quick)" : "");
+    run_parts(&c, &o, outcomes);
+    printf("\ntargets met: %u, missed: %u\n", c.met, c.missed);
+    if (tables == NULL)
+        return 0;
+    void *data;
+    uint64_t len;
+    int written = fclose(c.report) == 0 ? 0 : -EIO;
+    if (written == 0 && stash_memfile_data(tables, &data, &len) == STASH_OK)
+        written = write_page(o.report_path, &o, outcomes, data, (size_t)len);
+    stash_memfile_close(&tables);
+    if (written != 0) {
+        fprintf(stderr, "stash bench: writing %s: %s\n", o.report_path, strerror(-written));
+        return 1;
     }
-    fprintf(c.out, "## stash benchmarks%s\n", c.quick ? " (quick)" : "");
-    for (size_t p = 0; p < PART_COUNT; p++) {
-        bool selected = n_only == 0;
-        for (size_t i = 0; i < n_only; i++)
-            selected |= strcmp(parts[p].name, only[i]) == 0;
-        if (selected)
-            parts[p].run(&c);
-    }
-    fprintf(c.out, "\ntargets met: %u, missed: %u\n", c.met, c.missed);
+    printf("wrote %s\n", o.report_path);
     return 0;
 }
 
 const struct stash_command cmd_bench = {
     .name = "bench",
-    .summary = "run the benchmarks and print each figure beside its baseline",
-    .usage = "usage: stash bench [PART...] [--quick] [--dir DIR]\n\n"
-             "Runs the benchmarks of the named parts (default: all; parts: streams, memfile, nco,\n"
-             "store, ring) and prints one Markdown table per part: each figure beside a baseline\n"
-             "measured in the same run, their ratio, the target and whether it was met.\n"
-             "--quick uses small inputs; --dir puts scratch files in DIR (default .).\n\n"
-             "example:\n  $ stash bench streams --quick\n",
+    .summary = "run the benchmarks and write docs/benchmarks.md",
+    .usage = "usage: stash bench [PART...] [--quick] [--dir DIR] [--out FILE|-]\n\n"
+             "Runs the benchmarks of the named parts (default: all; parts: streams, memfile,\n"
+             "nco, store, ring) and prints one Markdown table per measure: each figure beside\n"
+             "a baseline measured in the same run, their ratio, the target and whether it was\n"
+             "met. A full run (no PART, no --quick) also writes the page docs/benchmarks.md,\n"
+             "with the machine, a summary per part and plots (PNG, drawn by gnuplot) beside\n"
+             "it; --out FILE writes the page to FILE instead, and --out - writes none.\n"
+             "--quick uses small inputs; --dir puts scratch files in DIR (default .).\n"
+             "A full run takes about ten minutes and wants an otherwise idle machine.\n\n"
+             "examples:\n"
+             "  $ stash bench                    # everything, and docs/benchmarks.md\n"
+             "  $ stash bench ring --quick       # one part, small, printed only\n"
+             "  $ stash bench --quick --out /tmp/bench.md\n",
     .run = run,
 };

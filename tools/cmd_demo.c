@@ -1,30 +1,42 @@
 /*
- * stash demo: until the full pipeline exists (issue 7), a real small job over
- * the parts built so far: typed records written through a file stream, read
- * back through a storage and a range window, copied into a memory file and
- * read through its view and its descriptor's path, and many temp storages
- * sharing a small descriptor pool. Exits non-zero if any byte does not verify.
+ * stash demo: the whole pipeline, end to end (see demo.h for its shape).
+ *
+ * The parent sets up the ring, the store's address and two shared memory
+ * files, forks the acquisition and analysis processes, shows their progress,
+ * reaps them, then writes the features as an NCO file, verifies them and
+ * prints the report. Exit status: 0 when everything verifies, 1 when
+ * anything fails, 2 for bad usage.
  */
 #include "commands.h"
+#include "demo.h"
+#include "demo_report.h"
+#include "demo_signal.h"
+#include "demo_verify.h"
+#include "describe.h"
 
-#include <stash/stash.h>
+#include <stash/memfile.h>
+#include <stash/ring.h>
+#include <stash/store.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define RECORD_BYTES 12 /* u32 id, f64 value, both little endian */
+#define POLL_NS 50000000 /* the parent looks at its children this often */
 
-struct demo_options {
-    const char *dir;
-    unsigned long records;
-    unsigned long temps;
-    unsigned long pool_max;
-};
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
 
 static double seconds(void)
 {
@@ -33,244 +45,364 @@ static double seconds(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static double value_of(uint32_t id)
+void demo_fail(struct demo_process_state *s, const char *what, int32_t status)
 {
-    return (double)id * 0.5 - 3.25;
+    snprintf(s->what, sizeof s->what, "%s", what);
+    atomic_store_explicit(&s->status, status ? status : STASH_E_INVALID, memory_order_release);
 }
 
-static int fail(const char *what, stash_status status)
-{
-    fprintf(stderr, "stash demo: %s: %s\n", what, stash_strerror(status));
-    return 1;
-}
+/* ---- Options -------------------------------------------------------------------------- */
 
-static int write_records(const char *path, unsigned long n)
+struct option_spec {
+    const char *name;
+    uint64_t min, max;
+    size_t offset, size; /* of the field in struct demo_options */
+};
+
+#define OPTION(flag, field, lo, hi)                                                           \
+    {flag, lo, hi, offsetof(struct demo_options, field), sizeof(((struct demo_options *)0)->field)}
+
+static const struct option_spec numeric_options[] = {
+    OPTION("--channels", channels, 1, 4096),
+    OPTION("--samples", samples, 1, (uint64_t)1 << 40),
+    OPTION("--window", window, 512, DEMO_MAX_WINDOW),
+    OPTION("--hop", hop, 1, DEMO_MAX_WINDOW),
+    OPTION("--workers", workers, 1, DEMO_MAX_WORKERS),
+    OPTION("--ring", ring_samples, 1, (uint64_t)1 << 30),
+    OPTION("--chunk", chunk, 1, 1 << 20),
+};
+
+static bool set_numeric(struct demo_options *o, const char *flag, const char *text)
 {
-    stash_stream *s;
-    stash_status status = stash_stream_open_file(path, "w", &s);
-    if (status != STASH_OK)
-        return fail(path, status);
-    for (uint32_t id = 0; id < n && status == STASH_OK; id++) {
-        status = stash_stream_write_u32le(s, id);
-        if (status == STASH_OK)
-            status = stash_stream_write_f64le(s, value_of(id));
+    for (size_t i = 0; i < sizeof numeric_options / sizeof numeric_options[0]; i++) {
+        const struct option_spec *spec = &numeric_options[i];
+        uint64_t n;
+        if (strcmp(flag, spec->name) != 0)
+            continue;
+        if (!parse_u64(text, &n) || n < spec->min || n > spec->max) {
+            fprintf(stderr, "stash demo: %s wants a whole number from %llu to %llu\n", flag,
+                    (unsigned long long)spec->min, (unsigned long long)spec->max);
+            return false;
+        }
+        char *field = (char *)o + spec->offset;
+        if (spec->size == sizeof(uint32_t))
+            *(uint32_t *)field = (uint32_t)n;
+        else
+            *(uint64_t *)field = n;
+        return true;
     }
-    stash_status closed = stash_stream_close(&s);
-    return status != STASH_OK || closed != STASH_OK
-               ? fail("writing records", status != STASH_OK ? status : closed)
-               : 0;
+    fprintf(stderr, "stash demo: unknown option '%s' (see stash demo --help)\n", flag);
+    return false;
 }
 
-/* Decodes every record of a whole-file copy; returns how many are wrong. */
-static unsigned long check_records(const unsigned char *data, size_t len, unsigned long n)
-{
-    unsigned long bad = len == n * RECORD_BYTES ? 0 : 1;
-    size_t at = 0;
-    for (uint32_t id = 0; id < n; id++) {
-        uint32_t got_id;
-        double got_value;
-        if (stash_bytes_read_u32le(data, len, &at, &got_id) != STASH_OK ||
-            stash_bytes_read_f64le(data, len, &at, &got_value) != STASH_OK)
-            return bad + (n - id);
-        bad += got_id != id || got_value != value_of(id);
-    }
-    return bad;
-}
-
-static int read_records(const char *path, unsigned long n, unsigned long *bad)
-{
-    stash_storage *st;
-    void *data = NULL;
-    size_t len = 0;
-    stash_status status = stash_storage_open_file(path, "r", &st);
-    if (status == STASH_OK)
-        status = stash_storage_read_all(st, &data, &len);
-    if (status != STASH_OK) {
-        stash_storage_close(&st);
-        return fail("reading records", status);
-    }
-    *bad = check_records(data, len, n);
-    free(data);
-
-    /* One record through a range window over the storage's stream. */
-    uint32_t pick = (uint32_t)(n / 2), id = 0;
-    double value = 0;
-    stash_stream *window = NULL;
-    status = stash_stream_open_range(stash_storage_stream(st), (uint64_t)pick * RECORD_BYTES,
-                                     (uint64_t)(pick + 1) * RECORD_BYTES, &window);
-    if (status == STASH_OK)
-        status = stash_stream_read_u32le(window, &id);
-    if (status == STASH_OK)
-        status = stash_stream_read_f64le(window, &value);
-    *bad += status != STASH_OK || id != pick || value != value_of(pick);
-    stash_stream_close(&window);
-    stash_storage_close(&st);
-    return 0;
-}
-
-/* Copies the file into a memory file through a handle, 1 MiB at a time. */
-static stash_status load_into_memfile(const char *path, stash_memfile *mf)
-{
-    stash_stream *in, *out = NULL;
-    stash_status status = stash_stream_open_file(path, "r", &in);
-    if (status == STASH_OK)
-        status = stash_memfile_open(mf, "w", &out);
-    static unsigned char chunk[1 << 20];
-    size_t got = 1;
-    while (status == STASH_OK && got > 0) {
-        status = stash_stream_read(in, chunk, sizeof chunk, &got);
-        if (status == STASH_OK)
-            status = stash_stream_write(out, chunk, got);
-    }
-    stash_stream_close(&in);
-    stash_stream_close(&out);
-    return status;
-}
-
-/* Reads a whole file by path with stdio, as a path-only library would. */
-static unsigned long check_by_path(const char *path, size_t len, unsigned long n)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *data = malloc(len + 1);
-    size_t got = f != NULL && data != NULL ? fread(data, 1, len + 1, f) : 0;
-    unsigned long bad = check_records(data, got, n);
-    if (f != NULL)
-        fclose(f);
-    free(data);
-    return bad;
-}
-
-static int exercise_memfile(const char *path, unsigned long n, unsigned long *bad)
-{
-    stash_memfile *mf;
-    stash_status status = stash_memfile_create("demo-records", NULL, &mf);
-    if (status == STASH_OK)
-        status = load_into_memfile(path, mf);
-    void *view = NULL;
-    uint64_t size = 0;
-    int fd = -1;
-    if (status == STASH_OK)
-        status = stash_memfile_data(mf, &view, &size);
-    if (status == STASH_OK)
-        status = stash_memfile_fd(mf, &fd);
-    if (status == STASH_OK) {
-        char fd_path[64];
-        snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fd);
-        *bad += check_records(view, (size_t)size, n);
-        *bad += check_by_path(fd_path, (size_t)size, n);
-        close(fd);
-    }
-    stash_memfile_close(&mf);
-    return status == STASH_OK ? 0 : fail("memory file", status);
-}
-
-static int exercise_pool(const struct demo_options *o, unsigned long *bad, size_t *peak_open)
-{
-    stash_storage_pool *pool;
-    stash_status status = stash_storage_pool_create(o->pool_max, NULL, &pool);
-    if (status != STASH_OK)
-        return fail("creating the temp pool", status);
-    stash_storage **temps = calloc(o->temps, sizeof *temps);
-    if (temps == NULL)
-        return fail("allocating", -ENOMEM);
-    char text[32];
-    for (unsigned long i = 0; i < o->temps && status == STASH_OK; i++) {
-        int len = snprintf(text, sizeof text, "temp storage %lu", i);
-        status = stash_storage_open_temp(pool, &temps[i]);
-        if (status == STASH_OK)
-            status = stash_storage_write(temps[i], text, (size_t)len);
-        size_t open_now = stash_storage_pool_open_count(pool);
-        *peak_open = open_now > *peak_open ? open_now : *peak_open;
-    }
-    for (unsigned long i = 0; i < o->temps && status == STASH_OK; i++) {
-        char got[32] = {0};
-        size_t n = 0;
-        int len = snprintf(text, sizeof text, "temp storage %lu", i);
-        status = stash_storage_readinto(temps[i], got, sizeof got, &n);
-        *bad += n != (size_t)len || memcmp(got, text, n) != 0;
-    }
-    for (unsigned long i = 0; i < o->temps; i++)
-        stash_storage_close(&temps[i]);
-    free(temps);
-    stash_storage_pool_close(&pool);
-    return status == STASH_OK ? 0 : fail("temp storages", status);
-}
-
-/* Each option takes a value: --dir DIR, --records N, --temps N. */
 static int parse(int argc, char **argv, struct demo_options *o)
 {
     for (int i = 1; i < argc; i += 2) {
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        if (value != NULL && strcmp(argv[i], "--dir") == 0) {
-            o->dir = value;
-        } else if (value != NULL && strcmp(argv[i], "--records") == 0) {
-            o->records = strtoul(value, NULL, 10);
-        } else if (value != NULL && strcmp(argv[i], "--temps") == 0) {
-            o->temps = strtoul(value, NULL, 10);
-        } else {
-            fprintf(stderr, "stash demo: unknown option '%s' (see stash demo --help)\n",
-                    argv[i]);
+        if (i + 1 >= argc) {
+            fprintf(stderr, "stash demo: %s needs a value (see stash demo --help)\n", argv[i]);
             return 2;
         }
+        if (strcmp(argv[i], "--dir") == 0)
+            o->dir = argv[i + 1];
+        else if (strcmp(argv[i], "--store") == 0)
+            o->store_uri = argv[i + 1];
+        else if (!set_numeric(o, argv[i], argv[i + 1]))
+            return 2;
     }
-    if (o->records == 0 || o->records > UINT32_MAX || o->temps == 0) {
-        fprintf(stderr, "stash demo: --records and --temps must be positive\n");
+    if ((o->window & (o->window - 1)) != 0 || o->hop > o->window) {
+        fprintf(stderr, "stash demo: --window must be a power of two, and --hop at most it\n");
+        return 2;
+    }
+    if (o->samples < o->window) {
+        fprintf(stderr, "stash demo: --samples must be at least one window (%u)\n", o->window);
         return 2;
     }
     return 0;
 }
 
+/* ---- Set-up --------------------------------------------------------------------------- */
+
+struct demo_resources {
+    stash_ring *ring; /* the parent's reader handle: the ring lives while it does */
+    stash_memfile *control, *features;
+    bool ring_named;
+};
+
+static stash_status create_ring(struct demo_plan *p, struct demo_resources *r)
+{
+    const struct demo_options *o = p->o;
+    uint64_t granule;
+    stash_status st = stash_ring_granule_samples(o->channels, STASH_DTYPE_FLOAT32, &granule);
+    if (st != STASH_OK)
+        return st;
+    /* The writer holds back until the slowest reader's window is clear; it must fit. */
+    uint64_t least = (uint64_t)o->window + o->chunk;
+    uint64_t want = o->ring_samples > least ? o->ring_samples : least;
+    stash_ring_config cfg = {.channels = o->channels,
+                             .capacity_samples = (want + granule - 1) / granule * granule,
+                             .dtype = STASH_DTYPE_FLOAT32,
+                             .rate_hz = DEMO_RATE_HZ,
+                             .flags = STASH_RING_NO_WRITER};
+    snprintf(p->ring_name, sizeof p->ring_name, "stash-demo-%d", (int)getpid());
+    st = stash_ring_create(p->ring_name, &cfg, &r->ring);
+    r->ring_named = st == STASH_OK;
+    return st;
+}
+
+/* A shared memory file of size bytes; its view is inherited by the children. */
+static stash_status shared_memory(const char *name, uint64_t size, stash_memfile **mf,
+                                  void **view)
+{
+    uint64_t got;
+    stash_status st = stash_memfile_create(name, NULL, mf);
+    if (st == STASH_OK && (st = stash_memfile_truncate(*mf, size)) == STASH_OK)
+        st = stash_memfile_data(*mf, view, &got);
+    return st;
+}
+
+static stash_status set_up(struct demo_plan *p, struct demo_resources *r)
+{
+    const struct demo_options *o = p->o;
+    void *view;
+    p->windows = (o->samples - o->window) / o->hop + 1;
+    stash_status st = create_ring(p, r);
+    if (st != STASH_OK)
+        return st;
+    if ((st = shared_memory("demo-control", sizeof *p->shared, &r->control, &view)) != STASH_OK)
+        return st;
+    p->shared = view;
+    uint64_t matrix_bytes = p->windows * o->channels * DEMO_BANDS * sizeof(double);
+    if ((st = shared_memory("demo-features", matrix_bytes, &r->features, &view)) != STASH_OK)
+        return st;
+    p->matrix = view;
+    return STASH_OK;
+}
+
+static void tear_down(struct demo_plan *p, struct demo_resources *r)
+{
+    stash_ring_close(&r->ring); /* a no-op if closed already */
+    if (r->ring_named)
+        stash_ring_remove(p->ring_name);
+    stash_memfile_close(&r->features);
+    stash_memfile_close(&r->control);
+}
+
+/* ---- The processes -------------------------------------------------------------------- */
+
+struct children {
+    pid_t pid[1 + DEMO_MAX_WORKERS]; /* the acquisition process, then the analysts */
+    int count, running, failed;
+};
+
+static int start(struct children *c, const struct demo_plan *p)
+{
+    fflush(NULL);
+    for (int i = 0; i < 1 + (int)p->o->workers; i++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            return -errno;
+        if (pid == 0) {
+            signal(SIGINT, SIG_DFL);
+            _exit(i == 0 ? demo_acquire(p) : demo_analyse(p, (uint32_t)i - 1));
+        }
+        c->pid[c->count++] = pid;
+        c->running++;
+    }
+    return 0;
+}
+
+static void reap(struct children *c, struct demo_plan *p, bool block)
+{
+    for (int i = 0; i < c->count; i++) {
+        int status;
+        if (c->pid[i] <= 0 || waitpid(c->pid[i], &status, block ? 0 : WNOHANG) <= 0)
+            continue;
+        c->pid[i] = 0;
+        c->running--;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            c->failed++;
+            atomic_store(&p->shared->stop, 1);
+        }
+    }
+}
+
+static void supervise(struct children *c, struct demo_plan *p, double started)
+{
+    bool tty = isatty(STDOUT_FILENO);
+    while (c->running > 0) {
+        reap(c, p, false);
+        if (interrupted)
+            atomic_store(&p->shared->stop, 1);
+        demo_progress(stdout, tty, p, seconds() - started);
+        if (c->running > 0)
+            nanosleep(&(struct timespec){.tv_nsec = POLL_NS}, NULL);
+    }
+    demo_progress_end(stdout, tty, p);
+}
+
+/* ---- Outcome -------------------------------------------------------------------------- */
+
+static stash_status count_entry(void *ctx, const char *key, uint64_t bytes)
+{
+    (void)key;
+    (void)bytes;
+    ++*(uint64_t *)ctx;
+    return STASH_OK;
+}
+
+static uint64_t store_entries(const char *uri)
+{
+    stash_store *store;
+    uint64_t n = 0;
+    stash_store_options ro = {.flags = STASH_STORE_READ_ONLY};
+    if (stash_store_open(uri, &ro, &store) != STASH_OK)
+        return UINT64_MAX;
+    if (stash_store_list(store, count_entry, &n) != STASH_OK)
+        n = UINT64_MAX;
+    stash_store_close(&store);
+    return n;
+}
+
+/* The first failure a child recorded, as one line into buf. */
+static const char *child_failure(const struct demo_plan *p, char *buf, size_t size)
+{
+    for (uint32_t k = 0; k <= p->o->workers; k++) {
+        const struct demo_process_state *s =
+            k == 0 ? &p->shared->acquire : &p->shared->workers[k - 1];
+        int32_t st = atomic_load_explicit(&s->status, memory_order_acquire);
+        if (st != 0 && st != STASH_E_CLOSED) {
+            snprintf(buf, size, "%s process: %s: %s", k == 0 ? "acquisition" : "analysis",
+                     s->what, stash_strerror(st));
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+static void gather(struct demo_outcome *out, const struct demo_plan *p,
+                   const struct demo_resources *r)
+{
+    stash_ring_info info;
+    if (stash_ring_info_get(r->ring, &info) == STASH_OK) {
+        out->ring_mapping = stash_ring_mapping_name(info.mapping);
+        out->ring_samples = info.capacity_samples;
+    }
+    out->acquire_waited_seconds = (double)atomic_load(&p->shared->acquire.waited_ns) * 1e-9;
+    for (uint32_t k = 0; k < p->o->workers; k++) {
+        const struct demo_process_state *w = &p->shared->workers[k];
+        out->windows_done += atomic_load(&w->windows_done);
+        out->hits += atomic_load(&w->hits);
+        out->computed += atomic_load(&w->computed);
+        out->overwritten += atomic_load(&w->overwritten);
+        out->repaired += atomic_load(&w->repaired);
+    }
+    out->store_entries = store_entries(p->store_uri);
+}
+
+/* ---- The run -------------------------------------------------------------------------- */
+
+static int finish(struct demo_plan *p, struct demo_outcome *out)
+{
+    struct demo_verification v = {.status = STASH_E_CLOSED};
+    stash_status st = STASH_OK;
+    if (out->failure == NULL && (st = demo_write_features(p, out->features_path)) != STASH_OK)
+        out->failure = stash_strerror(st);
+    if (out->failure == NULL) {
+        printf("  verifying %llu windows against a recomputation ...\n",
+               (unsigned long long)p->windows);
+        demo_verify(p, out->features_path, &v);
+        struct stat sb;
+        out->features_bytes = stat(out->features_path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    }
+    int rc = demo_report(stdout, p, out, &v);
+    return rc == 0 && out->failure == NULL && demo_verification_passed(&v) ? 0 : 1;
+}
+
+static int run_pipeline(struct demo_plan *p, struct demo_outcome *out)
+{
+    struct demo_resources r = {0};
+    char failure[512];
+    stash_status st = set_up(p, &r);
+    if (st != STASH_OK) {
+        fprintf(stderr, "stash demo: setting up the ring and shared memory: %s\n",
+                stash_strerror(st));
+        tear_down(p, &r);
+        return 1;
+    }
+    printf("stash demo: %u channels x %llu samples into a shared ring; %u analysis "
+           "processes; results memoised in %s\n",
+           p->o->channels, (unsigned long long)p->o->samples, p->o->workers, p->store_uri);
+    struct children c = {0};
+    double started = seconds();
+    int forked = start(&c, p);
+    if (forked != 0) {
+        atomic_store(&p->shared->stop, 1);
+        snprintf(failure, sizeof failure, "fork: %s", stash_strerror(forked));
+        out->failure = failure;
+    }
+    supervise(&c, p, started);
+    out->stream_seconds = seconds() - started;
+    gather(out, p, &r);
+    if (out->failure == NULL && c.failed > 0)
+        out->failure = child_failure(p, failure, sizeof failure);
+    if (out->failure == NULL && (c.failed > 0 || interrupted))
+        out->failure = interrupted ? "interrupted" : "a process of the pipeline died";
+    /* The ring goes now; the feature matrix lives until the report is out. */
+    stash_ring_close(&r.ring);
+    int rc = finish(p, out);
+    tear_down(p, &r);
+    return rc;
+}
+
 static int run(int argc, char **argv)
 {
-    struct demo_options o = {.dir = "stash-demo", .records = 1000000, .temps = 2000,
-                             .pool_max = 100};
+    struct demo_options o = {.dir = "stash-demo", .channels = 64, .samples = (uint64_t)1 << 19,
+                             .window = 1024, .hop = 512, .workers = 2,
+                             .ring_samples = 65536, .chunk = 32};
     int rc = parse(argc, argv, &o);
     if (rc != 0)
         return rc;
-    if (mkdir(o.dir, 0777) != 0 && errno != EEXIST)
-        return fail(o.dir, -errno);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/records.bin", o.dir);
-
-    unsigned long bad = 0;
-    size_t peak_open = 0;
-    double t0 = seconds();
-    if ((rc = write_records(path, o.records)) != 0)
-        return rc;
-    double t1 = seconds();
-    if ((rc = read_records(path, o.records, &bad)) != 0)
-        return rc;
-    double t2 = seconds();
-    if ((rc = exercise_memfile(path, o.records, &bad)) != 0)
-        return rc;
-    double t3 = seconds();
-    if ((rc = exercise_pool(&o, &bad, &peak_open)) != 0)
-        return rc;
-    double t4 = seconds();
-
-    double mb = (double)o.records * RECORD_BYTES / 1e6;
-    printf("stash demo (streams, storages, memory files)\n");
-    printf("  wrote %lu typed records (%.1f MB) to %s in %.3f s (%.0f MB/s)\n", o.records,
-           mb, path, t1 - t0, mb / (t1 - t0));
-    printf("  read them back through a storage and a range window in %.3f s\n", t2 - t1);
-    printf("  copied them into a memory file and read them through its view and through\n"
-           "  /proc/self/fd/N with stdio in %.3f s\n", t3 - t2);
-    printf("  %lu temp storages through a pool of %lu descriptors (peak %zu open) in %.3f s\n",
-           o.temps, o.pool_max, peak_open, t4 - t3);
-    printf("  verification: %s (%lu mismatches)\n", bad == 0 ? "ok" : "FAILED", bad);
-    return bad == 0 && peak_open <= o.pool_max ? 0 : 1;
+    if (mkdir(o.dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "stash demo: %s: %s\n", o.dir, strerror(errno));
+        return 1;
+    }
+    struct demo_plan p = {.o = &o};
+    struct demo_outcome out = {0};
+    snprintf(p.store_uri, sizeof p.store_uri, "%s", o.store_uri ? o.store_uri : "");
+    if (o.store_uri == NULL)
+        snprintf(p.store_uri, sizeof p.store_uri, "dir:%s/store", o.dir);
+    snprintf(out.features_path, sizeof out.features_path, "%s/features.nco", o.dir);
+    snprintf(out.report_path, sizeof out.report_path, "%s/report.md", o.dir);
+    signal(SIGINT, on_interrupt);
+    return run_pipeline(&p, &out);
 }
 
 const struct stash_command cmd_demo = {
     .name = "demo",
-    .summary = "run the end-to-end demo and verify it",
-    .usage = "usage: stash demo [--dir DIR] [--records N] [--temps N]\n\n"
-             "Writes N typed records (default 1000000) through a file stream into\n"
-             "DIR/records.bin (default stash-demo/), reads them back through a storage\n"
-             "and a range window, copies them into a memory file and reads them through\n"
-             "its view and its descriptor's /proc path, and round-trips N temp storages\n"
-             "(default 2000)\n"
-             "through a pool of 100 descriptors. Exits 1 if anything fails to verify.\n\n"
-             "example:\n  $ stash demo --records 100000\n",
+    .summary = "stream, analyse, memoise and verify: the whole pipeline, end to end",
+    .usage =
+        "usage: stash demo [--dir DIR] [--store URI] [--channels N] [--samples N]\n"
+        "                  [--window N] [--hop N] [--workers N] [--ring N] [--chunk N]\n\n"
+        "One acquisition process streams a known signal (sines in five EEG bands plus\n"
+        "noise, float32) into a shared ring; analysis processes read sliding windows in\n"
+        "place, compute each channel's power in each band, and memoise it in a result\n"
+        "store under a content key of the window. The feature matrix is written as an\n"
+        "NCO file (NumPy and nengo read it), every feature is verified against a\n"
+        "recomputation, and a report is printed and saved. Run it twice: the second run\n"
+        "is served from the store. Exit status 0 if everything verifies, 1 if not.\n\n"
+        "  --dir DIR       where outputs go (default stash-demo): features.nco, report.md,\n"
+        "                  and the store\n"
+        "  --store URI     the result store (default dir:DIR/store; also hdf5:FILE, none:)\n"
+        "  --channels N    channels (default 64)\n"
+        "  --samples N     samples per channel (default 524288)\n"
+        "  --window N      window length, a power of two from 512 (default 1024)\n"
+        "  --hop N         samples between window starts (default 512)\n"
+        "  --workers N     analysis processes (default 2, at most 16)\n"
+        "  --ring N        ring capacity in samples (default 65536)\n"
+        "  --chunk N       samples per put (default 32)\n\n"
+        "examples:\n"
+        "  $ stash demo\n"
+        "  $ stash demo --store hdf5:stash-demo/results.h5 --workers 3\n"
+        "  $ stash nco ls stash-demo/features.nco\n",
     .run = run,
 };

@@ -6,6 +6,8 @@
 #define STASH_TOOLS_COMMANDS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 
 struct stash_command {
     const char *name;
@@ -26,6 +28,9 @@ extern const struct stash_command cmd_version;
 /* Describe one file of a format on stdout; 0, or 1 after a one-line error. */
 int npy_describe(const char *who, const char *path, bool json);
 int nco_describe(const char *who, const char *path, bool json);
+
+/* stash(1) in roff, from the commands' own help texts (manpage.c). */
+void print_manpage(FILE *out, const struct stash_command *const *commands, size_t count);
 
 /* True if argv holds -h or --help. */
 int wants_help(int argc, char **argv);

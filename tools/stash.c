@@ -34,7 +34,9 @@ static void print_overview(FILE *out)
           out);
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
-    fputs("\n`stash COMMAND --help` explains one command.\n", out);
+    fputs("\n`stash COMMAND --help` explains one command; `stash help --man` prints the\n"
+          "manual page.\n",
+          out);
 }
 
 static const struct stash_command *find(const char *name)
@@ -49,6 +51,10 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         print_overview(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0 && argc == 3 && strcmp(argv[2], "--man") == 0) {
+        print_manpage(stdout, commands, COMMAND_COUNT);
         return 0;
     }
     if (strcmp(argv[1], "help") == 0) {
