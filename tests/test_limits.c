@@ -99,7 +99,9 @@ static stash_status bounded(const char *what, bounded_fn fn, const void *ctx)
         alarm(LIMIT_SECONDS);
         limit_address_space();
         long before = peak_rss_kib();
-        struct bounded_result r = {fn(ctx), 0};
+        struct bounded_result r;
+        memset(&r, 0, sizeof r); /* its padding goes down the pipe too */
+        r.status = fn(ctx);
         r.rss_growth_kib = peak_rss_kib() - before;
         _exit(write(pipes[1], &r, sizeof r) == sizeof r ? 0 : 1);
     }
