@@ -52,6 +52,7 @@
  * that fails can become a real file (stash store get hdf5:PATH KEY).
  */
 #include "hdf5_value.h"
+#include "fuzz_touch.h"
 
 #include <stash/hash.h>
 
@@ -94,23 +95,6 @@ static herr_t collect(hid_t g, const char *name, const H5L_info_t *info, void *c
     return 0;
 }
 
-static uint64_t touch(const stash_value *v)
-{
-    uint64_t sum = 0;
-    const stash_array_desc *desc;
-    const void *data;
-    if (stash_value_get_array(v, &desc, &data) == STASH_OK) {
-        uint64_t nbytes = 0;
-        if (stash_array_nbytes(desc, &nbytes) != STASH_OK)
-            abort();
-        for (uint64_t i = 0; i < nbytes; i++)
-            sum += ((const unsigned char *)data)[i];
-    }
-    for (size_t i = 0; i < stash_value_length(v); i++)
-        sum += touch(stash_value_item(v, i));
-    return sum;
-}
-
 static void read_and_check(hid_t file, const char *name, bool tuple_if_numbered)
 {
     stash_value *v = NULL;
@@ -124,7 +108,7 @@ static void read_and_check(hid_t file, const char *name, bool tuple_if_numbered)
         stash_key key;
         if (stash_hash_value(v, &key) != STASH_OK || !stash_value_equal(v, v))
             abort();
-        volatile uint64_t sink = touch(v);
+        volatile uint64_t sink = fuzz_touch_value(v);
         (void)sink;
         stash_value_free(&v);
     }

@@ -10,6 +10,7 @@
  * descriptor and is freed without leaks.
  */
 #include "store_internal.h"
+#include "fuzz_touch.h"
 
 #include <stash/hash.h>
 
@@ -18,23 +19,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-static uint64_t touch(const stash_value *v)
-{
-    uint64_t sum = 0;
-    const stash_array_desc *desc;
-    const void *data;
-    if (stash_value_get_array(v, &desc, &data) == STASH_OK) {
-        uint64_t nbytes = 0;
-        if (stash_array_nbytes(desc, &nbytes) != STASH_OK)
-            abort();
-        for (uint64_t i = 0; i < nbytes; i++)
-            sum += ((const unsigned char *)data)[i];
-    }
-    for (size_t i = 0; i < stash_value_length(v); i++)
-        sum += touch(stash_value_item(v, i));
-    return sum;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -51,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         stash_key key;
         if (stash_hash_value(v, &key) != STASH_OK || !stash_value_equal(v, v))
             abort();
-        volatile uint64_t sink = touch(v);
+        volatile uint64_t sink = fuzz_touch_value(v);
         (void)sink;
         stash_value_free(&v);
     }

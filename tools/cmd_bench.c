@@ -12,13 +12,14 @@
 #include "bench_ring.h"
 #include "bench_store.h"
 #include "bench_streams.h"
+#include "bench_util.h"
 #include "commands.h"
+#include "save.h"
 
 #include <stash/memfile.h>
 #include <stash/version.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -85,13 +86,6 @@ static int parse(int argc, char **argv, struct bench_options *o)
     return 0;
 }
 
-static double seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* ---- The page ------------------------------------------------------------------------- */
 
 /* The CPU's name from /proc/cpuinfo, or "unknown CPU". */
@@ -148,26 +142,24 @@ static void write_summary(FILE *f, const struct part_outcome *outcomes)
     fprintf(f, "| all | %u | %u | |\n", met, missed);
 }
 
-/* The header, the summary and the tables, written aside and renamed over path. */
+/* The header, the summary and the tables, published over path (tools/save.h). */
 static int write_page(const char *path, const struct bench_options *o,
                       const struct part_outcome *outcomes, const void *tables, size_t len)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
+    char *head = NULL;
+    size_t head_len = 0;
+    FILE *f = open_memstream(&head, &head_len);
     if (f == NULL)
         return -errno;
     write_header(f, o);
     write_summary(f, outcomes);
-    fwrite(tables, 1, len, f);
-    bool ok = !ferror(f);
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int err = errno ? -errno : -EIO;
-        unlink(tmp);
-        return err;
+    int err = fclose(f) == 0 ? 0 : -ENOMEM;
+    if (err == 0) {
+        struct iovec page[2] = {{head, head_len}, {(void *)tables, len}};
+        err = save_file(path, page, 2);
     }
-    return 0;
+    free(head);
+    return err;
 }
 
 /* "docs" for "docs/benchmarks.md", "." for "benchmarks.md". */
@@ -189,12 +181,12 @@ static void run_parts(struct bench_config *c, const struct bench_options *o,
         if (!o->selected[p])
             continue;
         unsigned met = c->met, missed = c->missed;
-        double started = seconds();
+        double started = bench_seconds();
         /* An anchor for the summary's links. */
         bench_printf(c, "\n<a id=\"%s\"></a>\n", parts[p].name);
         parts[p].run(c);
         outcomes[p] = (struct part_outcome){true, c->met - met, c->missed - missed,
-                                            seconds() - started};
+                                            bench_seconds() - started};
     }
 }
 

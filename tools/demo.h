@@ -75,6 +75,11 @@ int demo_analyse(const struct demo_plan *p, uint32_t worker);
 /* The feature parameters: with each window they key the store; they go in the NCO's metadata. */
 stash_status demo_feature_params(const struct demo_options *o, stash_value **out);
 
+/* dict[key] = i, or = s; with key NULL, demo_add_string appends s to a list. On failure the
+ * new value is freed and the container unchanged. (demo_params.c) */
+stash_status demo_set_int(stash_value *dict, const char *key, int64_t i);
+stash_status demo_add_string(stash_value *container, const char *key, const char *s);
+
 /* Records a failure in a process's state: what, then the status (release). */
 void demo_fail(struct demo_process_state *s, const char *what, int32_t status);
 

@@ -3,15 +3,15 @@
  *
  * The report is written through a stdio FILE * on a stash memory file, so it
  * costs no disk I/O until it is complete, then printed from the memory
- * file's view and saved with one write to a temporary file and a rename.
+ * file's view and saved (tools/save.h: aside, then renamed).
  */
 #include "demo_report.h"
 
 #include "demo_signal.h"
+#include "save.h"
 
 #include <stash/memfile.h>
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -199,23 +199,6 @@ static void write_report(FILE *f, const struct demo_plan *p, const struct demo_o
     summary_line(f, p, o, v);
 }
 
-/* Writes the bytes to path through a temporary name and a rename. */
-static int save(const char *path, const void *data, size_t len)
-{
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0)
-        return 1;
-    bool ok = write(fd, data, len) == (ssize_t)len;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return 1;
-    }
-    return 0;
-}
-
 int demo_report(FILE *out, const struct demo_plan *p, const struct demo_outcome *o,
                 const struct demo_verification *v)
 {
@@ -231,9 +214,10 @@ int demo_report(FILE *out, const struct demo_plan *p, const struct demo_outcome 
         if (fclose(f) == 0 && stash_memfile_data(mf, &data, &size) == STASH_OK) {
             fputc('\n', out);
             fwrite(data, 1, (size_t)size, out);
-            rc = save(o->report_path, data, (size_t)size);
-            if (rc != 0)
-                fprintf(stderr, "stash demo: could not save %s\n", o->report_path);
+            int err = save_file(o->report_path, &(struct iovec){data, (size_t)size}, 1);
+            if (err != 0)
+                fprintf(stderr, "stash demo: saving %s: %s\n", o->report_path, strerror(-err));
+            rc = err != 0;
         }
     }
     stash_memfile_close(&mf);

@@ -18,30 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static stash_status set(stash_value *dict, const char *key, stash_status made, stash_value *v)
-{
-    if (made != STASH_OK)
-        return made;
-    stash_status st = stash_value_dict_set(dict, key, v);
-    if (st != STASH_OK)
-        stash_value_free(&v);
-    return st;
-}
-
-static stash_status set_int(stash_value *dict, const char *key, int64_t i)
-{
-    stash_value *v = NULL;
-    stash_status made = stash_value_new_int(i, &v);
-    return set(dict, key, made, v);
-}
-
-static stash_status set_string(stash_value *dict, const char *key, const char *s)
-{
-    stash_value *v = NULL;
-    stash_status made = stash_value_new_string(s, strlen(s), &v);
-    return set(dict, key, made, v);
-}
-
 /* The NCO's metadata: what each axis is, and the parameters behind the numbers. */
 static stash_status features_meta(const struct demo_plan *p, stash_value **out)
 {
@@ -50,19 +26,23 @@ static stash_status features_meta(const struct demo_plan *p, stash_value **out)
     stash_status st = stash_value_new_dict(&meta);
     if (st != STASH_OK)
         return st;
-    if ((st = set_string(meta, "what", "band power per window, channel and band")) ||
-        (st = set_string(meta, "axes", "window, channel, band")) ||
-        (st = set_int(meta, "channels", o->channels)) ||
-        (st = set_int(meta, "samples", (int64_t)o->samples)) ||
-        (st = set_int(meta, "hop", o->hop)) ||
-        (st = set_string(meta, "window_first_sample", "window index x hop")) ||
-        (st = demo_feature_params(o, &params)) ||
-        (st = set(meta, "parameters", STASH_OK, params))) {
-        stash_value_free(&meta);
-        return st;
+    if ((st = demo_add_string(meta, "what", "band power per window, channel and band")) ||
+        (st = demo_add_string(meta, "axes", "window, channel, band")) ||
+        (st = demo_set_int(meta, "channels", o->channels)) ||
+        (st = demo_set_int(meta, "samples", (int64_t)o->samples)) ||
+        (st = demo_set_int(meta, "hop", o->hop)) ||
+        (st = demo_add_string(meta, "window_first_sample", "window index x hop")) ||
+        (st = demo_feature_params(o, &params)))
+        goto fail;
+    if ((st = stash_value_dict_set(meta, "parameters", params)) != STASH_OK) {
+        stash_value_free(&params);
+        goto fail;
     }
     *out = meta;
     return STASH_OK;
+fail:
+    stash_value_free(&meta);
+    return st;
 }
 
 static stash_status matrix_desc(const struct demo_plan *p, stash_array_desc *desc)

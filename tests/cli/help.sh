@@ -16,9 +16,15 @@ for c in $commands; do
   [[ $("$stash" help "$c") == "$text" ]] || fail "stash help $c differs from $c --help"
   grep -qxF ".SS $c" <<<"$man" || fail "the manual page lacks $c"
 done
-code=0
-"$stash" help no-such-command >/dev/null || code=$?
-[[ $code == 2 ]] || fail "help of an unknown command: exit $code"
+# Bad usage exits 2.
+for args in "help no-such-command" "no-such-command" "bench --bogus" "bench no-such-part" \
+  "bench --out"; do
+  code=0
+  # shellcheck disable=SC2086
+  "$stash" $args >/dev/null 2>/tmp/stash-help-err.$$ || code=$?
+  [[ $code == 2 ]] || fail "stash $args: exit $code"
+done
+rm -f /tmp/stash-help-err.$$
 if command -v groff >/dev/null; then
   warnings=$(groff -man -Tutf8 -ww -z <<<"$man" 2>&1)
   [[ -z $warnings ]] || fail "groff: $warnings"
