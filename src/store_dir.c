@@ -235,26 +235,25 @@ static void enforce_limit(struct dir_store *d, uint64_t added)
 static stash_status dir_put(void *impl, const char *key, const stash_value *value)
 {
     struct dir_store *d = impl;
-    char name[DIR_NAME_MAX + 1], path[PATH_MAX], temp[PATH_MAX];
-    int fd = -1;
+    char name[DIR_NAME_MAX + 1], path[PATH_MAX];
+    struct sysio_aside aside;
     if (d->options.flags & STASH_STORE_READ_ONLY)
         return STASH_E_NOT_WRITABLE;
     stash_status st = entry_path(d, key, name, path, sizeof path);
     if (st == STASH_OK)
-        st = sysio_create_aside(path, temp, sizeof temp, &fd);
+        st = sysio_aside_open(path, &aside);
     if (st != STASH_OK)
         return st;
     struct entry_job job = {key, value};
-    st = write_entry(fd, &job, d->options.flags & STASH_STORE_DURABLE);
+    st = write_entry(aside.fd, &job, d->options.flags & STASH_STORE_DURABLE);
     struct stat info;
-    uint64_t bytes = fstat(fd, &info) == 0 ? (uint64_t)info.st_size : 0;
-    stash_status closed = sysio_close(fd);
+    uint64_t bytes = fstat(aside.fd, &info) == 0 ? (uint64_t)info.st_size : 0;
     if (st == STASH_OK)
-        st = closed;
+        st = sysio_aside_finish(&aside, path);
     if (st == STASH_OK)
-        st = publish(d, temp, path);
+        st = publish(d, aside.temp, path);
     if (st != STASH_OK) {
-        unlink(temp);
+        sysio_aside_discard(&aside);
         return st;
     }
     dir_note_use(d, name);

@@ -7,6 +7,8 @@
 
 #include <stash/error.h>
 
+#include <limits.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,19 +22,35 @@ stash_status sysio_pwrite_full(int fd, const void *buf, size_t len, uint64_t off
                                size_t *written);
 
 /*
- * Creates a new file beside path to write aside and rename over it later:
- * "PATH.tmp-PID-N", written into temp (cap bytes). Mode 0666 less the umask,
- * as a plain create would give, without touching the process's umask (another
- * thread may be creating files). -ENAMETOOLONG if the name does not fit.
+ * A file written beside path and renamed over it later. Where the file system
+ * allows (O_TMPFILE: ext4, xfs, btrfs, tmpfs) the file has no name while it is
+ * written, so a writer killed meanwhile leaves nothing behind; it is linked in
+ * as "PATH.tmp-PID-N" only by sysio_aside_finish, just before the rename.
+ * Elsewhere it has that name from the start. Either way its mode is 0666 less
+ * the umask, as a plain create would give, without touching the process's
+ * umask (another thread may be creating files).
  */
-stash_status sysio_create_aside(const char *path, char *temp, size_t cap, int *fd);
+struct sysio_aside {
+    int fd;              /* -1 once finished */
+    bool named;          /* temp is on disk: a failure must remove it */
+    char temp[PATH_MAX]; /* the temporary name, once there is one */
+};
+
+/* Opens a new aside file for path. -ENAMETOOLONG if its name does not fit. */
+stash_status sysio_aside_open(const char *path, struct sysio_aside *a);
+
+/* Names the file (if it has no name yet) and closes it: rename(a->temp, path)
+ * then publishes it. */
+stash_status sysio_aside_finish(struct sysio_aside *a, const char *path);
+
+/* After a failure: closes the file if it is open and removes its name. */
+void sysio_aside_discard(struct sysio_aside *a);
 
 /*
- * Publishes a new version of path atomically: write(fd, ctx) fills a file
- * created aside (sysio_create_aside), which is then renamed over path, so a
- * reader sees the old file or the new one, never a part. durable: fsync the
- * file before the rename and the directory after it. The aside file is
- * removed on any failure.
+ * Publishes a new version of path atomically: write(fd, ctx) fills an aside
+ * file, which is then renamed over path, so a reader sees the old file or the
+ * new one, never a part. durable: fsync the file before the rename and the
+ * directory after it. The aside file is removed on any failure.
  */
 stash_status sysio_publish(const char *path, stash_status (*write)(int fd, void *ctx), void *ctx,
                            bool durable);
