@@ -238,6 +238,8 @@ static void bench_memoise(struct bench_config *c, const char *dir, const stash_v
 /* ---- Put and get ---------------------------------------------------------------- */
 
 enum { PUT, GET, OPS };
+enum { DIR_STORE, HDF5_SHARED, HDF5_EXCLUSIVE, BACKENDS };
+#define ROUNDS 3 /* stash and h5py take turns; each ratio is the median of the rounds' */
 
 /* One op measured for one backend: how it went and its median. */
 struct measured {
@@ -245,11 +247,16 @@ struct measured {
     double us;
 };
 
+/* One round of one size: every backend, then h5py. */
+struct round {
+    struct measured m[BACKENDS][OPS];
+    double h5py_us[OPS];
+};
+
 struct size_case {
     size_t bytes;
     int reps;
-    struct measured dir[OPS], hdf5[OPS], held[OPS];
-    double h5py_us[OPS];
+    struct round rounds[ROUNDS];
 };
 
 /* The median time of putting value under reps fresh keys. */
@@ -327,41 +334,62 @@ static double h5py_us(const char *path, size_t count, int reps, const char *setu
     return bench_python(program);
 }
 
-static void measure_size(const char *dir, struct size_case *s)
+/* One round of s in dir, under names of its own. */
+static void measure_round(const char *dir, const struct size_case *s, int r, struct round *out)
 {
+    static const char *const uris[BACKENDS] = {"dir:%s/dir-%zu-%d", "hdf5:%s/stash-%zu-%d.h5",
+                                               "hdf5:%s/stash-held-%zu-%d.h5"};
+    static const unsigned flags[BACKENDS] = {0, 0, STASH_STORE_EXCLUSIVE};
     char uri[PATH_CHARS + 64], path[PATH_CHARS + 64];
     stash_value *value = NULL;
     stash_status status = new_arange(s->bytes / 8, &value);
-    snprintf(uri, sizeof uri, "dir:%s/dir-%zu", dir, s->bytes);
-    if (status == STASH_OK)
-        measure_store(uri, 0, value, s->reps, s->dir);
-    snprintf(uri, sizeof uri, "hdf5:%s/stash-%zu.h5", dir, s->bytes);
-    if (status == STASH_OK)
-        measure_store(uri, 0, value, s->reps, s->hdf5);
-    snprintf(uri, sizeof uri, "hdf5:%s/stash-held-%zu.h5", dir, s->bytes);
-    if (status == STASH_OK)
-        measure_store(uri, STASH_STORE_EXCLUSIVE, value, s->reps, s->held);
-    for (int op = 0; status != STASH_OK && op < OPS; op++)
-        s->dir[op].status = s->hdf5[op].status = s->held[op].status = status;
+    for (int b = 0; b < BACKENDS; b++) {
+        snprintf(uri, sizeof uri, uris[b], dir, s->bytes, r);
+        if (status == STASH_OK)
+            measure_store(uri, flags[b], value, s->reps, out->m[b]);
+        else
+            out->m[b][PUT].status = out->m[b][GET].status = status;
+    }
     stash_value_free(&value);
-    snprintf(path, sizeof path, "%s/h5py-put-%zu.h5", dir, s->bytes);
-    s->h5py_us[PUT] = h5py_us(path, s->bytes / 8, s->reps, "", "f[key] = a");
-    snprintf(path, sizeof path, "%s/h5py-get-%zu.h5", dir, s->bytes);
-    s->h5py_us[GET] = h5py_us(path, s->bytes / 8, s->reps, "for key in keys: f[key] = a",
-                              "f[key][()]");
+    snprintf(path, sizeof path, "%s/h5py-put-%zu-%d.h5", dir, s->bytes, r);
+    out->h5py_us[PUT] = h5py_us(path, s->bytes / 8, s->reps, "", "f[key] = a");
+    snprintf(path, sizeof path, "%s/h5py-get-%zu-%d.h5", dir, s->bytes, r);
+    out->h5py_us[GET] = h5py_us(path, s->bytes / 8, s->reps, "for key in keys: f[key] = a",
+                                "f[key][()]");
 }
 
-static void put_get_row(struct bench_config *c, const char *backend, int op,
-                        const struct size_case *s, const struct measured *m, const char *target)
+/* Medians over the rounds of backend b's time, h5py's, and their ratio. */
+static stash_status round_medians(const struct size_case *s, int b, int op, double *ours,
+                                  double *h5py, double *ratio)
+{
+    double us[ROUNDS], base[ROUNDS], ratios[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        const struct round *round = &s->rounds[r];
+        if (round->m[b][op].status != STASH_OK)
+            return round->m[b][op].status;
+        us[r] = round->m[b][op].us;
+        base[r] = round->h5py_us[op];
+        ratios[r] = us[r] / base[r];
+    }
+    *ours = bench_median(us, ROUNDS);
+    *h5py = bench_median(base, ROUNDS);
+    *ratio = bench_median(ratios, ROUNDS);
+    return STASH_OK;
+}
+
+static void put_get_row(struct bench_config *c, const char *backend, int b, int op,
+                        const struct size_case *s, const char *target)
 {
     static const char *const baseline[OPS] = {"h5py f[key] = a", "h5py f[key][()]"};
-    char size[32], what[128], a[96], b[96];
+    char size[32], what[128], a[96], bl[96];
+    double ours = NAN, h5py = NAN, ratio = NAN;
+    stash_status status = round_medians(s, b, op, &ours, &h5py, &ratio);
     size_label(size, sizeof size, s->bytes);
     snprintf(what, sizeof what, "%s %s %s (ratio: time / h5py's)", backend,
              op == PUT ? "put" : "get", size);
-    stash_figure(a, sizeof a, m->status, m->us, "us");
-    snprintf(b, sizeof b, "%.1f us (%s)", s->h5py_us[op], baseline[op]);
-    bench_row(c, what, a, b, m->status == STASH_OK ? m->us / s->h5py_us[op] : NAN, target);
+    stash_figure(a, sizeof a, status, ours, "us");
+    snprintf(bl, sizeof bl, "%.1f us (%s)", h5py, baseline[op]);
+    bench_row(c, what, a, bl, status == STASH_OK ? ratio : NAN, target);
 }
 
 static void bench_put_get(struct bench_config *c, const char *dir)
@@ -370,39 +398,43 @@ static void bench_put_get(struct bench_config *c, const char *dir)
         {.bytes = 64, .reps = c->quick ? 101 : 501},
         {.bytes = MIB, .reps = c->quick ? 31 : 101},
     };
-    for (size_t i = 0; i < 2; i++)
-        measure_size(dir, &cases[i]);
+    for (int r = 0; r < ROUNDS; r++)
+        for (size_t i = 0; i < 2; i++)
+            measure_round(dir, &cases[i], r, &cases[i].rounds[r]);
 
-    char title[160];
+    char title[200];
     snprintf(title, sizeof title,
              "Result store: put and get of a float64 array, each put under a fresh key "
-             "(medians of %d and %d ops)",
-             cases[0].reps, cases[1].reps);
+             "(medians of %d and %d ops; %d rounds, stash and h5py in turn)",
+             cases[0].reps, cases[1].reps, ROUNDS);
     bench_table(c, title);
     for (size_t i = 0; i < 2; i++)
         for (int op = 0; op < OPS; op++)
-            put_get_row(c, "dir:", op, &cases[i], &cases[i].dir[op], NULL);
+            put_get_row(c, "dir:", DIR_STORE, op, &cases[i], NULL);
     /* Like for like with h5py, which keeps its file open: the exclusive handle. */
     for (size_t i = 0; i < 2; i++)
         for (int op = 0; op < OPS; op++)
-            put_get_row(c, "hdf5: exclusive", op, &cases[i], &cases[i].held[op],
+            put_get_row(c, "hdf5: exclusive", HDF5_EXCLUSIVE, op, &cases[i],
                         cases[i].bytes >= MIB ? "<= 1" : NULL);
     /* Shared between processes: each call opens and closes the file under the lock. */
     for (size_t i = 0; i < 2; i++)
         for (int op = 0; op < OPS; op++)
-            put_get_row(c, "hdf5: shared", op, &cases[i], &cases[i].hdf5[op], NULL);
+            put_get_row(c, "hdf5: shared", HDF5_SHARED, op, &cases[i], NULL);
 }
 
 static const char STORE_METHOD[] =
     "Baselines from the same run: joblib (`joblib.hash` with md5, `joblib.Memory`) and h5py on a\n"
     "file it keeps open, all through `/usr/bin/python3`. The small memoised hit costs no system\n"
     "call: the handle's cache of small entries is validated by the store's change counter\n"
-    "(docs/store.md). `hdf5: exclusive` is the like-for-like comparison with h5py, which keeps its\n"
-    "file open; `hdf5: shared` opens and closes the file under the lock on every call (about\n"
-    "100 us), so other processes can use it between calls, and has no target. `dir:` gets return\n"
-    "zero-copy views of a mapping while h5py copies: those ratios show the design, not equal work.\n"
-    "A `dir:` put is a create, a write, a close and a rename; each system call here costs 1 to\n"
-    "3 us or more under load, so small puts swing with whatever else the host runs.\n";
+    "(docs/store.md). Puts and gets run in three rounds, each round every backend and then h5py\n"
+    "on fresh files; each ratio is the median of the rounds' ratios, because page-cache writes\n"
+    "on this host drift by a third from one minute to the next. `hdf5: exclusive` is the\n"
+    "like-for-like comparison with h5py, which keeps its file open; `hdf5: shared` opens and\n"
+    "closes the file under the lock on every call (about 100 us), so other processes can use it\n"
+    "between calls, and has no target. `dir:` gets return zero-copy views of a mapping while h5py\n"
+    "copies: those ratios show the design, not equal work. A `dir:` put is a create, a write, a\n"
+    "close and a rename; each system call here costs 1 to 3 us or more under load, so small puts\n"
+    "swing with whatever else the host runs.\n";
 
 void bench_store(struct bench_config *c)
 {
