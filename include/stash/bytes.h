@@ -101,7 +101,7 @@ extern "C" {
     static inline stash_status stash_bytes_read_##name##order(const void *buf, size_t len,   \
                                                               size_t *offset, ctype *v)      \
     {                                                                                        \
-        if (*offset > len || len - *offset < sizeof(ctype))                                  \
+        if (len < sizeof(ctype) || *offset > len - sizeof(ctype)) /* one test in a loop */   \
             return STASH_E_EOF;                                                              \
         *v = stash_bytes_load_##name##order((const unsigned char *)buf + *offset);           \
         *offset += sizeof(ctype);                                                            \
@@ -110,7 +110,7 @@ extern "C" {
     static inline stash_status stash_bytes_write_##name##order(void *buf, size_t cap,        \
                                                                size_t *offset, ctype v)      \
     {                                                                                        \
-        if (*offset > cap || cap - *offset < sizeof(ctype))                                  \
+        if (cap < sizeof(ctype) || *offset > cap - sizeof(ctype))                            \
             return STASH_E_FULL;                                                             \
         stash_bytes_store_##name##order((unsigned char *)buf + *offset, v);                  \
         *offset += sizeof(ctype);                                                            \
