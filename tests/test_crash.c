@@ -315,6 +315,29 @@ static struct store_check check_store(const char *uri, const struct store_model 
     return c;
 }
 
+/*
+ * Forks a child whose stderr goes into a pipe; the parent gets the pipe's
+ * read end in *err. Returns 0 in the child, which has the crash signals back.
+ */
+static pid_t fork_with_stderr_to(int *err)
+{
+    int pipe_fds[2];
+    assert_int_equal(pipe(pipe_fds), 0);
+    fflush(NULL); /* a child must not print what this process has buffered */
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        default_crash_signals();
+        close(pipe_fds[0]);
+        dup2(pipe_fds[1], 2);
+        close(pipe_fds[1]);
+        return 0;
+    }
+    close(pipe_fds[1]);
+    *err = pipe_fds[0];
+    return child;
+}
+
 /* Everything child wrote into fd until it closed, into buf (cap bytes); how many. */
 static size_t drain(int fd, char *buf, size_t cap)
 {
@@ -338,17 +361,11 @@ static size_t drain(int fd, char *buf, size_t cap)
 static struct store_check check_store_in_child(const char *uri, const struct store_model *m,
                                                uint64_t committed, uint64_t started)
 {
-    int report[2], err[2];
+    int report[2], err;
     assert_int_equal(pipe(report), 0);
-    assert_int_equal(pipe(err), 0);
-    fflush(NULL); /* a child must not print what this process has buffered */
-    pid_t child = fork();
-    assert_true(child >= 0);
+    pid_t child = fork_with_stderr_to(&err);
     if (child == 0) {
-        default_crash_signals();
         close(report[0]);
-        close(err[0]);
-        dup2(err[1], 2);
         alarm(60); /* a hang on a damaged file is a failure too */
         struct store_check c = check_store(uri, m, committed, started);
         bool sent = write(report[1], &c, sizeof c) == sizeof c;
@@ -357,13 +374,12 @@ static struct store_check check_store_in_child(const char *uri, const struct sto
         exit(0);
     }
     close(report[1]);
-    close(err[1]);
     struct store_check c;
     ssize_t got = read(report[0], &c, sizeof c);
     close(report[0]);
     char printed[1024];
-    size_t printed_bytes = drain(err[0], printed, sizeof printed);
-    close(err[0]);
+    size_t printed_bytes = drain(err, printed, sizeof printed);
+    close(err);
     int status;
     assert_int_equal(waitpid(child, &status, 0), child);
     if (WIFSIGNALED(status))
@@ -384,15 +400,9 @@ static struct store_check check_store_in_child(const char *uri, const struct sto
  */
 static bool put_on_damaged_store(const char *uri, uint64_t item)
 {
-    int err[2];
-    assert_int_equal(pipe(err), 0);
-    fflush(NULL); /* a child must not print what this process has buffered */
-    pid_t child = fork();
-    assert_true(child >= 0);
+    int err;
+    pid_t child = fork_with_stderr_to(&err);
     if (child == 0) {
-        default_crash_signals();
-        close(err[0]);
-        dup2(err[1], 2);
         stash_store *s = NULL;
         if (stash_store_open(uri, NULL, &s) == STASH_OK) {
             stash_value *v = item_value(item);
@@ -404,10 +414,9 @@ static bool put_on_damaged_store(const char *uri, uint64_t item)
         }
         exit(0);
     }
-    close(err[1]);
     static char printed[1 << 16];
-    size_t printed_bytes = drain(err[0], printed, sizeof printed);
-    close(err[0]);
+    size_t printed_bytes = drain(err, printed, sizeof printed);
+    close(err);
     int status;
     assert_int_equal(waitpid(child, &status, 0), child);
     /* Under ASan with abort_on_error, the leak checker's report of HDF5's kept state ends

@@ -192,6 +192,20 @@ static stash_nco_index_state index_state_of(const char *path, size_t *count)
     return info.index;
 }
 
+/* Object number n written at the file's end as nengo would, leaving the index alone. */
+static void write_at_the_end(const char *path, int64_t n)
+{
+    stash_stream *s;
+    stash_value *meta;
+    stash_array_desc d = nengo_desc();
+    assert_ok(stash_value_new_int(n, &meta));
+    assert_ok(stash_stream_open_file(path, "r+", &s));
+    assert_ok(stash_stream_seek(s, 0, STASH_SEEK_END, NULL));
+    assert_ok(stash_nco_write(s, meta, &d, nengo_array, NULL));
+    assert_ok(stash_stream_close(&s));
+    stash_value_free(&meta);
+}
+
 static void test_stale_or_damaged_indexes_are_rebuilt(void **state)
 {
     (void)state;
@@ -201,15 +215,7 @@ static void test_stale_or_damaged_indexes_are_rebuilt(void **state)
     append_objects(path, 3);
     size_t count;
     /* Another writer appends without touching the index (as nengo's would). */
-    stash_stream *s;
-    stash_value *meta;
-    stash_array_desc d = nengo_desc();
-    assert_ok(stash_value_new_int(3, &meta));
-    assert_ok(stash_stream_open_file(path, "r+", &s));
-    assert_ok(stash_stream_seek(s, 0, STASH_SEEK_END, NULL));
-    assert_ok(stash_nco_write(s, meta, &d, nengo_array, NULL));
-    assert_ok(stash_stream_close(&s));
-    stash_value_free(&meta);
+    write_at_the_end(path, 3);
     assert_int_equal(index_state_of(path, &count), STASH_NCO_INDEX_REBUILT);
     assert_int_equal(count, 4);
     assert_int_equal(index_state_of(path, &count), STASH_NCO_INDEX_USED);
@@ -240,15 +246,7 @@ static void test_an_index_made_before_the_last_commit_hides_nothing(void **state
     append_objects(path, 2);
     /* Object 2, written whole, then its header zeroed: an append before its commit. */
     long start = file_size(path);
-    stash_stream *s;
-    stash_value *meta;
-    stash_array_desc d = nengo_desc();
-    assert_ok(stash_value_new_int(2, &meta));
-    assert_ok(stash_stream_open_file(path, "r+", &s));
-    assert_ok(stash_stream_seek(s, 0, STASH_SEEK_END, NULL));
-    assert_ok(stash_nco_write(s, meta, &d, nengo_array, NULL));
-    assert_ok(stash_stream_close(&s));
-    stash_value_free(&meta);
+    write_at_the_end(path, 2);
     unsigned char header[STASH_NCO_HEADER_BYTES];
     static const unsigned char zeros[STASH_NCO_HEADER_BYTES];
     int fd = open(path, O_RDWR);
