@@ -26,6 +26,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
         abort();
     stash_value *v = NULL;
-    fuzz_check_value(store_entry_read(fd, "fuzz", &v), &v);
+    fuzz_check_value(store_entry_read(fd, "fuzz", NULL, &v), &v);
     return 0;
 }

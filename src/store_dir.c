@@ -95,25 +95,50 @@ static stash_status entry_path(const struct dir_store *d, const char *key, char 
     return st == STASH_OK ? dir_path(d, name, path, cap) : st;
 }
 
+/* ---- The store's own files ------------------------------------------------------ */
+
+static bool own_file(const struct dir_store *d, const struct stat *st)
+{
+    return S_ISREG(st->st_mode) && (st->st_uid == geteuid() || st->st_uid == d->owner);
+}
+
+stash_status dir_open_own(const struct dir_store *d, const char *name, int flags, int *fd)
+{
+    /* O_NONBLOCK: a FIFO planted here must not hang the open; cleared once checked. */
+    int f = openat(d->dir_fd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
+    if (f < 0)
+        return errno == ELOOP || errno == ENXIO ? STASH_E_CORRUPT : -errno;
+    struct stat st;
+    stash_status status = fstat(f, &st) == 0 ? STASH_OK : -errno;
+    if (status == STASH_OK && !own_file(d, &st))
+        status = STASH_E_CORRUPT;
+    if (status == STASH_OK && fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK) != 0)
+        status = -errno;
+    if (status != STASH_OK) {
+        sysio_close(f);
+        return status;
+    }
+    *fd = f;
+    return STASH_OK;
+}
+
 /* ---- Opening -------------------------------------------------------------------- */
 
 static stash_status check_marker(struct dir_store *d, bool create)
 {
-    char path[PATH_MAX], text[64] = {0};
-    stash_status st = dir_path(d, DIR_MARKER, path, sizeof path);
-    if (st != STASH_OK)
-        return st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT && create) {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-        if (fd >= 0 && pwrite(fd, DIR_MARKER_TEXT, sizeof DIR_MARKER_TEXT - 1, 0) < 0) {
-            sysio_close(fd);
-            return -errno;
-        }
-        return sysio_close(fd);
+    char text[64] = {0};
+    int fd;
+    stash_status st = dir_open_own(d, DIR_MARKER, O_RDONLY, &fd);
+    if (st == -ENOENT && create) {
+        st = dir_open_own(d, DIR_MARKER, O_RDWR | O_CREAT, &fd);
+        if (st != STASH_OK)
+            return st;
+        st = sysio_pwrite_full(fd, DIR_MARKER_TEXT, sizeof DIR_MARKER_TEXT - 1, 0, NULL);
+        stash_status closed = sysio_close(fd);
+        return st != STASH_OK ? st : closed;
     }
-    if (fd < 0)
-        return errno == ENOENT ? STASH_OK : -errno; /* read-only on a plain directory */
+    if (st != STASH_OK)
+        return st == -ENOENT ? STASH_OK : st; /* read-only on a plain directory */
     ssize_t got = pread(fd, text, sizeof text - 1, 0);
     sysio_close(fd);
     if (got < 0)
@@ -124,15 +149,11 @@ static stash_status check_marker(struct dir_store *d, bool create)
 
 static stash_status open_lock(struct dir_store *d, bool read_only)
 {
-    char path[PATH_MAX];
-    stash_status st = dir_path(d, DIR_LOCK, path, sizeof path);
+    stash_status st = dir_open_own(d, DIR_LOCK, read_only ? O_RDONLY : O_RDWR | O_CREAT,
+                                   &d->lock_fd);
     if (st != STASH_OK)
-        return st;
-    d->lock_fd = read_only ? open(path, O_RDONLY | O_CLOEXEC)
-                           : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (d->lock_fd < 0 && !(read_only && errno == ENOENT))
-        return -errno;
-    return dir_counter_map(d, !read_only);
+        d->lock_fd = -1;
+    return st == -ENOENT && read_only ? STASH_OK : st;
 }
 
 static stash_status make_root(const char *path, bool read_only)
@@ -151,7 +172,7 @@ static void dir_close(void *impl)
     if (!d)
         return;
     dir_flush_uses(d);
-    dir_counter_unmap(d);
+    dir_cache_free(d);
     if (d->lock_fd >= 0)
         sysio_close(d->lock_fd);
     if (d->dir_fd >= 0)
@@ -176,7 +197,12 @@ stash_status store_dir_open(const char *path, const stash_store_options *options
     d->options = *options;
     d->lock_fd = -1;
     d->dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    st = d->dir_fd >= 0 ? check_marker(d, !read_only) : -errno;
+    struct stat root;
+    st = d->dir_fd >= 0 && fstat(d->dir_fd, &root) == 0 ? STASH_OK : -errno;
+    if (st == STASH_OK) {
+        d->owner = root.st_uid;
+        st = check_marker(d, !read_only);
+    }
     if (st == STASH_OK)
         st = open_lock(d, read_only);
     if (st == STASH_OK && !read_only)
@@ -212,8 +238,6 @@ static stash_status publish(struct dir_store *d, const char *temp, const char *p
     if (flock(d->lock_fd, LOCK_SH) != 0)
         return -errno;
     stash_status st = rename(temp, path) == 0 ? STASH_OK : -errno;
-    if (st == STASH_OK)
-        dir_changed(d);
     flock(d->lock_fd, LOCK_UN);
     if (st == STASH_OK && (d->options.flags & STASH_STORE_DURABLE))
         st = sysio_sync_directory(path);
@@ -271,7 +295,7 @@ static stash_status dir_get(void *impl, const char *key, stash_value **out)
     stash_nco *nco = NULL;
     st = dir_open_entry(d, name, &nco);
     if (st == STASH_OK)
-        st = store_entry_decode(nco, out);
+        st = store_entry_decode(nco, key, out);
     if (st == STASH_OK)
         dir_note_use(d, name);
     return st;
@@ -285,9 +309,9 @@ static stash_status dir_has(void *impl, const char *key)
     if (st != STASH_OK)
         return st == STASH_E_LIMIT ? STASH_E_NOT_FOUND : st;
     struct stat info;
-    if (fstatat(d->dir_fd, name, &info, 0) == 0)
-        return STASH_OK;
-    return errno == ENOENT ? STASH_E_NOT_FOUND : -errno;
+    if (fstatat(d->dir_fd, name, &info, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? STASH_E_NOT_FOUND : -errno;
+    return S_ISREG(info.st_mode) ? STASH_OK : STASH_E_CORRUPT;
 }
 
 static stash_status dir_remove(void *impl, const char *key)
@@ -301,7 +325,6 @@ static stash_status dir_remove(void *impl, const char *key)
         return st == STASH_E_LIMIT ? STASH_E_NOT_FOUND : st;
     if (unlink(path) != 0)
         return errno == ENOENT ? STASH_E_NOT_FOUND : -errno;
-    dir_changed(d);
     if (d->options.flags & STASH_STORE_DURABLE)
         return sysio_sync_directory(path);
     return STASH_OK;
@@ -319,7 +342,8 @@ static stash_status dir_list(void *impl, stash_store_list_fn fn, void *ctx)
     while (st == STASH_OK && (errno = 0, e = readdir(dir)) != NULL) {
         struct stat info;
         if (dir_key_of(e->d_name, key) != STASH_OK ||
-            fstatat(dirfd(dir), e->d_name, &info, 0) != 0 || !S_ISREG(info.st_mode))
+            fstatat(dirfd(dir), e->d_name, &info, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(info.st_mode))
             continue; /* not an entry, or gone since readdir saw it */
         st = fn(ctx, key, (uint64_t)info.st_size);
     }

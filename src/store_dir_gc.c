@@ -7,7 +7,10 @@
  * a time (one O_APPEND write, which Linux does not interleave with
  * another's), so a get costs no system call of its own. The log is only an
  * ordering hint: a lost line makes an entry look older, nothing worse. gc
- * rewrites the log with one line per surviving entry, oldest first.
+ * rewrites the log with one line per surviving entry, oldest first; so does
+ * a writer whose batch finds the log grown past LOG_COMPACT_FACTOR times its
+ * size after the last rewrite (and past LOG_COMPACT_MIN), so hits alone
+ * cannot grow it without bound.
  */
 #include "store_dir.h"
 #include "sysio.h"
@@ -32,21 +35,30 @@
 #define STALE_TEMP_SECONDS (24 * 3600)
 /* The most of the log gc reads: its newest part. */
 #define LOG_READ_MAX (16u << 20)
+/* The log is compacted when it passes both. */
+#define LOG_COMPACT_MIN (256u << 10)
+#define LOG_COMPACT_FACTOR 4
+
+static void compact_log(struct dir_store *d, uint64_t size);
 
 /* ---- The recency log -------------------------------------------------------------- */
 
 void dir_flush_uses(struct dir_store *d)
 {
-    char path[PATH_MAX];
+    int fd;
     if (d->recent_len == 0 || (d->options.flags & STASH_STORE_READ_ONLY) ||
-        dir_path(d, DIR_LRU, path, sizeof path) != STASH_OK)
+        dir_open_own(d, DIR_LRU, O_WRONLY | O_APPEND | O_CREAT, &fd) != STASH_OK) {
+        d->recent_len = 0;
         return;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
-    if (fd >= 0) {
-        sysio_pwrite_full(fd, d->recent, d->recent_len, 0, NULL); /* O_APPEND: at the end */
-        sysio_close(fd);
     }
+    sysio_pwrite_full(fd, d->recent, d->recent_len, 0, NULL); /* O_APPEND: at the end */
     d->recent_len = 0;
+    struct stat st;
+    bool grown = fstat(fd, &st) == 0 && (uint64_t)st.st_size > LOG_COMPACT_MIN &&
+                 (uint64_t)st.st_size > d->log_compact_at;
+    sysio_close(fd);
+    if (grown)
+        compact_log(d, (uint64_t)st.st_size);
 }
 
 void dir_note_use(struct dir_store *d, const char *name)
@@ -198,14 +210,12 @@ static int by_recency(const void *a, const void *b)
 /* Marks each entry (sorted by name) with its last line in the log. */
 static void read_log(struct dir_store *d, struct entry_files *files)
 {
-    char path[PATH_MAX];
-    if (dir_path(d, DIR_LRU, path, sizeof path) != STASH_OK)
-        return;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd;
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        if (fd >= 0)
-            sysio_close(fd);
+    if (dir_open_own(d, DIR_LRU, O_RDONLY, &fd) != STASH_OK)
+        return;
+    if (fstat(fd, &st) != 0) {
+        sysio_close(fd);
         return;
     }
     uint64_t size = (uint64_t)st.st_size, from = size > LOG_READ_MAX ? size - LOG_READ_MAX : 0;
@@ -256,8 +266,7 @@ static stash_status evict(struct dir_store *d, struct entry_files *files, uint64
     while (first_kept < files->len && total > max_bytes) {
         struct entry_file *e = &files->items[first_kept++];
         if (dir_path(d, e->name, path, sizeof path) == STASH_OK && unlink(path) == 0) {
-            dir_changed(d);
-            total -= e->bytes;
+                    total -= e->bytes;
             stats->evicted_entries++;
             stats->evicted_bytes += e->bytes;
         }
@@ -269,15 +278,9 @@ static stash_status evict(struct dir_store *d, struct entry_files *files, uint64
     return sysio_publish(path, write_log, &kept, false);
 }
 
-stash_status dir_gc(void *impl, uint64_t max_bytes, stash_store_gc_stats *stats)
+/* gc's work, with the lock held alone. */
+static stash_status gc_locked(struct dir_store *d, uint64_t max_bytes, stash_store_gc_stats *stats)
 {
-    struct dir_store *d = impl;
-    if (d->options.flags & STASH_STORE_READ_ONLY)
-        return STASH_E_NOT_WRITABLE;
-    *stats = (stash_store_gc_stats){0};
-    dir_flush_uses(d);
-    if (flock(d->lock_fd, LOCK_EX) != 0)
-        return -errno;
     struct entry_files files = {0};
     stash_status st = dir_sweep(d, &stats->swept_temps);
     if (st == STASH_OK)
@@ -287,7 +290,39 @@ stash_status dir_gc(void *impl, uint64_t max_bytes, stash_store_gc_stats *stats)
     stats->entries = files.len;
     if (st == STASH_OK)
         st = evict(d, &files, max_bytes, stats);
-    flock(d->lock_fd, LOCK_UN);
     free(files.items);
+    struct stat log;
+    if (st == STASH_OK && fstatat(d->dir_fd, DIR_LRU, &log, AT_SYMLINK_NOFOLLOW) == 0)
+        d->log_compact_at = (uint64_t)log.st_size * LOG_COMPACT_FACTOR;
     return st;
+}
+
+stash_status dir_gc(void *impl, uint64_t max_bytes, stash_store_gc_stats *stats)
+{
+    struct dir_store *d = impl;
+    if (d->options.flags & STASH_STORE_READ_ONLY)
+        return STASH_E_NOT_WRITABLE;
+    *stats = (stash_store_gc_stats){0};
+    dir_flush_uses(d);
+    if (flock(d->lock_fd, LOCK_EX) != 0)
+        return -errno;
+    stash_status st = gc_locked(d, max_bytes, stats);
+    flock(d->lock_fd, LOCK_UN);
+    return st;
+}
+
+/*
+ * Rewrites the log as gc would, evicting nothing. Skipped, and not tried
+ * again until the log doubles, if another process holds the lock: a batch
+ * of recency records never waits for gc.
+ */
+static void compact_log(struct dir_store *d, uint64_t size)
+{
+    stash_store_gc_stats stats = {0};
+    if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        d->log_compact_at = size * 2;
+        return;
+    }
+    gc_locked(d, UINT64_MAX, &stats);
+    flock(d->lock_fd, LOCK_UN);
 }

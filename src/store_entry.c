@@ -133,28 +133,38 @@ static stash_status load_array(void *ctx, int64_t id, stash_value **out)
     return st == STASH_OK ? value_new_array_view(&desc, data, &e->base, out) : st;
 }
 
-/* Checks the header dict and takes its value out of it. */
-static stash_status unwrap(stash_value *header, stash_value **value)
+static bool is_string(const stash_value *v, const char *want)
 {
-    const stash_value *format = stash_value_dict_get(header, "format");
-    const stash_value *version = stash_value_dict_get(header, "version");
-    const stash_value *v = stash_value_dict_get(header, "value");
     const char *text;
     size_t len;
+    return v && stash_value_get_string(v, &text, &len) == STASH_OK && len == strlen(want) &&
+           memcmp(text, want, len) == 0;
+}
+
+/*
+ * Checks the header dict and takes its value out of it. An entry names its
+ * own key, so a file copied or renamed under another key's name is refused
+ * rather than returned as that key's value.
+ */
+static stash_status unwrap(stash_value *header, const char *key, stash_value **value)
+{
+    const stash_value *version = stash_value_dict_get(header, "version");
+    const stash_value *v = stash_value_dict_get(header, "value");
     int64_t number;
-    if (!format || stash_value_get_string(format, &text, &len) != STASH_OK ||
-        len != strlen(ENTRY_FORMAT) || memcmp(text, ENTRY_FORMAT, len) != 0 || !v ||
-        !version || stash_value_get_int(version, &number) != STASH_OK)
+    if (!is_string(stash_value_dict_get(header, "format"), ENTRY_FORMAT) || !v || !version ||
+        stash_value_get_int(version, &number) != STASH_OK)
         return STASH_E_CORRUPT;
     if (number != ENTRY_VERSION)
         return STASH_E_VERSION;
+    if (key && !is_string(stash_value_dict_get(header, "key"), key))
+        return STASH_E_CORRUPT;
     stash_value *mine = (stash_value *)v;
     value_retain(mine);
     *value = mine;
     return STASH_OK;
 }
 
-static stash_status read_header(struct entry_owner *e, stash_value **value)
+static stash_status read_header(struct entry_owner *e, const char *key, stash_value **value)
 {
     stash_nco_info info;
     const void *pickle;
@@ -170,7 +180,7 @@ static stash_status read_header(struct entry_owner *e, stash_value **value)
     if (st == STASH_OK)
         st = pickle_read_refs(pickle, len, &limits, load_array, e, &header, NULL);
     if (st == STASH_OK)
-        st = stash_value_kind_of(header) == STASH_VALUE_DICT ? unwrap(header, value)
+        st = stash_value_kind_of(header) == STASH_VALUE_DICT ? unwrap(header, key, value)
                                                              : STASH_E_CORRUPT;
     stash_value_free(&header);
     /* Out of the header and held by no one else, the tree is the caller's to change. */
@@ -201,7 +211,7 @@ static stash_status open_entry(int fd, const char *path, stash_nco **nco)
     return nco_open_heap(copy, (size_t)got, nco);
 }
 
-stash_status store_entry_decode(stash_nco *nco, stash_value **value)
+stash_status store_entry_decode(stash_nco *nco, const char *key, stash_value **value)
 {
     struct entry_owner *e = calloc(1, sizeof *e);
     if (!e) {
@@ -211,14 +221,14 @@ stash_status store_entry_decode(stash_nco *nco, stash_value **value)
     e->base.release = release_entry;
     atomic_init(&e->base.refs, 1);
     e->nco = nco;
-    stash_status st = read_header(e, value);
+    stash_status st = read_header(e, key, value);
     value_owner_release(&e->base); /* the views, if any, keep it open */
     return st;
 }
 
-stash_status store_entry_read(int fd, const char *path, stash_value **value)
+stash_status store_entry_read(int fd, const char *path, const char *key, stash_value **value)
 {
     stash_nco *nco = NULL;
     stash_status st = open_entry(fd, path, &nco);
-    return st == STASH_OK ? store_entry_decode(nco, value) : st;
+    return st == STASH_OK ? store_entry_decode(nco, key, value) : st;
 }

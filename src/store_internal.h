@@ -36,13 +36,15 @@ stash_status store_key_check(const char *key);
  * first object's pickle is {"format": "stash-entry", "version": 1, "key":
  * key, "value": value}, with value's arrays as persistent ids 0, 1, ...
  * and array i in object i. Arrays come back as views of the file's bytes.
+ * A reader given a key (not NULL) refuses, with STASH_E_CORRUPT, an entry
+ * that names another key.
  */
 stash_status store_entry_write(int fd, const char *key, const stash_value *value);
-stash_status store_entry_read(int fd, const char *path, stash_value **value);
+stash_status store_entry_read(int fd, const char *path, const char *key, stash_value **value);
 
 /* The entry in an open NCO handle, which it takes over (also on failure). */
 struct stash_nco;
-stash_status store_entry_decode(struct stash_nco *nco, stash_value **value);
+stash_status store_entry_decode(struct stash_nco *nco, const char *key, stash_value **value);
 
 /* Entries up to this size are read with one pread (and cached by dir:); larger ones mapped. */
 #define SMALL_ENTRY_BYTES 4096

@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "store_common.h"
 
@@ -568,6 +570,169 @@ static void test_damaged_entries_are_reported_never_returned(void **state)
     stash_store_close(&s);
 }
 
+/* ---- Hostile files in a store -------------------------------------------------------- */
+
+/* A fresh store "sub" with one entry "a" = {"x": 1}; its root path. */
+static const char *store_with_one_entry(const char *sub)
+{
+    const char *root = strdup(path_in(dir, sub));
+    stash_store *s;
+    stash_value *v = json("{\"x\": 1}");
+    assert_ok(stash_store_open(root, NULL, &s));
+    assert_ok(stash_store_put(s, "a", v));
+    stash_store_close(&s);
+    stash_value_free(&v);
+    return root;
+}
+
+static void replace_with_symlink(const char *path, const char *target)
+{
+    assert_int_equal(unlink(path) == 0 || errno == ENOENT, 1);
+    assert_int_equal(symlink(target, path), 0);
+}
+
+static void replace_with_fifo(const char *path)
+{
+    assert_int_equal(unlink(path) == 0 || errno == ENOENT, 1);
+    assert_int_equal(mkfifo(path, 0600), 0);
+}
+
+static void test_an_entry_copied_under_another_name_is_not_that_keys_value(void **state)
+{
+    (void)state;
+    const char *root = store_with_one_entry("copied");
+    char a[4200], b[4200], text[4096];
+    snprintf(a, sizeof a, "%s/a.nco", root);
+    snprintf(b, sizeof b, "%s/b.nco", root);
+    size_t len = read_file(a, text, sizeof text);
+    write_file(b, text, len); /* cp a.nco b.nco */
+    stash_store *s;
+    stash_value *got = NULL;
+    assert_ok(stash_store_open(root, NULL, &s));
+    assert_int_equal(stash_store_get(s, "b", &got), STASH_E_CORRUPT);
+    assert_null(got);
+    assert_ok(stash_store_get(s, "a", &got));
+    stash_value_free(&got);
+    stash_store_close(&s);
+    free((void *)root);
+}
+
+/* Links planted in place of a store's files are never followed: the files they name stay as they were. */
+static void test_symlinks_planted_in_a_store_are_refused_not_followed(void **state)
+{
+    (void)state;
+    const char *names[] = {".stash-lock", ".stash-lru", ".stash-store", "a.nco"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *root = store_with_one_entry("linked");
+        char victim[4200], planted[4200];
+        snprintf(victim, sizeof victim, "%s-victim-%zu", root, i);
+        write_file(victim, "precious", 8);
+        snprintf(planted, sizeof planted, "%s/%s", root, names[i]);
+        replace_with_symlink(planted, victim);
+
+        stash_store *s = NULL;
+        stash_value *v = json("{\"y\": 2}"), *got = NULL;
+        stash_status st = stash_store_open(root, NULL, &s);
+        if (i < 3 && i != 1) { /* the marker and the lock are checked at open */
+            assert_int_equal(st, STASH_E_CORRUPT);
+        } else {
+            assert_ok(st);
+            assert_int_equal(stash_store_get(s, "a", &got), i == 3 ? STASH_E_CORRUPT : STASH_OK);
+            stash_value_free(&got);
+            assert_ok(stash_store_put(s, "c", v)); /* the recency log's batch goes nowhere */
+            for (int hit = 0; hit < 1000; hit++) {
+                assert_ok(stash_store_get(s, "c", &got));
+                stash_value_free(&got);
+            }
+            stash_store_close(&s);
+        }
+        char text[16] = {0};
+        assert_int_equal(read_file(victim, text, sizeof text), 8);
+        assert_string_equal(text, "precious");
+        unlink(victim);
+        char cmd[8500];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+        assert_int_equal(system(cmd), 0);
+        stash_value_free(&v);
+        free((void *)root);
+    }
+}
+
+/* A FIFO in place of a store's file makes no call hang. */
+static void test_fifos_planted_in_a_store_hang_nothing(void **state)
+{
+    (void)state;
+    const char *names[] = {".stash-lock", ".stash-lru", ".stash-store", "a.nco"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *root = store_with_one_entry("fifo");
+        char planted[4200];
+        snprintf(planted, sizeof planted, "%s/%s", root, names[i]);
+        replace_with_fifo(planted);
+        alarm(30); /* a hang fails the test instead of the run */
+        stash_store *s = NULL;
+        stash_value *got = NULL, *v = json("[1]");
+        stash_status st = stash_store_open(root, NULL, &s);
+        if (st == STASH_OK) {
+            st = stash_store_get(s, "a", &got);
+            assert_int_equal(st, i == 3 ? STASH_E_CORRUPT : STASH_OK);
+            assert_ok(stash_store_put(s, "b", v));
+            stash_value_free(&got);
+            stash_store_close(&s);
+        } else {
+            assert_int_equal(st, STASH_E_CORRUPT);
+        }
+        alarm(0);
+        stash_value_free(&v);
+        char cmd[8500];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+        assert_int_equal(system(cmd), 0);
+        free((void *)root);
+    }
+}
+
+/* The store maps none of its own files: a truncated lock file harms no handle. */
+static void test_a_truncated_lock_file_harms_no_handle(void **state)
+{
+    (void)state;
+    const char *root = store_with_one_entry("truncated-lock");
+    stash_store *s;
+    stash_value *got = NULL, *v = json("{\"z\": 3}");
+    assert_ok(stash_store_open(root, NULL, &s));
+    assert_ok(stash_store_get(s, "a", &got));
+    stash_value_free(&got);
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s/.stash-lock", root);
+    assert_int_equal(truncate(lock, 0), 0);
+    assert_ok(stash_store_get(s, "a", &got));
+    stash_value_free(&got);
+    assert_ok(stash_store_put(s, "a", v));
+    assert_ok(stash_store_get(s, "a", &got));
+    assert_true(stash_value_equal(got, v));
+    stash_value_free(&got);
+    stash_store_close(&s);
+    stash_value_free(&v);
+    free((void *)root);
+}
+
+/* Hits alone never grow the recency log past a small multiple of one line per entry. */
+static void test_the_recency_log_stays_bounded_under_hits(void **state)
+{
+    (void)state;
+    const char *root = store_with_one_entry("log");
+    stash_store *s;
+    stash_value *got = NULL;
+    assert_ok(stash_store_open(root, NULL, &s));
+    for (int hit = 0; hit < 200000; hit++) { /* 1.2 MB of records */
+        assert_ok(stash_store_get(s, "a", &got));
+        stash_value_free(&got);
+    }
+    stash_store_close(&s);
+    char log[4200];
+    snprintf(log, sizeof log, "%s/.stash-lru", root);
+    assert_true(file_size(log) < (256 + 8) * 1024);
+    free((void *)root);
+}
+
 /* ---- Processes ------------------------------------------------------------------------- */
 
 static void test_four_processes_share_a_dir_store(void **state)
@@ -609,6 +774,11 @@ int main(void)
         cmocka_unit_test(test_gc_evicts_least_recently_used),
         cmocka_unit_test(test_files_of_crashed_writers_are_swept),
         cmocka_unit_test(test_damaged_entries_are_reported_never_returned),
+        cmocka_unit_test(test_an_entry_copied_under_another_name_is_not_that_keys_value),
+        cmocka_unit_test(test_symlinks_planted_in_a_store_are_refused_not_followed),
+        cmocka_unit_test(test_fifos_planted_in_a_store_hang_nothing),
+        cmocka_unit_test(test_a_truncated_lock_file_harms_no_handle),
+        cmocka_unit_test(test_the_recency_log_stays_bounded_under_hits),
         cmocka_unit_test(test_four_processes_share_a_dir_store),
         cmocka_unit_test(test_a_killed_writer_leaves_the_dir_store_readable),
     };
