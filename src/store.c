@@ -57,7 +57,8 @@ static bool has_scheme(const char *uri, const char *scheme, const char **rest)
 stash_status stash_store_open(const char *uri, const stash_store_options *options,
                               stash_store **out)
 {
-    static const unsigned known = STASH_STORE_DURABLE | STASH_STORE_READ_ONLY | STASH_STORE_EXCLUSIVE;
+    static const unsigned known =
+        STASH_STORE_DURABLE | STASH_STORE_READ_ONLY | STASH_STORE_EXCLUSIVE | STASH_STORE_COPY;
     stash_store_options defaults = {0};
     if (!options)
         options = &defaults;

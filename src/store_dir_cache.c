@@ -94,6 +94,23 @@ static stash_status open_copy(const struct cached_entry *c, stash_nco **nco)
     return nco_open_heap(copy, c->len, nco);
 }
 
+/* A large entry read whole into memory (STASH_STORE_COPY): no mapping a foreign writer can cut. */
+static stash_status open_whole_copy(int fd, const struct stat *st, stash_nco **nco)
+{
+    if ((uint64_t)st->st_size > SIZE_MAX)
+        return -ENOMEM;
+    size_t len = (size_t)st->st_size, got = 0;
+    void *copy = malloc(len ? len : 1);
+    if (!copy)
+        return -ENOMEM;
+    stash_status status = sysio_pread_full(fd, copy, len, 0, &got);
+    if (status != STASH_OK) {
+        free(copy);
+        return status;
+    }
+    return nco_open_heap(copy, got, nco); /* a file cut meanwhile reads as a short one */
+}
+
 /* The file itself: one pread for a small one (kept in c), a mapping otherwise. */
 static stash_status open_file(struct dir_store *d, const char *name, struct cached_entry *c,
                               stash_nco **nco)
@@ -117,6 +134,8 @@ static stash_status open_file(struct dir_store *d, const char *name, struct cach
             memcpy(copy, first, (size_t)got);
             status = nco_open_heap(copy, (size_t)got, nco);
         }
+    } else if (d->options.flags & STASH_STORE_COPY) {
+        status = open_whole_copy(fd, &st, nco);
     } else {
         status = nco_open_fd(fd, name, STASH_NCO_NO_INDEX, nco);
     }

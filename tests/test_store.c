@@ -714,6 +714,32 @@ static void test_a_truncated_lock_file_harms_no_handle(void **state)
     free((void *)root);
 }
 
+/*
+ * With STASH_STORE_COPY a get never maps: a foreign writer cutting the entry's
+ * file in place (cp over it) leaves the arrays already got whole. (Without it,
+ * touching them past the new end would be SIGBUS, as store.h says.)
+ */
+static void test_copying_gets_survive_an_entry_cut_in_place(void **state)
+{
+    (void)state;
+    const char *root = path_in(dir, "copying");
+    stash_store_options copying = {.flags = STASH_STORE_COPY};
+    stash_store *s;
+    stash_value *v = sized_value(100000), *got = NULL;
+    assert_ok(stash_store_open(root, &copying, &s));
+    assert_ok(stash_store_put(s, "big", v));
+    assert_ok(stash_store_get(s, "big", &got));
+    char entry[4200];
+    snprintf(entry, sizeof entry, "%s/big.nco", root);
+    assert_int_equal(truncate(entry, 100), 0); /* what cp does first */
+    assert_true(stash_value_equal(got, v));   /* every byte read: no SIGBUS */
+    stash_value_free(&got);
+    assert_int_not_equal(stash_store_get(s, "big", &got), STASH_OK);
+    assert_null(got);
+    stash_store_close(&s);
+    stash_value_free(&v);
+}
+
 /* Hits alone never grow the recency log past a small multiple of one line per entry. */
 static void test_the_recency_log_stays_bounded_under_hits(void **state)
 {
@@ -778,6 +804,7 @@ int main(void)
         cmocka_unit_test(test_symlinks_planted_in_a_store_are_refused_not_followed),
         cmocka_unit_test(test_fifos_planted_in_a_store_hang_nothing),
         cmocka_unit_test(test_a_truncated_lock_file_harms_no_handle),
+        cmocka_unit_test(test_copying_gets_survive_an_entry_cut_in_place),
         cmocka_unit_test(test_the_recency_log_stays_bounded_under_hits),
         cmocka_unit_test(test_four_processes_share_a_dir_store),
         cmocka_unit_test(test_a_killed_writer_leaves_the_dir_store_readable),

@@ -249,7 +249,8 @@ static struct store_args parse(int argc, char **argv)
 static int with_store(const char *verb, const struct store_args *a)
 {
     bool writes = strcmp(verb, "put") == 0 || strcmp(verb, "rm") == 0 || strcmp(verb, "gc") == 0;
-    stash_store_options options = {.flags = writes ? 0 : STASH_STORE_READ_ONLY};
+    /* The program only copies what it gets, so it never maps an entry another program could cut. */
+    stash_store_options options = {.flags = STASH_STORE_COPY | (writes ? 0 : STASH_STORE_READ_ONLY)};
     stash_store *store;
     stash_status status = stash_store_open(a->positional[0], &options, &store);
     if (status != STASH_OK)

@@ -74,6 +74,12 @@ enum stash_store_flags {
      * Each put is still flushed before it returns. Ignored by dir: and none:.
      */
     STASH_STORE_EXCLUSIVE = 1u << 2,
+    /**
+     * dir: gets read every entry into memory instead of mapping the large
+     * ones, so arrays never point into a file (see stash_store_get). Costs
+     * one copy of the entry per get. hdf5: always copies.
+     */
+    STASH_STORE_COPY = 1u << 3,
 };
 
 typedef struct stash_store_options {
@@ -110,10 +116,18 @@ STASH_API stash_status stash_store_put(stash_store *store, const char *key,
 
 /**
  * The value under key, as a new tree the caller frees with
- * stash_value_free. From dir:, arrays of large entries point into a
- * read-only mapping of the entry's file (zero copy), which lives as long as
- * any of them; deleting or replacing the entry meanwhile does not disturb
- * them.
+ * stash_value_free. From dir:, arrays of large entries (over 4 KiB) point
+ * into a read-only mapping of the entry's file (zero copy), which lives as
+ * long as any of them; deleting or replacing the entry meanwhile does not
+ * disturb them, because stash only ever replaces an entry by renaming a new
+ * file over it.
+ *
+ * A foreign writer that changes the entry's file in place is another
+ * matter: `cp other.nco entry.nco` truncates and rewrites the same file, and
+ * a process that then touches an array past the new end gets SIGBUS (as
+ * with any mapped file). Open the store with STASH_STORE_COPY where other
+ * programs may write into the store's directory in place; then get copies
+ * and never maps.
  */
 STASH_API stash_status stash_store_get(stash_store *store, const char *key, stash_value **out);
 
