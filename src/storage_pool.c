@@ -214,9 +214,13 @@ static void slot_path(const struct pool_slot *slot, char *path, size_t size)
     snprintf(path, size, "%s/t%llu", slot->pool->dir, (unsigned long long)slot->id);
 }
 
-/* The process (EMFILE) or the system (ENFILE) may run out of descriptors
+/*
+ * The process (EMFILE) or the system (ENFILE) may run out of descriptors
  * before the pool reaches max_open: then the pool gives up its own idle ones,
- * least recently used first, as if max_open were lower. */
+ * least recently used first, as if max_open were lower. The retry drops
+ * O_EXCL: Linux fails before it creates, but valgrind creates the file and
+ * then refuses the descriptor, and the name is the slot's alone anyway.
+ */
 static stash_status open_slot_fd(struct pool_slot *slot, int flags)
 {
     char path[PATH_MAX];
@@ -229,6 +233,7 @@ static stash_status open_slot_fd(struct pool_slot *slot, int flags)
         int error = errno;
         if ((error != EMFILE && error != ENFILE) || !evict_idle(slot->pool))
             return -error;
+        flags &= ~O_EXCL;
     }
     slot->fd = fd;
     list_push_front(slot->pool, slot);
