@@ -52,15 +52,16 @@ static void set_size(stash_memfile *mf, uint64_t size)
     atomic_store_explicit(&mf->size, size, memory_order_relaxed);
 }
 
-/* After the export the descriptor's length is the truth; bytes past our
- * reservation cannot be served, so the size is capped at max_size. */
-static stash_status refresh_size(stash_memfile *mf)
+/* After the export the descriptor's length is the truth, and *size gets it.
+ * The cached size is capped at max_size: it guards the memcpy paths, which
+ * only reach the mapping; bytes others wrote past it are read with pread. */
+static stash_status refresh_size(stash_memfile *mf, uint64_t *size)
 {
     struct stat st;
     if (fstat(mf->fd, &st) != 0)
         return -errno;
-    uint64_t size = (uint64_t)st.st_size;
-    set_size(mf, size < mf->max_size ? size : mf->max_size);
+    *size = (uint64_t)st.st_size;
+    set_size(mf, *size < mf->max_size ? *size : mf->max_size);
     return STASH_OK;
 }
 
@@ -69,12 +70,8 @@ static stash_status size_covering(stash_memfile *mf, uint64_t offset, size_t len
                                   uint64_t *size)
 {
     uint64_t known = known_size(mf);
-    if (mf->exported && (offset >= known || len > known - offset)) {
-        stash_status status = refresh_size(mf);
-        if (status != STASH_OK)
-            return status;
-        known = known_size(mf);
-    }
+    if (mf->exported && (offset >= known || len > known - offset))
+        return refresh_size(mf, size);
     *size = known;
     return STASH_OK;
 }
@@ -82,9 +79,10 @@ static stash_status size_covering(stash_memfile *mf, uint64_t offset, size_t len
 /* The size as it is now: after the export, others may have grown it. */
 static stash_status fresh_size(stash_memfile *mf, uint64_t *size)
 {
-    stash_status status = mf->exported ? refresh_size(mf) : STASH_OK;
+    if (mf->exported)
+        return refresh_size(mf, size);
     *size = known_size(mf);
-    return status;
+    return STASH_OK;
 }
 
 stash_status memfile_current_size(stash_memfile *mf, uint64_t *size)
@@ -122,6 +120,23 @@ static stash_status reserve_capacity(stash_memfile *mf, uint64_t needed)
 
 /* ---- Reading and writing ------------------------------------------------- */
 
+/* Copies n bytes at offset: from the mapping below max_size, and with pread
+ * past it, where only a holder of the descriptor can have grown the file. */
+static stash_status copy_out(stash_memfile *mf, void *buf, size_t n, uint64_t offset)
+{
+    uint64_t mapped_after = offset < mf->max_size ? mf->max_size - offset : 0;
+    if (mapped_after >= n) {
+        memcpy(buf, mf->base + offset, n);
+        return STASH_OK;
+    }
+    size_t mapped = (size_t)mapped_after;
+    memcpy(buf, mf->base + offset, mapped);
+    size_t got;
+    stash_status status = sysio_pread_full(mf->fd, (unsigned char *)buf + mapped, n - mapped,
+                                           offset + mapped, &got);
+    return status == STASH_OK && got < n - mapped ? -EIO : status; /* cannot shrink */
+}
+
 /* Reads that reach the end, run after the export or take the lock. */
 __attribute__((noinline)) static stash_status read_slow(stash_memfile *mf, void *buf,
                                                         size_t len, uint64_t offset,
@@ -133,7 +148,7 @@ __attribute__((noinline)) static stash_status read_slow(stash_memfile *mf, void 
     size_t n = 0;
     if (status == STASH_OK && offset < size) {
         n = size - offset < len ? (size_t)(size - offset) : len;
-        memcpy(buf, mf->base + offset, n);
+        status = copy_out(mf, buf, n, offset);
     }
     if (status == STASH_OK)
         *got = n;
@@ -306,10 +321,12 @@ stash_status memfile_prepare_open(stash_memfile *mf, int open_flags, uint64_t *e
     stash_status status = fresh_size(mf, &size);
     if (status == STASH_OK && (open_flags & O_EXCL) && size > 0)
         status = -EEXIST;
-    if (status == STASH_OK && (open_flags & O_TRUNC) && size > 0)
+    if (status == STASH_OK && (open_flags & O_TRUNC) && size > 0) {
         status = truncate_locked(mf, 0);
+        size = 0;
+    }
     if (status == STASH_OK)
-        *end = known_size(mf);
+        *end = size;
     unlock(mf);
     return status;
 }
@@ -464,9 +481,14 @@ stash_status stash_memfile_data(stash_memfile *mf, void **data, uint64_t *size)
         return STASH_E_CLOSED;
     if (data == NULL || size == NULL)
         return STASH_E_INVALID;
-    stash_status status = memfile_current_size(mf, size);
-    if (status == STASH_OK)
+    uint64_t current;
+    stash_status status = memfile_current_size(mf, &current);
+    if (status == STASH_OK && current > mf->max_size)
+        status = STASH_E_FULL; /* grown through a descriptor past what base maps */
+    if (status == STASH_OK) {
         *data = mf->base;
+        *size = current;
+    }
     return status;
 }
 

@@ -44,6 +44,9 @@ static stash_status handle_peek(void *ctx, uint64_t offset, const void **data, s
     stash_status status = memfile_current_size(mf, &size);
     if (status != STASH_OK)
         return status;
+    if (offset >= mf->max_size && offset < size)
+        return STASH_E_UNSUPPORTED; /* grown through a descriptor past the mapping */
+    size = size < mf->max_size ? size : mf->max_size;
     *data = offset < size ? mf->base + offset : NULL;
     *len = offset < size ? (size_t)(size - offset) : 0;
     return STASH_OK;

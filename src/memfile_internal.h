@@ -9,7 +9,9 @@
  * zero (shrinks go through ftruncate, which drops them), so a write past the
  * end needs no memset for its gap. After the export the descriptor's own
  * length is the size: others may grow it, so reads that reach past the known
- * size re-read it with fstat, and a seal forbids shrinking it.
+ * size re-read it with fstat, and a seal forbids shrinking it. Others may
+ * even grow it past max_size: the cached size stays capped at max_size, so
+ * the memcpy fast paths never leave the mapping, and reads past it use pread.
  */
 #ifndef STASH_MEMFILE_INTERNAL_H
 #define STASH_MEMFILE_INTERNAL_H
@@ -26,7 +28,7 @@ struct stash_memfile {
     int fd;               /* the memfd */
     unsigned char *base;  /* max_size bytes mapped from fd */
     uint64_t max_size;
-    _Atomic uint64_t size; /* atomic: readers may refresh it at once after export */
+    _Atomic uint64_t size; /* <= max_size; atomic: readers may refresh it after export */
     uint64_t capacity;     /* the memfd's length, before the export */
     bool exported;         /* sealed against shrinking; fd length == size */
     pthread_rwlock_t lock; /* taken only with STASH_MEMFILE_LOCKED */

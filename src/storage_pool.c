@@ -187,19 +187,25 @@ static void close_slot_fd(stash_storage_pool *pool, struct pool_slot *slot)
     pool->open_count--;
 }
 
+/* Closes the least recently used descriptor that is not pinned; false if
+ * every open descriptor is mid-call. */
+static bool evict_idle(stash_storage_pool *pool)
+{
+    struct pool_slot *victim = pool->open_list.prev;
+    while (victim != &pool->open_list && victim->pins > 0)
+        victim = victim->prev;
+    if (victim == &pool->open_list)
+        return false;
+    close_slot_fd(pool, victim);
+    return true;
+}
+
 /* Closes least recently used descriptors until one more may open. */
 static stash_status make_room(stash_storage_pool *pool)
 {
-    struct pool_slot *victim = pool->open_list.prev;
-    while (pool->open_count >= pool->max_open) {
-        while (victim != &pool->open_list && victim->pins > 0)
-            victim = victim->prev;
-        if (victim == &pool->open_list)
+    while (pool->open_count >= pool->max_open)
+        if (!evict_idle(pool))
             return STASH_E_BUSY; /* every open descriptor is mid-call */
-        struct pool_slot *next = victim->prev;
-        close_slot_fd(pool, victim);
-        victim = next;
-    }
     return STASH_OK;
 }
 
@@ -208,6 +214,13 @@ static void slot_path(const struct pool_slot *slot, char *path, size_t size)
     snprintf(path, size, "%s/t%llu", slot->pool->dir, (unsigned long long)slot->id);
 }
 
+/*
+ * The process (EMFILE) or the system (ENFILE) may run out of descriptors
+ * before the pool reaches max_open: then the pool gives up its own idle ones,
+ * least recently used first, as if max_open were lower. The retry drops
+ * O_EXCL: Linux fails before it creates, but valgrind creates the file and
+ * then refuses the descriptor, and the name is the slot's alone anyway.
+ */
 static stash_status open_slot_fd(struct pool_slot *slot, int flags)
 {
     char path[PATH_MAX];
@@ -215,9 +228,13 @@ static stash_status open_slot_fd(struct pool_slot *slot, int flags)
     if (status != STASH_OK)
         return status;
     slot_path(slot, path, sizeof path);
-    int fd = open(path, flags | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
+    int fd;
+    while ((fd = open(path, flags | O_RDWR | O_CLOEXEC, 0600)) < 0) {
+        int error = errno;
+        if ((error != EMFILE && error != ENFILE) || !evict_idle(slot->pool))
+            return -error;
+        flags &= ~O_EXCL;
+    }
     slot->fd = fd;
     list_push_front(slot->pool, slot);
     slot->pool->open_count++;

@@ -17,8 +17,12 @@
  * kill inside the final metadata flush can still damage the file, which is
  * why dir: is the store of choice where crashes are expected (docs/store.md).
  *
- * HDF5's error stack is switched off around every call into it, so the
- * library never prints; failures come back as statuses.
+ * HDF5's error printing is replaced around every call into it by a function
+ * that prints nothing, so the library never prints; failures come back as
+ * statuses. When the failure is a system call's (HDF5 could not open, read,
+ * write or extend the file), the status is that call's errno (-EMFILE,
+ * -ENOSPC, -EISDIR...), which HDF5 records in its error stack, not a
+ * generic -EIO or STASH_E_CORRUPT.
  */
 #include "hdf5_value.h"
 #include "store_internal.h"
@@ -26,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +55,50 @@ struct session {
     bool locked;
 };
 
+/*
+ * The errno of the first system call HDF5 saw fail since quiet(), or 0.
+ * HDF5's file driver pushes an error whose description carries "errno = N"
+ * when open, read, write or truncate fails; HDF5
+ * clears its stack at the start of every API call, so the errno is taken
+ * at once, by the function HDF5 calls (instead of printing) whenever one of
+ * its API calls fails. Per thread, as HDF5's error stacks are.
+ */
+static _Thread_local int session_errno;
+
+#define ERRNO_TAG "errno = "
+
+static herr_t take_errno(unsigned n, const H5E_error2_t *error, void *found)
+{
+    (void)n;
+    const char *at = error->desc ? strstr(error->desc, ERRNO_TAG) : NULL;
+    long value = at ? strtol(at + strlen(ERRNO_TAG), NULL, 10) : 0;
+    if (value <= 0 || value > INT_MAX)
+        return 0;
+    *(int *)found = (int)value;
+    return 1; /* stop at the innermost: the system call itself */
+}
+
+static herr_t record_errno(hid_t stack, void *unused)
+{
+    (void)unused;
+    if (session_errno == 0)
+        H5Ewalk2(stack, H5E_WALK_UPWARD, take_errno, &session_errno);
+    return 0;
+}
+
+/* st, or the system's reason when st is a generic HDF5 failure that a
+ * failed system call caused. */
+static stash_status system_cause(stash_status st)
+{
+    bool generic = st == -EIO || st == STASH_E_CORRUPT;
+    return generic && session_errno != 0 ? -session_errno : st;
+}
+
 static void quiet(struct session *s)
 {
     H5Eget_auto2(H5E_DEFAULT, &s->saved_fn, &s->saved_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    H5Eset_auto2(H5E_DEFAULT, record_errno, NULL);
+    session_errno = 0;
 }
 
 static void loud(struct session *s)
@@ -81,7 +126,7 @@ static stash_status begin(struct hdf5_store *h, bool write, struct session *s)
     loud(s);
     if (s->locked)
         flock(h->lock_fd, LOCK_UN);
-    return access(h->path, F_OK) == 0 ? STASH_E_CORRUPT : -errno;
+    return system_cause(access(h->path, F_OK) == 0 ? STASH_E_CORRUPT : -errno);
 }
 
 static stash_status end(struct hdf5_store *h, bool write, struct session *s, stash_status st)
@@ -91,11 +136,12 @@ static stash_status end(struct hdf5_store *h, bool write, struct session *s, sta
         if (write && H5Fflush(h->held, H5F_SCOPE_LOCAL) < 0 && st == STASH_OK)
             st = -EIO;
         loud(s);
-        return st;
+        return system_cause(st);
     }
     if (H5Fclose(s->file) < 0 && st == STASH_OK)
         st = -EIO;
     loud(s);
+    st = system_cause(st);
     if (st == STASH_OK && write && (h->options.flags & STASH_STORE_DURABLE)) {
         int fd = open(h->path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || fsync(fd) != 0)
@@ -154,13 +200,13 @@ static stash_status ensure_file(struct hdf5_store *h, bool read_only)
         return -errno;
     stash_status st = STASH_OK;
     if (access(h->path, F_OK) != 0)
-        st = errno != ENOENT ? -errno : read_only ? -ENOENT : create_file(h->path);
+        st = errno != ENOENT ? -errno : read_only ? -ENOENT : system_cause(create_file(h->path));
     if (st == STASH_OK) {
         struct session s;
         quiet(&s);
         htri_t is = H5Fis_hdf5(h->path);
         loud(&s);
-        st = is > 0 ? STASH_OK : STASH_E_CORRUPT;
+        st = is > 0 ? STASH_OK : system_cause(STASH_E_CORRUPT);
     }
     if (h->lock_fd >= 0)
         flock(h->lock_fd, LOCK_UN);
@@ -176,7 +222,7 @@ static stash_status hold_file(struct hdf5_store *h, bool read_only)
     quiet(&s);
     h->held = H5Fopen(h->path, read_only ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT);
     loud(&s);
-    return h->held >= 0 ? STASH_OK : STASH_E_CORRUPT;
+    return h->held >= 0 ? STASH_OK : system_cause(STASH_E_CORRUPT);
 }
 
 static void hdf5_close(void *impl)

@@ -683,6 +683,57 @@ static void test_path_writer_fills_an_empty_exported_file(void **state)
     stash_memfile_close(&mf);
 }
 
+/* Another holder grows the file past max_size through the descriptor: the
+ * size, reads and handles tell the truth; stash itself still writes nothing
+ * past max_size, and the view, which cannot cover the tail, says so. */
+static void test_growth_past_max_size_through_the_descriptor_is_seen(void **state)
+{
+    (void)state;
+    enum { MAX = 1 << 20, GROWN = 3 << 20 };
+    stash_memfile_options options = {.max_size = MAX};
+    stash_memfile *mf;
+    assert_ok(stash_memfile_create("small", &options, &mf));
+    assert_ok(stash_memfile_pwrite(mf, "head", 4, 0));
+    int fd = export_fd(mf);
+    assert_int_equal(ftruncate(fd, GROWN), 0);
+    assert_int_equal(pwrite(fd, "edge", 4, MAX - 2), 4);
+    assert_int_equal(pwrite(fd, "tail", 4, GROWN - 4), 4);
+
+    assert_int_equal(mf_size(mf), GROWN);
+    char buf[8];
+    assert_int_equal(mf_pread(mf, buf, 8, GROWN - 4), 4);
+    assert_memory_equal(buf, "tail", 4);
+    assert_int_equal(mf_pread(mf, buf, 4, MAX - 2), 4); /* across the mapping's end */
+    assert_memory_equal(buf, "edge", 4);
+    assert_int_equal(mf_pread(mf, buf, 4, 0), 4);
+    assert_memory_equal(buf, "head", 4);
+
+    stash_stream *h;
+    uint64_t end;
+    assert_ok(stash_memfile_open(mf, "r", &h));
+    assert_ok(stash_stream_seek(h, -4, STASH_SEEK_END, &end));
+    assert_int_equal(end, GROWN - 4);
+    char line[8];
+    size_t got;
+    assert_ok(stash_stream_readline(h, line, sizeof line, &got));
+    assert_int_equal(got, 4);
+    assert_string_equal(line, "tail");
+    stash_stream_close(&h);
+
+    assert_int_equal(stash_memfile_pwrite(mf, "x", 1, GROWN), STASH_E_FULL);
+    assert_ok(stash_memfile_open(mf, "a", &h));
+    assert_int_equal(stash_stream_write(h, "x", 1), STASH_E_FULL);
+    stash_stream_close(&h);
+    void *view = NULL;
+    uint64_t size = 99;
+    assert_int_equal(stash_memfile_data(mf, &view, &size), STASH_E_FULL);
+    assert_null(view);
+    assert_int_equal(size, 99);
+    assert_int_equal(mf_size(mf), GROWN);
+    close(fd);
+    stash_memfile_close(&mf);
+}
+
 /* ---- The locked mode under two threads ------------------------------------ */
 
 #define RECORD 64
@@ -809,6 +860,7 @@ int main(void)
         cmocka_unit_test(test_descriptor_outlives_the_memory_file),
         cmocka_unit_test(test_exported_files_cannot_shrink),
         cmocka_unit_test(test_path_writer_fills_an_empty_exported_file),
+        cmocka_unit_test(test_growth_past_max_size_through_the_descriptor_is_seen),
         cmocka_unit_test(test_locked_mode_with_two_threads_and_many_handles),
     };
     return cmocka_run_group_tests_name("memfile", tests, NULL, NULL);

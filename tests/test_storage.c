@@ -382,6 +382,56 @@ static void test_evicted_dirty_data_is_written_on_next_use(void **state)
     stash_storage_pool_close(&pool);
 }
 
+/* In a child under RLIMIT_NOFILE 32: 200 storages, each written and read back.
+ * Returns 0, or the step that failed. */
+static int write_and_read_200_storages_under_32_descriptors(void)
+{
+    enum { COUNT = 200 };
+    struct rlimit limit;
+    stash_storage_pool *pool;
+    static stash_storage *st[COUNT];
+    char text[16], back[16];
+    size_t got;
+    /* The soft limit only: valgrind refuses to change the hard one. */
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || (limit.rlim_cur = 32) > limit.rlim_max ||
+        setrlimit(RLIMIT_NOFILE, &limit) != 0 ||
+        stash_storage_pool_create(100, NULL, &pool) != STASH_OK)
+        return 1;
+    for (int i = 0; i < COUNT; i++) {
+        int len = snprintf(text, sizeof text, "storage %d", i);
+        if (stash_storage_open_temp(pool, &st[i]) != STASH_OK ||
+            stash_storage_write(st[i], text, (size_t)len) != STASH_OK ||
+            stash_storage_flush(st[i]) != STASH_OK)
+            return 2;
+    }
+    for (int i = 0; i < COUNT; i++) {
+        int len = snprintf(text, sizeof text, "storage %d", i);
+        if (stash_storage_readinto(st[i], back, sizeof back, &got) != STASH_OK ||
+            got != (size_t)len || memcmp(back, text, got) != 0)
+            return 3;
+    }
+    for (int i = 0; i < COUNT; i++)
+        if (stash_storage_close(&st[i]) != STASH_OK)
+            return 4;
+    stash_storage_pool_close(&pool);
+    return 0;
+}
+
+/* The process runs out of descriptors before the pool reaches max_open: the
+ * pool closes its own idle ones instead of failing with EMFILE. */
+static void test_pool_evicts_when_the_process_runs_out_of_descriptors(void **state)
+{
+    (void)state;
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) /* exit, not _exit: a failed run's pool is removed at exit */
+        exit(write_and_read_200_storages_under_32_descriptors());
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_pool_rejects_zero_descriptors(void **state)
 {
     (void)state;
@@ -583,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_2000_temp_storages_through_a_pool_of_100),
         cmocka_unit_test(test_temp_storage_survives_eviction_mid_edit),
         cmocka_unit_test(test_evicted_dirty_data_is_written_on_next_use),
+        cmocka_unit_test(test_pool_evicts_when_the_process_runs_out_of_descriptors),
         cmocka_unit_test(test_pool_rejects_zero_descriptors),
         cmocka_unit_test(test_temp_files_are_removed_at_process_exit),
         cmocka_unit_test(test_read_all_limit_reads_to_the_end),

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <hdf5.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "store_common.h"
@@ -561,6 +562,120 @@ static void test_an_exclusive_handle_keeps_the_file_open(void **state)
     stash_store_close(&s);
 }
 
+/* ---- System failures under HDF5 report the system's reason ------------------------------------- */
+
+static void test_a_directory_given_as_the_file_is_eisdir(void **state)
+{
+    (void)state;
+    stash_store *s = NULL;
+    assert_int_equal(mkdir(path_in(dir, "a-directory.h5"), 0700), 0);
+    assert_int_equal(stash_store_open(uri_of("a-directory.h5"), NULL, &s), -EISDIR);
+    stash_store_options ro = {.flags = STASH_STORE_READ_ONLY};
+    assert_int_equal(stash_store_open(uri_of("a-directory.h5"), &ro, &s), -EISDIR);
+    assert_null(s);
+}
+
+typedef void (*child_body)(stash_status *statuses);
+
+/* Runs body in a forked child, which fills statuses[0..count) and leaves with
+ * _exit: a child that made HDF5 fail mid-write skips HDF5's exit handlers. */
+static void statuses_from_child(child_body body, stash_status *statuses, size_t count)
+{
+    int results[2];
+    assert_int_equal(pipe(results), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(results[0]);
+        for (size_t i = 0; i < count; i++)
+            statuses[i] = 1; /* not reached */
+        body(statuses);
+        ssize_t n = write(results[1], statuses, count * sizeof *statuses);
+        _exit(n == (ssize_t)(count * sizeof *statuses) ? 0 : 2);
+    }
+    close(results[1]);
+    assert_int_equal(read(results[0], statuses, count * sizeof *statuses),
+                     (ssize_t)(count * sizeof *statuses));
+    close(results[0]);
+    int wstatus;
+    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+    assert_true(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+}
+
+/* Opens descriptors on /dev/null until the process has none left; returns
+ * the last one. */
+static int use_every_descriptor(void)
+{
+    struct rlimit limit;
+    getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_cur = limit.rlim_max < 64 ? limit.rlim_max : 64;
+    setrlimit(RLIMIT_NOFILE, &limit); /* the soft limit: valgrind keeps the hard one */
+    int last = -1;
+    for (int fd; (fd = open("/dev/null", O_RDONLY)) >= 0;)
+        last = fd;
+    return last;
+}
+
+/* statuses: a put and a get on an open store; opening the existing file and
+ * creating a new one, with one descriptor left (the lock file's). */
+static void with_no_descriptors_left(stash_status *statuses)
+{
+    stash_store *s = NULL, *other = NULL;
+    stash_value *v = json("{\"a\": 1}"), *back = NULL;
+    if (stash_store_open(uri_of("emfile.h5"), NULL, &s) == STASH_OK &&
+        stash_store_put(s, "k", v) == STASH_OK) {
+        int spare = use_every_descriptor();
+        statuses[0] = stash_store_put(s, "k", v);
+        statuses[1] = stash_store_get(s, "k", &back);
+        close(spare);
+        statuses[2] = stash_store_open(uri_of("emfile.h5"), NULL, &other);
+        stash_store_close(&other);
+        statuses[3] = stash_store_open(uri_of("emfile-new.h5"), NULL, &other);
+        stash_store_close(&other);
+    }
+    stash_value_free(&back);
+    stash_value_free(&v);
+    stash_store_close(&s);
+}
+
+static void test_out_of_descriptors_is_emfile_not_eio(void **state)
+{
+    (void)state;
+    stash_status statuses[4];
+    statuses_from_child(with_no_descriptors_left, statuses, 4);
+    assert_int_equal(statuses[0], -EMFILE);
+    assert_int_equal(statuses[1], -EMFILE);
+    assert_int_equal(statuses[2], -EMFILE);
+    assert_int_equal(statuses[3], -EMFILE);
+}
+
+/* statuses: a 1 MiB put into a file that may not pass 64 KiB. */
+static void with_a_file_size_limit(stash_status *statuses)
+{
+    static double big[1 << 17];
+    stash_store *s = NULL;
+    if (stash_store_open(uri_of("fsize.h5"), NULL, &s) != STASH_OK)
+        return;
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limit = {64 << 10, 64 << 10};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    stash_value *v = array_of(STASH_DTYPE_FLOAT64, STASH_LITTLE_ENDIAN, STASH_ORDER_C, 1,
+                              (uint64_t[]){1 << 17}, big);
+    statuses[0] = stash_store_put(s, "big", v);
+    stash_value_free(&v);
+    stash_store_close(&s);
+}
+
+/* A write HDF5 cannot make reports the system's reason: EFBIG here, ENOSPC
+ * on a full disk, by the same path. */
+static void test_a_write_past_the_file_size_limit_is_efbig_not_eio(void **state)
+{
+    (void)state;
+    stash_status status;
+    statuses_from_child(with_a_file_size_limit, &status, 1);
+    assert_int_equal(status, -EFBIG);
+}
+
 /* ---- Processes ----------------------------------------------------------------------------- */
 
 static void test_four_processes_share_an_hdf5_store(void **state)
@@ -594,6 +709,9 @@ int main(void)
         cmocka_unit_test(test_a_member_named_as_a_path_is_refused),
         cmocka_unit_test(test_a_compressed_dataset_with_unwritten_chunks_is_refused),
         cmocka_unit_test(test_an_exclusive_handle_keeps_the_file_open),
+        cmocka_unit_test(test_a_directory_given_as_the_file_is_eisdir),
+        cmocka_unit_test(test_out_of_descriptors_is_emfile_not_eio),
+        cmocka_unit_test(test_a_write_past_the_file_size_limit_is_efbig_not_eio),
         cmocka_unit_test(test_four_processes_share_an_hdf5_store),
         cmocka_unit_test(test_a_killed_writer_leaves_the_hdf5_store_readable),
     };

@@ -21,7 +21,9 @@
  *
  * Size limit: a memory file reserves max_size bytes of address space when it
  * is created (no memory is used until written). Writes or truncates past it
- * fail with STASH_E_FULL and change nothing.
+ * fail with STASH_E_FULL and change nothing. The limit binds stash's own
+ * calls only: after the export, a holder of the descriptor may grow the file
+ * past it (see below).
  *
  * The view (stash_memfile_data): the base address never moves while the file
  * grows, so a pointer from stash_memfile_data stays valid until the last
@@ -43,6 +45,15 @@
  * system call (pwrite) and reads that reach past the known end check the
  * size with one fstat; everything else stays a memcpy.
  *
+ * Growth past max_size through the descriptor cannot be refused (a memfd has
+ * no length limit but a seal against all growth), so it is told truthfully:
+ * stash_memfile_size reports the descriptor's length, and reads of bytes
+ * past max_size, which the mapping does not cover, are served by pread(2) on
+ * the memfd. Writes and truncates past max_size still fail with
+ * STASH_E_FULL, an append handle's writes too. stash_memfile_data fails with
+ * STASH_E_FULL, since its view cannot show the whole file, and a handle's
+ * peek at an offset past max_size returns STASH_E_UNSUPPORTED.
+ *
  * Ownership and lifetimes: stash_memfile_create gives one reference, held by
  * the caller; each handle (stream or FILE *) holds another. Closing the
  * memory file (stash_memfile_close) drops the caller's reference; the memory
@@ -60,7 +71,8 @@
  *
  * Errors: STASH_E_CLOSED, STASH_E_INVALID (NULL argument, negative offset),
  * STASH_E_MODE, STASH_E_NOT_READABLE / STASH_E_NOT_WRITABLE (wrong direction
- * for a handle), STASH_E_FULL (past max_size), STASH_E_BUSY (shrinking an
+ * for a handle), STASH_E_FULL (past max_size; from stash_memfile_data, a file
+ * grown past max_size through a descriptor), STASH_E_BUSY (shrinking an
  * exported file), -EEXIST ("x" mode on a non-empty file), -ENOMEM, or -errno
  * from memfd_create, mmap, ftruncate or fcntl.
  */
@@ -144,6 +156,8 @@ STASH_API stash_status stash_memfile_truncate(stash_memfile *mf, uint64_t size);
 /**
  * The view: the base address of the bytes and the current size. The address
  * never changes; see the file comment for which bytes may be touched.
+ * STASH_E_FULL if a holder of the descriptor grew the file past max_size,
+ * which the view cannot cover (read those bytes with stash_memfile_pread).
  */
 STASH_API stash_status stash_memfile_data(stash_memfile *mf, void **data, uint64_t *size);
 

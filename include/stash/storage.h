@@ -14,7 +14,10 @@
  *
  * Temp storages live in files of a stash_storage_pool, which keeps at most
  * max_open descriptors open: the least recently used one is closed and
- * reopened on that storage's next system call, transparently. Eviction only
+ * reopened on that storage's next system call, transparently. When the
+ * process or the system runs out of descriptors first (EMFILE, ENFILE), the
+ * pool evicts its idle descriptors the same way and retries; the open fails
+ * with that error only when none of the pool's is idle. Eviction only
  * closes the descriptor; buffered writes stay with their storage until its
  * next flush. A temp file is removed when its storage closes; the pool's
  * private directory when the pool's last user closes, and, for pools still
