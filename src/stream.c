@@ -138,14 +138,18 @@ static stash_status read_at(stash_stream *s, void *buf, size_t len, uint64_t off
             const void *view;
             size_t view_len;
             stash_status status = stream_peek_at(s, offset + done, &view, &view_len);
-            if (status != STASH_OK)
-                return status;
-            if (view_len == 0)
+            if (status == STASH_OK && view_len == 0)
                 break;
-            size_t n = view_len < want ? view_len : want;
-            memcpy((char *)buf + done, view, n);
-            done += n;
-            continue;
+            if (status == STASH_OK) {
+                size_t n = view_len < want ? view_len : want;
+                memcpy((char *)buf + done, view, n);
+                done += n;
+                continue;
+            }
+            /* A backend that cannot show this range (a memory file grown
+             * past its view through its descriptor) can still read it. */
+            if (status != STASH_E_UNSUPPORTED)
+                return status;
         }
         size_t n = 0;
         stream_drop_view(s);

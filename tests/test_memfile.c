@@ -5,6 +5,7 @@
  */
 #include "test_util.h"
 
+#include <stash/bytes.h>
 #include <stash/memfile.h>
 
 #include <errno.h>
@@ -718,6 +719,13 @@ static void test_growth_past_max_size_through_the_descriptor_is_seen(void **stat
     assert_ok(stash_stream_readline(h, line, sizeof line, &got));
     assert_int_equal(got, 4);
     assert_string_equal(line, "tail");
+    /* Small reads through a range over the handle, past the view, read too. */
+    stash_stream *range;
+    uint32_t word;
+    assert_ok(stash_stream_open_range(h, GROWN - 4, GROWN, &range));
+    assert_ok(stash_stream_read_u32le(range, &word));
+    assert_memory_equal(&word, "tail", 4);
+    stash_stream_close(&range);
     stash_stream_close(&h);
 
     assert_int_equal(stash_memfile_pwrite(mf, "x", 1, GROWN), STASH_E_FULL);
