@@ -6,7 +6,9 @@
  * to its name: an attacher finds a whole ring or none, and a creator that
  * dies leaves nothing behind. The data is allocated with fallocate, so a
  * ring too large for memory or disk fails at creation with -ENOSPC instead
- * of a SIGBUS in the middle of a put.
+ * of a SIGBUS in the middle of a put. Readers open it read-only, so they
+ * cannot cut it short under the writer; the size is checked again after
+ * every mapping, so a ring cut by someone else is refused, not faulted on.
  *
  * The mirror: one reservation of header + 2 x data bytes, then the header
  * and the same data pages mapped twice over it with MAP_FIXED. Slot
