@@ -610,6 +610,39 @@ static void test_the_wake_segment_lives_as_long_as_its_handles(void **state)
     assert_ok(stash_ring_close(&w));
 }
 
+static void test_a_segment_id_that_names_another_segment_is_not_used(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 64, STASH_DTYPE_FLOAT32);
+    stash_ring *w, *reader;
+    const char *name = ring_at("foreign");
+    assert_ok(stash_ring_create(name, &cfg, &w));
+    uint64_t cookie = atomic_load(&w->map.header->wake_cookie);
+    assert_ok(stash_ring_close(&w)); /* its segment is gone; its id may name another one */
+    int foreign = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    assert_true(foreign >= 0);
+    unsigned char *bytes = shmat(foreign, NULL, 0);
+    assert_true(bytes != (void *)-1);
+    shmctl(foreign, IPC_RMID, NULL);
+    memcpy(bytes, "STASHWAK", 8); /* even with the magic: the cookie differs */
+    memcpy(bytes + 8, &(uint64_t){cookie + 1}, 8);
+    int fd = open(name, O_RDWR);
+    assert_int_equal(pwrite(fd, &foreign, 4, 216), 4);
+    close(fd);
+    assert_ok(stash_ring_attach(name, 0, &reader));
+    assert_null(ring_wake_segment(reader)); /* not before a writer publishes its own */
+    assert_ok(stash_ring_attach(name, STASH_RING_WRITER, &w));
+    assert_true(wake_id(w) != foreign);
+    assert_true(atomic_load(&w->map.header->wake_cookie) != cookie);
+    assert_non_null(ring_wake_segment(reader)); /* the new writer's, refused once or not */
+    assert_true(ring_wake_segment(reader)->cookie == w->writer_wake->cookie);
+    for (int i = 16; i < 4096; i++)
+        assert_int_equal(bytes[i], 0); /* nobody registered in it */
+    shmdt(bytes);
+    assert_ok(stash_ring_close(&reader));
+    assert_ok(stash_ring_close(&w));
+}
+
 /* A child that attaches as a reader and waits for a sample that never comes. */
 static pid_t sleeping_reader(const char *name)
 {
@@ -909,6 +942,7 @@ int main(void)
         cmocka_unit_test(test_a_ring_cut_short_is_refused_not_a_sigbus),
         cmocka_unit_test(test_a_user_who_may_only_read_attaches_and_sleeps),
         cmocka_unit_test(test_the_wake_segment_lives_as_long_as_its_handles),
+        cmocka_unit_test(test_a_segment_id_that_names_another_segment_is_not_used),
         cmocka_unit_test(test_a_reader_killed_in_its_sleep_costs_the_writer_nothing),
         cmocka_unit_test(test_a_sleeping_reader_is_woken_by_a_put),
         cmocka_unit_test(test_metadata_reaches_a_late_joiner),
