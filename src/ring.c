@@ -16,6 +16,8 @@
 
 static void free_handle(struct stash_ring *r)
 {
+    ring_wake_detach_all(r);
+    pthread_mutex_destroy(&r->wake_lock);
     ring_unmap(&r->map);
     if (r->fd >= 0)
         close(r->fd); /* releases the writer's lock, if held */
@@ -27,10 +29,14 @@ static void free_handle(struct stash_ring *r)
 static struct stash_ring *new_handle(int fd, const struct ring_geometry *geo)
 {
     struct stash_ring *r = calloc(1, sizeof *r);
-    if (r) {
-        r->fd = fd;
-        r->geo = *geo;
+    if (r == NULL)
+        return NULL;
+    if (pthread_mutex_init(&r->wake_lock, NULL) != 0) {
+        free(r);
+        return NULL;
     }
+    r->fd = fd;
+    r->geo = *geo;
     return r;
 }
 
@@ -56,11 +62,15 @@ static uint64_t unix_ns(void)
 /*
  * Makes r the ring's writer. If the last writer died in the middle of a put
  * (announced ahead of written), the slots it was writing may be torn: the
- * count moves past them and nothing before it can be read any more.
+ * count moves past them and nothing before it can be read any more. The
+ * object's size is checked once the claim is held: a ring cut short since
+ * it was mapped is refused rather than written into (a SIGBUS).
  */
 static stash_status claim_writer(struct stash_ring *r)
 {
     stash_status st = ring_writer_lock(r->fd);
+    if (st == STASH_OK)
+        st = ring_object_fits(r->fd, &r->geo);
     if (st != STASH_OK)
         return st;
     struct ring_header *h = r->map.header;
@@ -69,14 +79,16 @@ static stash_status claim_writer(struct stash_ring *r)
     if (announced != written) {
         atomic_store_explicit(&h->valid_from, announced, memory_order_relaxed);
         atomic_store_explicit(&h->written, announced, memory_order_release);
-        ring_wake_all(r);
     }
     r->next = announced;
     r->writer = true;
+    ring_wake_claim(r);
     atomic_store_explicit(&h->writer_pid, (int32_t)getpid(), memory_order_relaxed);
     atomic_store_explicit(&h->writer_claimed_unix_ns, unix_ns(), memory_order_relaxed);
-    atomic_fetch_add_explicit(&h->writer_sessions, 1, memory_order_relaxed);
-    atomic_store_explicit(&h->writer_state, RING_WRITER_ATTACHED, memory_order_release);
+    /* The state, then the sessions: a reader awaiting a writer reads them the other way round. */
+    atomic_store_explicit(&h->writer_state, RING_WRITER_ATTACHED, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&h->writer_sessions, 1, memory_order_seq_cst);
+    ring_wake_claimed(r);
     return STASH_OK;
 }
 
@@ -139,7 +151,10 @@ stash_status stash_ring_create(const char *name, const stash_ring_config *cfg, s
     st = build(path, cfg, cfg->flags & STASH_RING_FORCE_POCKET, &r);
     if (st != STASH_OK)
         return st;
-    st = ring_object_link(r->fd, path);
+    if (!r->writer) /* a reader's handle holds no writable descriptor */
+        st = ring_object_reopen_read_only(&r->fd);
+    if (st == STASH_OK)
+        st = ring_object_link(r->fd, path);
     if (st != STASH_OK) {
         free_handle(r);
         return st;
@@ -182,7 +197,7 @@ stash_status stash_ring_attach(const char *name, unsigned flags, stash_ring **ri
     int fd = -1;
     uint64_t bytes = 0;
     if (st == STASH_OK)
-        st = ring_object_open(path, &fd, &bytes);
+        st = ring_object_open(path, flags & STASH_RING_WRITER, &fd, &bytes);
     if (st != STASH_OK)
         return st;
     struct ring_geometry geo;

@@ -3,7 +3,7 @@
  * and copy. The memory-ordering argument is in docs/ring.md; in short:
  *
  *   writer: announced = end (relaxed); release fence; copy the data;
- *           written = end (release); full fence; wake if anyone waits.
+ *           written = end (release); full fence; wake if anyone may sleep.
  *   reader: written (acquire) says what exists; use the bytes; acquire
  *           fence; announced (relaxed) says whether any were overwritten.
  *
@@ -38,8 +38,10 @@ static void copy_in(struct stash_ring *r, uint64_t slot, const unsigned char *sr
 static void wake_waiters(struct stash_ring *r)
 {
     atomic_thread_fence(memory_order_seq_cst); /* pairs with the reader's registration */
-    if (atomic_load_explicit(&r->map.header->waiters, memory_order_relaxed))
+    if (ring_wake_needed(r)) {
+        r->wakes++;
         ring_wake_all(r);
+    }
 }
 
 stash_status stash_ring_put(stash_ring *r, const void *frames, uint64_t n)

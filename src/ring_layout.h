@@ -4,11 +4,11 @@
  *
  * The first 128 bytes are written once, before the ring's name appears, and
  * never change. The hot counters that the writer moves on every put share
- * one cache line (a reader needs both per view); the writer's identity and
- * the readers' waiter count sit on lines of their own, so readers that
- * register to wait never steal the writer's line. Counters are C11 atomics,
- * lock-free and address-free on every host stash supports, so two processes
- * mapping the same page agree on them.
+ * one cache line (a reader needs both per view); the writer's identity sits
+ * on a line of its own. Only the writer writes the ring's object: readers
+ * map it read-only, and register to be woken in the wake segment below.
+ * Counters are C11 atomics, lock-free and address-free on every host stash
+ * supports, so two processes mapping the same page agree on them.
  */
 #ifndef STASH_RING_LAYOUT_H
 #define STASH_RING_LAYOUT_H
@@ -25,7 +25,7 @@
 #endif
 
 #define RING_MAGIC "STASHRNG"
-#define RING_VERSION 1u
+#define RING_VERSION 2u
 #define RING_META_OFFSET 512u
 /* The header is whole multiples of 4 KiB: whole pages of the host that created the ring. */
 #define RING_HEADER_GRANULE 4096u
@@ -68,12 +68,41 @@ struct ring_header {
     _Atomic uint32_t writer_sessions; /* 200 claims so far */
     uint32_t reserved3;               /* 204 */
     _Atomic uint64_t writer_claimed_unix_ns; /* 208 */
-    uint8_t reserved4[40];                   /* 216 */
-
-    /* Line 5: readers. */
-    _Atomic uint32_t waiters; /* 256 readers blocked or about to block */
-    uint8_t reserved5[252];   /* 260 */
+    _Atomic int32_t wake_shmid;              /* 216 the writer's wake segment (SysV shm id) */
+    uint32_t reserved4;                      /* 220 */
+    _Atomic uint64_t wake_cookie;            /* 224 its cookie; 0: no segment */
+    uint8_t reserved5[280];                  /* 232 */
     /* 512: the metadata block (meta_bytes), then zeros to header_bytes. */
+};
+
+/*
+ * The wake segment: the only memory readers write. A System V shared memory
+ * segment, because it has a fixed size that nobody can shrink (a file can be
+ * truncated under its mappings, which is a SIGBUS), and it is removed as soon
+ * as it is made (IPC_RMID), so the kernel frees it when the last process
+ * using it detaches or dies and it never outlives its users. The writer makes
+ * it (or adopts the one its readers already hold) when it claims the ring,
+ * gives read and write permission on it to whoever may read the ring, and
+ * publishes its id and a random cookie in the header; an attacher checks the
+ * cookie before trusting the segment.
+ *
+ * A reader about to sleep counts itself in waiters and raises lease_ns to
+ * the CLOCK_MONOTONIC instant its sleep will end at the latest. The writer
+ * wakes sleepers only while both say someone may sleep, so a reader killed
+ * in its sleep (which never lowers waiters) costs nothing once its lease has
+ * run out.
+ */
+#define RING_WAKE_MAGIC "STASHWAK"
+#define RING_WAKE_BYTES 4096u
+
+struct ring_wake {
+    char magic[8];             /*  0 "STASHWAK" */
+    uint64_t cookie;           /*  8 the header's wake_cookie */
+    uint8_t reserved0[48];     /* 16 */
+    _Atomic uint32_t waiters;  /* 64 readers asleep or about to sleep */
+    uint32_t reserved1;        /* 68 */
+    _Atomic uint64_t lease_ns; /* 72 no reader sleeps past it (CLOCK_MONOTONIC) */
+    uint8_t reserved2[48];     /* 80 */
 };
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
@@ -98,8 +127,14 @@ _Static_assert(offsetof(struct ring_header, writer_state) == 192, "layout");
 _Static_assert(offsetof(struct ring_header, writer_pid) == 196, "layout");
 _Static_assert(offsetof(struct ring_header, writer_sessions) == 200, "layout");
 _Static_assert(offsetof(struct ring_header, writer_claimed_unix_ns) == 208, "layout");
-_Static_assert(offsetof(struct ring_header, waiters) == 256, "layout");
+_Static_assert(offsetof(struct ring_header, wake_shmid) == 216, "layout");
+_Static_assert(offsetof(struct ring_header, wake_cookie) == 224, "layout");
 _Static_assert(sizeof(struct ring_header) == RING_META_OFFSET, "layout");
+_Static_assert(offsetof(struct ring_wake, cookie) == 8, "layout");
+_Static_assert(offsetof(struct ring_wake, waiters) == 64, "layout");
+_Static_assert(offsetof(struct ring_wake, lease_ns) == 72, "layout");
+_Static_assert(sizeof(struct ring_wake) == 128 && sizeof(struct ring_wake) <= RING_WAKE_BYTES,
+               "layout");
 
 /* What a handle keeps of a checked header: never re-read from shared memory. */
 struct ring_geometry {

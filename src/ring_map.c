@@ -6,7 +6,9 @@
  * to its name: an attacher finds a whole ring or none, and a creator that
  * dies leaves nothing behind. The data is allocated with fallocate, so a
  * ring too large for memory or disk fails at creation with -ENOSPC instead
- * of a SIGBUS in the middle of a put.
+ * of a SIGBUS in the middle of a put. Readers open it read-only, so they
+ * cannot cut it short under the writer; the size is checked again after
+ * every mapping, so a ring cut by someone else is refused, not faulted on.
  *
  * The mirror: one reservation of header + 2 x data bytes, then the header
  * and the same data pages mapped twice over it with MAP_FIXED. Slot
@@ -98,14 +100,16 @@ stash_status ring_object_link(int fd, const char *path)
     return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? STASH_OK : -errno;
 }
 
-stash_status ring_object_open(const char *path, int *out, uint64_t *bytes)
+stash_status ring_object_open(const char *path, bool writable, int *out, uint64_t *bytes)
 {
-    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return -errno;
     struct stat st;
     stash_status status = fstat(fd, &st) != 0 ? -errno : STASH_OK;
-    if (status == STASH_OK && !S_ISREG(st.st_mode))
+    if (status == STASH_OK && S_ISDIR(st.st_mode))
+        status = -EISDIR; /* what opening it read-write says */
+    else if (status == STASH_OK && !S_ISREG(st.st_mode))
         status = STASH_E_CORRUPT; /* not a ring: a device or a fifo */
     if (status != STASH_OK) {
         close(fd);
@@ -114,6 +118,28 @@ stash_status ring_object_open(const char *path, int *out, uint64_t *bytes)
     *out = fd;
     *bytes = (uint64_t)st.st_size;
     return STASH_OK;
+}
+
+stash_status ring_object_reopen_read_only(int *fd)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", *fd);
+    int ro = open(proc, O_RDONLY | O_CLOEXEC);
+    if (ro < 0)
+        return -errno;
+    close(*fd);
+    *fd = ro;
+    return STASH_OK;
+}
+
+stash_status ring_object_fits(int fd, const struct ring_geometry *geo)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -errno;
+    return (uint64_t)st.st_size < (uint64_t)geo->header_bytes + geo->data_bytes
+               ? STASH_E_TRUNCATED
+               : STASH_OK;
 }
 
 bool ring_mirror_fits(const struct ring_geometry *geo)
@@ -141,11 +167,11 @@ stash_status ring_map(int fd, const struct ring_geometry *geo, bool writable,
     if (base == MAP_FAILED)
         return -errno;
     int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
-    bool ok = map_fixed(base, header, PROT_READ | PROT_WRITE, fd, 0) &&
+    bool ok = map_fixed(base, header, prot, fd, 0) &&
               map_fixed(base + header, data, prot, fd, (off_t)header) &&
               (geo->pocket || map_fixed(base + header + data, data, prot, fd, (off_t)header));
-    if (!ok) {
-        stash_status st = -errno;
+    stash_status st = ok ? ring_object_fits(fd, geo) : -errno;
+    if (st != STASH_OK) {
         munmap(base, length);
         return st;
     }

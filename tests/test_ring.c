@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -446,6 +447,273 @@ static void test_wait_times_out_and_spins(void **state)
     assert_ok(stash_ring_close(&r));
 }
 
+/* ---- Who can hurt a ring: readers cannot --------------------------------------------- */
+
+/* True if writing to p kills a child process with SIGSEGV. */
+static bool write_faults(volatile void *p)
+{
+    pid_t child = fork();
+    if (child == 0) {
+        signal(SIGSEGV, SIG_DFL); /* not cmocka's handler: the child must die of it */
+        *(volatile unsigned char *)p = 1;
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
+static void assert_read_only_reader(stash_ring *r)
+{
+    assert_int_equal(fcntl(r->fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+    assert_int_equal(ftruncate(r->fd, 0), -1); /* not through this handle, whoever runs it */
+    assert_true(write_faults(&r->map.header->written));
+    assert_true(write_faults(r->map.data));
+}
+
+static void test_a_reader_can_neither_truncate_nor_write_the_ring(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(64, 64, STASH_DTYPE_FLOAT32);
+    stash_ring *w, *reader;
+    assert_ok(stash_ring_create(ring_at("readonly"), &cfg, &w));
+    put_f32(w, 0, 10, 64);
+    assert_ok(stash_ring_attach(ring_at("readonly"), 0, &reader));
+    assert_read_only_reader(reader);
+    struct stat st;
+    assert_int_equal(stat(ring_at("readonly"), &st), 0);
+    assert_int_equal(st.st_size, 4096 + 64 * 64 * 4);
+    put_f32(w, 10, 70, 64); /* the writer goes on, and the reader reads */
+    assert_window_f32(reader, 16, 80, 64);
+    assert_ok(stash_ring_close(&reader));
+    assert_ok(stash_ring_close(&w));
+
+    cfg.flags = STASH_RING_NO_WRITER; /* the creator's reader handle too */
+    assert_ok(stash_ring_create(ring_at("readonly-nw"), &cfg, &reader));
+    assert_read_only_reader(reader);
+    assert_ok(stash_ring_close(&reader));
+}
+
+static void test_a_ring_cut_short_is_refused_not_a_sigbus(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(64, 64, STASH_DTYPE_FLOAT32);
+    stash_ring *w, *r;
+    const char *name = ring_at("cut");
+    assert_ok(stash_ring_create(name, &cfg, &w));
+    struct ring_geometry geo = w->geo;
+    assert_ok(stash_ring_close(&w));
+    off_t whole = 4096 + 64 * 64 * 4;
+    /* Cut after the header was checked and before it is mapped: the mapping is refused. */
+    int fd = open(name, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(truncate(name, whole - 4096), 0);
+    struct ring_mapping map;
+    assert_int_equal(ring_map(fd, &geo, false, &map), STASH_E_TRUNCATED);
+    close(fd);
+    /* Cut before attaching: a reader or a writer is refused before touching a mapping. */
+    assert_int_equal(stash_ring_attach(name, 0, &r), STASH_E_TRUNCATED);
+    assert_int_equal(stash_ring_attach(name, STASH_RING_WRITER, &r), STASH_E_TRUNCATED);
+    assert_int_equal(truncate(name, 4096), 0);
+    assert_int_equal(stash_ring_attach(name, 0, &r), STASH_E_TRUNCATED);
+    assert_int_equal(truncate(name, 300), 0); /* not even the header */
+    assert_int_equal(stash_ring_attach(name, 0, &r), STASH_E_TRUNCATED);
+    assert_int_equal(truncate(name, whole), 0); /* whole again (the data now zeros) */
+    assert_ok(stash_ring_attach(name, STASH_RING_WRITER, &r));
+    assert_ok(stash_ring_close(&r));
+}
+
+/* A child that, as the user nobody, may read the ring name but not write it: it tries both. */
+static pid_t reader_with_read_permission_only(const char *name, const char *path)
+{
+    pid_t child = fork();
+    if (child != 0)
+        return child;
+    if (setgid(65534) != 0 || setuid(65534) != 0)
+        _exit(10);
+    stash_ring *r;
+    if (stash_ring_attach(name, STASH_RING_WRITER, &r) != -EACCES)
+        _exit(11);
+    if (open(path, O_RDWR) >= 0 || errno != EACCES || truncate(path, 0) == 0)
+        _exit(12);
+    if (stash_ring_attach(name, 0, &r) != STASH_OK)
+        _exit(13);
+    _exit(stash_ring_wait(r, 1, 60000000000, 0) == STASH_OK ? 0 : 14);
+}
+
+static void test_a_user_who_may_only_read_attaches_and_sleeps(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip(); /* it needs to become another user */
+    char name[64], path[128];
+    snprintf(name, sizeof name, "stash-test-ring-ro-%d", (int)getpid());
+    snprintf(path, sizeof path, "/dev/shm/%s", name);
+    stash_ring_config cfg = config(1, 64, STASH_DTYPE_FLOAT32);
+    cfg.mode = 0644;
+    stash_ring *w;
+    assert_ok(stash_ring_create(name, &cfg, &w));
+    pid_t child = reader_with_read_permission_only(name, path);
+    /* It registers in the wake segment, which it may write because it may read the ring. */
+    int64_t give_up = now_ms() + 30000;
+    while (atomic_load(&w->writer_wake->waiters) == 0) {
+        assert_int_equal(waitpid(child, NULL, WNOHANG), 0);
+        assert_true(now_ms() < give_up);
+        usleep(1000);
+    }
+    put_f32(w, 0, 1, 1);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_ok(stash_ring_remove(name));
+    assert_ok(stash_ring_close(&w));
+}
+
+/* ---- The wake segment ------------------------------------------------------------------------ */
+
+static int wake_id(const stash_ring *r)
+{
+    return atomic_load(&r->map.header->wake_shmid);
+}
+
+static bool segment_exists(int id)
+{
+    struct shmid_ds ds;
+    return shmctl(id, IPC_STAT, &ds) == 0;
+}
+
+static void test_the_wake_segment_lives_as_long_as_its_handles(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 64, STASH_DTYPE_FLOAT32);
+    cfg.mode = 0640;
+    stash_ring *w, *reader;
+    assert_ok(stash_ring_create(ring_at("segment"), &cfg, &w));
+    int id = wake_id(w);
+    assert_true(id >= 0);
+    struct shmid_ds ds;
+    assert_int_equal(shmctl(id, IPC_STAT, &ds), 0);
+    assert_int_equal(ds.shm_perm.mode & 0777, 0660); /* rw for whoever may read the ring */
+    assert_true(ds.shm_perm.mode & SHM_DEST);         /* removed already: freed with its users */
+    assert_ok(stash_ring_attach(ring_at("segment"), 0, &reader));
+    assert_int_equal(stash_ring_wait(reader, 1, 1000000, 0), STASH_E_TIMEOUT); /* attaches it */
+    assert_ok(stash_ring_close(&w));
+    assert_true(segment_exists(id)); /* the reader holds it */
+    assert_ok(stash_ring_attach(ring_at("segment"), STASH_RING_WRITER, &w));
+    assert_int_equal(wake_id(w), id); /* the next writer joins the reader in it */
+    assert_ok(stash_ring_close(&reader));
+    assert_ok(stash_ring_close(&w));
+    assert_false(segment_exists(id)); /* nothing left behind, though the ring stays */
+    assert_ok(stash_ring_attach(ring_at("segment"), STASH_RING_WRITER, &w));
+    assert_true(wake_id(w) >= 0 && wake_id(w) != id); /* a new one for the next writer */
+    assert_ok(stash_ring_close(&w));
+}
+
+static void test_a_segment_id_that_names_another_segment_is_not_used(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 64, STASH_DTYPE_FLOAT32);
+    stash_ring *w, *reader;
+    const char *name = ring_at("foreign");
+    assert_ok(stash_ring_create(name, &cfg, &w));
+    uint64_t cookie = atomic_load(&w->map.header->wake_cookie);
+    assert_ok(stash_ring_close(&w)); /* its segment is gone; its id may name another one */
+    int foreign = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    assert_true(foreign >= 0);
+    unsigned char *bytes = shmat(foreign, NULL, 0);
+    assert_true(bytes != (void *)-1);
+    shmctl(foreign, IPC_RMID, NULL);
+    memcpy(bytes, "STASHWAK", 8); /* even with the magic: the cookie differs */
+    memcpy(bytes + 8, &(uint64_t){cookie + 1}, 8);
+    int fd = open(name, O_RDWR);
+    assert_int_equal(pwrite(fd, &foreign, 4, 216), 4);
+    close(fd);
+    assert_ok(stash_ring_attach(name, 0, &reader));
+    assert_null(ring_wake_segment(reader)); /* not before a writer publishes its own */
+    assert_ok(stash_ring_attach(name, STASH_RING_WRITER, &w));
+    assert_true(wake_id(w) != foreign);
+    assert_true(atomic_load(&w->map.header->wake_cookie) != cookie);
+    assert_non_null(ring_wake_segment(reader)); /* the new writer's, refused once or not */
+    assert_true(ring_wake_segment(reader)->cookie == w->writer_wake->cookie);
+    for (int i = 16; i < 4096; i++)
+        assert_int_equal(bytes[i], 0); /* nobody registered in it */
+    shmdt(bytes);
+    assert_ok(stash_ring_close(&reader));
+    assert_ok(stash_ring_close(&w));
+}
+
+/* A child that attaches as a reader and waits for a sample that never comes. */
+static pid_t sleeping_reader(const char *name)
+{
+    pid_t child = fork();
+    if (child == 0) {
+        stash_ring *r;
+        if (stash_ring_attach(name, 0, &r) != STASH_OK)
+            _exit(1);
+        stash_ring_wait(r, UINT64_C(1) << 40, 60000000000, 0);
+        _exit(2);
+    }
+    assert_true(child > 0);
+    return child;
+}
+
+static void test_a_reader_killed_in_its_sleep_costs_the_writer_nothing(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 64, STASH_DTYPE_FLOAT32);
+    stash_ring *w;
+    assert_ok(stash_ring_create(ring_at("killed-reader"), &cfg, &w));
+    const struct ring_wake *wake = w->writer_wake;
+    assert_non_null(wake);
+    /* Kill a sleeping reader until one dies counted as a sleeper (it re-registers each slice). */
+    while (atomic_load(&wake->waiters) == 0) {
+        pid_t child = sleeping_reader(ring_at("killed-reader"));
+        while (atomic_load(&wake->waiters) == 0) {
+            assert_int_equal(waitpid(child, NULL, WNOHANG), 0);
+            usleep(100);
+        }
+        kill(child, SIGKILL);
+        int status;
+        assert_int_equal(waitpid(child, &status, 0), child);
+        assert_true(WIFSIGNALED(status));
+    }
+    /* Its count stays raised for good; its lease runs out within a slice. */
+    uint64_t lease = atomic_load(&wake->lease_ns);
+    while (ring_now_ns() <= lease)
+        usleep(1000);
+    uint64_t wakes = w->wakes;
+    for (uint64_t k = 0; k < 100; k++)
+        put_f32(w, k, 1, 1);
+    assert_int_equal(w->wakes, wakes); /* no FUTEX_WAKE for the dead */
+    assert_true(atomic_load(&wake->waiters) > 0);
+    assert_ok(stash_ring_close(&w));
+}
+
+static void test_a_sleeping_reader_is_woken_by_a_put(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 64, STASH_DTYPE_FLOAT32);
+    stash_ring *w;
+    assert_ok(stash_ring_create(ring_at("woken"), &cfg, &w));
+    pid_t child = fork();
+    if (child == 0) {
+        stash_ring *r;
+        if (stash_ring_attach(ring_at("woken"), 0, &r) != STASH_OK)
+            _exit(1);
+        _exit(stash_ring_wait(r, 1, 60000000000, 0) == STASH_OK ? 0 : 2);
+    }
+    while (atomic_load(&w->writer_wake->waiters) == 0) {
+        assert_int_equal(waitpid(child, NULL, WNOHANG), 0);
+        usleep(100);
+    }
+    put_f32(w, 0, 1, 1);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_ok(stash_ring_close(&w));
+}
+
 /* ---- Metadata, names, permissions ----------------------------------------------------------- */
 
 static void test_metadata_reaches_a_late_joiner(void **state)
@@ -615,11 +883,12 @@ static stash_status attach_damaged(size_t offset, const void *bytes, size_t len)
 static void test_damaged_headers_are_refused(void **state)
 {
     (void)state;
-    uint32_t zero = 0, big = 0xffffffffu, two = 2;
+    uint32_t zero = 0, big = 0xffffffffu, one = 1, three = 3;
     uint64_t huge = UINT64_C(1) << 62, ten = 10;
     assert_int_equal(attach_damaged(0, "NOTARING", 8), STASH_E_CORRUPT);
     assert_int_equal(attach_damaged(0, "\0\0\0\0\0\0\0\0", 8), STASH_E_BUSY);
-    assert_int_equal(attach_damaged(8, &two, 4), STASH_E_VERSION);
+    assert_int_equal(attach_damaged(8, &one, 4), STASH_E_VERSION); /* the old layout */
+    assert_int_equal(attach_damaged(8, &three, 4), STASH_E_VERSION);
     assert_int_equal(attach_damaged(12, &zero, 4), STASH_E_CORRUPT);  /* header bytes */
     assert_int_equal(attach_damaged(12, &big, 4), STASH_E_CORRUPT);
     assert_int_equal(attach_damaged(16, &zero, 4), STASH_E_CORRUPT);  /* channels */
@@ -669,6 +938,13 @@ int main(void)
         cmocka_unit_test(test_a_reader_attached_before_anything_waits_for_it),
         cmocka_unit_test(test_a_waiting_reader_learns_the_writer_died),
         cmocka_unit_test(test_wait_times_out_and_spins),
+        cmocka_unit_test(test_a_reader_can_neither_truncate_nor_write_the_ring),
+        cmocka_unit_test(test_a_ring_cut_short_is_refused_not_a_sigbus),
+        cmocka_unit_test(test_a_user_who_may_only_read_attaches_and_sleeps),
+        cmocka_unit_test(test_the_wake_segment_lives_as_long_as_its_handles),
+        cmocka_unit_test(test_a_segment_id_that_names_another_segment_is_not_used),
+        cmocka_unit_test(test_a_reader_killed_in_its_sleep_costs_the_writer_nothing),
+        cmocka_unit_test(test_a_sleeping_reader_is_woken_by_a_put),
         cmocka_unit_test(test_metadata_reaches_a_late_joiner),
         cmocka_unit_test(test_modes_names_and_removal),
         cmocka_unit_test(test_create_without_a_writer),

@@ -203,7 +203,7 @@ static int create(const struct ring_args *a)
         if (a->value[MODE][0] < '0' || a->value[MODE][0] > '7' || *end || mode > 0777)
             return usage_error("--mode: '%s' is not permission bits in octal (0600, 0640, ...)",
                                a->value[MODE]);
-        if ((mode & 0600) != 0600) /* readers attach read-write too; and 0 would mean 0600 */
+        if ((mode & 0600) != 0600) /* the writer reads and writes; and 0 would mean 0600 */
             return usage_error("--mode: %s does not let the owner read and write", a->value[MODE]);
     }
     cfg.channels = (uint32_t)channels;

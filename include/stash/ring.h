@@ -14,7 +14,8 @@
  * is fixed, versioned and little-endian, and docs/ring.md gives it byte by
  * byte so another language can attach. A new ring appears atomically (it is
  * built under a temporary name and linked into place), with mode 0600
- * unless the configuration asks for another.
+ * unless the configuration asks for another (readers need read permission,
+ * the writer read and write: 0640 lets a group read).
  *
  * Zero-copy windows. A reader gets any window of up to capacity samples,
  * wrapped or not, as one contiguous read-only pointer. When the data is a
@@ -39,6 +40,25 @@
  * next one takes its claim over; if it died in the middle of a put, the
  * samples of that put are never published, and nothing older than them can
  * be read any more (their slots may be torn).
+ *
+ * Who can hurt a ring. Only the writer writes the ring's object: a reader
+ * opens it read-only and maps it read-only, so it needs only read
+ * permission, and a reader (or a user who may only read) can neither
+ * truncate the ring nor write to it. Readers register to be woken in a
+ * separate 4 KiB System V shared memory segment that the writer makes,
+ * readable and writable by exactly those who can read the ring: it cannot
+ * be shrunk, so it can never raise SIGBUS, and it is freed with the last
+ * process attached to it. The worst a reader can do by writing there is
+ * cost the writer a system call per put, or make sleepers wake up to 50 ms
+ * late. The size of the object is checked at attach (before anything is
+ * read through a mapping, and again after mapping) and when a writer takes
+ * the claim: a ring cut short is STASH_E_TRUNCATED, never a fault.
+ * What remains: a process with write permission on the object can truncate
+ * it deliberately (not through stash), and then the writer and any reader
+ * touching the cut pages die of SIGBUS. With the default mode 0600 that is
+ * the owner's uid and root, who may as well kill -9 the writer; a mode that
+ * lets a group write lets that group do it too. So give write permission
+ * only to those trusted to be the ring's writer.
  *
  * Ownership and lifetimes: stash_ring_create and stash_ring_attach give a
  * handle the caller closes with stash_ring_close. Pointers from
@@ -166,8 +186,10 @@ enum {
  * read-only, so a stray write faults instead of corrupting) or as its
  * writer. Everything in the header is checked before it is used; the
  * geometry is copied, so later changes to the shared header cannot move a
- * handle's reads outside the mapping. Needs read and write permission on
- * the object (a reader registers itself while it waits).
+ * handle's reads outside the mapping. A reader opens the object read-only
+ * and needs only read permission; a writer needs read and write.
+ * STASH_E_TRUNCATED if the object is shorter than its header says, checked
+ * before the mapping is touched.
  */
 STASH_API stash_status stash_ring_attach(const char *name, unsigned flags, stash_ring **ring);
 
@@ -199,8 +221,10 @@ STASH_API stash_status stash_ring_granule_samples(uint32_t channels, stash_dtype
 /**
  * Writes n_samples frames (n_samples x frame_bytes, little-endian), then
  * publishes them with one release store and wakes blocked readers (one
- * system call, only when someone waits). More than capacity samples keeps
- * the last capacity of them and counts all n (as the seed does).
+ * system call, only while a reader may be asleep; none for a reader that
+ * died in its sleep, once its lease of at most 50 ms has run out). More
+ * than capacity samples keeps the last capacity of them and counts all n
+ * (as the seed does).
  */
 STASH_API stash_status stash_ring_put(stash_ring *ring, const void *frames, uint64_t n_samples);
 
@@ -252,7 +276,11 @@ STASH_API stash_status stash_ring_copy(const stash_ring *ring, uint64_t first, u
  * Waits until sample end - 1 is written (end <= written), for at most
  * timeout_ns (negative: no limit; 0: just check). First spins for up to
  * spin_ns, reading the shared count (the lowest latency, one core busy);
- * then blocks on a futex on the count, which the writer wakes. STASH_OK,
+ * then blocks on a futex on the count, which the writer wakes, in sleeps
+ * of at most 50 ms each (1 ms if this process cannot attach the ring's wake
+ * segment, e.g. from another IPC namespace: then the writer cannot know it
+ * sleeps). The processes of one ring must share CLOCK_MONOTONIC (one time
+ * namespace): a sleeping reader's lease is an instant on it. STASH_OK,
  * STASH_E_TIMEOUT, or STASH_E_WRITER_GONE when the samples are not there
  * and the writer this handle has known (alive when it attached, or one
  * that claimed the ring since) has closed or died, with no other writer in

@@ -47,7 +47,7 @@ FIELDS = [  # (offset, struct format, name)
     (52, "<I", "meta_bytes"), (56, "<d", "rate_hz"), (64, "<Q", "created_unix_ns"),
     (128, "<Q", "written"), (136, "<Q", "announced"), (144, "<Q", "valid_from"),
     (192, "<I", "writer_state"), (196, "<i", "writer_pid"), (200, "<I", "writer_sessions"),
-    (208, "<Q", "writer_claimed_unix_ns"), (256, "<I", "waiters"),
+    (208, "<Q", "writer_claimed_unix_ns"), (216, "<i", "wake_shmid"), (224, "<Q", "wake_cookie"),
 ]
 
 
@@ -70,12 +70,13 @@ def build(channels, capacity, descr, rate, labels, units, frames, pocket):
     data_bytes = capacity * frame * (2 if pocket else 1)
     h = bytearray(header_bytes)
     h[0:8] = b"STASHRNG"
-    struct.pack_into("<IIII", h, 8, 1, header_bytes, channels, frame)
+    struct.pack_into("<IIII", h, 8, 2, header_bytes, channels, frame)
     h[24:24 + len(descr)] = descr.encode()
     struct.pack_into("<QQIId", h, 32, capacity, data_bytes, int(pocket), len(meta), rate)
     n = len(frames)
     struct.pack_into("<QQQ", h, 128, n, n, 0)
     struct.pack_into("<IiI", h, 192, 2, 4242, 1)  # detached: its writer closed
+    struct.pack_into("<iIQ", h, 216, -1, 0, 0)  # and left no wake segment
     h[512:512 + len(meta)] = meta
     data = np.zeros((capacity * (2 if pocket else 1), channels), dtype=descr)
     for k in range(max(0, n - capacity), n):
@@ -98,13 +99,14 @@ def stash_to_python(work):
     check(r.returncode == 0, f"write: {r.stderr.decode()}")
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
         h = parse(m)
-        want = {"magic": b"STASHRNG", "version": 1, "header_bytes": 4096, "channels": 4,
+        want = {"magic": b"STASHRNG", "version": 2, "header_bytes": 4096, "channels": 4,
                 "frame_bytes": 8, "dtype": "<i2", "capacity_samples": 1024,
                 "data_bytes": 8192, "flags": 0, "rate_hz": 250.0, "written": 3000,
                 "announced": 3000, "valid_from": 0, "writer_state": 2, "writer_sessions": 1,
-                "waiters": 0, "labels": labels, "units": units}
+                "labels": labels, "units": units}
         for key, value in want.items():
             check(h[key] == value, f"header {key}: {h[key]!r}, want {value!r}")
+        check(h["wake_shmid"] >= 0 and h["wake_cookie"] != 0, "the writer's wake segment named")
         cap, hb = h["capacity_samples"], h["header_bytes"]
         data = np.frombuffer(m[hb:hb + cap * 8], dtype="<i2").reshape(cap, 4)
         slots = [k % cap for k in range(3000 - cap, 3000)]
@@ -139,7 +141,7 @@ def python_to_stash(work):
 # ---- 3. Damaged headers ----------------------------------------------------------------------
 
 def damaged(work, path, image):
-    cases = [(0, b"NOTARING"), (8, struct.pack("<I", 2)), (16, struct.pack("<I", 0)),
+    cases = [(0, b"NOTARING"), (8, struct.pack("<I", 1)), (8, struct.pack("<I", 3)), (16, struct.pack("<I", 0)),
              (24, b">f8\0"), (32, struct.pack("<Q", 2**62)), (48, struct.pack("<I", 6)),
              (52, struct.pack("<I", 4000)), (128, struct.pack("<Q", 99))]
     for offset, patch in cases:
