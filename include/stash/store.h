@@ -113,7 +113,16 @@ STASH_API stash_status stash_store_put(stash_store *store, const char *key,
  * stash_value_free. From dir:, arrays of large entries point into a
  * read-only mapping of the entry's file (zero copy), which lives as long as
  * any of them; deleting or replacing the entry meanwhile does not disturb
- * them.
+ * them, because stash replaces an entry by renaming a new file over it.
+ *
+ * Foreign writers: a program that changes an entry's file in place instead
+ * - truncates it, or copies over it (`cp` truncates, then writes) - changes
+ * what such an array shows, and reading the pages it cut off raises SIGBUS
+ * and kills the process. Change a dir: store only through stash, or by
+ * renaming complete files into it. There is no copying get yet: copying
+ * an array out of the tree (stash_value_get_array) as soon as it arrives
+ * narrows the window but does not close it, since the copy reads the
+ * mapping too.
  */
 STASH_API stash_status stash_store_get(stash_store *store, const char *key, stash_value **out);
 
