@@ -133,6 +133,8 @@ static stash_status header_at(const stash_nco *nco, uint64_t at, stash_nco_objec
  */
 static stash_status check_index(stash_nco *nco)
 {
+    if (nco->info.count == 0)
+        return STASH_E_NOT_FOUND; /* a walk says why the file holds no object */
     uint64_t end = 0;
     for (size_t i = 0; i < nco->info.count; i++) {
         stash_nco_object o;

@@ -561,6 +561,22 @@ static void test_files_without_a_committed_object_are_not_nco_files(void **state
     assert_int_equal(count, 1);
 }
 
+/* An index of no objects beside a damaged file changes nothing: the open says what is wrong. */
+static void test_an_empty_index_does_not_hide_why_a_file_is_bad(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *b = object_bytes("null", &len);
+    stash_bytes_store_u64le(b + 16, 8); /* metadata ends before it starts */
+    stash_nco *nco = NULL;
+    assert_int_equal(open_bytes("empty-index.nco", b, len, &nco), STASH_E_RANGE);
+    const char *path = path_in(dir, "empty-index.nco");
+    forge_index(path, NULL, 0);
+    assert_int_equal(stash_nco_open(path, 0, &nco), STASH_E_RANGE);
+    assert_null(nco);
+    free(b);
+}
+
 /* Opening, in every way, and reading every part of every object, leaves the directory as it was. */
 static void test_reading_never_writes_an_index(void **state)
 {
@@ -719,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_unsafe_metadata_leaves_the_array_usable),
         cmocka_unit_test(test_failed_appends_change_nothing),
         cmocka_unit_test(test_files_without_a_committed_object_are_not_nco_files),
+        cmocka_unit_test(test_an_empty_index_does_not_hide_why_a_file_is_bad),
         cmocka_unit_test(test_reading_never_writes_an_index),
         cmocka_unit_test(test_a_first_append_creates_the_file_whole),
         cmocka_unit_test(test_copies_match_the_mapping_and_pread_handles_refuse_zero_copy),
