@@ -38,15 +38,19 @@
  * Metadata is read with the safe pickle reader (stash/pickle.h). A pickle
  * that would import or call code gives STASH_E_UNSAFE from stash_nco_meta,
  * and the object stays usable: its array reads as always and its metadata
- * is available as opaque bytes from stash_nco_meta_bytes.
+ * is available as opaque bytes from stash_nco_meta_bytes (or, copied,
+ * stash_nco_meta_bytes_read).
  *
  * Appending holds an exclusive flock on the NCO file, drops any uncommitted
  * tail, writes the object with a zero header, then the header, then the
- * index (written aside and renamed). A crash at any point leaves every
+ * index (written aside and renamed). A first append to a missing file
+ * writes the whole object aside and links it in under path, so the file
+ * never exists without a committed object. A crash at any point leaves every
  * committed object readable; STASH_NCO_DURABLE adds fsyncs so that this also
  * holds across power loss.
  *
- * Ownership and lifetimes: a stash_nco maps the file read-only; pointers
+ * Ownership and lifetimes: a stash_nco maps the file read-only (unless
+ * opened with STASH_NCO_NO_MAP: then it holds a descriptor); pointers
  * from stash_nco_meta_bytes and stash_nco_array point into that mapping and
  * stay valid until stash_nco_close. Objects appended after the open are not
  * seen by it; open again to see them. stash_nco_meta_bytes_read and
@@ -196,11 +200,14 @@ STASH_API stash_status stash_nco_array_read(const stash_nco *nco, size_t i,
                                             stash_array_desc *desc, void **data);
 
 /**
- * Appends one object to path (created, mode 0666 less the umask, if missing)
- * and updates its index. meta may be NULL for None. flags:
+ * Appends one object to path and updates its index. A missing path is
+ * created (mode 0666 less the umask) holding the object, written aside and
+ * linked in; an existing empty file, or one whose first append never
+ * committed, is an empty chain. meta may be NULL for None. flags:
  * STASH_NCO_DURABLE. Errors: the pickle writer's (an array in meta is
  * STASH_E_UNSUPPORTED), the array description's, a damaged first object, and
- * system errors. On failure the file's committed objects are unchanged.
+ * system errors (-ENOENT for a missing directory). On failure the file's
+ * committed objects are unchanged.
  */
 STASH_API stash_status stash_nco_append(const char *path, const stash_value *meta,
                                         const stash_array_desc *desc, const void *data,
