@@ -135,12 +135,15 @@ static void ls_object_text(const stash_nco *nco, size_t i)
     else
         fputs("array unreadable", stdout);
     char *text = NULL;
-    stash_pickle_error why;
+    stash_pickle_error why = {0};
     stash_status status = meta_json(nco, i, 0, &text, &why);
     if (status == STASH_OK)
         printf("  meta %.60s%s\n", text, strlen(text) > 60 ? "..." : "");
-    else
-        printf("  meta opaque (%s at byte %zu)\n", why.opcode_name, why.offset);
+    else if (text) /* refused by the pickle reader, kept opaque */
+        printf("  meta opaque (%s at byte %zu)\n", why.opcode_name[0] ? why.opcode_name : "end",
+               why.offset);
+    else /* not even its bytes: the file changed under us, or memory ran out */
+        printf("  meta unreadable (%s)\n", stash_strerror(status));
     free(text);
 }
 
@@ -157,7 +160,7 @@ static void ls_object_json(const stash_nco *nco, size_t i)
         printf("}, ");
     }
     char *text = NULL;
-    stash_pickle_error why;
+    stash_pickle_error why = {0};
     meta_json(nco, i, 0, &text, &why);
     printf("\"meta\": %s}", text ? text : "null");
     free(text);
