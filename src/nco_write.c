@@ -269,6 +269,13 @@ static stash_status create_with_first(const char *path, const struct pickled *me
         status = -errno;
     if (status == STASH_OK && fstat(a.fd, &st) != 0)
         status = -errno;
+    /* The lock is taken through a second descriptor, which outlives the aside
+     * file's: an appender that finds the new file waits until its index is written. */
+    int locked = -1;
+    if (status == STASH_OK) {
+        locked = fcntl(a.fd, F_DUPFD_CLOEXEC, 0);
+        status = locked >= 0 ? lock_file(locked) : -errno;
+    }
     if (status == STASH_OK)
         status = sysio_aside_finish(&a, path);
     if (status == STASH_OK && link(a.temp, path) != 0)
@@ -279,6 +286,8 @@ static stash_status create_with_first(const char *path, const struct pickled *me
     uint64_t start = 0;
     if (status == STASH_OK)
         nco_index_save(path, &st, &start, 1, durable); /* a cache: best effort */
+    if (locked >= 0)
+        sysio_close(locked); /* and the lock with it */
     return status;
 }
 
