@@ -629,6 +629,69 @@ static void test_a_first_append_creates_the_file_whole(void **state)
     assert_int_equal(stash_nco_append(missing, NULL, &d, nengo_array, 0), -ENOENT);
 }
 
+/*
+ * Appenders in several processes, starting together on a missing file: one
+ * creates it, the others append to it, and every object lands once, whole,
+ * in an index that lists them all.
+ */
+static void test_appenders_racing_to_create_a_file_lose_nothing(void **state)
+{
+    (void)state;
+    enum { WRITERS = 4, EACH = 25 };
+    const char *path = path_in(dir, "race.nco");
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t pids[WRITERS];
+    for (int w = 0; w < WRITERS; w++) {
+        pids[w] = fork();
+        assert_true(pids[w] >= 0);
+        if (pids[w] == 0) {
+            char byte;
+            close(go[1]);
+            int ok = read(go[0], &byte, 1) == 0; /* the parent closing its end starts everyone */
+            stash_array_desc d = nengo_desc();
+            for (int k = 0; ok && k < EACH; k++) {
+                stash_value *meta = NULL;
+                ok = stash_value_new_int(w * 1000 + k, &meta) == STASH_OK &&
+                     stash_nco_append(path, meta, &d, nengo_array, 0) == STASH_OK;
+                stash_value_free(&meta);
+            }
+            _exit(ok ? 0 : 1);
+        }
+    }
+    close(go[0]);
+    close(go[1]);
+    for (int w = 0; w < WRITERS; w++) {
+        int status;
+        assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    stash_nco *nco;
+    stash_nco_info info;
+    assert_ok(stash_nco_open(path, 0, &nco));
+    assert_ok(stash_nco_info_get(nco, &info));
+    assert_int_equal(info.count, WRITERS * EACH);
+    assert_int_equal(info.index, STASH_NCO_INDEX_USED);
+    int seen[WRITERS][EACH] = {{0}};
+    for (size_t i = 0; i < info.count; i++) {
+        stash_value *meta = NULL;
+        int64_t n;
+        stash_array_desc d;
+        const void *data;
+        assert_ok(stash_nco_meta(nco, i, &meta, NULL));
+        assert_ok(stash_value_get_int(meta, &n));
+        stash_value_free(&meta);
+        assert_true(n >= 0 && n / 1000 < WRITERS && n % 1000 < EACH);
+        seen[n / 1000][n % 1000]++;
+        assert_ok(stash_nco_array(nco, i, &d, &data));
+        assert_memory_equal(data, nengo_array, sizeof nengo_array);
+    }
+    for (int w = 0; w < WRITERS; w++)
+        for (int k = 0; k < EACH; k++)
+            assert_int_equal(seen[w][k], 1);
+    stash_nco_close(&nco);
+}
+
 /* Copies of an object's parts, from a mapped handle and from a pread one, are the same bytes. */
 static void test_copies_match_the_mapping_and_pread_handles_refuse_zero_copy(void **state)
 {
@@ -738,6 +801,7 @@ int main(void)
         cmocka_unit_test(test_an_empty_index_does_not_hide_why_a_file_is_bad),
         cmocka_unit_test(test_reading_never_writes_an_index),
         cmocka_unit_test(test_a_first_append_creates_the_file_whole),
+        cmocka_unit_test(test_appenders_racing_to_create_a_file_lose_nothing),
         cmocka_unit_test(test_copies_match_the_mapping_and_pread_handles_refuse_zero_copy),
         cmocka_unit_test(test_a_file_truncated_by_another_process_reads_as_truncated),
     };
