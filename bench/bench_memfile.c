@@ -291,8 +291,11 @@ static void bench_page_transfers(struct bench_config *c, struct subject *s, size
 static void bench_after_export(struct bench_config *c, struct subject *s, size_t n)
 {
     int fd;
-    if (stash_memfile_fd(s->mf, &fd) != STASH_OK)
+    stash_status status = stash_memfile_fd(s->mf, &fd);
+    if (status != STASH_OK) {
+        bench_fail_status(c, "memfile: exporting the descriptor", status);
         return;
+    }
     close(fd);
     pick_offsets(s, 8);
     struct pair exported = time_pair(memfile_read, baseline_read, s, n);
@@ -315,7 +318,7 @@ void bench_memfile(struct bench_config *c)
     struct subject *s = malloc(sizeof *s);
     size_t size = 64 * MIB, n = c->quick ? 20000 : 200000;
     if (s == NULL || !open_subject(s, size)) {
-        bench_printf(c, "\nbench memfile: set-up failed\n");
+        bench_fail(c, "memfile", "set-up failed (memory files, a memfd or fmemopen)");
         if (s != NULL)
             close_subject(s);
         free(s);

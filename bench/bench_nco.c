@@ -9,6 +9,7 @@
 
 #include <stash/stash.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -184,8 +185,10 @@ static double seconds_to_read_and_sum(struct subject *s, double *buffer)
 static void bench_reads(struct bench_config *c, struct subject *s)
 {
     double *buffer = malloc(s->bytes);
-    if (buffer == NULL)
+    if (buffer == NULL) {
+        bench_fail_status(c, "nco: the read buffer", -ENOMEM);
         return;
+    }
     memset(buffer, 0, s->bytes); /* the baseline's pages exist before it is timed */
     double ours[REPS], raw[REPS], ratio[REPS];
     for (int r = 0; r < REPS; r++) {
@@ -270,29 +273,49 @@ static void bench_open(struct bench_config *c, struct subject *s)
 
 /* ---- Many objects in one chain ------------------------------------------ */
 
-/* count small objects (a 4x4 float32 and a one-key dict each) in one chain. */
+/* Object i of the chain: a 4x4 float32 whose first element is i, and {"i": i}. */
+static stash_status chain_object(size_t i, stash_value **meta, float block[16])
+{
+    stash_value *n = NULL;
+    block[0] = (float)i;
+    stash_status status = stash_value_new_dict(meta);
+    if (status == STASH_OK && (status = stash_value_new_int((int64_t)i, &n)) == STASH_OK &&
+        (status = stash_value_dict_set(*meta, "i", n)) != STASH_OK)
+        stash_value_free(&n);
+    if (status != STASH_OK)
+        stash_value_free(meta);
+    return status;
+}
+
+/*
+ * count small objects in one chain: all but the last written as nengo
+ * writes them, the last appended by stash, which writes the index (opening
+ * never does).
+ */
 static stash_status write_chain(const char *path, size_t count)
 {
-    stash_stream *s;
-    stash_value *meta = NULL, *n = NULL;
+    stash_stream *s = NULL;
+    stash_value *meta = NULL;
     float block[16] = {0};
     uint64_t shape[2] = {4, 4};
     stash_array_desc d;
     stash_array_desc_init(&d, STASH_DTYPE_FLOAT32, 2, shape);
     unlink(path);
     stash_status status = stash_stream_open_file(path, "w", &s);
-    for (size_t i = 0; status == STASH_OK && i < count; i++) {
-        block[0] = (float)i;
-        status = stash_value_new_dict(&meta);
-        if (status == STASH_OK && (status = stash_value_new_int((int64_t)i, &n)) == STASH_OK &&
-            (status = stash_value_dict_set(meta, "i", n)) != STASH_OK)
-            stash_value_free(&n);
+    for (size_t i = 0; status == STASH_OK && i + 1 < count; i++) {
+        status = chain_object(i, &meta, block);
         if (status == STASH_OK)
             status = stash_nco_write(s, meta, &d, block, NULL);
         stash_value_free(&meta);
     }
-    stash_status closed = stash_stream_close(&s);
-    return status != STASH_OK ? status : closed;
+    stash_status closed = s ? stash_stream_close(&s) : STASH_OK;
+    status = status != STASH_OK ? status : closed;
+    if (status == STASH_OK)
+        status = chain_object(count - 1, &meta, block);
+    if (status == STASH_OK)
+        status = stash_nco_append(path, meta, &d, block, 0);
+    stash_value_free(&meta);
+    return status;
 }
 
 /* The nengo way, in Python: read each header, seek to its array end. */
@@ -321,10 +344,24 @@ static void bench_chain(struct bench_config *c)
     char path[4096];
     size_t count = 10000, last = count - 1;
     snprintf(path, sizeof path, "%s/stash-bench-chain.nco", c->scratch_dir);
-    if (write_chain(path, count) != STASH_OK)
+    stash_status status = write_chain(path, count);
+    if (status != STASH_OK) {
+        bench_fail_status(c, path, status);
         return;
+    }
+    stash_nco *nco = NULL;
+    stash_nco_info info = {0};
+    status = stash_nco_open(path, 0, &nco);
+    if (status == STASH_OK)
+        stash_nco_info_get(nco, &info);
+    stash_nco_close(&nco);
+    if (status != STASH_OK || info.index != STASH_NCO_INDEX_USED) {
+        bench_fail(c, path, status != STASH_OK ? stash_strerror(status)
+                                               : "the chain's index is not used");
+        return;
+    }
     double walk_us = nco_lookup_us(path, STASH_NCO_NO_INDEX, last, 51);
-    double index_us = nco_lookup_us(path, 0, last, 201); /* the first run writes the index */
+    double index_us = nco_lookup_us(path, 0, last, 201);
     double python_us = python_walk_us(path, last);
     char a[64], b[96];
     bench_table(c, "Cache objects: open a 10 000-object chain and map object 9 999 (medians)");
@@ -363,10 +400,19 @@ void bench_nco(struct bench_config *c)
     struct subject s = {npy_path, raw_path, nco_path, {0}, NULL, (c->quick ? 32 : 512) * MIB};
     uint64_t shape[] = {s.bytes / 8};
     stash_array_desc_init(&s.desc, STASH_DTYPE_FLOAT64, 1, shape);
-    if ((s.values = malloc(s.bytes)) == NULL)
+    if ((s.values = malloc(s.bytes)) == NULL) {
+        bench_fail_status(c, "nco: the array", -ENOMEM);
         return;
+    }
     for (size_t i = 0; i < s.bytes / 8; i++)
         s.values[i] = (double)i;
+    /* One save first: a scratch directory that cannot take files fails here, with its reason. */
+    stash_status status = stash_npy_save(s.npy_path, &s.desc, s.values, 0);
+    if (status != STASH_OK) {
+        bench_fail_status(c, s.npy_path, status);
+        free(s.values);
+        return;
+    }
     bench_writes(c, &s);
     bench_reads(c, &s);
     bench_open(c, &s);

@@ -12,6 +12,7 @@
 
 #include <stash/stash.h>
 
+#include <errno.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdio.h>
@@ -34,15 +35,6 @@ static void size_label(char *buf, size_t size, size_t bytes)
 }
 
 /* stash's figure, or "n/a" and why when stash could not do it. */
-static void stash_figure(char *buf, size_t size, stash_status status, double value,
-                         const char *unit)
-{
-    if (status == STASH_OK)
-        snprintf(buf, size, "%.1f %s", value, unit);
-    else
-        snprintf(buf, size, "n/a (%s)", stash_strerror(status));
-}
-
 /* 0, 1, 2, ...: the values np.arange gives the Python side. */
 static stash_status new_arange(size_t count, stash_value **out)
 {
@@ -199,9 +191,13 @@ static void memo_row(struct bench_config *c, stash_status status, double ours_us
     size_label(size, sizeof size, bytes);
     snprintf(what, sizeof what, "stash_store_memoise hit, %s input (ratio: time / joblib's)",
              size);
-    stash_figure(a, sizeof a, status, ours_us * scale, ms ? "ms" : "us");
+    if (status != STASH_OK) {
+        bench_fail_status(c, what, status);
+        return;
+    }
+    snprintf(a, sizeof a, "%.1f %s", ours_us * scale, ms ? "ms" : "us");
     snprintf(b, sizeof b, "%.1f %s (joblib.Memory hit)", joblib_us * scale, ms ? "ms" : "us");
-    bench_row(c, what, a, b, status == STASH_OK ? ours_us / joblib_us : NAN, target);
+    bench_row(c, what, a, b, ours_us / joblib_us, target);
 }
 
 static void bench_memoise(struct bench_config *c, const char *dir, const stash_value *big,
@@ -387,9 +383,13 @@ static void put_get_row(struct bench_config *c, const char *backend, int b, int 
     size_label(size, sizeof size, s->bytes);
     snprintf(what, sizeof what, "%s %s %s (ratio: time / h5py's)", backend,
              op == PUT ? "put" : "get", size);
-    stash_figure(a, sizeof a, status, ours, "us");
+    if (status != STASH_OK) {
+        bench_fail_status(c, what, status);
+        return;
+    }
+    snprintf(a, sizeof a, "%.1f us", ours);
     snprintf(bl, sizeof bl, "%.1f us (%s)", h5py, baseline[op]);
-    bench_row(c, what, a, bl, status == STASH_OK ? ratio : NAN, target);
+    bench_row(c, what, a, bl, ratio, target);
 }
 
 static void bench_put_get(struct bench_config *c, const char *dir)
@@ -442,14 +442,17 @@ void bench_store(struct bench_config *c)
     char dir[PATH_CHARS];
     snprintf(dir, sizeof dir, "%s/stash-bench-store-XXXXXX", c->scratch_dir);
     if (mkdtemp(dir) == NULL) {
-        fprintf(stderr, "stash bench store: cannot make a directory in %s\n", c->scratch_dir);
+        bench_fail_status(c, dir, -errno);
         return;
     }
     size_t big_bytes = (c->quick ? 32 : 512) * MIB;
     stash_value *big = NULL;
-    if (new_arange(big_bytes / 8, &big) == STASH_OK) {
+    stash_status status = new_arange(big_bytes / 8, &big);
+    if (status == STASH_OK) {
         bench_hash(c, big, big_bytes);
         bench_memoise(c, dir, big, big_bytes);
+    } else {
+        bench_fail_status(c, "store: the input array", status);
     }
     stash_value_free(&big); /* before the put and get runs, which want the memory quiet */
     bench_put_get(c, dir);

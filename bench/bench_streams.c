@@ -8,6 +8,7 @@
 #include <stash/stash.h>
 
 #include <endian.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -159,8 +160,10 @@ static void bench_typed_reads(struct bench_config *c)
 {
     const size_t big = (c->quick ? 4 : 64) * MIB / 4, small = 256 * 1024 / 4;
     unsigned char *p = malloc(big * 4);
-    if (p == NULL)
+    if (p == NULL) {
+        bench_fail_status(c, "typed reads: the buffer", -ENOMEM);
         return;
+    }
     for (size_t i = 0; i < big * 4; i++)
         p[i] = (unsigned char)(i * 131 + 7);
 
@@ -213,22 +216,24 @@ static void bench_typed_reads(struct bench_config *c)
 
 /* ---- Sequential read of a cached file ---------------------------------- */
 
+/* 0, or -errno (-EIO for a short write). */
 static int make_file(const char *path, size_t bytes)
 {
     int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
     if (fd < 0)
-        return -1;
+        return -errno;
     unsigned char *chunk = malloc(MIB);
-    int rc = chunk == NULL ? -1 : 0;
+    int rc = chunk == NULL ? -ENOMEM : 0;
     for (size_t at = 0; rc == 0 && at < bytes; at += MIB) {
         memset(chunk, (int)(at / MIB), MIB);
-        rc = write(fd, chunk, MIB) == (ssize_t)MIB ? 0 : -1;
+        ssize_t n = write(fd, chunk, MIB);
+        rc = n == (ssize_t)MIB ? 0 : n < 0 ? -errno : -EIO;
     }
     free(chunk);
     /* Reads racing the writeback of fresh pages run at disk speed, not
      * page-cache speed: let writeback finish first. */
     if (rc == 0 && fsync(fd) != 0)
-        rc = -1;
+        rc = -errno;
     close(fd);
     return rc;
 }
@@ -238,7 +243,9 @@ static double raw_read_gbs(const char *path, unsigned char *buf, size_t chunk, i
 {
     double best = 0;
     for (int r = 0; r < reps; r++) {
-        int fd = open(path, O_RDONLY);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return NAN;
         size_t total = 0;
         ssize_t n;
         double t0 = bench_seconds();
@@ -246,6 +253,8 @@ static double raw_read_gbs(const char *path, unsigned char *buf, size_t chunk, i
             total += (size_t)n;
         double gbs = (double)total / (bench_seconds() - t0) / 1e9;
         close(fd);
+        if (n < 0)
+            return NAN;
         best = gbs > best ? gbs : best;
     }
     return best;
@@ -259,11 +268,14 @@ static double stream_read_gbs(const char *path, unsigned char *buf, size_t chunk
         if (stash_stream_open_file(path, "r", &s) != STASH_OK)
             return NAN;
         size_t total = 0, n;
+        stash_status status;
         double t0 = bench_seconds();
-        while (stash_stream_read(s, buf, chunk, &n) == STASH_OK && n > 0)
+        while ((status = stash_stream_read(s, buf, chunk, &n)) == STASH_OK && n > 0)
             total += n;
         double gbs = (double)total / (bench_seconds() - t0) / 1e9;
         stash_stream_close(&s);
+        if (status != STASH_OK)
+            return NAN;
         best = gbs > best ? gbs : best;
     }
     return best;
@@ -275,9 +287,11 @@ static void bench_file_read(struct bench_config *c)
     char path[4096];
     snprintf(path, sizeof path, "%s/stash-bench-read.bin", c->scratch_dir);
     unsigned char *buf = malloc(MIB);
-    if (buf == NULL || make_file(path, bytes) != 0) {
-        bench_printf(c, "\n(file read benchmark skipped: cannot write %s)\n", path);
+    int made = buf == NULL ? -ENOMEM : make_file(path, bytes);
+    if (made != 0) {
+        bench_fail_status(c, path, made);
         free(buf);
+        unlink(path);
         return;
     }
     memset(buf, 1, MIB);
@@ -292,8 +306,8 @@ static void bench_file_read(struct bench_config *c)
         for (int r = 0; r < 5; r++) { /* interleaved, best of each */
             double b = raw_read_gbs(path, buf, MIB, 1);
             double o = stream_read_gbs(path, buf, chunks[i], 1);
-            base = b > base ? b : base;
-            ours = o > ours ? o : ours;
+            base = isnan(b) || b > base ? b : base; /* a failed read fails the figure */
+            ours = isnan(o) || o > ours ? o : ours;
         }
         char what[96], a[64], b[64];
         snprintf(what, sizeof what, "%zu MiB file, stream reads of %zu KiB",
@@ -308,6 +322,37 @@ static void bench_file_read(struct bench_config *c)
 
 /* ---- 8-byte writes ------------------------------------------------------ */
 
+/* ns per 8-byte write() into a new file at path, or -errno. */
+static stash_status write_calls_ns(const char *path, size_t n, double *ns)
+{
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    stash_status status = STASH_OK;
+    double t0 = bench_seconds();
+    for (uint64_t i = 0; status == STASH_OK && i < n; i++)
+        if (write(fd, &i, 8) != 8)
+            status = errno ? -errno : -EIO;
+    close(fd);
+    *ns = (bench_seconds() - t0) / (double)n * 1e9;
+    return status;
+}
+
+/* ns per 8-byte stash_storage_write into a new file at path, the final flush included. */
+static stash_status storage_writes_ns(const char *path, size_t n, double *ns)
+{
+    stash_storage *st;
+    stash_status status = stash_storage_open_file(path, "w", &st);
+    if (status != STASH_OK)
+        return status;
+    double t0 = bench_seconds();
+    for (uint64_t i = 0; status == STASH_OK && i < n; i++)
+        status = stash_storage_write(st, &i, 8);
+    stash_status closed = stash_storage_close(&st); /* the final flush is part of the cost */
+    *ns = (bench_seconds() - t0) / (double)n * 1e9;
+    return status != STASH_OK ? status : closed;
+}
+
 static void bench_small_writes(struct bench_config *c)
 {
     const size_t n = c->quick ? 32768 : 262144;
@@ -315,30 +360,20 @@ static void bench_small_writes(struct bench_config *c)
     snprintf(path, sizeof path, "%s/stash-bench-writes.bin", c->scratch_dir);
 
     double base = INFINITY, ours = INFINITY;
-    for (int r = 0; r < 3; r++) {
-        int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
-        if (fd < 0)
-            return;
-        double t0 = bench_seconds();
-        for (uint64_t i = 0; i < n; i++)
-            if (write(fd, &i, 8) != 8)
-                break;
-        close(fd);
-        double t = (bench_seconds() - t0) / (double)n * 1e9;
+    stash_status status = STASH_OK;
+    for (int r = 0; status == STASH_OK && r < 3; r++) {
+        double t = 0;
+        status = write_calls_ns(path, n, &t);
         base = t < base ? t : base;
-
-        stash_storage *st;
-        if (stash_storage_open_file(path, "w", &st) != STASH_OK)
-            return;
-        t0 = bench_seconds();
-        for (uint64_t i = 0; i < n; i++)
-            if (stash_storage_write(st, &i, 8) != STASH_OK)
-                break;
-        stash_storage_close(&st); /* the final flush is part of the cost */
-        t = (bench_seconds() - t0) / (double)n * 1e9;
+        if (status == STASH_OK)
+            status = storage_writes_ns(path, n, &t);
         ours = t < ours ? t : ours;
     }
     unlink(path);
+    if (status != STASH_OK) {
+        bench_fail_status(c, path, status);
+        return;
+    }
     bench_table(c, "8-byte writes to a file (ratio: speed-up over one write() per item)");
     char what[96], a[64], b[64];
     snprintf(what, sizeof what, "%zu writes of 8 bytes through a file storage", n);
@@ -349,37 +384,43 @@ static void bench_small_writes(struct bench_config *c)
 
 /* ---- Temp storages through a pool --------------------------------------- */
 
-/* Seconds to create k temp storages, write 4 KiB to each, read each back
+/* *seconds to create k temp storages, write 4 KiB to each, read each back
  * twice in turn, and close them all. */
-static double temp_round_trip(const char *dir, size_t k, size_t max_open)
+static stash_status temp_round_trip(const char *dir, size_t k, size_t max_open, double *seconds)
 {
     stash_storage_pool *pool;
     stash_storage **st = calloc(k, sizeof *st);
     unsigned char block[4096], back[4096];
     memset(block, 7, sizeof block);
-    if (st == NULL || stash_storage_pool_create(max_open, dir, &pool) != STASH_OK) {
+    stash_status status = st ? stash_storage_pool_create(max_open, dir, &pool) : -ENOMEM;
+    if (status != STASH_OK) {
         free(st);
-        return NAN;
+        return status;
     }
     double t0 = bench_seconds();
-    for (size_t i = 0; i < k; i++)
-        if (stash_storage_open_temp(pool, &st[i]) != STASH_OK ||
-            stash_storage_write(st[i], block, sizeof block) != STASH_OK ||
-            stash_storage_flush(st[i]) != STASH_OK)
-            break;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < k; i++) {
-            size_t got;
-            stash_storage_seek_read(st[i], 0, STASH_SEEK_SET, NULL);
-            stash_storage_readinto(st[i], back, sizeof back, &got);
+    for (size_t i = 0; status == STASH_OK && i < k; i++) {
+        status = stash_storage_open_temp(pool, &st[i]);
+        if (status == STASH_OK)
+            status = stash_storage_write(st[i], block, sizeof block);
+        if (status == STASH_OK)
+            status = stash_storage_flush(st[i]);
+    }
+    for (int pass = 0; status == STASH_OK && pass < 2; pass++) {
+        for (size_t i = 0; status == STASH_OK && i < k; i++) {
+            size_t got = 0;
+            status = stash_storage_seek_read(st[i], 0, STASH_SEEK_SET, NULL);
+            if (status == STASH_OK)
+                status = stash_storage_readinto(st[i], back, sizeof back, &got);
+            if (status == STASH_OK && got != sizeof back)
+                status = STASH_E_TRUNCATED;
         }
     }
     for (size_t i = 0; i < k; i++)
         stash_storage_close(&st[i]);
-    double t = bench_seconds() - t0;
+    *seconds = bench_seconds() - t0;
     stash_storage_pool_close(&pool);
     free(st);
-    return t;
+    return status;
 }
 
 static void bench_temp_pool(struct bench_config *c)
@@ -390,11 +431,17 @@ static void bench_temp_pool(struct bench_config *c)
         lim.rlim_cur = lim.rlim_max;
         setrlimit(RLIMIT_NOFILE, &lim);
     }
-    double unpooled = temp_round_trip(c->scratch_dir, k, k + 1);
-    double pooled = temp_round_trip(c->scratch_dir, k, 100);
-    bench_table(c, "Temp storages (ratio: pooled time / unpooled time)");
+    double unpooled = 0, pooled = 0;
+    stash_status status = temp_round_trip(c->scratch_dir, k, k + 1, &unpooled);
+    if (status == STASH_OK)
+        status = temp_round_trip(c->scratch_dir, k, 100, &pooled);
     char what[128], a[64], b[64];
     snprintf(what, sizeof what, "%zu temp storages, 4 KiB each, read back twice", k);
+    if (status != STASH_OK) {
+        bench_fail_status(c, what, status);
+        return;
+    }
+    bench_table(c, "Temp storages (ratio: pooled time / unpooled time)");
     snprintf(a, sizeof a, "%.1f ms (pool of 100)", pooled * 1e3);
     snprintf(b, sizeof b, "%.1f ms (all open)", unpooled * 1e3);
     bench_row(c, what, a, b, pooled / unpooled, NULL);

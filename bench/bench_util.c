@@ -1,5 +1,7 @@
 #include "bench_util.h"
 
+#include <stash/error.h>
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -34,6 +36,18 @@ void bench_printf(struct bench_config *c, const char *format, ...)
     }
 }
 
+void bench_fail(struct bench_config *c, const char *what, const char *why)
+{
+    fflush(c->out);
+    fprintf(stderr, "stash bench: %s: %s\n", what, why);
+    c->failed++;
+}
+
+void bench_fail_status(struct bench_config *c, const char *what, int status)
+{
+    bench_fail(c, what, stash_strerror(status));
+}
+
 void bench_section(struct bench_config *c, const char *title, const char *method)
 {
     bench_printf(c, "\n## %s\n\n%s\n", title, method);
@@ -55,8 +69,12 @@ static bool target_met(double ratio, const char *target)
 void bench_row(struct bench_config *c, const char *what, const char *stash_figure,
                const char *baseline_figure, double ratio, const char *target)
 {
+    if (!isfinite(ratio)) {
+        bench_fail(c, what, "the measurement failed; no figure");
+        return;
+    }
     const char *verdict = "";
-    if (target != NULL && !isnan(ratio)) {
+    if (target != NULL) {
         bool met = target_met(ratio, target);
         verdict = met ? "met" : "MISSED";
         met ? c->met++ : c->missed++;
@@ -73,6 +91,9 @@ static int compare_doubles(const void *a, const void *b)
 
 double bench_median(double *values, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        if (isnan(values[i]))
+            return NAN;
     if (n == 0)
         return NAN;
     qsort(values, n, sizeof *values, compare_doubles);

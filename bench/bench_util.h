@@ -18,6 +18,7 @@ struct bench_config {
     const char *plot_dir; /* where PNG plots go (NULL: none are drawn) */
     const char *scratch_dir; /* where benchmark files go */
     unsigned met, missed;
+    unsigned failed; /* setups and measurements that failed: `stash bench` exits 1 */
 };
 
 double bench_seconds(void);
@@ -29,6 +30,16 @@ void bench_sink(uint64_t value);
 void bench_printf(struct bench_config *c, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * A setup or measurement that failed: says so on stderr ("stash bench: what:
+ * why") and counts it, so that `stash bench` exits non-zero. A failure is
+ * never a row of the tables.
+ */
+void bench_fail(struct bench_config *c, const char *what, const char *why);
+
+/* bench_fail with a status's text. */
+void bench_fail_status(struct bench_config *c, const char *what, int status);
+
 /* A part's heading and the prose that says how it was measured. */
 void bench_section(struct bench_config *c, const char *title, const char *method);
 
@@ -37,7 +48,9 @@ void bench_table(struct bench_config *c, const char *title);
 /*
  * One row: stash's figure and the baseline's (with units), the ratio
  * stash/baseline in the direction the target is stated, and the target, e.g.
- * ">= 0.8" or "<= 1.5"; target NULL means informational.
+ * ">= 0.8" or "<= 1.5"; target NULL means informational. A ratio that is
+ * not a finite number (NaN from a failed measurement) is a failure
+ * (bench_fail), not a row.
  */
 void bench_row(struct bench_config *c, const char *what, const char *stash_figure,
                const char *baseline_figure, double ratio, const char *target);
@@ -55,7 +68,8 @@ struct bench_plot {
 };
 void bench_plot(struct bench_config *c, const struct bench_plot *plot);
 
-/* The median of n values; reorders them. */
+/* The median of n values; reorders them. NaN if there are none, or if any is NaN (a
+ * repetition that failed fails the median). */
 double bench_median(double *values, size_t n);
 
 /* Runs /usr/bin/python3 with a program that prints one number; NaN on failure. */

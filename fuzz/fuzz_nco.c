@@ -4,14 +4,16 @@
  * The reader opens files by path, so every input is written to one temporary
  * file per process (rewritten with pwrite + ftruncate each run) and opened
  * from there. Each input is always opened with STASH_NCO_NO_INDEX (a walk of
- * the chain); a hash of the input then picks, deterministically, one of:
+ * the chain), mapped and with STASH_NCO_NO_MAP (read with pread); a hash of
+ * the input then picks, deterministically, one of:
  *   - nothing more (29 in 32 inputs: walking is where the untrusted bytes
  *     go, and the index runs cost several file operations each);
- *   - the index as stash keeps it: the sidecar is removed, an open walks and
- *     writes it, a second open reads it back;
+ *   - the index stash would write (the walk's starts, valid checksum and the
+ *     file's identity), which must be used and give what the walk gave;
  *   - a forged index with a valid checksum and the file's identity, listing
- *     every offset where "NCO" appears, so objects are looked up at places
- *     no walk would reach (overlapping, nested, out of chain order);
+ *     every offset where "NCO" appears, so objects would be looked up at
+ *     places no walk reaches (overlapping, nested, out of chain order): it
+ *     must be used only if it lists exactly the chain;
  *   - a forged index that is damaged, stale or out of range in one of six
  *     ways, which must be ignored.
  * The sidecar is removed before and after each index run, so no run depends
@@ -19,13 +21,13 @@
  *
  * Invariants checked (abort() if violated):
  *   - info: file_bytes is the input's size, chain_end + tail_bytes ==
- *     file_bytes, and a walk (or an index stash wrote) reports tail_status
- *     STASH_OK exactly when the tail is empty or its first (up to 40) bytes
- *     are zeros;
- *   - every object: start + 40 <= meta_start <= meta_end <= array_start <=
- *     array_end <= file_bytes; for a walk (or a genuine index) the first
- *     starts at 0, each starts where the previous array ends and the last
- *     ends at chain_end;
+ *     file_bytes, and tail_status is STASH_OK exactly when the tail is empty
+ *     or its first (up to 40) bytes are zeros; an open that succeeds found
+ *     at least one object;
+ *   - every object, whether walked or found through any index:
+ *     start + 40 <= meta_start <= meta_end <= array_start <= array_end <=
+ *     file_bytes; the first starts at 0, each starts where the previous
+ *     array ends and the last ends at chain_end;
  *   - metadata bytes: the length is meta_end - meta_start and the bytes are
  *     the input's bytes there (which reads every one of them); every pointer
  *     from one open points into one mapping;
@@ -37,9 +39,11 @@
  *     order in a copy);
  *   - index past the last object: STASH_E_NOT_FOUND from every accessor;
  *     missing arguments and unknown flags: STASH_E_INVALID;
+ *   - a pread handle gives the walk's objects, STASH_E_UNSUPPORTED from the
+ *     zero-copy calls, and copies equal to the input's bytes;
  *   - a failed open leaves *out alone and says why with a format error; the
- *     walk, the rebuilt index, the reused index and a rejected forged index
- *     all give the same objects, the same results and the same info.
+ *     walk, a used index and a rejected one all give the same objects, the
+ *     same results and the same info; no open writes the index.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -227,25 +231,19 @@ static void check_array(const stash_nco *nco, size_t i, const stash_nco_object *
     free(copy);
 }
 
-/*
- * Everything an open hands out. strict: the objects are the chain (a walk or
- * an index stash wrote); otherwise starts lists the forged index's entries.
- */
-static void exercise(const stash_nco *nco, const uint8_t *data, size_t size, bool strict,
-                     const uint64_t *starts, summary *out)
+/* Everything an open hands out: the objects are the chain, however they were found. */
+static void exercise(const stash_nco *nco, const uint8_t *data, size_t size, summary *out)
 {
     stash_nco_info info;
     check(stash_nco_info_get(nco, &info) == STASH_OK);
-    strict = strict || info.index != STASH_NCO_INDEX_USED; /* a walk */
     check(info.file_bytes == size);
+    check(info.count > 0);
+    check(info.index == STASH_NCO_INDEX_USED || info.index == STASH_NCO_INDEX_WALKED);
     check(info.chain_end <= info.file_bytes);
     check(info.chain_end + info.tail_bytes == info.file_bytes);
-    if (strict) {
-        size_t head = info.tail_bytes < STASH_NCO_HEADER_BYTES ? (size_t)info.tail_bytes
-                                                               : STASH_NCO_HEADER_BYTES;
-        bool blank = all_zero(data + info.chain_end, head);
-        check((info.tail_status == STASH_OK) == blank);
-    }
+    size_t head = info.tail_bytes < STASH_NCO_HEADER_BYTES ? (size_t)info.tail_bytes
+                                                           : STASH_NCO_HEADER_BYTES;
+    check((info.tail_status == STASH_OK) == all_zero(data + info.chain_end, head));
 
     uint64_t digest = info.count, prev_end = 0;
     uintptr_t base = 0;
@@ -254,27 +252,12 @@ static void exercise(const stash_nco *nco, const uint8_t *data, size_t size, boo
         stash_nco_object o;
         stash_status st = stash_nco_object_at(nco, i, &o);
         digest = mix(digest, (uint64_t)(int64_t)st);
-        if (strict)
-            check(st == STASH_OK);
-        if (st != STASH_OK) {
-            const void *p;
-            size_t len;
-            stash_array_desc desc;
-            stash_value *meta = NULL;
-            check(stash_nco_meta_bytes(nco, i, &p, &len) == st);
-            check(stash_nco_meta(nco, i, &meta, NULL) == st && meta == NULL);
-            check(stash_nco_array(nco, i, &desc, &p) == st);
-            continue;
-        }
+        check(st == STASH_OK);
         check(o.start + STASH_NCO_HEADER_BYTES <= o.meta_start);
         check(o.meta_start <= o.meta_end && o.meta_end <= o.array_start);
         check(o.array_start <= o.array_end && o.array_end <= info.file_bytes);
-        if (strict) {
-            check(o.start == prev_end);
-            check(memcmp(data + o.start, "NCO", 4) == 0); /* magic and version 0 */
-        } else {
-            check(o.start == starts[i]);
-        }
+        check(o.start == prev_end);
+        check(memcmp(data + o.start, "NCO", 4) == 0); /* magic and version 0 */
         prev_end = o.array_end;
         digest = mix(mix(mix(mix(mix(digest, o.start), o.meta_start), o.meta_end),
                          o.array_start),
@@ -286,8 +269,7 @@ static void exercise(const stash_nco *nco, const uint8_t *data, size_t size, boo
         have_base = true;
         check_array(nco, i, &o, base, data, &digest);
     }
-    if (strict)
-        check(info.chain_end == prev_end);
+    check(info.chain_end == prev_end);
 
     /* One past the last object, and far past it. */
     size_t past[2] = {info.count, (size_t)-1};
@@ -332,8 +314,7 @@ static void check_arguments(stash_nco *nco)
 }
 
 /* Opens the file, checks what the open hands out, and closes it. */
-static void open_and_check(const uint8_t *data, size_t size, unsigned flags, bool strict,
-                           const uint64_t *starts, summary *out)
+static void open_and_check(const uint8_t *data, size_t size, unsigned flags, summary *out)
 {
     static char sentinel;
     stash_nco *const untouched = (stash_nco *)(void *)&sentinel;
@@ -343,11 +324,11 @@ static void open_and_check(const uint8_t *data, size_t size, unsigned flags, boo
     if (out->open_status != STASH_OK) {
         check(nco == untouched);
         check(out->open_status == -ENOMEM || is_format_error(out->open_status));
-        check(size > 0);
+        check(size > 0 || out->open_status == STASH_E_CORRUPT); /* empty: not an NCO file */
         return;
     }
     check(nco != NULL && nco != untouched);
-    exercise(nco, data, size, strict, starts, out);
+    exercise(nco, data, size, out);
     check_arguments(nco);
     stash_nco_close(&nco);
     check(nco == NULL);
@@ -439,6 +420,62 @@ static void write_index(const uint64_t *starts, size_t n, uint64_t size, enum fo
     free(buf);
 }
 
+/* ---- A pread handle ------------------------------------------------------------ */
+
+/* Object o's array read through a pread handle: the status and bytes a mapping gives. */
+static void check_array_copy(const stash_nco *nco, size_t i, const stash_nco_object *o,
+                             const uint8_t *data)
+{
+    stash_array_desc desc;
+    void *copy = NULL;
+    stash_status st = stash_nco_array_read(nco, i, &desc, &copy);
+    stash_npy_header h;
+    stash_status want = stash_npy_header_parse(data + o->array_start,
+                                               (size_t)(o->array_end - o->array_start), &h);
+    if (want == STASH_OK && o->array_end - o->array_start - h.data_offset < h.data_bytes)
+        want = STASH_E_TRUNCATED;
+    check(st == want || (st == -ENOMEM && want == STASH_OK));
+    if (st != STASH_OK) {
+        check(copy == NULL);
+        return;
+    }
+    check(desc.dtype == h.desc.dtype && desc.ndim == h.desc.ndim);
+    check(memcmp(copy, data + o->array_start + h.data_offset, (size_t)h.data_bytes) == 0);
+    free(copy);
+    const void *view = NULL;
+    check(stash_nco_array(nco, i, &desc, &view) == STASH_E_UNSUPPORTED && view == NULL);
+}
+
+/* Opened with STASH_NCO_NO_MAP, the file gives the walk's objects, as copies of the input. */
+static void check_pread_handle(const uint8_t *data, const summary *walked)
+{
+    stash_nco *nco = NULL;
+    stash_status st = stash_nco_open(nco_path, STASH_NCO_NO_MAP | STASH_NCO_NO_INDEX, &nco);
+    check(st == walked->open_status || st == -ENOMEM || walked->open_status == -ENOMEM);
+    if (st != STASH_OK)
+        return;
+    stash_nco_info info;
+    check(stash_nco_info_get(nco, &info) == STASH_OK);
+    check(info.count == walked->info.count && info.chain_end == walked->info.chain_end &&
+          info.tail_status == walked->info.tail_status);
+    for (size_t i = 0; i < info.count; i++) {
+        stash_nco_object o;
+        check(stash_nco_object_at(nco, i, &o) == STASH_OK);
+        void *pickle = NULL;
+        size_t len = 0;
+        st = stash_nco_meta_bytes_read(nco, i, &pickle, &len);
+        check(st == STASH_OK || st == -ENOMEM);
+        if (st == STASH_OK)
+            check(len == o.meta_end - o.meta_start &&
+                  memcmp(pickle, data + o.meta_start, len) == 0);
+        free(pickle);
+        const void *view = NULL;
+        check(stash_nco_meta_bytes(nco, i, &view, &len) == STASH_E_UNSUPPORTED && !view);
+        check_array_copy(nco, i, &o, data);
+    }
+    stash_nco_close(&nco);
+}
+
 /* ---- The target ------------------------------------------------------------- */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -448,42 +485,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     put_file(data, size);
 
     summary walked, other;
-    open_and_check(data, size, STASH_NCO_NO_INDEX, true, NULL, &walked);
+    open_and_check(data, size, STASH_NCO_NO_INDEX, &walked);
     check(walked.open_status != STASH_OK || walked.info.index == STASH_NCO_INDEX_WALKED);
+    check_pread_handle(data, &walked);
 
     uint64_t mode = XXH3_64bits(data, size) % 32;
     if (mode < 29)
         return 0;
 
     remove_index();
-    if (mode == 29) {
-        /* The index stash writes, then the same index read back. */
-        open_and_check(data, size, 0, true, NULL, &other);
-        check(same(&walked, &other));
-        if (other.open_status == STASH_OK) {
-            check(other.info.index != STASH_NCO_INDEX_USED);
-            if (other.info.index == STASH_NCO_INDEX_REBUILT) {
-                open_and_check(data, size, 0, true, NULL, &other);
-                check(other.open_status == STASH_OK && other.info.index == STASH_NCO_INDEX_USED);
-                check(same(&walked, &other));
+    uint64_t *starts;
+    size_t n;
+    enum forgery how = FORGE_VALID;
+    if (mode == 29) { /* the index stash would write: the walk's starts */
+        stash_nco *nco = NULL;
+        n = 0;
+        starts = malloc(sizeof *starts * (walked.info.count + 1));
+        if (!starts)
+            abort();
+        if (walked.open_status == STASH_OK &&
+            stash_nco_open(nco_path, STASH_NCO_NO_INDEX, &nco) == STASH_OK) {
+            for (; n < walked.info.count; n++) {
+                stash_nco_object o;
+                check(stash_nco_object_at(nco, n, &o) == STASH_OK);
+                starts[n] = o.start;
             }
+            stash_nco_close(&nco);
         }
     } else {
-        uint64_t *starts;
-        size_t n = magic_offsets(data, size, &starts);
-        enum forgery how =
-            mode == 30 ? FORGE_VALID : (enum forgery)(1 + size % (FORGE_KINDS - 1));
-        write_index(starts, n, size, how);
-        open_and_check(data, size, 0, false, starts, &other);
-        if (other.open_status == STASH_OK && other.info.index == STASH_NCO_INDEX_USED) {
-            check(how == FORGE_VALID && other.info.count == n);
-        } else {
-            /* Rejected: the walk's results, and the index rewritten. */
-            check(same(&walked, &other));
-            check(other.open_status != STASH_OK || other.info.index == STASH_NCO_INDEX_REBUILT);
-        }
-        free(starts);
+        n = magic_offsets(data, size, &starts);
+        if (mode == 31)
+            how = (enum forgery)(1 + size % (FORGE_KINDS - 1));
     }
+    write_index(starts, n, size, how);
+    open_and_check(data, size, 0, &other);
+    /* Used or not, an index changes nothing but speed (the digest holds every start). */
+    check(same(&walked, &other));
+    if (other.open_status == STASH_OK && other.info.index == STASH_NCO_INDEX_USED)
+        check(how == FORGE_VALID && n == other.info.count);
+    if (mode == 29 && walked.open_status == STASH_OK) /* the genuine index is used */
+        check(other.info.index == STASH_NCO_INDEX_USED);
+    free(starts);
     remove_index();
     return 0;
 }

@@ -55,30 +55,43 @@ stash_status nco_header_decode(const unsigned char *hdr, size_t avail, uint64_t 
     return STASH_OK;
 }
 
-void nco_describe_tail(const unsigned char *map, uint64_t file_bytes, uint64_t end,
-                       stash_nco_info *info)
+stash_status nco_describe_tail(const stash_nco *nco, uint64_t end, stash_nco_info *info,
+                               bool *object_after)
 {
+    uint64_t file_bytes = nco_file_bytes(nco);
     info->chain_end = end;
     info->tail_bytes = file_bytes - end;
     info->tail_status = STASH_OK;
+    *object_after = false;
     if (info->tail_bytes == 0)
-        return;
-    size_t avail = info->tail_bytes > 64 ? 64 : (size_t)info->tail_bytes;
+        return STASH_OK;
+    unsigned char head[NCO_HEAD_BYTES];
+    size_t avail;
+    stash_status status = nco_head_at(nco, end, head, &avail);
     stash_nco_object o;
-    if (!nco_header_is_blank(map + end, avail))
-        info->tail_status = nco_header_decode(map + end, avail, end, file_bytes, &o);
+    if (status == STASH_OK && !nco_header_is_blank(head, avail)) {
+        info->tail_status = nco_header_decode(head, avail, end, file_bytes, &o);
+        *object_after = info->tail_status == STASH_OK;
+    }
+    return status;
 }
 
-stash_status nco_walk(const unsigned char *map, uint64_t file_bytes, uint64_t **starts,
-                      size_t *count, stash_nco_info *info)
+stash_status nco_walk(const stash_nco *nco, uint64_t **starts, size_t *count,
+                      stash_nco_info *info)
 {
-    uint64_t *list = NULL, at = 0;
+    uint64_t file_bytes = nco_file_bytes(nco), *list = NULL, at = 0;
     size_t n = 0, cap = 0;
+    unsigned char head[NCO_HEAD_BYTES];
+    size_t avail = 0;
     stash_status why = STASH_OK;
     while (at < file_bytes) {
         stash_nco_object o;
-        uint64_t avail = file_bytes - at;
-        why = nco_header_decode(map + at, avail > 64 ? 64 : (size_t)avail, at, file_bytes, &o);
+        why = nco_head_at(nco, at, head, &avail);
+        if (why != STASH_OK) { /* the file shrank under a pread handle */
+            free(list);
+            return why;
+        }
+        why = nco_header_decode(head, avail, at, file_bytes, &o);
         if (why != STASH_OK)
             break;
         if (n == cap) {
@@ -95,12 +108,16 @@ stash_status nco_walk(const unsigned char *map, uint64_t file_bytes, uint64_t **
     }
     /* nengo's reader fails on a bad first object, and so does this one; a
      * blank first header is a first append that never committed. */
-    size_t head = file_bytes < STASH_NCO_HEADER_BYTES ? (size_t)file_bytes : STASH_NCO_HEADER_BYTES;
-    if (n == 0 && file_bytes > 0 && !nco_header_is_blank(map, head)) {
+    if (n == 0 && file_bytes > 0 && !nco_header_is_blank(head, avail)) {
         free(list);
         return why;
     }
-    nco_describe_tail(map, file_bytes, at, info);
+    bool object_after;
+    stash_status status = nco_describe_tail(nco, at, info, &object_after);
+    if (status != STASH_OK) {
+        free(list);
+        return status;
+    }
     *starts = list;
     *count = n;
     return STASH_OK;

@@ -24,21 +24,37 @@ stash_status nco_header_decode(const unsigned char *hdr, size_t avail, uint64_t 
 /* True if the avail bytes at a header's place are all zeros (an uncommitted append). */
 bool nco_header_is_blank(const unsigned char *hdr, size_t avail);
 
+/* How many bytes of a header are read at a time: the 40, and some to spare. */
+#define NCO_HEAD_BYTES 64
+
 /*
- * Walks the chain in a mapped file from offset 0. *starts (malloc'd) holds
- * each committed object's start; the tail past the chain is described in
- * info. Fails only if the first object is bad or memory runs out.
+ * The up to NCO_HEAD_BYTES bytes at `at` (fewer at the end of the file) from
+ * an open file, into buf; *avail says how many. With STASH_NCO_NO_MAP a file
+ * cut short since the open gives STASH_E_TRUNCATED.
  */
-stash_status nco_walk(const unsigned char *map, uint64_t file_bytes, uint64_t **starts,
-                      size_t *count, stash_nco_info *info);
+stash_status nco_head_at(const stash_nco *nco, uint64_t at, unsigned char buf[NCO_HEAD_BYTES],
+                         size_t *avail);
+
+/* The file's size when it was opened. */
+uint64_t nco_file_bytes(const stash_nco *nco);
+
+/*
+ * Walks the chain of an open file from offset 0. *starts (malloc'd) holds
+ * each committed object's start; the tail past the chain is described in
+ * info. Fails if the first object is bad, memory runs out, or (pread) the
+ * file shrank.
+ */
+stash_status nco_walk(const stash_nco *nco, uint64_t **starts, size_t *count,
+                      stash_nco_info *info);
 
 /*
  * Fills info's chain_end, tail_bytes and tail_status for a chain ending at
  * end: STASH_OK for no tail or a blank header there, else why the header
- * there is not an object.
+ * there is not an object. *object_after: a header that passes the checks
+ * starts at end (so the chain does not really end there).
  */
-void nco_describe_tail(const unsigned char *map, uint64_t file_bytes, uint64_t end,
-                       stash_nco_info *info);
+stash_status nco_describe_tail(const stash_nco *nco, uint64_t end, stash_nco_info *info,
+                               bool *object_after);
 
 /* The index file's name for path, in buf. -ENAMETOOLONG if it does not fit. */
 stash_status nco_index_path(const char *path, char *buf, size_t cap);
@@ -58,14 +74,18 @@ stash_status nco_index_save(const char *path, const struct stat *st, const uint6
 /* An internal open flag: read a file of at most NCO_SMALL_FILE_BYTES into
  * the heap instead of mapping it. */
 #define NCO_READ_SMALL (1u << 16)
+/* An internal open flag, the appender's: an empty file, or one whose first
+ * header is blank, is an empty chain rather than "not an NCO file". */
+#define NCO_EMPTY_OK (1u << 17)
 #define NCO_SMALL_FILE_BYTES (64u * 1024u)
 
 /* stash_nco_open on an open descriptor (which the caller keeps); flags may
- * add NCO_READ_SMALL. */
+ * add NCO_READ_SMALL and NCO_EMPTY_OK. Never writes the index. */
 stash_status nco_open_fd(int fd, const char *path, unsigned flags, stash_nco **out);
 
 /* An NCO file already read into len malloc'd bytes, which the handle takes
- * over (and frees, also on failure). Walked; no index. */
+ * over (and frees, also on failure). Walked; no index; an empty chain is
+ * STASH_E_CORRUPT, as for stash_nco_open. */
 stash_status nco_open_heap(void *bytes, size_t len, stash_nco **out);
 
 /* stash_nco_write with the metadata already pickled (len bytes at pickle). */

@@ -140,6 +140,27 @@ stash_status nco_write_pickled(stash_stream *s, const void *pickle, size_t len,
     return status;
 }
 
+/* ---- A whole file with one object, written aside (packs, first appends) ----- */
+
+struct pack_job {
+    const struct pickled *meta;
+    const stash_array_desc *desc;
+    const void *data;
+};
+
+static stash_status write_pack(int fd, void *ctx)
+{
+    const struct pack_job *job = ctx;
+    stash_stream *s;
+    stash_nco_object o;
+    stash_status status = stash_stream_open_fd(fd, "w", &s);
+    if (status != STASH_OK)
+        return status;
+    status = write_object(s, job->meta, job->desc, job->data, &o);
+    stash_status closed = stash_stream_close(&s);
+    return status != STASH_OK ? status : closed;
+}
+
 /* ---- Appending -------------------------------------------------------------- */
 
 static stash_status lock_file(int fd)
@@ -155,7 +176,7 @@ static stash_status read_chain(int fd, const char *path, uint64_t **starts, size
                                uint64_t *end)
 {
     stash_nco *nco;
-    stash_status status = nco_open_fd(fd, path, 0, &nco);
+    stash_status status = nco_open_fd(fd, path, NCO_EMPTY_OK, &nco);
     if (status != STASH_OK)
         return status;
     stash_nco_info info;
@@ -204,6 +225,72 @@ static stash_status append_at(int fd, uint64_t end, const struct pickled *meta,
     return status;
 }
 
+/* Appends under the lock to the file open at fd. */
+static stash_status append_locked(int fd, const char *path, const struct pickled *meta,
+                                  const stash_array_desc *desc, const void *data, bool durable)
+{
+    uint64_t *starts = NULL, end = 0;
+    size_t count = 0;
+    stash_nco_object o;
+    stash_status status = lock_file(fd);
+    if (status == STASH_OK)
+        status = read_chain(fd, path, &starts, &count, &end);
+    if (status == STASH_OK)
+        status = append_at(fd, end, meta, desc, data, durable, &o);
+    struct stat st;
+    if (status == STASH_OK && fstat(fd, &st) == 0) {
+        starts[count++] = o.start;
+        nco_index_save(path, &st, starts, count, durable); /* a cache: best effort */
+    }
+    free(starts);
+    return status;
+}
+
+/*
+ * The first append to a missing file writes the whole object aside and links
+ * it in only if path is still missing (link does not replace), so no reader
+ * ever sees an empty file or a first object without its header under path.
+ * -EEXIST if another writer created path meanwhile: append to theirs.
+ * (src/sysio.c has no "publish unless present" yet; sysio_aside_finish names
+ * the aside file, and link gives that name's file a second name at path.)
+ */
+static stash_status create_with_first(const char *path, const struct pickled *meta,
+                                      const stash_array_desc *desc, const void *data,
+                                      bool durable)
+{
+    struct sysio_aside a;
+    stash_status status = sysio_aside_open(path, &a);
+    if (status != STASH_OK)
+        return status;
+    struct pack_job job = {meta, desc, data};
+    struct stat st;
+    status = write_pack(a.fd, &job);
+    if (status == STASH_OK && durable && fsync(a.fd) != 0)
+        status = -errno;
+    if (status == STASH_OK && fstat(a.fd, &st) != 0)
+        status = -errno;
+    /* The lock is taken through a second descriptor, which outlives the aside
+     * file's: an appender that finds the new file waits until its index is written. */
+    int locked = -1;
+    if (status == STASH_OK) {
+        locked = fcntl(a.fd, F_DUPFD_CLOEXEC, 0);
+        status = locked >= 0 ? lock_file(locked) : -errno;
+    }
+    if (status == STASH_OK)
+        status = sysio_aside_finish(&a, path);
+    if (status == STASH_OK && link(a.temp, path) != 0)
+        status = -errno;
+    sysio_aside_discard(&a); /* the temporary name, whether or not path has the file */
+    if (status == STASH_OK && durable)
+        status = sysio_sync_directory(path);
+    uint64_t start = 0;
+    if (status == STASH_OK)
+        nco_index_save(path, &st, &start, 1, durable); /* a cache: best effort */
+    if (locked >= 0)
+        sysio_close(locked); /* and the lock with it */
+    return status;
+}
+
 stash_status stash_nco_append(const char *path, const stash_value *meta,
                               const stash_array_desc *desc, const void *data, unsigned flags)
 {
@@ -213,51 +300,25 @@ stash_status stash_nco_append(const char *path, const stash_value *meta,
     stash_status status = prepare(desc, data, meta, &pickled);
     if (status != STASH_OK)
         return status;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        stash_stream_close(&pickled.buffer);
-        return -errno;
-    }
     bool durable = flags & STASH_NCO_DURABLE;
-    uint64_t *starts = NULL, end = 0;
-    size_t count = 0;
-    stash_nco_object o;
-    status = lock_file(fd);
-    if (status == STASH_OK)
-        status = read_chain(fd, path, &starts, &count, &end);
-    if (status == STASH_OK)
-        status = append_at(fd, end, &pickled, desc, data, durable, &o);
-    struct stat st;
-    if (status == STASH_OK && fstat(fd, &st) == 0) {
-        starts[count++] = o.start;
-        nco_index_save(path, &st, starts, count, durable); /* a cache: best effort */
+    /* Missing: create it with the object. Created meanwhile by another
+     * writer (-EEXIST) or removed meanwhile (-ENOENT): try again, a few times. */
+    status = -ENOENT;
+    for (int tries = 0; tries < 8 && (status == -ENOENT || status == -EEXIST); tries++) {
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd >= 0) {
+            status = append_locked(fd, path, &pickled, desc, data, durable);
+            sysio_close(fd); /* and the lock with it */
+            break;
+        }
+        status = errno == ENOENT ? create_with_first(path, &pickled, desc, data, durable)
+                                 : -errno;
     }
-    free(starts);
     stash_stream_close(&pickled.buffer);
-    sysio_close(fd); /* and the lock with it */
     return status;
 }
 
 /* ---- Packing ---------------------------------------------------------------- */
-
-struct pack_job {
-    const struct pickled *meta;
-    const stash_array_desc *desc;
-    const void *data;
-};
-
-static stash_status write_pack(int fd, void *ctx)
-{
-    const struct pack_job *job = ctx;
-    stash_stream *s;
-    stash_nco_object o;
-    stash_status status = stash_stream_open_fd(fd, "w", &s);
-    if (status != STASH_OK)
-        return status;
-    status = write_object(s, job->meta, job->desc, job->data, &o);
-    stash_status closed = stash_stream_close(&s);
-    return status != STASH_OK ? status : closed;
-}
 
 stash_status stash_nco_pack(const char *path, const stash_value *meta,
                             const stash_array_desc *desc, const void *data, unsigned flags)

@@ -572,7 +572,7 @@ static stash_status open_two_objects_through_the_index(const void *ctx)
     stash_status st = nco_info_of(ctx, &info);
     if (st != STASH_OK)
         return st;
-    return info.count == 2 && info.index == STASH_NCO_INDEX_REBUILT ? STASH_OK : STASH_E_CORRUPT;
+    return info.count == 2 && info.index == STASH_NCO_INDEX_WALKED ? STASH_OK : STASH_E_CORRUPT;
 }
 
 static void test_nco_indexes_pointing_back_are_not_used(void **state)

@@ -8,6 +8,7 @@
 #include <stash/npy.h>
 
 #include <errno.h>
+#include <sys/wait.h>
 
 static const char *dir;
 
@@ -404,6 +405,74 @@ static void test_stream_reads_leave_the_position_at_the_data(void **state)
     stash_stream_close(&s);
 }
 
+/* Runs fn(arg) in a child process and returns its wait status. */
+static int in_child(void (*fn)(const void *arg), const void *arg)
+{
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        fn(arg);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    return status;
+}
+
+static void cut_to_one_page(const void *path)
+{
+    if (truncate(path, 4096) != 0)
+        _exit(1);
+}
+
+static void read_last_byte(const void *map)
+{
+    const stash_npy_header *h = stash_npy_map_header(map);
+    const volatile unsigned char *data = stash_npy_map_data(map);
+    (void)data[h->data_bytes - 1];
+}
+
+/*
+ * Another process cuts the file short, as a `cp` over it does before it
+ * writes: reads through a stream (as stash_npy_load makes them) end with a
+ * status - STASH_E_EOF mid-read, STASH_E_TRUNCATED from stash_npy_load -
+ * while reading the lost pages of a map kills the reader, the hazard npy.h
+ * documents.
+ */
+static void test_a_file_cut_by_another_process_is_truncated_to_copies_and_fatal_to_maps(
+    void **state)
+{
+    (void)state;
+    uint64_t shape[1] = {1u << 17}; /* 1 MiB: more than a stream buffers */
+    stash_array_desc d;
+    assert_ok(stash_array_desc_init(&d, STASH_DTYPE_FLOAT64, 1, shape));
+    double *values = calloc(shape[0], sizeof *values);
+    const char *path = path_in(dir, "cut.npy");
+    assert_ok(stash_npy_save(path, &d, values, 0));
+    free(values);
+    stash_npy_map *map = NULL;
+    assert_ok(stash_npy_map_open(path, &map));
+    stash_stream *s;
+    stash_npy_header h;
+    assert_ok(stash_stream_open_file(path, "r", &s));
+    assert_ok(stash_npy_read_header(s, &h));
+    int status = in_child(cut_to_one_page, path);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    void *data = malloc((size_t)h.data_bytes);
+    assert_int_equal(stash_stream_read_exact(s, data, (size_t)h.data_bytes), STASH_E_EOF);
+    free(data);
+    data = NULL;
+    stash_stream_close(&s);
+    assert_int_equal(stash_npy_load(path, &d, &data), STASH_E_TRUNCATED);
+    assert_null(data);
+    if (!under_valgrind()) { /* valgrind reports the fault as its own error */
+        status = in_child(read_last_byte, map);
+        assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    assert_ok(stash_npy_map_close(&map));
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_save_load_and_map_round_trip),
         cmocka_unit_test(test_durable_save_replaces_the_old_file),
         cmocka_unit_test(test_short_files_are_truncated_not_crashes),
+        cmocka_unit_test(test_a_file_cut_by_another_process_is_truncated_to_copies_and_fatal_to_maps),
         cmocka_unit_test(test_huge_claims_allocate_nothing),
         cmocka_unit_test(test_stream_reads_leave_the_position_at_the_data),
     };

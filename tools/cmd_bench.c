@@ -190,12 +190,26 @@ static void run_parts(struct bench_config *c, const struct bench_options *o,
     }
 }
 
+/* The scratch directory must be a directory this process can create files in. */
+static int check_scratch_dir(const char *dir)
+{
+    struct stat st;
+    int err = stat(dir, &st) != 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+    if (err == 0 && access(dir, W_OK | X_OK) != 0)
+        err = errno;
+    if (err != 0)
+        fprintf(stderr, "stash bench: --dir %s: %s\n", dir, strerror(err));
+    return err == 0 ? 0 : 1;
+}
+
 static int run(int argc, char **argv)
 {
     struct bench_options o = {.scratch_dir = "."};
     int rc = parse(argc, argv, &o);
     if (rc != 0)
         return rc;
+    if (check_scratch_dir(o.scratch_dir) != 0)
+        return 1;
     struct bench_config c = {.out = stdout, .scratch_dir = o.scratch_dir, .quick = o.quick};
     struct part_outcome outcomes[PART_COUNT] = {{0}};
     stash_memfile *tables = NULL;
@@ -216,6 +230,15 @@ static int run(int argc, char **argv)
     printf("## stash benchmarks%s\n", o.quick ? " (quick)" : "");
     run_parts(&c, &o, outcomes);
     printf("\ntargets met: %u, missed: %u\n", c.met, c.missed);
+    if (c.failed != 0) { /* a page with holes is no report: keep the old one */
+        fprintf(stderr, "stash bench: %u setup%s or measurement%s failed (see above)%s\n",
+                c.failed, c.failed == 1 ? "" : "s", c.failed == 1 ? "" : "s",
+                tables ? "; the report was not written" : "");
+        if (c.report)
+            fclose(c.report);
+        stash_memfile_close(&tables);
+        return 1;
+    }
     if (tables == NULL)
         return 0;
     void *data;
@@ -243,6 +266,8 @@ const struct stash_command cmd_bench = {
              "with the machine, a summary per part and plots (PNG, drawn by gnuplot) beside\n"
              "it; --out FILE writes the page to FILE instead, and --out - writes none.\n"
              "--quick uses small inputs; --dir puts scratch files in DIR (default .).\n"
+             "A setup or measurement that fails is reported on stderr, never as a row,\n"
+             "and makes the command exit 1 (without writing the page).\n"
              "A full run takes about ten minutes and wants an otherwise idle machine.\n\n"
              "examples:\n"
              "  $ stash bench                    # everything, and docs/benchmarks.md\n"

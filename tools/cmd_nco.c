@@ -1,5 +1,10 @@
 /*
  * stash nco pack | unpack | ls: nengo cache object files from the shell.
+ *
+ * Every file here is read with read/pread (stash_npy_load, STASH_NCO_NO_MAP),
+ * never mapped: the command only copies or prints what it reads, and a file
+ * truncated meanwhile by another program (a `cp` over it) then gives an
+ * error message instead of killing the command with SIGBUS.
  */
 #include "commands.h"
 #include "describe.h"
@@ -16,18 +21,17 @@ static int pack(const char *out, const char *in, const char *meta_arg, bool appe
     stash_value *meta = NULL;
     if (meta_arg && json_argument("stash nco pack: --meta", meta_arg, &meta) != STASH_OK)
         return 1;
-    stash_npy_map *map;
-    stash_status status = stash_npy_map_open(in, &map);
+    stash_array_desc desc;
+    void *data = NULL;
+    stash_status status = stash_npy_load(in, &desc, &data);
     if (status != STASH_OK) {
         fprintf(stderr, "stash nco pack: %s: %s\n", in, stash_strerror(status));
         stash_value_free(&meta);
         return 1;
     }
-    const stash_array_desc *desc = &stash_npy_map_header(map)->desc;
-    const void *data = stash_npy_map_data(map);
-    status = append ? stash_nco_append(out, meta, desc, data, 0)
-                    : stash_nco_pack(out, meta, desc, data, 0);
-    stash_npy_map_close(&map);
+    status = append ? stash_nco_append(out, meta, &desc, data, 0)
+                    : stash_nco_pack(out, meta, &desc, data, 0);
+    free(data);
     stash_value_free(&meta);
     if (status != STASH_OK) {
         fprintf(stderr, "stash nco pack: %s: %s\n", out, stash_strerror(status));
@@ -47,11 +51,11 @@ static stash_status meta_json(const stash_nco *nco, size_t i, unsigned flags, ch
         stash_value_free(&meta);
         return status;
     }
-    const void *pickle;
+    void *pickle = NULL;
     size_t len;
     stash_value *opaque = NULL, *bytes = NULL;
     stash_status refused = status;
-    status = stash_nco_meta_bytes(nco, i, &pickle, &len);
+    status = stash_nco_meta_bytes_read(nco, i, &pickle, &len);
     if (status == STASH_OK)
         status = stash_value_new_dict(&opaque);
     if (status == STASH_OK)
@@ -61,6 +65,7 @@ static stash_status meta_json(const stash_nco *nco, size_t i, unsigned flags, ch
     if (status == STASH_OK)
         status = stash_value_to_json(opaque, flags, text, NULL);
     stash_value_free(&opaque);
+    free(pickle);
     return status == STASH_OK ? refused : status;
 }
 
@@ -83,10 +88,10 @@ static int unpack(const char *in, const char *out, size_t index, const char *met
 {
     stash_nco *nco = NULL;
     stash_array_desc desc;
-    const void *data;
-    stash_status status = stash_nco_open(in, 0, &nco);
+    void *data = NULL;
+    stash_status status = stash_nco_open(in, STASH_NCO_NO_MAP, &nco);
     if (status == STASH_OK)
-        status = stash_nco_array(nco, index, &desc, &data);
+        status = stash_nco_array_read(nco, index, &desc, &data);
     if (status != STASH_OK) {
         fprintf(stderr, "stash nco unpack: %s: object %zu: %s\n", in, index,
                 stash_strerror(status));
@@ -94,6 +99,7 @@ static int unpack(const char *in, const char *out, size_t index, const char *met
         return 1;
     }
     status = stash_npy_save(out, &desc, data, 0);
+    free(data);
     int rc = status == STASH_OK ? 0 : 1;
     if (status != STASH_OK)
         fprintf(stderr, "stash nco unpack: %s: %s\n", out, stash_strerror(status));
@@ -115,29 +121,29 @@ static int unpack(const char *in, const char *out, size_t index, const char *met
 
 static const char *index_words(stash_nco_index_state s)
 {
-    return s == STASH_NCO_INDEX_USED      ? "found through the index"
-           : s == STASH_NCO_INDEX_REBUILT ? "found by walking the chain; index rebuilt"
-                                          : "found by walking the chain";
+    return s == STASH_NCO_INDEX_USED ? "found through the index" : "found by walking the chain";
 }
 
 static void ls_object_text(const stash_nco *nco, size_t i)
 {
     stash_nco_object o;
     stash_array_desc desc;
-    const void *data;
     stash_nco_object_at(nco, i, &o);
     printf("%6zu  @%-10llu ", i, (unsigned long long)o.start);
-    if (stash_nco_array(nco, i, &desc, &data) == STASH_OK)
+    if (stash_nco_array_read(nco, i, &desc, NULL) == STASH_OK)
         describe_array(stdout, &desc);
     else
         fputs("array unreadable", stdout);
     char *text = NULL;
-    stash_pickle_error why;
+    stash_pickle_error why = {0};
     stash_status status = meta_json(nco, i, 0, &text, &why);
     if (status == STASH_OK)
         printf("  meta %.60s%s\n", text, strlen(text) > 60 ? "..." : "");
-    else
-        printf("  meta opaque (%s at byte %zu)\n", why.opcode_name, why.offset);
+    else if (text) /* refused by the pickle reader, kept opaque */
+        printf("  meta opaque (%s at byte %zu)\n", why.opcode_name[0] ? why.opcode_name : "end",
+               why.offset);
+    else /* not even its bytes: the file changed under us, or memory ran out */
+        printf("  meta unreadable (%s)\n", stash_strerror(status));
     free(text);
 }
 
@@ -145,17 +151,16 @@ static void ls_object_json(const stash_nco *nco, size_t i)
 {
     stash_nco_object o;
     stash_array_desc desc;
-    const void *data;
     stash_nco_object_at(nco, i, &o);
     printf("%s{\"index\": %zu, \"start\": %llu, \"meta_bytes\": %llu, ", i ? ", " : "", i,
            (unsigned long long)o.start, (unsigned long long)(o.meta_end - o.meta_start));
-    if (stash_nco_array(nco, i, &desc, &data) == STASH_OK) {
+    if (stash_nco_array_read(nco, i, &desc, NULL) == STASH_OK) {
         printf("\"array\": {");
         describe_array_json(stdout, &desc);
         printf("}, ");
     }
     char *text = NULL;
-    stash_pickle_error why;
+    stash_pickle_error why = {0};
     meta_json(nco, i, 0, &text, &why);
     printf("\"meta\": %s}", text ? text : "null");
     free(text);
@@ -164,9 +169,11 @@ static void ls_object_json(const stash_nco *nco, size_t i)
 int nco_describe(const char *who, const char *path, bool json)
 {
     stash_nco *nco = NULL;
-    stash_status status = stash_nco_open(path, 0, &nco);
+    stash_status status = stash_nco_open(path, STASH_NCO_NO_MAP, &nco);
     if (status != STASH_OK) {
-        fprintf(stderr, "%s: %s: %s\n", who, path, stash_strerror(status));
+        fprintf(stderr, "%s: %s: %s\n", who, path,
+                status == STASH_E_CORRUPT ? "not an NCO file"
+                                          : stash_strerror(status));
         return 1;
     }
     stash_nco_info info;

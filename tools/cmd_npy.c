@@ -1,5 +1,7 @@
 /*
  * stash npy info FILE [--json]: what an NPY file holds, or why it is bad.
+ * The header is read with pread through a stream, never mapped: a file cut
+ * short meanwhile by another program is an error message, not SIGBUS.
  */
 #include "commands.h"
 #include "describe.h"
@@ -8,15 +10,26 @@
 
 #include <string.h>
 
+/* The header of the NPY file at path, checked against the file's size. */
+static stash_status read_header(const char *path, stash_npy_header *h)
+{
+    stash_stream *s;
+    stash_status status = stash_stream_open_file(path, "r", &s);
+    if (status != STASH_OK)
+        return status;
+    status = stash_npy_read_header(s, h);
+    stash_stream_close(&s);
+    return status;
+}
+
 int npy_describe(const char *who, const char *path, bool json)
 {
-    stash_npy_map *map;
-    stash_status status = stash_npy_map_open(path, &map);
+    stash_npy_header header, *h = &header;
+    stash_status status = read_header(path, h);
     if (status != STASH_OK) {
         fprintf(stderr, "%s: %s: %s\n", who, path, stash_strerror(status));
         return 1;
     }
-    const stash_npy_header *h = stash_npy_map_header(map);
     if (json) {
         printf("{\"format\": \"npy\", \"version\": \"%u.%u\", ", h->major, h->minor);
         describe_array_json(stdout, &h->desc);
@@ -28,7 +41,6 @@ int npy_describe(const char *who, const char *path, bool json)
         printf(", %llu bytes of data at offset %llu\n", (unsigned long long)h->data_bytes,
                (unsigned long long)h->data_offset);
     }
-    stash_npy_map_close(&map);
     return 0;
 }
 

@@ -17,7 +17,9 @@
  * [metadata end, file end], NPY data inside the array's range. The chain
  * only moves forward, so it always ends. The first object must be valid
  * (STASH_E_CORRUPT for a wrong magic, STASH_E_VERSION for a version other
- * than 0, STASH_E_TRUNCATED or STASH_E_RANGE for offsets that do not fit).
+ * than 0, STASH_E_TRUNCATED or STASH_E_RANGE for offsets that do not fit);
+ * a file with no committed object - empty, or a first header of zeros - is
+ * not an NCO file (STASH_E_CORRUPT).
  * After the first, a header that is all zeros or cut short is an append that
  * never committed (stash writes the header last), and a header that does not
  * check out is damage: either way the chain ends before it, and the bytes
@@ -26,27 +28,47 @@
  *
  * The index, a file beside the NCO file named "<path>.stashidx", holds the
  * start of every object and the identity (inode, size, modification time) of
- * the file it describes, under a checksum. When it is missing, damaged or
- * describes another version of the file, opening walks the chain instead and
- * rewrites the index if it can (a read-only directory is not an error).
+ * the file it describes, under a checksum. Opening uses it only if it lists
+ * exactly the chain: the first entry at 0 and each later one where the
+ * object before it ends, so a forged index with a valid checksum cannot make
+ * object i return another object's bytes. When it is missing, damaged, stale
+ * or wrong, opening walks the chain instead. Opening never writes the index:
+ * stash_nco_append and stash_nco_pack do.
  *
  * Metadata is read with the safe pickle reader (stash/pickle.h). A pickle
  * that would import or call code gives STASH_E_UNSAFE from stash_nco_meta,
  * and the object stays usable: its array reads as always and its metadata
- * is available as opaque bytes from stash_nco_meta_bytes.
+ * is available as opaque bytes from stash_nco_meta_bytes (or, copied,
+ * stash_nco_meta_bytes_read).
  *
  * Appending holds an exclusive flock on the NCO file, drops any uncommitted
  * tail, writes the object with a zero header, then the header, then the
- * index (written aside and renamed). A crash at any point leaves every
+ * index (written aside and renamed). A first append to a missing file
+ * writes the whole object aside and links it in under path, so the file
+ * never exists without a committed object. A crash at any point leaves every
  * committed object readable; STASH_NCO_DURABLE adds fsyncs so that this also
  * holds across power loss.
  *
- * Ownership and lifetimes: a stash_nco maps the file read-only; pointers
+ * Ownership and lifetimes: a stash_nco maps the file read-only (unless
+ * opened with STASH_NCO_NO_MAP: then it holds a descriptor); pointers
  * from stash_nco_meta_bytes and stash_nco_array point into that mapping and
  * stay valid until stash_nco_close. Objects appended after the open are not
- * seen by it; open again to see them. Truncating the file under an open
- * stash_nco (which stash never does to committed objects) would make reads
- * of the lost part fault, as with any mapped file.
+ * seen by it; open again to see them. stash_nco_meta_bytes_read and
+ * stash_nco_array_read return malloc'd copies the caller frees.
+ *
+ * Foreign writers: the mapping shows the file as it is now, not as it was
+ * at the open. stash itself never changes committed bytes in place (appends
+ * write past the chain; packs write a new file and rename it over the old),
+ * but another program can: a writer that truncates the file (a `cp` over it
+ * truncates, then writes) makes any read of the lost pages - through the
+ * pointers above, or by stash_nco_meta, stash_nco_array_read and the others
+ * on a mapped handle - raise SIGBUS and kill the process; one that rewrites
+ * bytes in place changes what the pointers show after they were checked.
+ * To be safe from such writers, replace files by renaming new ones over
+ * them (as stash does), or open with STASH_NCO_NO_MAP: the file is then read
+ * with pread as it is asked for, never mapped, and a file truncated
+ * meanwhile gives STASH_E_TRUNCATED (bytes rewritten in place are still read
+ * as they are, and pass the same checks as any bytes).
  *
  * Thread-safety: an open stash_nco is read-only and may be used from any
  * number of threads at once. Appends to one file from several threads or
@@ -80,6 +102,13 @@ enum {
     STASH_NCO_NO_INDEX = 1u << 0,
     /** Append, pack: fsync the data, the header and the index. */
     STASH_NCO_DURABLE = 1u << 1,
+    /**
+     * Open: read the file with pread instead of mapping it (see "Foreign
+     * writers" above). The zero-copy calls, stash_nco_meta_bytes and
+     * stash_nco_array, return STASH_E_UNSUPPORTED on such a handle; the
+     * others work as on a mapped one.
+     */
+    STASH_NCO_NO_MAP = 1u << 2,
 };
 
 /** One object's place in the file: absolute offsets, as in its header. */
@@ -91,9 +120,9 @@ typedef struct stash_nco_object {
 
 /** How the open found the objects. */
 typedef enum stash_nco_index_state {
-    STASH_NCO_INDEX_USED,    /* the index was current and used */
-    STASH_NCO_INDEX_REBUILT, /* missing or stale: walked, and the index rewritten */
-    STASH_NCO_INDEX_WALKED,  /* walked, index not written (NO_INDEX, or not writable) */
+    STASH_NCO_INDEX_USED,    /* the index was current and listed the chain */
+    STASH_NCO_INDEX_REBUILT, /* no longer given: opening never writes the index */
+    STASH_NCO_INDEX_WALKED,  /* walked: NO_INDEX, or the index missing, stale or wrong */
 } stash_nco_index_state;
 
 typedef struct stash_nco_info {
@@ -107,7 +136,12 @@ typedef struct stash_nco_info {
 
 typedef struct stash_nco stash_nco;
 
-/** Opens and maps path, and finds its objects (see the file comment). */
+/**
+ * Opens and maps path (or, with STASH_NCO_NO_MAP, keeps a descriptor) and
+ * finds its objects (see the file comment). flags: STASH_NCO_NO_INDEX,
+ * STASH_NCO_NO_MAP. Errors: the format errors above, STASH_E_CORRUPT for a
+ * file with no committed object, and system errors (-ENOENT, -EISDIR...).
+ */
 STASH_API stash_status stash_nco_open(const char *path, unsigned flags, stash_nco **out);
 
 /** Unmaps, frees and sets *nco to NULL; no-op on NULL. */
@@ -118,9 +152,21 @@ STASH_API stash_status stash_nco_info_get(const stash_nco *nco, stash_nco_info *
 /** The i-th object's offsets; STASH_E_NOT_FOUND past the last. */
 STASH_API stash_status stash_nco_object_at(const stash_nco *nco, size_t i, stash_nco_object *out);
 
-/** The i-th object's metadata as the pickle bytes in the file (zero copy). */
+/**
+ * The i-th object's metadata as the pickle bytes in the mapping (zero copy);
+ * STASH_E_UNSUPPORTED on a STASH_NCO_NO_MAP handle.
+ */
 STASH_API stash_status stash_nco_meta_bytes(const stash_nco *nco, size_t i, const void **pickle,
                                             size_t *len);
+
+/**
+ * The i-th object's metadata as the pickle bytes, copied: *pickle is
+ * malloc'd (free() it) and holds *len bytes. On a STASH_NCO_NO_MAP handle
+ * they are read with pread (STASH_E_TRUNCATED if the file shrank since the
+ * open); on a mapped one they are copied from the mapping.
+ */
+STASH_API stash_status stash_nco_meta_bytes_read(const stash_nco *nco, size_t i, void **pickle,
+                                                 size_t *len);
 
 /**
  * The i-th object's metadata as a new tree (free with stash_value_free), read
@@ -136,16 +182,32 @@ STASH_API stash_status stash_nco_meta(const stash_nco *nco, size_t i, stash_valu
  * laid out as *desc says (any byte order; see stash_array_to_native for a
  * copy in this machine's order). NPY errors as stash_npy_header_parse, and
  * STASH_E_TRUNCATED if the data runs past the object's array end.
+ * STASH_E_UNSUPPORTED on a STASH_NCO_NO_MAP handle: use stash_nco_array_read.
  */
 STASH_API stash_status stash_nco_array(const stash_nco *nco, size_t i, stash_array_desc *desc,
                                        const void **data);
 
 /**
- * Appends one object to path (created, mode 0666 less the umask, if missing)
- * and updates its index. meta may be NULL for None. flags:
+ * The i-th object's array, copied: *desc as stash_nco_array gives it and,
+ * if data is not NULL, *data a malloc'd copy of its bytes (free() it; one
+ * byte is allocated for an empty array). data NULL reads only the NPY
+ * header, to describe the array. On a STASH_NCO_NO_MAP handle the bytes are
+ * read with pread (STASH_E_TRUNCATED if the file shrank since the open); on
+ * a mapped one they are copied from the mapping. Errors as stash_nco_array,
+ * and -ENOMEM.
+ */
+STASH_API stash_status stash_nco_array_read(const stash_nco *nco, size_t i,
+                                            stash_array_desc *desc, void **data);
+
+/**
+ * Appends one object to path and updates its index. A missing path is
+ * created (mode 0666 less the umask) holding the object, written aside and
+ * linked in; an existing empty file, or one whose first append never
+ * committed, is an empty chain. meta may be NULL for None. flags:
  * STASH_NCO_DURABLE. Errors: the pickle writer's (an array in meta is
  * STASH_E_UNSUPPORTED), the array description's, a damaged first object, and
- * system errors. On failure the file's committed objects are unchanged.
+ * system errors (-ENOENT for a missing directory). On failure the file's
+ * committed objects are unchanged.
  */
 STASH_API stash_status stash_nco_append(const char *path, const stash_value *meta,
                                         const stash_array_desc *desc, const void *data,

@@ -29,6 +29,19 @@
  * Ownership: stash_npy_load returns data the caller frees with free().
  * A stash_npy_map owns its mapping until stash_npy_map_close.
  *
+ * Foreign writers: a stash_npy_map shows the file as it is now, not as it
+ * was when mapped. stash never changes a saved file in place
+ * (stash_npy_save writes a new file and renames it over the old one, which
+ * leaves existing maps intact), but another program can: one that
+ * truncates the file (a `cp` over it truncates, then writes) makes reading
+ * the lost pages through stash_npy_map_data raise SIGBUS and kill the
+ * process, and one that rewrites bytes in place changes the data (and not
+ * the header the map checked). To be safe from such writers, replace files
+ * by renaming new ones over them, or copy instead of mapping:
+ * stash_npy_load (or stash_npy_read_header on a file stream, to describe a
+ * file) reads with read/pread, and a file cut short meanwhile gives
+ * STASH_E_TRUNCATED.
+ *
  * Thread-safety: the functions share no state; a stream or map is used by one
  * thread at a time (a map's data may be read from any number of threads).
  */
@@ -110,7 +123,11 @@ STASH_API stash_status stash_npy_save(const char *path, const stash_array_desc *
 /** Reads a whole NPY file: *data is malloc'd (free() it), laid out as *desc says. */
 STASH_API stash_status stash_npy_load(const char *path, stash_array_desc *desc, void **data);
 
-/** A read-only mapping of an NPY file: its data with zero copies. */
+/**
+ * A read-only mapping of an NPY file: its data with zero copies. See
+ * "Foreign writers" above for what another program writing the file can do
+ * to it; stash_npy_load is the copying variant.
+ */
 typedef struct stash_npy_map stash_npy_map;
 
 /** Maps path read-only and checks its header and size. */
