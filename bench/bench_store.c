@@ -424,8 +424,8 @@ static void bench_put_get(struct bench_config *c, const char *dir)
 
 static const char STORE_METHOD[] =
     "Baselines from the same run: joblib (`joblib.hash` with md5, `joblib.Memory`) and h5py on a\n"
-    "file it keeps open, all through `/usr/bin/python3`. The small memoised hit costs no system\n"
-    "call: the handle's cache of small entries is validated by the store's change counter\n"
+    "file it keeps open, all through `/usr/bin/python3`. The small memoised hit costs one system\n"
+    "call: the handle's cache of small entries is validated by one `fstatat` of the entry\n"
     "(docs/store.md). Puts and gets run in three rounds, each round every backend and then h5py\n"
     "on fresh files; each ratio is the median of the rounds' ratios, because page-cache writes\n"
     "on this host drift by a third from one minute to the next. `hdf5: exclusive` is the\n"
