@@ -381,6 +381,8 @@ stash_status sysio_open_input(const char *path, int *fd)
 
 stash_status sysio_read_all(int fd, size_t max_bytes, char **data, size_t *len)
 {
+    if (max_bytes >= SIZE_MAX / 2)
+        return STASH_E_INVALID; /* max_bytes + 1 and every doubling must fit */
     char *buf = NULL;
     size_t cap = 0, got = 0;
     stash_status status = STASH_OK;

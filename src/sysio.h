@@ -124,7 +124,7 @@ stash_status sysio_open_input(const char *path, int *fd);
  * Reads fd from its position to its end into a new buffer (*data, free()
  * it) of *len bytes plus a NUL after them. The buffer doubles as it fills,
  * from 64 KiB, and the read stops with STASH_E_LIMIT (nothing returned) once
- * more than max_bytes have come (max_bytes < SIZE_MAX / 2).
+ * more than max_bytes have come (STASH_E_INVALID unless max_bytes < SIZE_MAX / 2).
  */
 stash_status sysio_read_all(int fd, size_t max_bytes, char **data, size_t *len);
 

@@ -36,7 +36,8 @@ static stash_status copy_stdin(int *copy)
             status = STASH_E_LIMIT;
             break;
         }
-        if ((status = sysio_pwrite_full(fd, buf, (size_t)n, total - (uint64_t)n, NULL)) != 0)
+        status = sysio_pwrite_full(fd, buf, (size_t)n, total - (uint64_t)n, NULL);
+        if (status != STASH_OK)
             break;
     }
     if (status != STASH_OK) {
