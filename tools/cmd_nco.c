@@ -103,23 +103,6 @@ static void say_opaque(const char *who, size_t i, stash_status why, const stash_
             i, stash_strerror(why), e->opcode_name[0] ? e->opcode_name : "end", e->offset);
 }
 
-struct npy_job {
-    const stash_array_desc *desc;
-    const void *data;
-};
-
-static stash_status write_npy(int fd, void *ctx)
-{
-    const struct npy_job *job = ctx;
-    stash_stream *s;
-    stash_status status = stash_stream_open_fd(fd, "w", &s);
-    if (status != STASH_OK)
-        return status;
-    status = stash_npy_write(s, job->desc, job->data, 0);
-    stash_status closed = stash_stream_close(&s);
-    return status != STASH_OK ? status : closed;
-}
-
 static int unpack(const char *in, const char *out, size_t index, const char *meta_out)
 {
     stash_nco *nco = NULL;
@@ -141,7 +124,7 @@ static int unpack(const char *in, const char *out, size_t index, const char *met
         stash_nco_close(&nco);
         return 1;
     }
-    status = save_output(out, write_npy, &(struct npy_job){&desc, data});
+    status = save_npy(out, &desc, data);
     int rc = status == STASH_OK ? 0 : 1;
     if (status != STASH_OK)
         fprintf(stderr, "stash nco unpack: %s: %s\n", out, stash_strerror(status));

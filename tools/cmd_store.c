@@ -88,30 +88,6 @@ static stash_status value_from_file(const char *path, stash_value **value)
     return status;
 }
 
-static stash_status write_json(int fd, void *ctx)
-{
-    const char *text = ctx;
-    stash_status status = sysio_pwrite_full(fd, text, strlen(text), 0, NULL);
-    return status == STASH_OK ? sysio_pwrite_full(fd, "\n", 1, strlen(text), NULL) : status;
-}
-
-struct array_job {
-    const stash_array_desc *desc;
-    const void *data;
-};
-
-static stash_status write_npy(int fd, void *ctx)
-{
-    const struct array_job *job = ctx;
-    stash_stream *s;
-    stash_status status = stash_stream_open_fd(fd, "w", &s);
-    if (status != STASH_OK)
-        return status;
-    status = stash_npy_write(s, job->desc, job->data, 0);
-    stash_status closed = stash_stream_close(&s);
-    return status != STASH_OK ? status : closed;
-}
-
 /* FILE.json gets JSON, any other file NPY; "-" gets an array as NPY and any
  * other value as JSON. */
 static stash_status value_to_file(const char *path, const stash_value *value)
@@ -123,13 +99,13 @@ static stash_status value_to_file(const char *path, const stash_value *value)
         char *text = NULL;
         stash_status status = stash_value_to_json(value, STASH_JSON_INDENT, &text, NULL);
         if (status == STASH_OK)
-            status = save_output(path, write_json, text);
+            status = save_text(path, text);
         free(text);
         return status;
     }
     if (!is_array)
         return STASH_E_UNSUPPORTED;
-    return save_output(path, write_npy, &(struct array_job){desc, data});
+    return save_npy(path, desc, data);
 }
 
 static int put(stash_store *store, const char *key, const char *in)

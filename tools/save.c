@@ -2,6 +2,9 @@
 
 #include "sysio.h"
 
+#include <stash/npy.h>
+#include <stash/stream.h>
+
 #include <string.h>
 #include <unistd.h>
 
@@ -41,4 +44,26 @@ stash_status save_text(const char *path, const char *text)
 {
     struct iovec lines[2] = {{(void *)text, strlen(text)}, {"\n", 1}};
     return save_file(path, lines, 2);
+}
+
+struct npy_job {
+    const stash_array_desc *desc;
+    const void *data;
+};
+
+static stash_status write_npy(int fd, void *ctx)
+{
+    const struct npy_job *job = ctx;
+    stash_stream *s;
+    stash_status status = stash_stream_open_fd(fd, "w", &s);
+    if (status != STASH_OK)
+        return status;
+    status = stash_npy_write(s, job->desc, job->data, 0);
+    stash_status closed = stash_stream_close(&s);
+    return status != STASH_OK ? status : closed;
+}
+
+stash_status save_npy(const char *path, const stash_array_desc *desc, const void *data)
+{
+    return save_output(path, write_npy, &(struct npy_job){desc, data});
 }

@@ -8,6 +8,7 @@
 #ifndef STASH_TOOLS_SAVE_H
 #define STASH_TOOLS_SAVE_H
 
+#include <stash/array.h>
 #include <stash/error.h>
 
 #include <stddef.h>
@@ -21,5 +22,8 @@ int save_file(const char *path, const struct iovec *parts, int count);
 
 /* text and a newline as the whole of path. */
 stash_status save_text(const char *path, const char *text);
+
+/* An array as an NPY file at path. */
+stash_status save_npy(const char *path, const stash_array_desc *desc, const void *data);
 
 #endif
