@@ -331,11 +331,12 @@ stash_status stash_nco_pack(const char *path, const stash_value *meta,
         return status;
     bool durable = flags & STASH_NCO_DURABLE;
     struct pack_job job = {&pickled, desc, data};
-    status = sysio_publish(path, write_pack, &job, durable);
+    status = sysio_publish_output(path, write_pack, &job, durable);
     stash_stream_close(&pickled.buffer);
     struct stat st;
     uint64_t start = 0;
-    if (status == STASH_OK && stat(path, &st) == 0)
+    /* No index beside a FIFO or device the pack was written into. */
+    if (status == STASH_OK && stat(path, &st) == 0 && S_ISREG(st.st_mode))
         nco_index_save(path, &st, &start, 1, durable);
     return status;
 }

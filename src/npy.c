@@ -99,7 +99,7 @@ stash_status stash_npy_save(const char *path, const stash_array_desc *desc, cons
     if (path == NULL || (flags & ~(unsigned)STASH_NPY_DURABLE) != 0)
         return STASH_E_INVALID;
     struct npy_job job = {desc, data};
-    return sysio_publish(path, write_npy, &job, (flags & STASH_NPY_DURABLE) != 0);
+    return sysio_publish_output(path, write_npy, &job, (flags & STASH_NPY_DURABLE) != 0);
 }
 
 stash_status stash_npy_load(const char *path, stash_array_desc *desc, void **data)

@@ -156,27 +156,49 @@ static stash_status end(struct hdf5_store *h, bool write, struct session *s, sta
 
 /* ---- Opening ---------------------------------------------------------------------------- */
 
-/* A new empty file, made aside and renamed into place. */
+struct file_image {
+    void *bytes;
+    size_t len;
+};
+
+static stash_status write_image(int fd, void *ctx)
+{
+    const struct file_image *image = ctx;
+    return sysio_pwrite_full(fd, image->bytes, image->len, 0, NULL);
+}
+
+/*
+ * A new empty file, built in memory (HDF5's core driver, no backing store)
+ * and published by sysio_publish: HDF5 never opens a name on disk, so no
+ * temporary of ours can be met by a planted link.
+ */
 static stash_status create_file(const char *path)
 {
-    char temp[PATH_MAX];
-    int n = snprintf(temp, sizeof temp, "%s.tmp-%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof temp)
-        return -ENAMETOOLONG;
     struct session s;
     quiet(&s);
-    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), file = H5I_INVALID_HID;
-    if (fcpl >= 0 &&
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t file = H5I_INVALID_HID;
+    if (fcpl >= 0 && fapl >= 0 && H5Pset_fapl_core(fapl, 64 * 1024, false) >= 0 &&
         H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) >= 0)
-        file = H5Fcreate(temp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
-    stash_status st = file >= 0 && H5Fclose(file) >= 0 ? STASH_OK : -EIO;
+        file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
+    struct file_image image = {NULL, 0};
+    ssize_t len = file >= 0 && H5Fflush(file, H5F_SCOPE_LOCAL) >= 0
+                      ? H5Fget_file_image(file, NULL, 0)
+                      : -1;
+    if (len > 0 && (image.bytes = malloc((size_t)len)) != NULL &&
+        H5Fget_file_image(file, image.bytes, (size_t)len) == len)
+        image.len = (size_t)len;
+    if (file >= 0)
+        H5Fclose(file);
+    if (fapl >= 0)
+        H5Pclose(fapl);
     if (fcpl >= 0)
         H5Pclose(fcpl);
     loud(&s);
-    if (st == STASH_OK && rename(temp, path) != 0)
-        st = -errno;
-    if (st != STASH_OK)
-        unlink(temp);
+    stash_status st = image.len > 0 ? sysio_publish(path, write_image, &image, false)
+                      : len > 0 && image.bytes == NULL ? -ENOMEM
+                                                      : -EIO;
+    free(image.bytes);
     return st;
 }
 

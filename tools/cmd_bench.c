@@ -71,7 +71,7 @@ static int parse(int argc, char **argv, struct bench_options *o)
         } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
             o->scratch_dir = argv[++i];
         } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
-            o->report_path = strcmp(argv[++i], "-") == 0 ? NULL : argv[i];
+            o->report_path = argv[++i];
             report_given = true;
         } else {
             fprintf(stderr, "stash bench: %s '%s' (see stash bench --help)\n",
@@ -210,12 +210,20 @@ static int run(int argc, char **argv)
         return rc;
     if (check_scratch_dir(o.scratch_dir) != 0)
         return 1;
-    struct bench_config c = {.out = stdout, .scratch_dir = o.scratch_dir, .quick = o.quick};
+    /* The page on stdout: the running tables go to stderr. Plots go beside a
+     * page that is a file, never beside stdout or a device (/dev/null). */
+    bool page_to_stdout = o.report_path != NULL && strcmp(o.report_path, "-") == 0;
+    struct stat page;
+    bool plots = o.report_path != NULL && !page_to_stdout &&
+                 (stat(o.report_path, &page) != 0 || S_ISREG(page.st_mode));
+    FILE *console = page_to_stdout ? stderr : stdout;
+    struct bench_config c = {.out = console, .scratch_dir = o.scratch_dir, .quick = o.quick};
     struct part_outcome outcomes[PART_COUNT] = {{0}};
     stash_memfile *tables = NULL;
-    char plot_dir[4096];
+    char plot_dir[4096] = ".";
     if (o.report_path != NULL) {
-        directory_of(o.report_path, plot_dir, sizeof plot_dir);
+        if (plots)
+            directory_of(o.report_path, plot_dir, sizeof plot_dir);
         stash_status st = stash_memfile_create("bench-report", NULL, &tables);
         if (st == STASH_OK)
             st = stash_memfile_fopen(tables, "w", &c.report);
@@ -225,11 +233,11 @@ static int run(int argc, char **argv)
             stash_memfile_close(&tables);
             return 1;
         }
-        c.plot_dir = plot_dir;
+        c.plot_dir = plots ? plot_dir : NULL;
     }
-    printf("## stash benchmarks%s\n", o.quick ? " (quick)" : "");
+    fprintf(console, "## stash benchmarks%s\n", o.quick ? " (quick)" : "");
     run_parts(&c, &o, outcomes);
-    printf("\ntargets met: %u, missed: %u\n", c.met, c.missed);
+    fprintf(console, "\ntargets met: %u, missed: %u\n", c.met, c.missed);
     if (c.failed != 0) { /* a page with holes is no report: keep the old one */
         fprintf(stderr, "stash bench: %u setup%s or measurement%s failed (see above)%s\n",
                 c.failed, c.failed == 1 ? "" : "s", c.failed == 1 ? "" : "s",
@@ -248,10 +256,11 @@ static int run(int argc, char **argv)
         written = write_page(o.report_path, &o, outcomes, data, (size_t)len);
     stash_memfile_close(&tables);
     if (written != 0) {
-        fprintf(stderr, "stash bench: writing %s: %s\n", o.report_path, strerror(-written));
+        fprintf(stderr, "stash bench: writing %s: %s\n", o.report_path, stash_strerror(written));
         return 1;
     }
-    printf("wrote %s\n", o.report_path);
+    if (!page_to_stdout)
+        printf("wrote %s\n", o.report_path);
     return 0;
 }
 
@@ -264,7 +273,9 @@ const struct stash_command cmd_bench = {
              "a baseline measured in the same run, their ratio, the target and whether it was\n"
              "met. A full run (no PART, no --quick) also writes the page docs/benchmarks.md,\n"
              "with the machine, a summary per part and plots (PNG, drawn by gnuplot) beside\n"
-             "it; --out FILE writes the page to FILE instead, and --out - writes none.\n"
+             "it; --out FILE writes the page to FILE instead (a symlink's target is\n"
+             "replaced, a FIFO or device written into: --out /dev/null writes none), and\n"
+             "--out - writes it to standard output, the tables going to stderr, no plots.\n"
              "--quick uses small inputs; --dir puts scratch files in DIR (default .).\n"
              "A setup or measurement that fails is reported on stderr, never as a row,\n"
              "and makes the command exit 1 (without writing the page).\n"

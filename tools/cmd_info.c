@@ -3,10 +3,11 @@
  * describes it with that format's own reader.
  */
 #include "commands.h"
+#include "input.h"
+#include "sysio.h"
 
 #include <stash/pickle.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,48 +42,53 @@ static int describe_other(const char *path, enum format f, bool json)
     return 0;
 }
 
-static int info(const char *path, bool json)
+static int info(const char *who, const struct input *in, bool json)
 {
     unsigned char head[16];
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "stash info: %s: %s\n", path, strerror(errno));
+    size_t n = 0;
+    int fd;
+    stash_status status = sysio_open_input(in->use, &fd);
+    if (status == STASH_OK) {
+        status = sysio_pread_full(fd, head, sizeof head, 0, &n);
+        sysio_close(fd);
+    }
+    if (status != STASH_OK) {
+        fprintf(stderr, "%s: %s: %s\n", who, in->name, stash_strerror(status));
         return 1;
     }
-    size_t n = fread(head, 1, sizeof head, f);
-    fclose(f);
     enum format format = sniff(head, n);
     switch (format) {
     case NPY:
-        return npy_describe("stash info", path, json);
+        return npy_describe(who, in, json);
     case NCO:
-        return nco_describe("stash info", path, json);
+        return nco_describe(who, in, json);
     case UNKNOWN:
-        fprintf(stderr, "stash info: %s: not a format stash knows (NPY, NCO, pickle, HDF5)\n",
-                path);
+        fprintf(stderr, "%s: %s: not a format stash knows (NPY, NCO, pickle, HDF5)\n", who,
+                in->name);
         return 1;
     default:
-        return describe_other(path, format, json);
+        return describe_other(in->name, format, json);
     }
 }
 
 static int run(int argc, char **argv)
 {
     bool json = argc == 3 && strcmp(argv[2], "--json") == 0;
-    if (argc != 2 + json || argv[1][0] == '-') {
+    if (argc != 2 + json || !is_file_argument(argv[1])) {
         fputs(cmd_info.usage, stderr);
         return 2;
     }
-    return info(argv[1], json);
+    return describe_input("stash info", argv[1], json, info);
 }
 
 const struct stash_command cmd_info = {
     .name = "info",
     .summary = "name a file's format and describe it",
-    .usage = "usage: stash info FILE [--json]\n\n"
-             "Reads the first bytes of FILE to find its format (NPY, NCO, pickle, HDF5,\n"
-             "stash's NCO index) and describes it as `stash npy info` or `stash nco ls`\n"
-             "would. A file stash cannot read exits 1 with one line saying why.\n\n"
+    .usage = "usage: stash info FILE|- [--json]\n\n"
+             "Reads the first bytes of FILE (- reads standard input) to find its format\n"
+             "(NPY, NCO, pickle, HDF5, stash's NCO index) and describes it as `stash npy\n"
+             "info` or `stash nco ls` would. A file stash cannot read, or one that is not\n"
+             "a regular file (a FIFO, a device), exits 1 with one line saying why.\n\n"
              "example:\n  $ stash info weights.npy\n"
              "  weights.npy: NPY 1.0, float64, shape (3, 4), C order, little-endian,"
              " 96 bytes of data at offset 128\n",

@@ -8,6 +8,8 @@
  */
 #include "commands.h"
 #include "describe.h"
+#include "input.h"
+#include "save.h"
 
 #include <stash/nco.h>
 #include <stash/npy.h>
@@ -16,6 +18,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct pack_job {
+    const stash_value *meta;
+    const stash_array_desc *desc;
+    const void *data;
+};
+
+static stash_status write_pack(int fd, void *ctx)
+{
+    const struct pack_job *job = ctx;
+    stash_stream *s;
+    stash_nco_object o;
+    stash_status status = stash_stream_open_fd(fd, "w", &s);
+    if (status != STASH_OK)
+        return status;
+    status = stash_nco_write(s, job->meta, job->desc, job->data, &o);
+    stash_status closed = stash_stream_close(&s);
+    return status != STASH_OK ? status : closed;
+}
+
+/* A file through the library (which keeps its index), or "-" as bytes on stdout. */
+static stash_status pack_to(const char *out, const struct pack_job *job, bool append)
+{
+    if (strcmp(out, "-") == 0)
+        return save_output(out, write_pack, (void *)job);
+    return append ? stash_nco_append(out, job->meta, job->desc, job->data, 0)
+                  : stash_nco_pack(out, job->meta, job->desc, job->data, 0);
+}
+
 static int pack(const char *out, const char *in, const char *meta_arg, bool append)
 {
     stash_value *meta = NULL;
@@ -23,14 +53,19 @@ static int pack(const char *out, const char *in, const char *meta_arg, bool appe
         return 1;
     stash_array_desc desc;
     void *data = NULL;
-    stash_status status = stash_npy_load(in, &desc, &data);
+    struct input input;
+    stash_status status = input_open(in, &input);
+    if (status == STASH_OK) {
+        status = stash_npy_load(input.use, &desc, &data);
+        input_close(&input);
+    }
     if (status != STASH_OK) {
-        fprintf(stderr, "stash nco pack: %s: %s\n", in, stash_strerror(status));
+        input_complain("stash nco pack", in, status, INPUT_STDIN_MAX_BYTES);
         stash_value_free(&meta);
         return 1;
     }
-    status = append ? stash_nco_append(out, meta, &desc, data, 0)
-                    : stash_nco_pack(out, meta, &desc, data, 0);
+    struct pack_job job = {meta, &desc, data};
+    status = pack_to(out, &job, append);
     free(data);
     stash_value_free(&meta);
     if (status != STASH_OK) {
@@ -75,21 +110,19 @@ static void say_opaque(const char *who, size_t i, stash_status why, const stash_
             i, stash_strerror(why), e->opcode_name[0] ? e->opcode_name : "end", e->offset);
 }
 
-static int write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (f && fclose(f) != 0)
-        ok = 0;
-    return ok ? 0 : 1;
-}
-
 static int unpack(const char *in, const char *out, size_t index, const char *meta_out)
 {
     stash_nco *nco = NULL;
     stash_array_desc desc;
     void *data = NULL;
-    stash_status status = stash_nco_open(in, STASH_NCO_NO_MAP, &nco);
+    struct input input;
+    stash_status status = input_open(in, &input);
+    if (status != STASH_OK) {
+        input_complain("stash nco unpack", in, status, INPUT_STDIN_MAX_BYTES);
+        return 1;
+    }
+    status = stash_nco_open(input.use, STASH_NCO_NO_MAP, &nco);
+    input_close(&input);
     if (status == STASH_OK)
         status = stash_nco_array_read(nco, index, &desc, &data);
     if (status != STASH_OK) {
@@ -98,7 +131,7 @@ static int unpack(const char *in, const char *out, size_t index, const char *met
         stash_nco_close(&nco);
         return 1;
     }
-    status = stash_npy_save(out, &desc, data, 0);
+    status = save_npy(out, &desc, data);
     free(data);
     int rc = status == STASH_OK ? 0 : 1;
     if (status != STASH_OK)
@@ -109,8 +142,10 @@ static int unpack(const char *in, const char *out, size_t index, const char *met
         status = meta_json(nco, index, STASH_JSON_INDENT, &text, &why);
         if (status != STASH_OK && text)
             say_opaque("stash nco unpack", index, status, &why);
-        if (!text || write_text(meta_out, text) != 0) {
-            fprintf(stderr, "stash nco unpack: %s: cannot write the metadata\n", meta_out);
+        status = text ? save_text(meta_out, text) : status;
+        if (!text || status != STASH_OK) {
+            fprintf(stderr, "stash nco unpack: %s: cannot write the metadata: %s\n", meta_out,
+                    stash_strerror(status));
             rc = 1;
         }
     }
@@ -166,10 +201,11 @@ static void ls_object_json(const stash_nco *nco, size_t i)
     free(text);
 }
 
-int nco_describe(const char *who, const char *path, bool json)
+int nco_describe(const char *who, const struct input *in, bool json)
 {
+    const char *path = in->name;
     stash_nco *nco = NULL;
-    stash_status status = stash_nco_open(path, STASH_NCO_NO_MAP, &nco);
+    stash_status status = stash_nco_open(in->use, STASH_NCO_NO_MAP, &nco);
     if (status != STASH_OK) {
         fprintf(stderr, "%s: %s: %s\n", who, path,
                 status == STASH_E_CORRUPT ? "not an NCO file"
@@ -225,7 +261,7 @@ static struct nco_args parse(int argc, char **argv)
             a.append = true;
         else if (strcmp(argv[i], "--json") == 0)
             a.json = true;
-        else if (argv[i][0] != '-' && a.count < 2)
+        else if (is_file_argument(argv[i]) && a.count < 2)
             a.positional[a.count++] = argv[i];
         else
             a.bad = true;
@@ -237,12 +273,13 @@ static int run(int argc, char **argv)
 {
     const char *verb = argc > 1 ? argv[1] : "";
     struct nco_args a = parse(argc, argv);
-    if (!a.bad && strcmp(verb, "pack") == 0 && a.count == 2)
+    bool append_to_stdout = a.append && a.count > 0 && strcmp(a.positional[0], "-") == 0;
+    if (!a.bad && strcmp(verb, "pack") == 0 && a.count == 2 && !append_to_stdout)
         return pack(a.positional[0], a.positional[1], a.meta, a.append);
     if (!a.bad && strcmp(verb, "unpack") == 0 && a.count == 2)
         return unpack(a.positional[0], a.positional[1], a.index, a.meta_out);
     if (!a.bad && strcmp(verb, "ls") == 0 && a.count == 1)
-        return nco_describe("stash nco ls", a.positional[0], a.json);
+        return describe_input("stash nco ls", a.positional[0], a.json, nco_describe);
     fputs(cmd_nco.usage, stderr);
     return 2;
 }
@@ -254,6 +291,11 @@ const struct stash_command cmd_nco = {
         "usage: stash nco pack OUT.nco IN.npy [--meta JSON|@FILE] [--append]\n"
         "       stash nco unpack IN.nco OUT.npy [--index N] [--meta-out FILE.json]\n"
         "       stash nco ls FILE.nco [--json]\n\n"
+        "Every file argument may be - for standard input or output (but --append\n"
+        "needs a file), and --meta @- reads the metadata from standard input. An\n"
+        "input must be a regular file: a FIFO or device is refused at once. An output\n"
+        "that is a symlink has the file it names replaced; a FIFO or device is\n"
+        "written into.\n\n"
         "pack writes a new NCO file holding the array of IN.npy and the metadata\n"
         "(JSON, pickled as nengo does); --append adds the object to the file's\n"
         "chain instead. unpack writes the N-th object's array (0 by default) as\n"

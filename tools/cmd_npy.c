@@ -5,6 +5,7 @@
  */
 #include "commands.h"
 #include "describe.h"
+#include "input.h"
 
 #include <stash/npy.h>
 
@@ -22,10 +23,11 @@ static stash_status read_header(const char *path, stash_npy_header *h)
     return status;
 }
 
-int npy_describe(const char *who, const char *path, bool json)
+int npy_describe(const char *who, const struct input *in, bool json)
 {
+    const char *path = in->name;
     stash_npy_header header, *h = &header;
-    stash_status status = read_header(path, h);
+    stash_status status = read_header(in->use, h);
     if (status != STASH_OK) {
         fprintf(stderr, "%s: %s: %s\n", who, path, stash_strerror(status));
         return 1;
@@ -51,7 +53,7 @@ static int run(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = true;
-        else if (path == NULL && argv[i][0] != '-')
+        else if (path == NULL && is_file_argument(argv[i]))
             path = argv[i];
         else
             path = NULL, argc = -1;
@@ -60,15 +62,16 @@ static int run(int argc, char **argv)
         fputs(cmd_npy.usage, stderr);
         return 2;
     }
-    return npy_describe("stash npy info", path, json);
+    return describe_input("stash npy info", path, json, npy_describe);
 }
 
 const struct stash_command cmd_npy = {
     .name = "npy",
     .summary = "describe NumPy .npy files",
-    .usage = "usage: stash npy info FILE [--json]\n\n"
+    .usage = "usage: stash npy info FILE|- [--json]\n\n"
              "Prints the version, element type, shape, order, byte order and data size\n"
-             "of an NPY file, or one line naming what is wrong with it (exit 1).\n"
+             "of an NPY file (- reads standard input), or one line naming what is wrong\n"
+             "with it (exit 1). FILE must be a regular file: a FIFO or device is refused.\n"
              "--json prints one JSON object instead.\n\n"
              "example:\n  $ stash npy info weights.npy\n"
              "  weights.npy: NPY 1.0, float64, shape (3, 4), C order, little-endian,"

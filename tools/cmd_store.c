@@ -3,6 +3,9 @@
  */
 #include "commands.h"
 #include "describe.h"
+#include "input.h"
+#include "save.h"
+#include "sysio.h"
 
 #include <stash/hash.h>
 #include <stash/npy.h>
@@ -27,53 +30,90 @@ static int fail(const char *what, stash_status status)
     return 1;
 }
 
-/* FILE.npy as an array value, FILE.json as whatever it holds. */
-static stash_status value_from_file(const char *path, stash_value **value)
+/* Whether in holds JSON: FILE.json, or for "-" anything but an NPY file. */
+static bool holds_json(const struct input *in)
 {
-    if (ends_with(path, ".json")) {
-        char arg[4096];
-        snprintf(arg, sizeof arg, "@%s", path);
-        return json_argument(WHO, arg, value);
-    }
-    stash_npy_map *map;
-    stash_status status = stash_npy_map_open(path, &map);
-    if (status != STASH_OK)
+    if (strcmp(in->name, "-") != 0)
+        return ends_with(in->name, ".json");
+    unsigned char magic[6];
+    size_t got = 0;
+    sysio_pread_full(in->copy_fd, magic, sizeof magic, 0, &got);
+    return got < sizeof magic || memcmp(magic, "\x93NUMPY", sizeof magic) != 0;
+}
+
+/* The JSON text of in (at most INPUT_JSON_MAX_BYTES) as a value. */
+static stash_status json_from_input(const struct input *in, stash_value **value)
+{
+    char *text = NULL;
+    size_t len = 0;
+    stash_status status = in->copy_fd >= 0
+                              ? sysio_read_all(in->copy_fd, INPUT_JSON_MAX_BYTES, &text, &len)
+                              : input_read_all(in->name, INPUT_JSON_MAX_BYTES, &text, &len);
+    if (status != STASH_OK) {
+        input_complain(WHO, in->name, status, INPUT_JSON_MAX_BYTES);
         return status;
-    status = stash_value_new_array(&stash_npy_map_header(map)->desc, stash_npy_map_data(map),
-                                   value);
-    stash_npy_map_close(&map);
+    }
+    char who[4200];
+    snprintf(who, sizeof who, WHO ": %s", in->name);
+    status = json_value(who, text, len, value);
+    free(text);
     return status;
 }
 
+static stash_status array_from_input(const struct input *in, stash_value **value)
+{
+    stash_npy_map *map;
+    stash_status status = stash_npy_map_open(in->use, &map);
+    if (status == STASH_OK)
+        status = stash_value_new_array(&stash_npy_map_header(map)->desc,
+                                       stash_npy_map_data(map), value);
+    stash_npy_map_close(&map);
+    if (status != STASH_OK)
+        fail(in->name, status);
+    return status;
+}
+
+/* FILE.npy as an array value, FILE.json as whatever it holds ("-" as
+ * either); a failure is one line on stderr. */
+static stash_status value_from_file(const char *path, stash_value **value)
+{
+    struct input in;
+    stash_status status = input_open(path, &in);
+    if (status != STASH_OK) {
+        input_complain(WHO, path, status, INPUT_STDIN_MAX_BYTES);
+        return status;
+    }
+    status = holds_json(&in) ? json_from_input(&in, value) : array_from_input(&in, value);
+    input_close(&in);
+    return status;
+}
+
+/* FILE.json gets JSON, any other file NPY; "-" gets an array as NPY and any
+ * other value as JSON. */
 static stash_status value_to_file(const char *path, const stash_value *value)
 {
-    if (ends_with(path, ".json")) {
+    const stash_array_desc *desc;
+    const void *data;
+    bool is_array = stash_value_get_array(value, &desc, &data) == STASH_OK;
+    if (ends_with(path, ".json") || (strcmp(path, "-") == 0 && !is_array)) {
         char *text = NULL;
         stash_status status = stash_value_to_json(value, STASH_JSON_INDENT, &text, NULL);
-        FILE *f = status == STASH_OK ? fopen(path, "w") : NULL;
-        if (status == STASH_OK && !f)
-            status = -errno;
-        if (f && (fputs(text, f) < 0 || fputc('\n', f) == EOF))
-            status = -EIO;
-        if (f && fclose(f) != 0 && status == STASH_OK)
-            status = -errno;
+        if (status == STASH_OK)
+            status = save_text(path, text);
         free(text);
         return status;
     }
-    const stash_array_desc *desc;
-    const void *data;
-    if (stash_value_get_array(value, &desc, &data) != STASH_OK)
+    if (!is_array)
         return STASH_E_UNSUPPORTED;
-    return stash_npy_save(path, desc, data, 0);
+    return save_npy(path, desc, data);
 }
 
 static int put(stash_store *store, const char *key, const char *in)
 {
     stash_value *value = NULL;
-    stash_status status = value_from_file(in, &value);
-    if (status != STASH_OK)
-        return fail(in, status);
-    status = stash_store_put(store, key, value);
+    if (value_from_file(in, &value) != STASH_OK)
+        return 1;
+    stash_status status = stash_store_put(store, key, value);
     stash_value_free(&value);
     return status == STASH_OK ? 0 : fail(key, status);
 }
@@ -185,10 +225,12 @@ static int hash(const char *in, const char *meta_arg)
     stash_value *array = NULL, *meta = NULL;
     if (meta_arg && json_argument(WHO " hash: --meta", meta_arg, &meta) != STASH_OK)
         return 1;
-    stash_status status = value_from_file(in, &array);
+    if (value_from_file(in, &array) != STASH_OK) {
+        stash_value_free(&meta);
+        return 1;
+    }
     stash_key key;
-    if (status == STASH_OK)
-        status = stash_hash_inputs(array, meta, &key);
+    stash_status status = stash_hash_inputs(array, meta, &key);
     stash_value_free(&array);
     stash_value_free(&meta);
     if (status != STASH_OK)
@@ -237,7 +279,7 @@ static struct store_args parse(int argc, char **argv)
             a.bad = !(a.has_max = parse_bytes(argv[++i], &a.max_bytes));
         else if (strcmp(argv[i], "--json") == 0)
             a.json = true;
-        else if (argv[i][0] != '-' && a.count < 3)
+        else if (is_file_argument(argv[i]) && a.count < 3)
             a.positional[a.count++] = argv[i];
         else
             a.bad = true;
@@ -296,12 +338,12 @@ const struct stash_command cmd_store = {
     .name = "store",
     .summary = "put, get, list and evict results in a store; content keys of arrays",
     .usage =
-        "usage: stash store put URI KEY IN.npy|IN.json\n"
-        "       stash store get URI KEY OUT.npy|OUT.json\n"
+        "usage: stash store put URI KEY IN.npy|IN.json|-\n"
+        "       stash store get URI KEY OUT.npy|OUT.json|-\n"
         "       stash store ls URI [--json]\n"
         "       stash store rm URI KEY\n"
         "       stash store gc URI --max-bytes N[K|M|G|T]\n"
-        "       stash store hash IN.npy [--meta JSON|@FILE]\n\n"
+        "       stash store hash IN.npy|- [--meta JSON|@FILE|@-]\n\n"
         "URI is dir:PATH (the default for a bare path), hdf5:PATH or none:.\n"
         "put stores an NPY file's array, or the value a JSON file holds, under\n"
         "KEY (\"a/b\" makes groups in hdf5:); get writes it back. ls lists the\n"
@@ -309,6 +351,12 @@ const struct stash_command cmd_store = {
         "least recently used entries of a dir: store until it holds at most N\n"
         "bytes. hash prints the content key memoise would store the array (and\n"
         "the metadata) under.\n\n"
+        "- is standard input for put and hash (an NPY file, or else JSON) and\n"
+        "standard output for get (an array as NPY, any other value as JSON). An\n"
+        "input must be a regular file: a FIFO or device is refused at once, and\n"
+        "JSON longer than 64 MiB is refused. An output that is a symlink has the\n"
+        "file it names replaced (the link stays); a FIFO or device, /dev/stdout\n"
+        "say, is written into, never replaced.\n\n"
         "example:\n"
         "  $ stash store put dir:cache weights weights.npy\n"
         "  $ stash store ls dir:cache\n"

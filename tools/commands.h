@@ -25,9 +25,18 @@ extern const struct stash_command cmd_ring;
 extern const struct stash_command cmd_store;
 extern const struct stash_command cmd_version;
 
+struct input;
+
 /* Describe one file of a format on stdout; 0, or 1 after a one-line error. */
-int npy_describe(const char *who, const char *path, bool json);
-int nco_describe(const char *who, const char *path, bool json);
+int npy_describe(const char *who, const struct input *in, bool json);
+int nco_describe(const char *who, const struct input *in, bool json);
+
+/* Describe the input argument arg ("-": standard input) with describe. */
+int describe_input(const char *who, const char *arg, bool json,
+                   int (*describe)(const char *who, const struct input *in, bool json));
+
+/* Whether argv[i] is a file argument rather than an option: "-" is one. */
+bool is_file_argument(const char *arg);
 
 /* stash(1) in roff, from the commands' own help texts (manpage.c). */
 void print_manpage(FILE *out, const struct stash_command *const *commands, size_t count);

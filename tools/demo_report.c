@@ -216,7 +216,7 @@ int demo_report(FILE *out, const struct demo_plan *p, const struct demo_outcome 
             fwrite(data, 1, (size_t)size, out);
             int err = save_file(o->report_path, &(struct iovec){data, (size_t)size}, 1);
             if (err != 0)
-                fprintf(stderr, "stash demo: saving %s: %s\n", o->report_path, strerror(-err));
+                fprintf(stderr, "stash demo: saving %s: %s\n", o->report_path, stash_strerror(err));
             rc = err != 0;
         }
     }

@@ -3,6 +3,8 @@
  * values from JSON arguments.
  */
 #include "describe.h"
+#include "commands.h"
+#include "input.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -38,32 +40,29 @@ void describe_array_json(FILE *out, const stash_array_desc *d)
             d->byte_order == STASH_BIG_ENDIAN ? "big" : "little");
 }
 
+stash_status json_value(const char *who, const char *text, size_t len, stash_value **value)
+{
+    stash_json_error err = {0};
+    stash_status status = stash_value_from_json(text, len, value, &err);
+    if (status != STASH_OK && err.message[0])
+        fprintf(stderr, "%s: line %zu, column %zu: %s\n", who, err.line, err.column,
+                err.message);
+    else if (status != STASH_OK)
+        fprintf(stderr, "%s: %s\n", who, stash_strerror(status));
+    return status;
+}
+
 stash_status json_argument(const char *who, const char *arg, stash_value **value)
 {
+    if (arg[0] != '@')
+        return json_value(who, arg, strlen(arg), value);
     char *text = NULL;
     size_t len = 0;
-    if (arg[0] == '@') {
-        FILE *f = fopen(arg + 1, "rb");
-        if (!f) {
-            fprintf(stderr, "%s: %s: cannot open\n", who, arg + 1);
-            return STASH_E_NOT_FOUND;
-        }
-        size_t cap = 0, got;
-        do {
-            char *grown = realloc(text, cap += 65536);
-            if (!grown)
-                break;
-            text = grown;
-            len += got = fread(text + len, 1, cap - len, f);
-        } while (got > 0);
-        fclose(f);
-    }
-    stash_json_error err = {0};
-    stash_status status = stash_value_from_json(arg[0] == '@' ? text : arg,
-                                                arg[0] == '@' ? len : strlen(arg), value, &err);
-    if (status != STASH_OK && err.message[0])
-        fprintf(stderr, "%s: line %zu, column %zu: %s\n", who, err.line,
-                err.column, err.message);
+    stash_status status = input_read_all(arg + 1, INPUT_JSON_MAX_BYTES, &text, &len);
+    if (status != STASH_OK)
+        input_complain(who, arg + 1, status, INPUT_JSON_MAX_BYTES);
+    else
+        status = json_value(who, text, len, value);
     free(text);
     return status;
 }
@@ -79,4 +78,23 @@ bool parse_u64(const char *text, uint64_t *n)
         return false;
     *n = value;
     return true;
+}
+
+bool is_file_argument(const char *arg)
+{
+    return arg[0] != '-' || strcmp(arg, "-") == 0;
+}
+
+int describe_input(const char *who, const char *arg, bool json,
+                   int (*describe)(const char *who, const struct input *in, bool json))
+{
+    struct input in;
+    stash_status status = input_open(arg, &in);
+    if (status != STASH_OK) {
+        input_complain(who, arg, status, INPUT_STDIN_MAX_BYTES);
+        return 1;
+    }
+    int rc = describe(who, &in, json);
+    input_close(&in);
+    return rc;
 }

@@ -19,10 +19,15 @@ void describe_array(FILE *out, const stash_array_desc *d);
 void describe_array_json(FILE *out, const stash_array_desc *d);
 
 /*
- * A value from a JSON argument: the text itself, or @FILE for a file's text.
- * A syntax error is printed after who, with its line and column.
+ * A value from a JSON argument: the text itself, or @FILE for a file's text
+ * (@- for standard input's), at most INPUT_JSON_MAX_BYTES. Any failure is
+ * one line on stderr after who: a syntax error with its line and column, a
+ * file that cannot be read or is too long, a value too deep.
  */
 stash_status json_argument(const char *who, const char *arg, stash_value **value);
+
+/* A value from JSON text, as json_argument parses it. */
+stash_status json_value(const char *who, const char *text, size_t len, stash_value **value);
 
 /* An unsigned decimal argument: digits only, so no sign, space, suffix or overflow slips by. */
 bool parse_u64(const char *text, uint64_t *n);

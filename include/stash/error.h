@@ -63,7 +63,8 @@ typedef int stash_status;
     X(STASH_E_OVERWRITTEN, -30021, "samples were overwritten before they were read")  \
     X(STASH_E_NOT_WRITTEN, -30022, "samples have not been written yet")               \
     X(STASH_E_WRITER_GONE, -30023, "the writer has gone")                             \
-    X(STASH_E_SHAPE, -30024, "array shape or element type does not match")
+    X(STASH_E_SHAPE, -30024, "array shape or element type does not match")         \
+    X(STASH_E_NOT_FILE, -30025, "not a regular file (a FIFO, device or socket)")
 
 enum {
     STASH_OK = 0,

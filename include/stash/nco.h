@@ -215,7 +215,10 @@ STASH_API stash_status stash_nco_append(const char *path, const stash_value *met
 
 /**
  * Writes a new file holding one object, atomically (aside, then renamed over
- * path), and its index. flags: STASH_NCO_DURABLE.
+ * path), and its index. flags: STASH_NCO_DURABLE. A symlink at path is
+ * followed and the file it names replaced (the link stays); a FIFO, device
+ * or socket is written straight into (and gets no index); a directory is
+ * -EISDIR.
  */
 STASH_API stash_status stash_nco_pack(const char *path, const stash_value *meta,
                                       const stash_array_desc *desc, const void *data,

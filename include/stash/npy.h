@@ -115,7 +115,9 @@ STASH_API stash_status stash_npy_read_header(stash_stream *s, stash_npy_header *
 /**
  * Writes an NPY file atomically: into a temporary file beside path, then
  * renamed over it, so a crash leaves the old file or the new one, never a
- * part. flags: STASH_NPY_DURABLE.
+ * part. flags: STASH_NPY_DURABLE. A symlink at path is followed and the file
+ * it names replaced (the link stays); a FIFO, device or socket is written
+ * straight into, never replaced; a directory is -EISDIR.
  */
 STASH_API stash_status stash_npy_save(const char *path, const stash_array_desc *desc,
                                       const void *data, unsigned flags);
