@@ -60,14 +60,15 @@ static stash_status json_from_input(const struct input *in, stash_value **value)
     return status;
 }
 
+/* Read, not mapped: the value is a copy anyway, and a file cut meanwhile is then a status, not SIGBUS. */
 static stash_status array_from_input(const struct input *in, stash_value **value)
 {
-    stash_npy_map *map;
-    stash_status status = stash_npy_map_open(in->use, &map);
+    stash_array_desc desc;
+    void *data = NULL;
+    stash_status status = stash_npy_load(in->use, &desc, &data);
     if (status == STASH_OK)
-        status = stash_value_new_array(&stash_npy_map_header(map)->desc,
-                                       stash_npy_map_data(map), value);
-    stash_npy_map_close(&map);
+        status = stash_value_new_array(&desc, data, value);
+    free(data);
     if (status != STASH_OK)
         fail(in->name, status);
     return status;
