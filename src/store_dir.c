@@ -272,10 +272,14 @@ static stash_status dir_put(void *impl, const char *key, const stash_value *valu
     st = write_entry(aside.fd, &job, d->options.flags & STASH_STORE_DURABLE);
     struct stat info;
     uint64_t bytes = fstat(aside.fd, &info) == 0 ? (uint64_t)info.st_size : 0;
+    /* Named, renamed, then closed: the writer's lock on the file (which tells
+     * gc the writer is alive) is held until the entry has its place. */
     if (st == STASH_OK)
-        st = sysio_aside_finish(&aside, path);
+        st = sysio_aside_name(&aside, path);
     if (st == STASH_OK)
         st = publish(d, aside.temp, path);
+    if (st == STASH_OK)
+        st = sysio_aside_close(&aside);
     if (st != STASH_OK) {
         sysio_aside_discard(&aside);
         return st;

@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A temp file older than this is swept even if its writer's pid is alive
- * (the pid may have been reused, or belong to another machine's process). */
+/* A temp file older than this is swept even if it is locked. */
 #define STALE_TEMP_SECONDS (24 * 3600)
+/* An unlocked temp file younger than this may be one whose writer is between
+ * creating it and locking it. */
+#define UNLOCKED_TEMP_SECONDS 5
 /* The most of the log gc reads: its newest part. */
 #define LOG_READ_MAX (16u << 20)
 /* The log is compacted when it passes both. */
@@ -111,22 +112,29 @@ static bool is_entry_name(const char *name)
     return dir_key_of(name, key) == STASH_OK;
 }
 
-/* "<entry name>.tmp-PID-N": the pid of the writer. */
-static bool temp_writer(const char *name, long *pid)
+/* "<entry name>.tmp-...": an entry's temporary (sysio_aside_open names them). */
+static bool is_temp_name(const char *name)
 {
-    const char *tag = strstr(name, DIR_ENTRY_SUFFIX ".tmp-");
-    if (!tag || name[0] == '.')
-        return false;
-    char *end;
-    *pid = strtol(tag + sizeof DIR_ENTRY_SUFFIX ".tmp-" - 1, &end, 10);
-    return *pid > 0 && *end == '-';
+    return name[0] != '.' && strstr(name, DIR_ENTRY_SUFFIX ".tmp-") != NULL;
 }
 
-static bool writer_is_gone(long pid, const struct stat *st)
+/*
+ * Whether a temporary's writer is gone. Its writer holds a lock on it from
+ * creation to rename (sysio_aside_held), which a killed process loses at
+ * once, whatever PID namespace or machine it ran in. A file created by name
+ * (no O_TMPFILE) is unlocked for the instant between its open and its flock,
+ * so an unlocked temporary must also be a few seconds old; one a day old is
+ * swept in any case (a writer stuck that long, or a lock the file system
+ * does not share between machines).
+ */
+static bool writer_is_gone(int dir, const char *name, const struct stat *st)
 {
-    if (time(NULL) - st->st_mtim.tv_sec > STALE_TEMP_SECONDS)
+    time_t age = time(NULL) - st->st_mtim.tv_sec;
+    if (age > STALE_TEMP_SECONDS)
         return true;
-    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+    bool held = true;
+    return age >= UNLOCKED_TEMP_SECONDS && sysio_aside_held(dir, name, &held) == STASH_OK &&
+           !held;
 }
 
 /* Calls visit for each regular file in the store's directory. */
@@ -154,8 +162,7 @@ static stash_status scan(struct dir_store *d,
 static stash_status sweep_one(void *ctx, int dir, const char *name, const struct stat *st)
 {
     uint64_t *swept = ctx;
-    long pid;
-    if (temp_writer(name, &pid) && writer_is_gone(pid, st) && unlinkat(dir, name, 0) == 0)
+    if (is_temp_name(name) && writer_is_gone(dir, name, st) && unlinkat(dir, name, 0) == 0)
         ++*swept;
     return STASH_OK;
 }

@@ -13,6 +13,9 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -485,6 +488,20 @@ static void test_gc_evicts_least_recently_used(void **state)
     stash_value_free(&v);
 }
 
+/* Sets path's modification time seconds_ago into the past. */
+static void age_file(const char *path, int seconds_ago)
+{
+    struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = time(NULL) - seconds_ago}};
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+/*
+ * Liveness is a lock the writer holds, not its PID: a temporary whose name
+ * carries a PID that no longer exists here (as a writer in another PID
+ * namespace would) is kept while a live process holds its lock; an unlocked
+ * one is swept once it is a few seconds old, and a fresh unlocked one is
+ * left alone (its writer may be between creating it and locking it).
+ */
 static void test_files_of_crashed_writers_are_swept(void **state)
 {
     (void)state;
@@ -496,24 +513,49 @@ static void test_files_of_crashed_writers_are_swept(void **state)
     if (gone == 0)
         _exit(0);
     waitpid(gone, NULL, 0);
-    char dead[64], alive[64];
-    snprintf(dead, sizeof dead, "k.nco.tmp-%d-0", (int)gone);
-    snprintf(alive, sizeof alive, "k.nco.tmp-%d-0", (int)getpid());
-    char dead_path[4200], alive_path[4200];
-    snprintf(dead_path, sizeof dead_path, "%s/%s", root, dead);
-    snprintf(alive_path, sizeof alive_path, "%s/%s", root, alive);
-    write_file(dead_path, "partial", 7);
-    write_file(alive_path, "in flight", 9);
-    assert_ok(stash_store_open(root, NULL, &s));
-    assert_int_equal(file_size(dead_path), -1);
-    assert_int_equal(file_size(alive_path), 9);
-    write_file(dead_path, "partial", 7);
+    char dead[4200], live[4200], fresh[4200];
+    snprintf(dead, sizeof dead, "%s/k.nco.tmp-%d-00000000000000a1", root, (int)gone);
+    snprintf(live, sizeof live, "%s/l.nco.tmp-%d-00000000000000b2", root, (int)gone);
+    snprintf(fresh, sizeof fresh, "%s/m.nco.tmp-%d-00000000000000c3", root, (int)gone);
+    write_file(dead, "partial", 7);
+    write_file(live, "in flight", 9);
+    write_file(fresh, "just made", 9);
+    age_file(dead, 60);
+    age_file(live, 60);
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t writer = fork();
+    if (writer == 0) { /* holds the lock as a live writer would, until killed */
+        int fd = open(live, O_RDONLY);
+        flock(fd, LOCK_EX);
+        assert_int_equal(write(ready[1], "x", 1), 1);
+        pause();
+        _exit(0);
+    }
+    char byte;
+    assert_int_equal(read(ready[0], &byte, 1), 1);
+
+    assert_ok(stash_store_open(root, NULL, &s)); /* open sweeps */
+    assert_int_equal(file_size(dead), -1);
+    assert_int_equal(file_size(live), 9);
+    assert_int_equal(file_size(fresh), 9);
+    write_file(dead, "partial", 7);
+    age_file(dead, 60);
     stash_store_gc_stats stats;
     assert_ok(stash_store_gc(s, UINT64_MAX, &stats));
     assert_int_equal(stats.swept_temps, 1);
     assert_int_equal(stats.evicted_entries, 0);
+
+    kill(writer, SIGKILL); /* the writer dies: its lock goes with it */
+    waitpid(writer, NULL, 0);
+    assert_ok(stash_store_gc(s, UINT64_MAX, &stats));
+    assert_int_equal(stats.swept_temps, 1);
+    assert_int_equal(file_size(live), -1);
+    assert_int_equal(file_size(fresh), 9);
     stash_store_close(&s);
-    unlink(alive_path);
+    close(ready[0]);
+    close(ready[1]);
+    unlink(fresh);
 }
 
 /* A get through a new handle: the files below are changed behind stash's back,
