@@ -230,10 +230,11 @@ stash_status stash_nco_open(const char *path, unsigned flags, stash_nco **out)
 {
     if (!path || !out || (flags & ~(unsigned)(STASH_NCO_NO_INDEX | STASH_NCO_NO_MAP)))
         return STASH_E_INVALID;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    stash_status status = nco_open_fd(fd, path, flags, out);
+    int fd;
+    stash_status status = sysio_open_input(path, &fd); /* a FIFO must not hang the open */
+    if (status != STASH_OK)
+        return status;
+    status = nco_open_fd(fd, path, flags, out);
     sysio_close(fd); /* the mapping (or, NO_MAP, a duplicate) keeps the file */
     return status;
 }

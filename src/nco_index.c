@@ -55,11 +55,12 @@ static uint64_t checksum(const unsigned char *hdr, const unsigned char *entries,
 /* Reads the whole index file, its size checked before the allocation. */
 static stash_status read_index(const char *index, unsigned char **buf, size_t *len)
 {
-    int fd = open(index, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? STASH_E_NOT_FOUND : -errno;
+    int fd;
+    stash_status status = sysio_open_regular(AT_FDCWD, index, O_RDONLY | O_NOFOLLOW, &fd);
+    if (status != STASH_OK) /* missing, or a link, FIFO or device planted there: walk */
+        return status == -ENOENT ? STASH_E_NOT_FOUND : STASH_E_CORRUPT;
     struct stat st;
-    stash_status status = fstat(fd, &st) == 0 ? STASH_OK : -errno;
+    status = fstat(fd, &st) == 0 ? STASH_OK : -errno;
     if (status == STASH_OK && (st.st_size < INDEX_HEADER_BYTES ||
                                (uint64_t)st.st_size > SIZE_MAX / 2 ||
                                (st.st_size - INDEX_HEADER_BYTES) % 8))

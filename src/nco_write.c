@@ -305,14 +305,15 @@ stash_status stash_nco_append(const char *path, const stash_value *meta,
      * writer (-EEXIST) or removed meanwhile (-ENOENT): try again, a few times. */
     status = -ENOENT;
     for (int tries = 0; tries < 8 && (status == -ENOENT || status == -EEXIST); tries++) {
-        int fd = open(path, O_RDWR | O_CLOEXEC);
-        if (fd >= 0) {
+        int fd;
+        status = sysio_open_regular(AT_FDCWD, path, O_RDWR, &fd); /* a FIFO is refused */
+        if (status == STASH_OK) {
             status = append_locked(fd, path, &pickled, desc, data, durable);
             sysio_close(fd); /* and the lock with it */
             break;
         }
-        status = errno == ENOENT ? create_with_first(path, &pickled, desc, data, durable)
-                                 : -errno;
+        if (status == -ENOENT)
+            status = create_with_first(path, &pickled, desc, data, durable);
     }
     stash_stream_close(&pickled.buffer);
     return status;

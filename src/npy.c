@@ -157,11 +157,12 @@ stash_status stash_npy_map_open(const char *path, stash_npy_map **out)
 {
     if (path == NULL || out == NULL)
         return STASH_E_INVALID;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
+    int fd;
+    stash_status status = sysio_open_input(path, &fd); /* a FIFO must not hang the open */
+    if (status != STASH_OK)
+        return status;
     stash_npy_map m = {0};
-    stash_status status = map_file(fd, &m.base, &m.size);
+    status = map_file(fd, &m.base, &m.size);
     sysio_close(fd); /* the mapping keeps the file */
     if (status != STASH_OK)
         return status;

@@ -244,17 +244,15 @@ stash_status stash_ring_close(stash_ring **ring)
 /* STASH_OK if path is a regular file that starts with the ring's magic (no link followed). */
 static stash_status is_ring(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return errno == ELOOP ? STASH_E_CORRUPT : -errno;
+    int fd;
+    stash_status status = sysio_open_regular(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW, &fd);
+    if (status == -ELOOP || status == STASH_E_NOT_FILE || status == -EISDIR)
+        return STASH_E_CORRUPT; /* a link, FIFO, device or directory is no ring */
+    if (status != STASH_OK)
+        return status;
     char magic[sizeof RING_MAGIC - 1];
     size_t got = 0;
-    struct stat st;
-    stash_status status = fstat(fd, &st) == 0 ? STASH_OK : -errno;
-    if (status == STASH_OK && S_ISREG(st.st_mode))
-        status = sysio_pread_full(fd, magic, sizeof magic, 0, &got);
-    else if (status == STASH_OK)
-        status = STASH_E_CORRUPT;
+    status = sysio_pread_full(fd, magic, sizeof magic, 0, &got);
     if (status == STASH_OK && (got != sizeof magic || memcmp(magic, RING_MAGIC, got) != 0))
         status = STASH_E_CORRUPT;
     close(fd);

@@ -102,16 +102,16 @@ stash_status ring_object_link(int fd, const char *path)
 
 stash_status ring_object_open(const char *path, bool writable, int *out, uint64_t *bytes)
 {
-    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -errno;
+    int fd;
+    stash_status status =
+        sysio_open_regular(AT_FDCWD, path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW, &fd);
+    if (status == STASH_E_NOT_FILE)
+        return STASH_E_CORRUPT; /* not a ring: a device or a FIFO, refused without waiting */
+    if (status != STASH_OK)
+        return status;
     struct stat st;
-    stash_status status = fstat(fd, &st) != 0 ? -errno : STASH_OK;
-    if (status == STASH_OK && S_ISDIR(st.st_mode))
-        status = -EISDIR; /* what opening it read-write says */
-    else if (status == STASH_OK && !S_ISREG(st.st_mode))
-        status = STASH_E_CORRUPT; /* not a ring: a device or a fifo */
-    if (status != STASH_OK) {
+    if (fstat(fd, &st) != 0) {
+        status = -errno;
         close(fd);
         return status;
     }

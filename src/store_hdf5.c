@@ -208,11 +208,14 @@ static stash_status open_lock(struct hdf5_store *h, bool read_only)
     int n = snprintf(lock, sizeof lock, "%s.lock", h->path);
     if (n < 0 || (size_t)n >= sizeof lock)
         return -ENAMETOOLONG;
-    h->lock_fd = read_only ? open(lock, O_RDONLY | O_CLOEXEC)
-                           : open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (h->lock_fd < 0 && !(read_only && errno == ENOENT))
-        return -errno;
-    return STASH_OK;
+    /* The lock is the store's own: never a link, never a FIFO to hang on. */
+    int flags = O_NOFOLLOW | (read_only ? O_RDONLY : O_RDWR | O_CREAT);
+    stash_status st = sysio_open_regular(AT_FDCWD, lock, flags, &h->lock_fd);
+    if (st != STASH_OK)
+        h->lock_fd = -1;
+    if (st == -ELOOP || st == STASH_E_NOT_FILE)
+        return STASH_E_CORRUPT;
+    return st == -ENOENT && read_only ? STASH_OK : st;
 }
 
 /* The file exists and is HDF5, or is created (under the lock, so once). */
@@ -220,9 +223,12 @@ static stash_status ensure_file(struct hdf5_store *h, bool read_only)
 {
     if (h->lock_fd >= 0 && flock(h->lock_fd, LOCK_EX) != 0)
         return -errno;
-    stash_status st = STASH_OK;
-    if (access(h->path, F_OK) != 0)
-        st = errno != ENOENT ? -errno : read_only ? -ENOENT : system_cause(create_file(h->path));
+    int fd;
+    stash_status st = sysio_open_input(h->path, &fd); /* HDF5 would wait on a FIFO */
+    if (st == STASH_OK)
+        sysio_close(fd);
+    else if (st == -ENOENT && !read_only)
+        st = system_cause(create_file(h->path));
     if (st == STASH_OK) {
         struct session s;
         quiet(&s);

@@ -360,23 +360,28 @@ stash_status sysio_publish_output(const char *path, stash_status (*write)(int fd
 
 /* ---- Input ----------------------------------------------------------------------------- */
 
-stash_status sysio_open_input(const char *path, int *fd)
+stash_status sysio_open_regular(int dirfd, const char *path, int flags, int *fd)
 {
-    int in = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (in < 0)
-        return -errno;
+    int f = openat(dirfd, path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
+    if (f < 0)
+        return errno == ENXIO ? STASH_E_NOT_FILE : -errno; /* ENXIO: a FIFO with no reader */
     struct stat st;
-    stash_status status = fstat(in, &st) == 0 ? STASH_OK : -errno;
+    stash_status status = fstat(f, &st) == 0 ? STASH_OK : -errno;
     if (status == STASH_OK && !S_ISREG(st.st_mode))
         status = S_ISDIR(st.st_mode) ? -EISDIR : STASH_E_NOT_FILE;
-    if (status == STASH_OK && fcntl(in, F_SETFL, fcntl(in, F_GETFL) & ~O_NONBLOCK) != 0)
+    if (status == STASH_OK && fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK) != 0)
         status = -errno;
     if (status != STASH_OK) {
-        sysio_close(in);
+        sysio_close(f);
         return status;
     }
-    *fd = in;
+    *fd = f;
     return STASH_OK;
+}
+
+stash_status sysio_open_input(const char *path, int *fd)
+{
+    return sysio_open_regular(AT_FDCWD, path, O_RDONLY, fd);
 }
 
 stash_status sysio_read_all(int fd, size_t max_bytes, char **data, size_t *len)

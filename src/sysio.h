@@ -121,6 +121,15 @@ stash_status sysio_write_into(int fd, stash_status (*write)(int fd, void *ctx), 
 stash_status sysio_open_input(const char *path, int *fd);
 
 /*
+ * The same for any open of a file that must be regular: path (relative to
+ * dirfd, or AT_FDCWD) opened with flags (O_RDONLY, O_RDWR, maybe O_CREAT
+ * with mode 0666 less the umask, O_NOFOLLOW for files stash owns), never
+ * waiting in open: a FIFO, device or socket is STASH_E_NOT_FILE, a
+ * directory -EISDIR, and a symlink under O_NOFOLLOW -ELOOP.
+ */
+stash_status sysio_open_regular(int dirfd, const char *path, int flags, int *fd);
+
+/*
  * Reads fd from its position to its end into a new buffer (*data, free()
  * it) of *len bytes plus a NUL after them. The buffer doubles as it fills,
  * from 64 KiB, and the read stops with STASH_E_LIMIT (nothing returned) once

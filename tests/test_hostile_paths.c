@@ -7,6 +7,9 @@
  */
 #include "sysio.h"
 
+#include <stash/nco.h>
+#include <stash/npy.h>
+#include <stash/ring.h>
 #include <stash/store.h>
 
 #include "test_util.h"
@@ -332,6 +335,48 @@ static void test_opening_a_fifo_for_input_is_refused_at_once(void **state)
                         "not a regular file (a FIFO, device or socket)");
 }
 
+/* Every library call that opens a caller's file refuses a FIFO at once, never waiting for a writer. */
+static void test_library_opens_refuse_a_fifo_at_once(void **state)
+{
+    (void)state;
+    char fifo[4096], uri[4200], index[4200];
+    snprintf(fifo, sizeof fifo, "%s", path_in(dir, "lib.fifo"));
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20); /* a blocking open would hang here */
+    stash_nco *nco = NULL;
+    assert_int_equal(stash_nco_open(fifo, 0, &nco), STASH_E_NOT_FILE);
+    stash_npy_map *map = NULL;
+    assert_int_equal(stash_npy_map_open(fifo, &map), STASH_E_NOT_FILE);
+    stash_array_desc d;
+    void *data = NULL;
+    assert_int_not_equal(stash_npy_load(fifo, &d, &data), STASH_OK);
+    uint8_t byte = 7;
+    uint64_t one = 1;
+    assert_ok(stash_array_desc_init(&d, STASH_DTYPE_UINT8, 1, &one));
+    assert_int_equal(stash_nco_append(fifo, NULL, &d, &byte, 0), STASH_E_NOT_FILE);
+    stash_store *s = NULL;
+    snprintf(uri, sizeof uri, "hdf5:%s", fifo);
+    assert_int_equal(stash_store_open(uri, NULL, &s), STASH_E_NOT_FILE);
+    stash_ring *r = NULL;
+    assert_int_equal(stash_ring_attach(fifo, 0, &r), STASH_E_CORRUPT);
+    alarm(0);
+
+    /* A FIFO planted as an NCO index or an hdf5: lock file hangs nothing either. */
+    const char *nco_path = path_in(dir, "fifo-index.nco");
+    assert_ok(stash_nco_pack(nco_path, NULL, &d, &byte, 0));
+    snprintf(index, sizeof index, "%s.stashidx", nco_path);
+    unlink(index);
+    assert_int_equal(mkfifo(index, 0600), 0);
+    alarm(20);
+    assert_ok(stash_nco_open(nco_path, 0, &nco)); /* walked, not waited on */
+    stash_nco_close(&nco);
+    snprintf(index, sizeof index, "%s.lock", path_in(dir, "fifo-lock.h5"));
+    assert_int_equal(mkfifo(index, 0600), 0);
+    snprintf(uri, sizeof uri, "hdf5:%s", path_in(dir, "fifo-lock.h5"));
+    assert_int_equal(stash_store_open(uri, NULL, &s), STASH_E_CORRUPT);
+    alarm(0);
+}
+
 static void test_opened_input_is_blocking_again(void **state)
 {
     (void)state;
@@ -504,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_hdf5_new_file_never_follows_a_planted_link),
         cmocka_unit_test(test_temporary_names_are_random),
         cmocka_unit_test(test_opening_a_fifo_for_input_is_refused_at_once),
+        cmocka_unit_test(test_library_opens_refuse_a_fifo_at_once),
         cmocka_unit_test(test_opened_input_is_blocking_again),
         cmocka_unit_test(test_capped_reader_takes_exactly_its_limit),
         cmocka_unit_test(test_capped_reader_stops_on_dev_zero_within_an_address_space_limit),
