@@ -51,7 +51,7 @@
  * STASH_FUZZ_HDF5_SAVE=PATH writes each built image to PATH, so an input
  * that fails can become a real file (stash store get hdf5:PATH KEY).
  */
-#include "hdf5_value.h"
+#include "store/store_hdf5_value.h"
 #include "fuzz_touch.h"
 
 #include <stdint.h>

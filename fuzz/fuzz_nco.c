@@ -345,7 +345,7 @@ static bool same(const summary *a, const summary *b)
            a->info.tail_status == b->info.tail_status && a->digest == b->digest;
 }
 
-/* ---- Forged indexes (the layout of src/nco_index.c) ------------------------ */
+/* ---- Forged indexes (the layout of src/nco/nco_index.c) ------------------------ */
 
 static void put_le(unsigned char *p, uint64_t v, int bytes)
 {

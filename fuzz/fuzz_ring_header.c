@@ -5,7 +5,7 @@
  * header: the geometry fits inside the object, the sizes agree with each
  * other, and the metadata block splits into exactly 2 x channels strings.
  */
-#include "ring_layout.h"
+#include "ring/ring_layout.h"
 
 #include <stdlib.h>
 #include <string.h>

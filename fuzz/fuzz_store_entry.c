@@ -9,7 +9,7 @@
  * so a view past the end would fault under ASan); the tree outlives the
  * descriptor and is freed without leaks.
  */
-#include "store_internal.h"
+#include "store/store_internal.h"
 #include "fuzz_touch.h"
 
 #include <stdint.h>

@@ -5,7 +5,7 @@
  * live writer's temporary from a dead one's. All through sysio, the one
  * seam every file stash writes or reads whole goes through.
  */
-#include "sysio.h"
+#include "core/sysio.h"
 
 #include <stash/nco.h>
 #include <stash/npy.h>

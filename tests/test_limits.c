@@ -23,7 +23,7 @@
 #include <stash/store.h>
 #include <stash/value.h>
 
-#include "ring_layout.h"
+#include "ring/ring_layout.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -8,7 +8,7 @@
 
 #include <stash/ring.h>
 
-#include "ring_internal.h"
+#include "ring/ring_internal.h"
 
 #include <errno.h>
 #include <math.h>

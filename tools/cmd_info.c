@@ -4,7 +4,7 @@
  */
 #include "commands.h"
 #include "input.h"
-#include "sysio.h"
+#include "core/sysio.h"
 
 #include <stash/pickle.h>
 

@@ -5,7 +5,7 @@
 #include "describe.h"
 #include "input.h"
 #include "save.h"
-#include "sysio.h"
+#include "core/sysio.h"
 
 #include <stash/hash.h>
 #include <stash/npy.h>

@@ -1,6 +1,6 @@
 #include "input.h"
 
-#include "sysio.h"
+#include "core/sysio.h"
 
 #include <errno.h>
 #include <stdio.h>

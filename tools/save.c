@@ -1,6 +1,6 @@
 #include "save.h"
 
-#include "sysio.h"
+#include "core/sysio.h"
 
 #include <stash/npy.h>
 #include <stash/stream.h>

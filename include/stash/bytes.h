@@ -141,7 +141,7 @@ static inline void stash_bytes_store_i8(void *p, int8_t v)
     *(uint8_t *)p = (uint8_t)v;
 }
 
-/* Layer 3: stream codecs, defined in src/bytes.c. */
+/* Layer 3: stream codecs, defined in src/stream/bytes.c. */
 #define STASH_BYTES_DECLARE_STREAM_(name, ctype, bits, order, convert)                       \
     STASH_API stash_status stash_stream_read_##name##order(stash_stream *s, ctype *v);       \
     STASH_API stash_status stash_stream_write_##name##order(stash_stream *s, ctype v);       \

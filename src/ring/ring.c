@@ -1,0 +1,328 @@
+/*
+ * The shared ring's lifecycle: create, attach, close, remove, and what a
+ * handle tells about its ring. Puts and views are in ring_io.c, waiting in
+ * ring_wait.c; the header is specified in docs/ring.md.
+ */
+#include "ring/ring_internal.h"
+#include "core/sysio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void free_handle(struct stash_ring *r)
+{
+    ring_wake_detach_all(r);
+    pthread_mutex_destroy(&r->wake_lock);
+    ring_unmap(&r->map);
+    if (r->fd >= 0)
+        close(r->fd); /* releases the writer's lock, if held */
+    free(r->meta);
+    free(r->strings);
+    free(r);
+}
+
+static struct stash_ring *new_handle(int fd, const struct ring_geometry *geo)
+{
+    struct stash_ring *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    if (pthread_mutex_init(&r->wake_lock, NULL) != 0) {
+        free(r);
+        return NULL;
+    }
+    r->fd = fd;
+    r->geo = *geo;
+    return r;
+}
+
+/* A private copy of the labels and units, checked, from a header page. */
+static stash_status copy_meta(struct stash_ring *r, const void *page)
+{
+    uint32_t channels = r->geo.channels, bytes = r->geo.meta_bytes;
+    r->meta = malloc(bytes ? bytes : 1);
+    r->strings = calloc(2 * (size_t)channels, sizeof *r->strings);
+    if (r->meta == NULL || r->strings == NULL)
+        return -ENOMEM;
+    memcpy(r->meta, (const char *)page + RING_META_OFFSET, bytes);
+    return ring_meta_split(r->meta, bytes, channels, r->strings);
+}
+
+static uint64_t unix_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/*
+ * Makes r the ring's writer. If the last writer died in the middle of a put
+ * (announced ahead of written), the slots it was writing may be torn: the
+ * count moves past them and nothing before it can be read any more. The
+ * object's size is checked once the claim is held: a ring cut short since
+ * it was mapped is refused rather than written into (a SIGBUS).
+ */
+static stash_status claim_writer(struct stash_ring *r)
+{
+    stash_status st = ring_writer_lock(r->fd);
+    if (st == STASH_OK)
+        st = ring_object_fits(r->fd, &r->geo);
+    if (st != STASH_OK)
+        return st;
+    struct ring_header *h = r->map.header;
+    uint64_t written = atomic_load_explicit(&h->written, memory_order_acquire);
+    uint64_t announced = atomic_load_explicit(&h->announced, memory_order_relaxed);
+    if (announced != written) {
+        atomic_store_explicit(&h->valid_from, announced, memory_order_relaxed);
+        atomic_store_explicit(&h->written, announced, memory_order_release);
+    }
+    r->next = announced;
+    r->writer = true;
+    ring_wake_claim(r);
+    atomic_store_explicit(&h->writer_pid, (int32_t)getpid(), memory_order_relaxed);
+    atomic_store_explicit(&h->writer_claimed_unix_ns, unix_ns(), memory_order_relaxed);
+    /* The state, then the sessions: a reader awaiting a writer reads them the other way round. */
+    atomic_store_explicit(&h->writer_state, RING_WRITER_ATTACHED, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&h->writer_sessions, 1, memory_order_seq_cst);
+    ring_wake_claimed(r);
+    return STASH_OK;
+}
+
+/* What stash_ring_wait needs to tell a writer that left from one yet to come. */
+static void note_writer(struct stash_ring *r)
+{
+    const struct ring_header *h = r->map.header;
+    r->sessions_at_attach = atomic_load_explicit(&h->writer_sessions, memory_order_relaxed);
+    r->writer_at_attach =
+        atomic_load_explicit(&h->writer_state, memory_order_acquire) == RING_WRITER_ATTACHED &&
+        ring_writer_alive(r);
+}
+
+/* Builds, maps and claims a new ring's object; its name is linked by the caller. */
+static stash_status build(const char *path, const stash_ring_config *cfg, bool pocket,
+                          struct stash_ring **out)
+{
+    struct ring_geometry geo;
+    stash_status st = ring_geometry_plan(cfg, pocket, &geo);
+    if (st == STASH_OK && !pocket && !ring_mirror_fits(&geo))
+        st = ring_geometry_plan(cfg, true, &geo);
+    int fd = -1;
+    if (st == STASH_OK)
+        st = ring_object_build(path, &geo, cfg, cfg->mode ? cfg->mode : 0600, &fd);
+    if (st != STASH_OK)
+        return st;
+    struct stash_ring *r = new_handle(fd, &geo);
+    if (r == NULL) {
+        close(fd);
+        return -ENOMEM;
+    }
+    bool writer = !(cfg->flags & STASH_RING_NO_WRITER);
+    st = ring_map(fd, &geo, writer, &r->map);
+    if (st != STASH_OK && !geo.pocket) {
+        free_handle(r);
+        return build(path, cfg, true, out); /* this system refused the mirror */
+    }
+    if (st == STASH_OK)
+        st = copy_meta(r, r->map.header);
+    if (st == STASH_OK && writer)
+        st = claim_writer(r);
+    if (st != STASH_OK) {
+        free_handle(r);
+        return st;
+    }
+    *out = r;
+    return STASH_OK;
+}
+
+stash_status stash_ring_create(const char *name, const stash_ring_config *cfg, stash_ring **ring)
+{
+    char path[RING_PATH_MAX];
+    unsigned known = STASH_RING_FORCE_POCKET | STASH_RING_NO_WRITER;
+    if (cfg == NULL || ring == NULL || (cfg->flags & ~known))
+        return STASH_E_INVALID;
+    stash_status st = ring_path(name, path);
+    if (st != STASH_OK)
+        return st;
+    struct stash_ring *r;
+    st = build(path, cfg, cfg->flags & STASH_RING_FORCE_POCKET, &r);
+    if (st != STASH_OK)
+        return st;
+    if (!r->writer) /* a reader's handle holds no writable descriptor */
+        st = ring_object_reopen_read_only(&r->fd);
+    if (st == STASH_OK)
+        st = ring_object_link(r->fd, path);
+    if (st != STASH_OK) {
+        free_handle(r);
+        return st;
+    }
+    *ring = r;
+    return STASH_OK;
+}
+
+/* Reads and checks the header of the object open on fd (bytes long). */
+static stash_status read_header(int fd, uint64_t bytes, struct ring_geometry *geo, void **page)
+{
+    struct ring_header first;
+    size_t got = 0;
+    stash_status st = sysio_pread_full(fd, &first, sizeof first, 0, &got);
+    if (st != STASH_OK)
+        return st;
+    size_t want = got == sizeof first ? first.header_bytes : got;
+    if (want < got || want > RING_HEADER_MAX || want > bytes)
+        want = got; /* ring_header_check names what is wrong */
+    void *buf = malloc(want ? want : 1);
+    if (buf == NULL)
+        return -ENOMEM;
+    st = sysio_pread_full(fd, buf, want, 0, &got);
+    if (st == STASH_OK)
+        st = ring_header_check(buf, got, bytes, geo);
+    if (st != STASH_OK) {
+        free(buf);
+        return st;
+    }
+    *page = buf;
+    return STASH_OK;
+}
+
+stash_status stash_ring_attach(const char *name, unsigned flags, stash_ring **ring)
+{
+    char path[RING_PATH_MAX];
+    if (ring == NULL || (flags & ~(unsigned)STASH_RING_WRITER))
+        return STASH_E_INVALID;
+    stash_status st = ring_path(name, path);
+    int fd = -1;
+    uint64_t bytes = 0;
+    if (st == STASH_OK)
+        st = ring_object_open(path, flags & STASH_RING_WRITER, &fd, &bytes);
+    if (st != STASH_OK)
+        return st;
+    struct ring_geometry geo;
+    void *page = NULL;
+    st = read_header(fd, bytes, &geo, &page);
+    struct stash_ring *r = st == STASH_OK ? new_handle(fd, &geo) : NULL;
+    if (r == NULL) {
+        free(page);
+        close(fd);
+        return st == STASH_OK ? -ENOMEM : st;
+    }
+    st = copy_meta(r, page);
+    free(page);
+    bool writer = flags & STASH_RING_WRITER;
+    if (st == STASH_OK)
+        st = ring_map(fd, &geo, writer, &r->map);
+    if (st == STASH_OK && writer)
+        st = claim_writer(r);
+    if (st == STASH_OK)
+        note_writer(r);
+    if (st != STASH_OK) {
+        free_handle(r);
+        return st;
+    }
+    *ring = r;
+    return STASH_OK;
+}
+
+stash_status stash_ring_close(stash_ring **ring)
+{
+    if (ring == NULL || *ring == NULL)
+        return STASH_OK;
+    struct stash_ring *r = *ring;
+    if (r->writer) {
+        atomic_store_explicit(&r->map.header->writer_state, RING_WRITER_DETACHED,
+                              memory_order_release);
+        ring_wake_all(r);
+    }
+    free_handle(r);
+    *ring = NULL;
+    return STASH_OK;
+}
+
+/* STASH_OK if path is a regular file that starts with the ring's magic (no link followed). */
+static stash_status is_ring(const char *path)
+{
+    int fd;
+    stash_status status = sysio_open_regular(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW, &fd);
+    if (status == -ELOOP || status == STASH_E_NOT_FILE || status == -EISDIR)
+        return STASH_E_CORRUPT; /* a link, FIFO, device or directory is no ring */
+    if (status != STASH_OK)
+        return status;
+    char magic[sizeof RING_MAGIC - 1];
+    size_t got = 0;
+    status = sysio_pread_full(fd, magic, sizeof magic, 0, &got);
+    if (status == STASH_OK && (got != sizeof magic || memcmp(magic, RING_MAGIC, got) != 0))
+        status = STASH_E_CORRUPT;
+    close(fd);
+    return status;
+}
+
+stash_status stash_ring_remove(const char *name)
+{
+    char path[RING_PATH_MAX];
+    stash_status st = ring_path(name, path);
+    if (st == STASH_OK)
+        st = is_ring(path); /* a mistyped path must not delete someone's file */
+    if (st == STASH_OK && unlink(path) != 0)
+        st = -errno;
+    return st;
+}
+
+stash_status stash_ring_info_get(const stash_ring *r, stash_ring_info *info)
+{
+    if (r == NULL)
+        return STASH_E_CLOSED;
+    if (info == NULL)
+        return STASH_E_INVALID;
+    const struct ring_header *h = r->map.header;
+    uint32_t state = atomic_load_explicit(&h->writer_state, memory_order_acquire);
+    uint64_t written = stash_ring_written(r), oldest = ring_oldest(r);
+    *info = (stash_ring_info){
+        .channels = r->geo.channels,
+        .dtype = r->geo.dtype,
+        .capacity_samples = r->geo.capacity,
+        .frame_bytes = r->geo.frame_bytes,
+        .rate_hz = r->geo.rate_hz,
+        .mapping = r->geo.pocket ? STASH_RING_POCKET : STASH_RING_MIRRORED,
+        .is_writer = r->writer,
+        .written_samples = written,
+        .readable_from = oldest < written ? oldest : written,
+        .writer_attached = state == RING_WRITER_ATTACHED && ring_writer_alive(r),
+        .writer_pid = atomic_load_explicit(&h->writer_pid, memory_order_relaxed),
+        .writer_sessions = atomic_load_explicit(&h->writer_sessions, memory_order_relaxed),
+        .labels = r->strings,
+        .units = r->strings + r->geo.channels,
+    };
+    return STASH_OK;
+}
+
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+stash_status stash_ring_granule_samples(uint32_t channels, stash_dtype dtype, uint64_t *granule)
+{
+    size_t item = stash_dtype_size(dtype);
+    if (granule == NULL || channels == 0 || channels > STASH_RING_MAX_CHANNELS)
+        return STASH_E_INVALID;
+    if (item == 0)
+        return STASH_E_DTYPE;
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), frame = (uint64_t)channels * item;
+    *granule = page / gcd(frame, page);
+    return STASH_OK;
+}
+
+const char *stash_ring_mapping_name(stash_ring_mapping mapping)
+{
+    return mapping == STASH_RING_MIRRORED ? "mirrored"
+           : mapping == STASH_RING_POCKET ? "pocket"
+                                          : "unknown";
+}

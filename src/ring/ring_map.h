@@ -1,0 +1,67 @@
+/*
+ * Where a ring lives and how it is mapped: names to paths, building the
+ * object aside and linking it into place, and the double mapping that makes
+ * every window contiguous.
+ */
+#ifndef STASH_RING_MAP_H
+#define STASH_RING_MAP_H
+
+#include "ring/ring_layout.h"
+
+#include <stddef.h>
+
+#define RING_SHM_DIR "/dev/shm/"
+#define RING_PATH_MAX 4096
+
+/* A name to its path: "eeg" -> "/dev/shm/eeg"; a name with a "/" is a path. */
+stash_status ring_path(const char *name, char path[RING_PATH_MAX]);
+
+/*
+ * Builds the object for geo (header filled from cfg, data allocated) in
+ * path's directory without a name, with exactly mode, and returns its
+ * descriptor. ring_object_link gives it path; until then no one can see it.
+ */
+stash_status ring_object_build(const char *path, const struct ring_geometry *geo,
+                               const stash_ring_config *cfg, unsigned mode, int *fd);
+stash_status ring_object_link(int fd, const char *path);
+
+/*
+ * Opens path for attaching, read-write for a writer and read-only for a
+ * reader (so a reader can neither truncate the ring nor write to it): its
+ * descriptor and size.
+ */
+stash_status ring_object_open(const char *path, bool writable, int *fd, uint64_t *bytes);
+
+/* Replaces *fd (read-write) by a read-only descriptor of the same object. */
+stash_status ring_object_reopen_read_only(int *fd);
+
+/*
+ * STASH_E_TRUNCATED if the object open on fd is now shorter than geo's
+ * header and data: asked wherever the size may have changed since it was
+ * last looked at, before anything is read through a mapping.
+ */
+stash_status ring_object_fits(int fd, const struct ring_geometry *geo);
+
+struct ring_mapping {
+    void *base;
+    size_t length;
+    struct ring_header *header; /* read-write for the writer, read-only for readers */
+    unsigned char *data;        /* slot i at data + i x frame, for i < 2 x capacity */
+};
+
+/*
+ * Maps the object: read-write for the writer, read-only for readers, the
+ * data twice back to back unless geo is a pocket ring, and populated so the
+ * hot path never faults. Then checks the object's size again (it may have
+ * been cut since the header was checked): STASH_E_TRUNCATED, and nothing
+ * mapped, if it no longer holds geo. STASH_E_UNSUPPORTED if this host's
+ * pages do not fit the layout.
+ */
+stash_status ring_map(int fd, const struct ring_geometry *geo, bool writable,
+                      struct ring_mapping *map);
+void ring_unmap(struct ring_mapping *map);
+
+/* True if geo's data is whole pages here, so it can be mapped mirrored. */
+bool ring_mirror_fits(const struct ring_geometry *geo);
+
+#endif

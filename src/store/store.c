@@ -1,0 +1,213 @@
+/*
+ * The result store's front: URIs, key rules, the none: backend, memoise,
+ * and the dispatch to a backend's table (store_dir.c, store_hdf5.c).
+ */
+#include "store/store_internal.h"
+
+#include "value/value_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct stash_store {
+    const struct store_ops *ops; /* NULL for none: */
+    void *impl;
+};
+
+/* ---- Keys ------------------------------------------------------------------------ */
+
+/* Every "/"-separated part is non-empty, not "." or "..", and free of control characters. */
+static bool parts_are_valid(const char *key)
+{
+    for (const char *part = key;; part++) {
+        const char *end = strchr(part, '/');
+        size_t n = end ? (size_t)(end - part) : strlen(part);
+        if (n == 0 || (n == 1 && part[0] == '.') || (n == 2 && part[0] == '.' && part[1] == '.'))
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)part[i] < 0x20 || part[i] == 0x7f)
+                return false;
+        if (!end)
+            return true;
+        part = end;
+    }
+}
+
+/* STASH_E_LIMIT only when length is the key's one fault (store.h): "../" x 5000 is INVALID. */
+stash_status store_key_check(const char *key)
+{
+    size_t len = key ? strlen(key) : 0;
+    if (len == 0 || !utf8_is_valid(key, len) || !parts_are_valid(key))
+        return STASH_E_INVALID;
+    return len > STASH_STORE_KEY_MAX ? STASH_E_LIMIT : STASH_OK;
+}
+
+/* ---- Opening ---------------------------------------------------------------------- */
+
+static bool has_scheme(const char *uri, const char *scheme, const char **rest)
+{
+    size_t n = strlen(scheme);
+    if (strncmp(uri, scheme, n) != 0)
+        return false;
+    *rest = uri + n;
+    return true;
+}
+
+stash_status stash_store_open(const char *uri, const stash_store_options *options,
+                              stash_store **out)
+{
+    static const unsigned known =
+        STASH_STORE_DURABLE | STASH_STORE_READ_ONLY | STASH_STORE_EXCLUSIVE | STASH_STORE_COPY;
+    stash_store_options defaults = {0};
+    if (!options)
+        options = &defaults;
+    if (!uri || !out || (options->flags & ~known))
+        return STASH_E_INVALID;
+    const char *path = NULL;
+    const struct store_ops *ops = NULL;
+    stash_status (*open_backend)(const char *, const stash_store_options *, void **) = NULL;
+    if (has_scheme(uri, "none:", &path)) {
+        if (*path)
+            return STASH_E_INVALID;
+    } else if (has_scheme(uri, "hdf5:", &path)) {
+        ops = &store_hdf5_ops;
+        open_backend = store_hdf5_open;
+    } else {
+        if (!has_scheme(uri, "dir:", &path))
+            path = uri;
+        ops = &store_dir_ops;
+        open_backend = store_dir_open;
+    }
+    stash_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->ops = ops;
+    stash_status st = open_backend ? open_backend(path, options, &s->impl) : STASH_OK;
+    if (st != STASH_OK) {
+        free(s);
+        return st;
+    }
+    *out = s;
+    return STASH_OK;
+}
+
+void stash_store_close(stash_store **store)
+{
+    if (!store || !*store)
+        return;
+    if ((*store)->ops)
+        (*store)->ops->close((*store)->impl);
+    free(*store);
+    *store = NULL;
+}
+
+bool stash_store_is_active(const stash_store *store)
+{
+    return store && store->ops;
+}
+
+const char *stash_store_backend(const stash_store *store)
+{
+    return !store ? "" : store->ops ? store->ops->name : "none";
+}
+
+/* ---- Entries ---------------------------------------------------------------------- */
+
+/* The common checks: a store, a good key; none: answers for its backend. */
+static stash_status begin(const stash_store *store, const char *key, stash_status none_says)
+{
+    if (!store)
+        return STASH_E_INVALID;
+    stash_status st = store_key_check(key);
+    if (st != STASH_OK)
+        return st;
+    return store->ops ? STASH_OK : none_says;
+}
+
+stash_status stash_store_put(stash_store *store, const char *key, const stash_value *value)
+{
+    stash_status st = value ? begin(store, key, STASH_E_NO_TARGET) : STASH_E_INVALID;
+    return st == STASH_OK ? store->ops->put(store->impl, key, value) : st;
+}
+
+stash_status stash_store_get(stash_store *store, const char *key, stash_value **out)
+{
+    stash_status st = out ? begin(store, key, STASH_E_NO_SOURCE) : STASH_E_INVALID;
+    return st == STASH_OK ? store->ops->get(store->impl, key, out) : st;
+}
+
+stash_status stash_store_has(stash_store *store, const char *key)
+{
+    stash_status st = begin(store, key, STASH_E_NO_SOURCE);
+    return st == STASH_OK ? store->ops->has(store->impl, key) : st;
+}
+
+stash_status stash_store_delete(stash_store *store, const char *key)
+{
+    stash_status st = begin(store, key, STASH_E_NO_TARGET);
+    return st == STASH_OK ? store->ops->remove(store->impl, key) : st;
+}
+
+stash_status stash_store_list(stash_store *store, stash_store_list_fn fn, void *ctx)
+{
+    if (!store || !fn)
+        return STASH_E_INVALID;
+    return store->ops ? store->ops->list(store->impl, fn, ctx) : STASH_E_NO_SOURCE;
+}
+
+stash_status stash_store_gc(stash_store *store, uint64_t max_bytes, stash_store_gc_stats *stats)
+{
+    stash_store_gc_stats ignored;
+    if (!store)
+        return STASH_E_INVALID;
+    if (!store->ops)
+        return STASH_E_NO_TARGET;
+    return store->ops->gc(store->impl, max_bytes, stats ? stats : &ignored);
+}
+
+/* ---- Memoise ---------------------------------------------------------------------- */
+
+static stash_status store_result(stash_store *store, const char *key, const stash_value *result,
+                                 const stash_value *inputs, const stash_value *meta)
+{
+    if (store->ops->put_memo)
+        return store->ops->put_memo(store->impl, key, result, inputs, meta);
+    return store->ops->put(store->impl, key, result);
+}
+
+stash_status stash_store_memoise(stash_store *store, const stash_value *inputs,
+                                 const stash_value *meta, stash_store_compute_fn compute,
+                                 void *ctx, stash_value **result, stash_store_memo *memo)
+{
+    stash_store_memo m = {0};
+    if (!store || !inputs || !compute || !result)
+        return STASH_E_INVALID;
+    stash_status st = stash_hash_inputs(inputs, meta, &m.key);
+    if (st != STASH_OK)
+        return st;
+    stash_value *v = NULL;
+    if (store->ops) {
+        st = store->ops->get(store->impl, m.key.text, &v);
+        m.hit = st == STASH_OK;
+        if (st != STASH_OK && st != STASH_E_NOT_FOUND)
+            return st; /* a damaged entry is reported, not silently recomputed */
+    }
+    if (!m.hit) {
+        st = compute(ctx, inputs, meta, &v);
+        if (st == STASH_OK && !v)
+            st = STASH_E_INVALID;
+        if (st == STASH_OK && store->ops) {
+            st = store_result(store, m.key.text, v, inputs, meta);
+            m.stored = st == STASH_OK;
+        }
+        if (st != STASH_OK) {
+            stash_value_free(&v);
+            return st;
+        }
+    }
+    *result = v;
+    if (memo)
+        *memo = m;
+    return STASH_OK;
+}

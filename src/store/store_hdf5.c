@@ -1,0 +1,601 @@
+/*
+ * The hdf5: backend: one HDF5 file in corelay's layouts (hdf5_value.h),
+ * which h5py and corelay read.
+ *
+ * HDF5 is not a multi-writer store, so every operation opens the file,
+ * does its work and closes it under a lock file beside it ("PATH.lock"):
+ * writers hold it alone, readers share it. A reader therefore waits at most
+ * for the write in progress, and no process keeps the file open between
+ * operations, so none reads through a stale metadata cache.
+ *
+ * A put writes the whole value under a temporary name in the key's group,
+ * then deletes the old value and moves the new one into place: the value
+ * under a key is always whole. HDF5 writes new data at the end of the file
+ * (freed space is not reused across opens), and no metadata that refers to
+ * it reaches the disk before the file is closed, so a writer killed during
+ * the data part of a put leaves the previous state. HDF5 has no journal: a
+ * kill inside the final metadata flush can still damage the file, which is
+ * why dir: is the store of choice where crashes are expected (docs/store.md).
+ *
+ * HDF5's error printing is replaced around every call into it by a function
+ * that prints nothing, so the library never prints; failures come back as
+ * statuses. When the failure is a system call's (HDF5 could not open, read,
+ * write or extend the file), the status is that call's errno (-EMFILE,
+ * -ENOSPC, -EISDIR...), which HDF5 records in its error stack, not a
+ * generic -EIO or STASH_E_CORRUPT.
+ */
+#include "store/store_hdf5_value.h"
+#include "store/store_internal.h"
+#include "core/sysio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#define TEMP_PREFIX ".stash-put-"
+
+struct hdf5_store {
+    char *path;
+    int lock_fd; /* -1: read-only with no lock file */
+    stash_store_options options;
+    hid_t held;  /* STASH_STORE_EXCLUSIVE: the file, open and locked until close */
+};
+
+/* ---- Sessions: lock, silence, open, work, close ---------------------------------------- */
+
+struct session {
+    H5E_auto2_t saved_fn;
+    void *saved_data;
+    hid_t file;
+    bool locked;
+};
+
+/*
+ * The errno of the first system call HDF5 saw fail since quiet(), or 0.
+ * HDF5's file driver pushes an error whose description carries "errno = N"
+ * when open, read, write or truncate fails; HDF5
+ * clears its stack at the start of every API call, so the errno is taken
+ * at once, by the function HDF5 calls (instead of printing) whenever one of
+ * its API calls fails. Per thread, as HDF5's error stacks are.
+ */
+static _Thread_local int session_errno;
+
+#define ERRNO_TAG "errno = "
+
+static herr_t take_errno(unsigned n, const H5E_error2_t *error, void *found)
+{
+    (void)n;
+    const char *at = error->desc ? strstr(error->desc, ERRNO_TAG) : NULL;
+    long value = at ? strtol(at + strlen(ERRNO_TAG), NULL, 10) : 0;
+    if (value <= 0 || value > INT_MAX)
+        return 0;
+    *(int *)found = (int)value;
+    return 1; /* stop at the innermost: the system call itself */
+}
+
+static herr_t record_errno(hid_t stack, void *unused)
+{
+    (void)unused;
+    if (session_errno == 0)
+        H5Ewalk2(stack, H5E_WALK_UPWARD, take_errno, &session_errno);
+    return 0;
+}
+
+/* st, or the system's reason when st is a generic HDF5 failure that a
+ * failed system call caused. */
+static stash_status system_cause(stash_status st)
+{
+    bool generic = st == -EIO || st == STASH_E_CORRUPT;
+    return generic && session_errno != 0 ? -session_errno : st;
+}
+
+static void quiet(struct session *s)
+{
+    H5Eget_auto2(H5E_DEFAULT, &s->saved_fn, &s->saved_data);
+    H5Eset_auto2(H5E_DEFAULT, record_errno, NULL);
+    session_errno = 0;
+}
+
+static void loud(struct session *s)
+{
+    H5Eset_auto2(H5E_DEFAULT, s->saved_fn, s->saved_data);
+}
+
+static stash_status begin(struct hdf5_store *h, bool write, struct session *s)
+{
+    *s = (struct session){.file = H5I_INVALID_HID};
+    if (h->held >= 0) {
+        quiet(s);
+        s->file = h->held;
+        return STASH_OK;
+    }
+    if (h->lock_fd >= 0) {
+        if (flock(h->lock_fd, write ? LOCK_EX : LOCK_SH) != 0)
+            return -errno;
+        s->locked = true;
+    }
+    quiet(s);
+    s->file = H5Fopen(h->path, write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (s->file >= 0)
+        return STASH_OK;
+    loud(s);
+    if (s->locked)
+        flock(h->lock_fd, LOCK_UN);
+    return system_cause(access(h->path, F_OK) == 0 ? STASH_E_CORRUPT : -errno);
+}
+
+static stash_status end(struct hdf5_store *h, bool write, struct session *s, stash_status st)
+{
+    if (h->held >= 0) {
+        /* Flushed, so a put that returned survives a crash of this process. */
+        if (write && H5Fflush(h->held, H5F_SCOPE_LOCAL) < 0 && st == STASH_OK)
+            st = -EIO;
+        loud(s);
+        return system_cause(st);
+    }
+    if (H5Fclose(s->file) < 0 && st == STASH_OK)
+        st = -EIO;
+    loud(s);
+    st = system_cause(st);
+    if (st == STASH_OK && write && (h->options.flags & STASH_STORE_DURABLE)) {
+        int fd = open(h->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) != 0)
+            st = -errno;
+        if (fd >= 0)
+            sysio_close(fd);
+    }
+    if (s->locked)
+        flock(h->lock_fd, LOCK_UN);
+    return st;
+}
+
+/* ---- Opening ---------------------------------------------------------------------------- */
+
+struct file_image {
+    void *bytes;
+    size_t len;
+};
+
+static stash_status write_image(int fd, void *ctx)
+{
+    const struct file_image *image = ctx;
+    return sysio_pwrite_full(fd, image->bytes, image->len, 0, NULL);
+}
+
+/*
+ * A new empty file, built in memory (HDF5's core driver, no backing store)
+ * and published by sysio_publish: HDF5 never opens a name on disk, so no
+ * temporary of ours can be met by a planted link.
+ */
+static stash_status create_file(const char *path)
+{
+    struct session s;
+    quiet(&s);
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t file = H5I_INVALID_HID;
+    if (fcpl >= 0 && fapl >= 0 && H5Pset_fapl_core(fapl, 64 * 1024, false) >= 0 &&
+        H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) >= 0)
+        file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
+    struct file_image image = {NULL, 0};
+    ssize_t len = file >= 0 && H5Fflush(file, H5F_SCOPE_LOCAL) >= 0
+                      ? H5Fget_file_image(file, NULL, 0)
+                      : -1;
+    if (len > 0 && (image.bytes = malloc((size_t)len)) != NULL &&
+        H5Fget_file_image(file, image.bytes, (size_t)len) == len)
+        image.len = (size_t)len;
+    if (file >= 0)
+        H5Fclose(file);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
+    loud(&s);
+    stash_status st = image.len > 0 ? sysio_publish(path, write_image, &image, false)
+                      : len > 0 && image.bytes == NULL ? -ENOMEM
+                                                      : -EIO;
+    free(image.bytes);
+    return st;
+}
+
+static stash_status open_lock(struct hdf5_store *h, bool read_only)
+{
+    char lock[PATH_MAX];
+    int n = snprintf(lock, sizeof lock, "%s.lock", h->path);
+    if (n < 0 || (size_t)n >= sizeof lock)
+        return -ENAMETOOLONG;
+    /* The lock is the store's own: never a link, never a FIFO to hang on. */
+    int flags = O_NOFOLLOW | (read_only ? O_RDONLY : O_RDWR | O_CREAT);
+    stash_status st = sysio_open_regular(AT_FDCWD, lock, flags, &h->lock_fd);
+    if (st != STASH_OK)
+        h->lock_fd = -1;
+    if (st == -ELOOP || st == STASH_E_NOT_FILE)
+        return STASH_E_CORRUPT;
+    return st == -ENOENT && read_only ? STASH_OK : st;
+}
+
+/* The file exists and is HDF5, or is created (under the lock, so once). */
+static stash_status ensure_file(struct hdf5_store *h, bool read_only)
+{
+    if (h->lock_fd >= 0 && flock(h->lock_fd, LOCK_EX) != 0)
+        return -errno;
+    int fd;
+    stash_status st = sysio_open_input(h->path, &fd); /* HDF5 would wait on a FIFO */
+    if (st == STASH_OK)
+        sysio_close(fd);
+    else if (st == -ENOENT && !read_only)
+        st = system_cause(create_file(h->path));
+    if (st == STASH_OK) {
+        struct session s;
+        quiet(&s);
+        htri_t is = H5Fis_hdf5(h->path);
+        loud(&s);
+        st = is > 0 ? STASH_OK : system_cause(STASH_E_CORRUPT);
+    }
+    if (h->lock_fd >= 0)
+        flock(h->lock_fd, LOCK_UN);
+    return st;
+}
+
+/* STASH_STORE_EXCLUSIVE: the file stays open, and the lock held, until close. */
+static stash_status hold_file(struct hdf5_store *h, bool read_only)
+{
+    if (h->lock_fd >= 0 && flock(h->lock_fd, read_only ? LOCK_SH : LOCK_EX) != 0)
+        return -errno;
+    struct session s;
+    quiet(&s);
+    h->held = H5Fopen(h->path, read_only ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT);
+    loud(&s);
+    return h->held >= 0 ? STASH_OK : system_cause(STASH_E_CORRUPT);
+}
+
+static void hdf5_close(void *impl)
+{
+    struct hdf5_store *h = impl;
+    if (!h)
+        return;
+    if (h->held >= 0) {
+        struct session s;
+        quiet(&s);
+        H5Fclose(h->held);
+        loud(&s);
+    }
+    if (h->lock_fd >= 0)
+        sysio_close(h->lock_fd);
+    free(h->path);
+    free(h);
+}
+
+stash_status store_hdf5_open(const char *path, const stash_store_options *options, void **impl)
+{
+    bool read_only = options->flags & STASH_STORE_READ_ONLY;
+    if (!*path || options->max_bytes)
+        return STASH_E_INVALID; /* HDF5 gives no space back: a size limit cannot hold */
+    struct hdf5_store *h = calloc(1, sizeof *h);
+    if (!h || !(h->path = strdup(path))) {
+        free(h);
+        return -ENOMEM;
+    }
+    h->options = *options;
+    h->lock_fd = -1;
+    h->held = H5I_INVALID_HID;
+    stash_status st = open_lock(h, read_only);
+    if (st == STASH_OK)
+        st = ensure_file(h, read_only);
+    if (st == STASH_OK && (options->flags & STASH_STORE_EXCLUSIVE))
+        st = hold_file(h, read_only);
+    if (st != STASH_OK) {
+        hdf5_close(h);
+        return st;
+    }
+    *impl = h;
+    return STASH_OK;
+}
+
+/* ---- Paths inside the file ---------------------------------------------------------------- */
+
+/*
+ * Whether loc has a link called name: STASH_OK, STASH_E_NOT_FOUND, or
+ * STASH_E_CORRUPT when HDF5 cannot tell (a damaged group, such as a kill
+ * inside HDF5's metadata flush can leave): damage must never read as an
+ * absent key, and nothing may be created in a group HDF5 cannot read.
+ */
+static stash_status link_exists(hid_t loc, const char *name)
+{
+    htri_t exists = H5Lexists(loc, name, H5P_DEFAULT);
+    return exists > 0 ? STASH_OK : exists == 0 ? STASH_E_NOT_FOUND : STASH_E_CORRUPT;
+}
+
+/* True if name in loc is a hard link (H5Lget_info does not follow the last link). */
+static bool hard_link(hid_t loc, const char *name)
+{
+    H5L_info_t link;
+    return H5Lget_info(loc, name, &link, H5P_DEFAULT) >= 0 && link.type == H5L_TYPE_HARD;
+}
+
+/* The link path names in file: STASH_OK if hard, STASH_E_NOT_FOUND if missing. */
+static stash_status hard_step(hid_t file, const char *path)
+{
+    stash_status st = link_exists(file, path);
+    if (st != STASH_OK)
+        return st;
+    return hard_link(file, path) ? STASH_OK : STASH_E_UNSUPPORTED;
+}
+
+/*
+ * STASH_OK if key names an object, STASH_E_NOT_FOUND if not (H5Lexists
+ * needs every parent to exist). Every link on the way, the key's own
+ * included, must be hard: a soft or external link would lead elsewhere in
+ * the file or into another file, which a get would read and a put or delete
+ * change. Those are STASH_E_UNSUPPORTED, as links inside values are.
+ */
+static stash_status find(hid_t file, const char *key)
+{
+    char buf[STASH_STORE_KEY_MAX + 1];
+    snprintf(buf, sizeof buf, "%s", key);
+    stash_status st = STASH_OK;
+    for (char *slash = buf; st == STASH_OK && (slash = strchr(slash, '/')); *slash++ = '/') {
+        *slash = '\0';
+        st = hard_step(file, buf);
+    }
+    return st == STASH_OK ? hard_step(file, buf) : st;
+}
+
+/* Opens the group that holds key's value, making missing groups on the way. */
+static stash_status open_parent(hid_t file, const char *key, hid_t *parent, const char **leaf)
+{
+    char buf[STASH_STORE_KEY_MAX + 1];
+    snprintf(buf, sizeof buf, "%s", key);
+    char *slash = strrchr(buf, '/');
+    *leaf = slash ? key + (slash - buf) + 1 : key;
+    hid_t g = H5Gopen2(file, "/", H5P_DEFAULT);
+    for (char *part = buf; slash && g >= 0 && part <= slash;) {
+        char *end = strchr(part, '/');
+        *end = '\0';
+        hid_t next;
+        stash_status exists = link_exists(g, part);
+        if (exists == STASH_E_CORRUPT) {
+            H5Gclose(g);
+            return exists;
+        }
+        if (exists == STASH_OK) {
+            next = hard_link(g, part) ? H5Gopen2(g, part, H5P_DEFAULT) : H5I_INVALID_HID;
+            if (next < 0) {
+                H5Gclose(g);
+                return STASH_E_UNSUPPORTED; /* a value or a link is where a group would go */
+            }
+        } else {
+            hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+            H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+            next = H5Gcreate2(g, part, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+            H5Pclose(gcpl);
+        }
+        H5Gclose(g);
+        g = next;
+        part = end + 1;
+    }
+    if (g < 0)
+        return -EIO;
+    *parent = g;
+    return STASH_OK;
+}
+
+/* ---- Writing ---------------------------------------------------------------------------- */
+
+/* A JSON tree of content keys: sequences as lists, anything else as its key (HashedHDF5). */
+static stash_status hash_tree(const stash_value *v, stash_value **out)
+{
+    stash_value_kind kind = stash_value_kind_of(v);
+    if (kind == STASH_VALUE_LIST || kind == STASH_VALUE_TUPLE) {
+        stash_status st = stash_value_new_list(out);
+        for (size_t i = 0; i < stash_value_length(v) && st == STASH_OK; i++) {
+            stash_value *item = NULL;
+            st = hash_tree(stash_value_item(v, i), &item);
+            if (st == STASH_OK && (st = stash_value_append(*out, item)) != STASH_OK)
+                stash_value_free(&item);
+        }
+        if (st != STASH_OK)
+            stash_value_free(out);
+        return st;
+    }
+    stash_key key;
+    stash_status st = stash_hash_value(v, &key);
+    return st == STASH_OK ? stash_value_new_string(key.text, strlen(key.text), out) : st;
+}
+
+static stash_status write_json(hid_t group, const char *name, const stash_value *v)
+{
+    char *text = NULL;
+    stash_value *s = NULL;
+    stash_status st = stash_value_to_json(v, 0, &text, NULL);
+    if (st == STASH_OK)
+        st = stash_value_new_string(text, strlen(text), &s);
+    if (st == STASH_OK)
+        st = h5v_write(group, name, s, 0);
+    stash_value_free(&s);
+    free(text);
+    return st;
+}
+
+static stash_status write_hash_tree(hid_t group, const char *name, const stash_value *v)
+{
+    stash_value *tree = NULL;
+    stash_status st = hash_tree(v, &tree);
+    if (st == STASH_OK)
+        st = write_json(group, name, tree);
+    stash_value_free(&tree);
+    return st;
+}
+
+struct put_job {
+    const char *key;
+    const stash_value *value, *inputs, *meta;
+    bool memo;
+};
+
+/* HashedHDF5: a group holding "data" (tuples as "000", "001", ...) and, for a memo, the rest. */
+static stash_status write_hashed(hid_t parent, const char *temp, const struct put_job *job)
+{
+    hid_t g = H5Gcreate2(parent, temp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return -EIO;
+    stash_status st = h5v_write(g, "data", job->value, 3);
+    if (st == STASH_OK && job->memo) {
+        stash_value *none = NULL;
+        st = job->meta ? write_json(g, "meta", job->meta) : stash_value_new_null(&none);
+        if (st == STASH_OK && none)
+            st = write_json(g, "meta", none);
+        stash_value_free(&none);
+        if (st == STASH_OK)
+            st = write_hash_tree(g, "input", job->inputs);
+        if (st == STASH_OK)
+            st = write_hash_tree(g, "output", job->value);
+    }
+    H5Gclose(g);
+    return st;
+}
+
+static stash_status put_in_file(hid_t file, const struct put_job *job)
+{
+    hid_t parent;
+    const char *leaf;
+    stash_status st = open_parent(file, job->key, &parent, &leaf);
+    if (st != STASH_OK)
+        return st;
+    char temp[64];
+    snprintf(temp, sizeof temp, TEMP_PREFIX "%ld", (long)getpid());
+    stash_status leftover = link_exists(parent, temp), old_value = link_exists(parent, leaf);
+    if (leftover == STASH_E_CORRUPT || old_value == STASH_E_CORRUPT)
+        st = STASH_E_CORRUPT; /* HDF5 cannot read this group: create nothing in it */
+    if (st == STASH_OK && leftover == STASH_OK)
+        H5Ldelete(parent, temp, H5P_DEFAULT); /* left by a put that failed */
+    if (st == STASH_OK)
+        st = stash_key_is_content(job->key) ? write_hashed(parent, temp, job)
+                                            : h5v_write(parent, temp, job->value, 0);
+    if (st == STASH_OK && old_value == STASH_OK && H5Ldelete(parent, leaf, H5P_DEFAULT) < 0)
+        st = -EIO;
+    if (st == STASH_OK && H5Lmove(parent, temp, parent, leaf, H5P_DEFAULT, H5P_DEFAULT) < 0)
+        st = -EIO;
+    if (st != STASH_OK && link_exists(parent, temp) == STASH_OK)
+        H5Ldelete(parent, temp, H5P_DEFAULT);
+    H5Gclose(parent);
+    return st;
+}
+
+static stash_status put_job(struct hdf5_store *h, const struct put_job *job)
+{
+    if (h->options.flags & STASH_STORE_READ_ONLY)
+        return STASH_E_NOT_WRITABLE;
+    stash_status st = h5v_check(job->value);
+    if (st != STASH_OK)
+        return st;
+    struct session s;
+    st = begin(h, true, &s);
+    if (st != STASH_OK)
+        return st;
+    return end(h, true, &s, put_in_file(s.file, job));
+}
+
+static stash_status hdf5_put(void *impl, const char *key, const stash_value *value)
+{
+    struct put_job job = {key, value, NULL, NULL, false};
+    return put_job(impl, &job);
+}
+
+static stash_status hdf5_put_memo(void *impl, const char *key, const stash_value *value,
+                                  const stash_value *inputs, const stash_value *meta)
+{
+    struct put_job job = {key, value, inputs, meta, true};
+    return put_job(impl, &job);
+}
+
+/* ---- Reading ---------------------------------------------------------------------------- */
+
+static stash_status hdf5_get(void *impl, const char *key, stash_value **out)
+{
+    struct session s;
+    stash_status st = begin(impl, false, &s);
+    if (st != STASH_OK)
+        return st;
+    st = find(s.file, key);
+    if (st == STASH_OK && stash_key_is_content(key)) {
+        char data[STASH_KEY_CHARS + 8];
+        snprintf(data, sizeof data, "%s/data", key);
+        st = h5v_read(s.file, data, true, out);
+    } else if (st == STASH_OK) {
+        st = h5v_read(s.file, key, false, out);
+    }
+    return end(impl, false, &s, st);
+}
+
+static stash_status hdf5_has(void *impl, const char *key)
+{
+    struct session s;
+    stash_status st = begin(impl, false, &s);
+    return st == STASH_OK ? end(impl, false, &s, find(s.file, key)) : st;
+}
+
+static stash_status hdf5_remove(void *impl, const char *key)
+{
+    struct hdf5_store *h = impl;
+    if (h->options.flags & STASH_STORE_READ_ONLY)
+        return STASH_E_NOT_WRITABLE;
+    struct session s;
+    stash_status st = begin(h, true, &s);
+    if (st != STASH_OK)
+        return st;
+    st = find(s.file, key);
+    if (st == STASH_OK && H5Ldelete(s.file, key, H5P_DEFAULT) < 0)
+        st = -EIO;
+    return end(h, true, &s, st);
+}
+
+struct listing {
+    stash_store_list_fn fn;
+    void *ctx;
+    stash_status status;
+};
+
+static herr_t list_one(hid_t g, const char *name, const H5L_info_t *info, void *ctx)
+{
+    (void)g, (void)info;
+    struct listing *l = ctx;
+    if (strncmp(name, TEMP_PREFIX, sizeof TEMP_PREFIX - 1) == 0)
+        return 0;
+    l->status = l->fn(l->ctx, name, 0);
+    return l->status == STASH_OK ? 0 : 1;
+}
+
+static stash_status hdf5_list(void *impl, stash_store_list_fn fn, void *ctx)
+{
+    struct session s;
+    stash_status st = begin(impl, false, &s);
+    if (st != STASH_OK)
+        return st;
+    struct listing l = {fn, ctx, STASH_OK};
+    if (H5Literate(s.file, H5_INDEX_NAME, H5_ITER_INC, NULL, list_one, &l) < 0)
+        st = STASH_E_CORRUPT;
+    return end(impl, false, &s, st != STASH_OK ? st : l.status);
+}
+
+static stash_status hdf5_gc(void *impl, uint64_t max_bytes, stash_store_gc_stats *stats)
+{
+    (void)impl, (void)max_bytes, (void)stats;
+    return STASH_E_UNSUPPORTED;
+}
+
+const struct store_ops store_hdf5_ops = {
+    .name = "hdf5",
+    .put = hdf5_put,
+    .put_memo = hdf5_put_memo,
+    .get = hdf5_get,
+    .has = hdf5_has,
+    .remove = hdf5_remove,
+    .list = hdf5_list,
+    .gc = hdf5_gc,
+    .close = hdf5_close,
+};
