@@ -377,6 +377,36 @@ static void test_library_opens_refuse_a_fifo_at_once(void **state)
     alarm(0);
 }
 
+/* Rings and first NCO objects are linked in whole, never replacing, with or without O_TMPFILE. */
+static void test_creators_link_whole_files_without_o_tmpfile(void **state)
+{
+    (void)state;
+    for (int unnamed = 0; unnamed < 2; unnamed++) {
+        sysio_seams.unnamed_files = unnamed;
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s", path_in(dir, unnamed ? "create-unnamed" : "create-named"));
+        assert_int_equal(mkdir(sub, 0700), 0);
+        char ring_path[4200], nco_path[4200];
+        snprintf(ring_path, sizeof ring_path, "%s/r.ring", sub);
+        snprintf(nco_path, sizeof nco_path, "%s/first.nco", sub);
+        stash_ring_config cfg = {.channels = 2, .capacity_samples = 1024,
+                                 .dtype = STASH_DTYPE_FLOAT32};
+        stash_ring *r = NULL, *again = NULL;
+        assert_ok(stash_ring_create(ring_path, &cfg, &r));
+        assert_int_equal(stash_ring_create(ring_path, &cfg, &again), -EEXIST);
+        assert_ok(stash_ring_close(&r));
+        uint8_t byte = 1;
+        uint64_t one = 1;
+        stash_array_desc d;
+        assert_ok(stash_array_desc_init(&d, STASH_DTYPE_UINT8, 1, &one));
+        assert_ok(stash_nco_append(nco_path, NULL, &d, &byte, 0));
+        /* The ring, the NCO file and its index; no temporary left. */
+        assert_int_equal(dir_entry_count(sub), 3);
+        assert_ok(stash_ring_remove(ring_path));
+    }
+    sysio_seams.unnamed_files = true;
+}
+
 static void test_opened_input_is_blocking_again(void **state)
 {
     (void)state;
@@ -550,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_temporary_names_are_random),
         cmocka_unit_test(test_opening_a_fifo_for_input_is_refused_at_once),
         cmocka_unit_test(test_library_opens_refuse_a_fifo_at_once),
+        cmocka_unit_test(test_creators_link_whole_files_without_o_tmpfile),
         cmocka_unit_test(test_opened_input_is_blocking_again),
         cmocka_unit_test(test_capped_reader_takes_exactly_its_limit),
         cmocka_unit_test(test_capped_reader_stops_on_dev_zero_within_an_address_space_limit),

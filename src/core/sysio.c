@@ -120,7 +120,7 @@ static stash_status claim_temp_name(const char *path, struct sysio_aside *a,
 
 static int create_named(struct sysio_aside *a)
 {
-    a->fd = open(a->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    a->fd = open(a->temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     return a->fd >= 0 ? 0 : -1;
 }
 
@@ -154,7 +154,7 @@ static int open_anonymous(const char *path)
         return -1;
     char dir[PATH_MAX];
     sysio_directory_of(path, dir, sizeof dir);
-    return open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+    return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
 }
 
 stash_status sysio_aside_open(const char *path, struct sysio_aside *a)
@@ -179,6 +179,23 @@ stash_status sysio_aside_open(const char *path, struct sysio_aside *a)
 stash_status sysio_aside_name(struct sysio_aside *a, const char *path)
 {
     return a->named ? STASH_OK : claim_temp_name(path, a, link_anonymous);
+}
+
+stash_status sysio_aside_link(struct sysio_aside *a, const char *path, int *fd)
+{
+    char self[32];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", a->fd);
+    int linked = a->named ? link(a->temp, path)
+                          : linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+    if (linked != 0)
+        return -errno;
+    if (a->named)
+        unlink(a->temp); /* path is the file's name now; the temporary one goes */
+    a->named = false;
+    flock(a->fd, LOCK_UN);
+    *fd = a->fd;
+    a->fd = -1;
+    return STASH_OK;
 }
 
 stash_status sysio_aside_close(struct sysio_aside *a)

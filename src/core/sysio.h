@@ -51,6 +51,15 @@ stash_status sysio_aside_open(const char *path, struct sysio_aside *a);
  * locked, so rename(a->temp, path) can follow while the lock is held. */
 stash_status sysio_aside_name(struct sysio_aside *a, const char *path);
 
+/*
+ * Gives the whole aside file the name path only if nothing has that name
+ * yet: -EEXIST (path untouched) otherwise, for creators that must never
+ * replace (a new ring, an NCO file's first object). Its temporary name, if
+ * it had one, is removed. On success the descriptor is the caller's (*fd),
+ * open and unlocked, and a is spent; on failure a is as before.
+ */
+stash_status sysio_aside_link(struct sysio_aside *a, const char *path, int *fd);
+
 /* Closes the file, releasing the lock; after the rename, a->temp is no
  * longer ours, so a later discard leaves it alone. */
 stash_status sysio_aside_close(struct sysio_aside *a);

@@ -251,8 +251,6 @@ static stash_status append_locked(int fd, const char *path, const struct pickled
  * it in only if path is still missing (link does not replace), so no reader
  * ever sees an empty file or a first object without its header under path.
  * -EEXIST if another writer created path meanwhile: append to theirs.
- * (src/core/sysio.c has no "publish unless present" yet; sysio_aside_finish names
- * the aside file, and link gives that name's file a second name at path.)
  */
 static stash_status create_with_first(const char *path, const struct pickled *meta,
                                       const stash_array_desc *desc, const void *data,
@@ -276,11 +274,12 @@ static stash_status create_with_first(const char *path, const struct pickled *me
         locked = fcntl(a.fd, F_DUPFD_CLOEXEC, 0);
         status = locked >= 0 ? lock_file(locked) : -errno;
     }
+    int fd = -1;
     if (status == STASH_OK)
-        status = sysio_aside_finish(&a, path);
-    if (status == STASH_OK && link(a.temp, path) != 0)
-        status = -errno;
-    sysio_aside_discard(&a); /* the temporary name, whether or not path has the file */
+        status = sysio_aside_link(&a, path, &fd); /* never replaces: -EEXIST if path appeared */
+    if (fd >= 0)
+        sysio_close(fd);
+    sysio_aside_discard(&a); /* after a failure: the file and its temporary name */
     if (status == STASH_OK && durable)
         status = sysio_sync_directory(path);
     uint64_t start = 0;

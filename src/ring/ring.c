@@ -102,36 +102,44 @@ static void note_writer(struct stash_ring *r)
         ring_writer_alive(r);
 }
 
-/* Builds, maps and claims a new ring's object; its name is linked by the caller. */
+/* A handle built on an aside file failed: the handle closed the descriptor;
+ * the file's temporary name (if it had one) goes too. */
+static void drop_built(struct stash_ring *r, struct sysio_aside *a)
+{
+    free_handle(r);
+    a->fd = -1;
+    sysio_aside_discard(a);
+}
+
+/* Builds, maps and claims a new ring's object aside; its name is linked by the caller. */
 static stash_status build(const char *path, const stash_ring_config *cfg, bool pocket,
-                          struct stash_ring **out)
+                          struct stash_ring **out, struct sysio_aside *a)
 {
     struct ring_geometry geo;
     stash_status st = ring_geometry_plan(cfg, pocket, &geo);
     if (st == STASH_OK && !pocket && !ring_mirror_fits(&geo))
         st = ring_geometry_plan(cfg, true, &geo);
-    int fd = -1;
     if (st == STASH_OK)
-        st = ring_object_build(path, &geo, cfg, cfg->mode ? cfg->mode : 0600, &fd);
+        st = ring_object_build(path, &geo, cfg, cfg->mode ? cfg->mode : 0600, a);
     if (st != STASH_OK)
         return st;
-    struct stash_ring *r = new_handle(fd, &geo);
+    struct stash_ring *r = new_handle(a->fd, &geo);
     if (r == NULL) {
-        close(fd);
+        sysio_aside_discard(a);
         return -ENOMEM;
     }
     bool writer = !(cfg->flags & STASH_RING_NO_WRITER);
-    st = ring_map(fd, &geo, writer, &r->map);
+    st = ring_map(a->fd, &geo, writer, &r->map);
     if (st != STASH_OK && !geo.pocket) {
-        free_handle(r);
-        return build(path, cfg, true, out); /* this system refused the mirror */
+        drop_built(r, a);
+        return build(path, cfg, true, out, a); /* this system refused the mirror */
     }
     if (st == STASH_OK)
         st = copy_meta(r, r->map.header);
     if (st == STASH_OK && writer)
         st = claim_writer(r);
     if (st != STASH_OK) {
-        free_handle(r);
+        drop_built(r, a);
         return st;
     }
     *out = r;
@@ -148,15 +156,21 @@ stash_status stash_ring_create(const char *name, const stash_ring_config *cfg, s
     if (st != STASH_OK)
         return st;
     struct stash_ring *r;
-    st = build(path, cfg, cfg->flags & STASH_RING_FORCE_POCKET, &r);
+    struct sysio_aside aside;
+    st = build(path, cfg, cfg->flags & STASH_RING_FORCE_POCKET, &r, &aside);
     if (st != STASH_OK)
         return st;
+    /* Linked, never replacing: -EEXIST if the name is taken. */
+    st = sysio_aside_link(&aside, path, &r->fd);
+    if (st != STASH_OK) {
+        drop_built(r, &aside);
+        return st;
+    }
     if (!r->writer) /* a reader's handle holds no writable descriptor */
         st = ring_object_reopen_read_only(&r->fd);
-    if (st == STASH_OK)
-        st = ring_object_link(r->fd, path);
     if (st != STASH_OK) {
         free_handle(r);
+        stash_ring_remove(name);
         return st;
     }
     *ring = r;

@@ -68,36 +68,22 @@ static stash_status write_header(int fd, const struct ring_geometry *geo,
 }
 
 stash_status ring_object_build(const char *path, const struct ring_geometry *geo,
-                               const stash_ring_config *cfg, unsigned mode, int *out)
+                               const stash_ring_config *cfg, unsigned mode, struct sysio_aside *a)
 {
-    char dir[RING_PATH_MAX];
-    sysio_directory_of(path, dir, sizeof dir);
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    stash_status st = STASH_OK;
+    stash_status st = sysio_aside_open(path, a);
+    if (st != STASH_OK)
+        return st;
     off_t bytes = (off_t)geo->header_bytes + (off_t)geo->data_bytes;
-    if (fchmod(fd, mode & 07777) != 0) /* exactly mode, whatever the umask */
+    if (fchmod(a->fd, mode & 07777) != 0) /* exactly mode, whatever the umask */
         st = -errno;
-    int err = st == STASH_OK ? posix_fallocate(fd, 0, bytes) : 0;
+    int err = st == STASH_OK ? posix_fallocate(a->fd, 0, bytes) : 0;
     if (err != 0)
         st = -err;
     if (st == STASH_OK)
-        st = write_header(fd, geo, cfg);
-    if (st != STASH_OK) {
-        close(fd);
-        return st;
-    }
-    *out = fd;
-    return STASH_OK;
-}
-
-stash_status ring_object_link(int fd, const char *path)
-{
-    char proc[64];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    /* Fails with EEXIST if the name is taken: creation never replaces a ring. */
-    return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? STASH_OK : -errno;
+        st = write_header(a->fd, geo, cfg);
+    if (st != STASH_OK)
+        sysio_aside_discard(a);
+    return st;
 }
 
 stash_status ring_object_open(const char *path, bool writable, int *out, uint64_t *bytes)

@@ -6,6 +6,7 @@
 #ifndef STASH_RING_MAP_H
 #define STASH_RING_MAP_H
 
+#include "core/sysio.h"
 #include "ring/ring_layout.h"
 
 #include <stddef.h>
@@ -17,13 +18,14 @@
 stash_status ring_path(const char *name, char path[RING_PATH_MAX]);
 
 /*
- * Builds the object for geo (header filled from cfg, data allocated) in
- * path's directory without a name, with exactly mode, and returns its
- * descriptor. ring_object_link gives it path; until then no one can see it.
+ * Builds the object for geo (header filled from cfg, data allocated) aside
+ * in path's directory (sysio_aside_open: unnamed where the file system
+ * allows), with exactly mode; a->fd is its descriptor, read-write.
+ * sysio_aside_link then gives it path, never replacing a ring that is
+ * there; until then no one can see it.
  */
 stash_status ring_object_build(const char *path, const struct ring_geometry *geo,
-                               const stash_ring_config *cfg, unsigned mode, int *fd);
-stash_status ring_object_link(int fd, const char *path);
+                               const stash_ring_config *cfg, unsigned mode, struct sysio_aside *a);
 
 /*
  * Opens path for attaching, read-write for a writer and read-only for a
