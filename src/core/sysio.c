@@ -1,4 +1,5 @@
 #include "core/sysio.h"
+#include "core/checked.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +22,7 @@ stash_status sysio_pread_full(int fd, void *buf, size_t len, uint64_t offset, si
     size_t done = 0;
     while (done < len) {
         size_t want = len - done < MAX_CHUNK ? len - done : MAX_CHUNK;
-        if (offset + done > (uint64_t)INT64_MAX - want)
+        if (!range_within(offset, done + want, FILE_OFFSET_MAX))
             break; /* nothing can exist past the largest offset */
         ssize_t n = pread(fd, (char *)buf + done, want, (off_t)(offset + done));
         if (n < 0) {
@@ -60,6 +61,14 @@ stash_status sysio_pwrite_full(int fd, const void *buf, size_t len, uint64_t off
     if (written != NULL)
         *written = done;
     return status;
+}
+
+stash_status sysio_flock(int fd, int op)
+{
+    while (flock(fd, op) != 0)
+        if (errno != EINTR)
+            return -errno;
+    return STASH_OK;
 }
 
 stash_status sysio_close(int fd)

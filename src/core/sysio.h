@@ -162,6 +162,10 @@ void sysio_directory_of(const char *path, char *dir, size_t cap);
 /* fsync of the directory holding path (makes a rename or create durable). */
 stash_status sysio_sync_directory(const char *path);
 
+/* flock(fd, op) retried on EINTR (a signal while waiting for the lock): STASH_OK or -errno
+ * (-EWOULDBLOCK for LOCK_NB when someone else holds it). */
+stash_status sysio_flock(int fd, int op);
+
 /* close() that reports -errno but never retries (the descriptor is gone). */
 stash_status sysio_close(int fd);
 

@@ -2,6 +2,7 @@
  * The memory file: a memfd mapped at a fixed address, its size, growth,
  * truncation, export and reference count. Layout in memfile_internal.h.
  */
+#include "core/checked.h"
 #include "memfile/memfile_internal.h"
 #include "core/sysio.h"
 
@@ -223,7 +224,7 @@ static stash_status write_locked(stash_memfile *mf, const void *buf, size_t len,
 {
     if (len == 0)
         return STASH_OK;
-    if (offset > mf->max_size || len > mf->max_size - offset)
+    if (!range_within(offset, len, mf->max_size))
         return STASH_E_FULL;
     if (mf->exported)
         return write_exported(mf, buf, len, offset);

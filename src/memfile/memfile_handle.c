@@ -3,6 +3,7 @@
  * and FILE *s over such streams. The stream layer keeps each handle's
  * position and mode; a handle owns one reference to its memory file.
  */
+#include "core/checked.h"
 #include "memfile/memfile_internal.h"
 #include "core/mode.h"
 #include "stream/stream_internal.h"
@@ -12,7 +13,7 @@
 static stash_status handle_pread(void *ctx, void *buf, size_t len, uint64_t offset,
                                  size_t *got)
 {
-    if (offset > (uint64_t)INT64_MAX) {
+    if (offset > FILE_OFFSET_MAX) {
         *got = 0; /* past any possible end */
         return STASH_OK;
     }

@@ -163,14 +163,6 @@ static stash_status write_pack(int fd, void *ctx)
 
 /* ---- Appending -------------------------------------------------------------- */
 
-static stash_status lock_file(int fd)
-{
-    while (flock(fd, LOCK_EX) != 0)
-        if (errno != EINTR)
-            return -errno;
-    return STASH_OK;
-}
-
 /* The committed objects' starts and where the chain ends. */
 static stash_status read_chain(int fd, const char *path, uint64_t **starts, size_t *count,
                                uint64_t *end)
@@ -232,7 +224,7 @@ static stash_status append_locked(int fd, const char *path, const struct pickled
     uint64_t *starts = NULL, end = 0;
     size_t count = 0;
     stash_nco_object o;
-    stash_status status = lock_file(fd);
+    stash_status status = sysio_flock(fd, LOCK_EX);
     if (status == STASH_OK)
         status = read_chain(fd, path, &starts, &count, &end);
     if (status == STASH_OK)
@@ -272,7 +264,7 @@ static stash_status create_with_first(const char *path, const struct pickled *me
     int locked = -1;
     if (status == STASH_OK) {
         locked = fcntl(a.fd, F_DUPFD_CLOEXEC, 0);
-        status = locked >= 0 ? lock_file(locked) : -errno;
+        status = locked >= 0 ? sysio_flock(locked, LOCK_EX) : -errno;
     }
     int fd = -1;
     if (status == STASH_OK)

@@ -12,6 +12,7 @@
  * reader that sees an old announcement read bytes the writer had not yet
  * begun to replace. No lock, so a reader can never stall the writer.
  */
+#include "core/checked.h"
 #include "array/array_internal.h"
 #include "ring/ring_internal.h"
 
@@ -54,7 +55,7 @@ stash_status stash_ring_put(stash_ring *r, const void *frames, uint64_t n)
         return STASH_OK;
     if (frames == NULL)
         return STASH_E_INVALID;
-    if (r->next > RING_COUNT_MAX || n > RING_COUNT_MAX - r->next)
+    if (!range_within(r->next, n, RING_COUNT_MAX))
         return STASH_E_RANGE; /* 2^63 samples: 292 000 years at 1 MHz */
     struct ring_header *h = r->map.header;
     uint64_t capacity = r->geo.capacity, end = r->next + n;

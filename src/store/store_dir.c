@@ -235,8 +235,9 @@ static stash_status write_entry(int fd, const struct entry_job *job, bool durabl
 /* Renames temp over path, holding the lock shared so gc is not mid-eviction. */
 static stash_status publish(struct dir_store *d, const char *temp, const char *path)
 {
-    if (flock(d->lock_fd, LOCK_SH) != 0)
-        return -errno;
+    stash_status locked = sysio_flock(d->lock_fd, LOCK_SH);
+    if (locked != STASH_OK)
+        return locked;
     stash_status st = rename(temp, path) == 0 ? STASH_OK : -errno;
     flock(d->lock_fd, LOCK_UN);
     if (st == STASH_OK && (d->options.flags & STASH_STORE_DURABLE))

@@ -311,8 +311,9 @@ stash_status dir_gc(void *impl, uint64_t max_bytes, stash_store_gc_stats *stats)
         return STASH_E_NOT_WRITABLE;
     *stats = (stash_store_gc_stats){0};
     dir_flush_uses(d);
-    if (flock(d->lock_fd, LOCK_EX) != 0)
-        return -errno;
+    stash_status locked = sysio_flock(d->lock_fd, LOCK_EX);
+    if (locked != STASH_OK)
+        return locked;
     stash_status st = gc_locked(d, max_bytes, stats);
     flock(d->lock_fd, LOCK_UN);
     return st;
@@ -326,7 +327,7 @@ stash_status dir_gc(void *impl, uint64_t max_bytes, stash_store_gc_stats *stats)
 static void compact_log(struct dir_store *d, uint64_t size)
 {
     stash_store_gc_stats stats = {0};
-    if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    if (sysio_flock(d->lock_fd, LOCK_EX | LOCK_NB) != STASH_OK) {
         d->log_compact_at = size * 2;
         return;
     }

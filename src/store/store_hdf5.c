@@ -115,8 +115,9 @@ static stash_status begin(struct hdf5_store *h, bool write, struct session *s)
         return STASH_OK;
     }
     if (h->lock_fd >= 0) {
-        if (flock(h->lock_fd, write ? LOCK_EX : LOCK_SH) != 0)
-            return -errno;
+        stash_status locked = sysio_flock(h->lock_fd, write ? LOCK_EX : LOCK_SH);
+        if (locked != STASH_OK)
+            return locked;
         s->locked = true;
     }
     quiet(s);
@@ -221,8 +222,9 @@ static stash_status open_lock(struct hdf5_store *h, bool read_only)
 /* The file exists and is HDF5, or is created (under the lock, so once). */
 static stash_status ensure_file(struct hdf5_store *h, bool read_only)
 {
-    if (h->lock_fd >= 0 && flock(h->lock_fd, LOCK_EX) != 0)
-        return -errno;
+    stash_status locked = h->lock_fd >= 0 ? sysio_flock(h->lock_fd, LOCK_EX) : STASH_OK;
+    if (locked != STASH_OK)
+        return locked;
     int fd;
     stash_status st = sysio_open_input(h->path, &fd); /* HDF5 would wait on a FIFO */
     if (st == STASH_OK)
@@ -244,8 +246,10 @@ static stash_status ensure_file(struct hdf5_store *h, bool read_only)
 /* STASH_STORE_EXCLUSIVE: the file stays open, and the lock held, until close. */
 static stash_status hold_file(struct hdf5_store *h, bool read_only)
 {
-    if (h->lock_fd >= 0 && flock(h->lock_fd, read_only ? LOCK_SH : LOCK_EX) != 0)
-        return -errno;
+    stash_status locked =
+        h->lock_fd >= 0 ? sysio_flock(h->lock_fd, read_only ? LOCK_SH : LOCK_EX) : STASH_OK;
+    if (locked != STASH_OK)
+        return locked;
     struct session s;
     quiet(&s);
     h->held = H5Fopen(h->path, read_only ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT);

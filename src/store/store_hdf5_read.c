@@ -12,16 +12,17 @@
 
 #include "value/value_internal.h"
 
+#include <stash/pickle.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define H5_READ_FAILED STASH_E_CORRUPT
-#define MAX_NODES (1u << 24)
 
 struct reader {
     uint64_t nodes;
-    uint64_t bytes_left; /* the file's size and 1 GiB of decompressed slack */
+    uint64_t bytes_left; /* the file's size, plus the pickle reader's byte limit as slack for
+                          * decompression: one limit for every value reader */
 };
 
 static stash_status read_object(struct reader *r, hid_t loc, const char *name, unsigned depth,
@@ -46,7 +47,7 @@ static stash_status type_word(hid_t obj, char *buf, size_t cap)
     buf[0] = '\0';
     htri_t has = H5Aexists(obj, H5V_TYPE_ATTRIBUTE);
     if (has <= 0)
-        return has == 0 ? STASH_OK : H5_READ_FAILED;
+        return has == 0 ? STASH_OK : STASH_E_CORRUPT;
     hid_t a = H5Aopen(obj, H5V_TYPE_ATTRIBUTE, H5P_DEFAULT);
     hid_t t = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
     stash_status st = a >= 0 && scalar_string(a, t) ? STASH_OK : STASH_E_CORRUPT;
@@ -54,7 +55,7 @@ static stash_status type_word(hid_t obj, char *buf, size_t cap)
         char *text = NULL;
         hid_t mem = H5Tcopy(t);
         if (mem < 0 || H5Aread(a, mem, &text) < 0 || !text)
-            st = H5_READ_FAILED;
+            st = STASH_E_CORRUPT;
         else
             snprintf(buf, cap, "%s", text);
         H5free_memory(text);
@@ -63,7 +64,7 @@ static stash_status type_word(hid_t obj, char *buf, size_t cap)
     } else if (st == STASH_OK) {
         size_t size = H5Tget_size(t);
         if (size >= cap || H5Aread(a, t, buf) < 0)
-            st = H5_READ_FAILED;
+            st = STASH_E_CORRUPT;
         else
             buf[size] = '\0';
     }
@@ -93,7 +94,7 @@ static stash_status read_string(struct reader *r, hid_t ds, hid_t type, stash_va
     if (H5Tis_variable_str(type) > 0) {
         hid_t mem = H5Tcopy(type);
         if (mem < 0 || H5Dread(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0)
-            st = H5_READ_FAILED;
+            st = STASH_E_CORRUPT;
         if (mem >= 0)
             H5Tclose(mem);
         len = text ? strlen(text) : 0;
@@ -111,7 +112,7 @@ static stash_status read_string(struct reader *r, hid_t ds, hid_t type, stash_va
     if (st == STASH_OK && !fixed)
         st = -ENOMEM;
     if (st == STASH_OK && H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, fixed) < 0)
-        st = H5_READ_FAILED;
+        st = STASH_E_CORRUPT;
     if (st == STASH_OK) {
         len = strnlen(fixed, size); /* NUL-padded or NUL-terminated */
         st = utf8 ? stash_value_new_string(fixed, len, out) : stash_value_new_bytes(fixed, len, out);
@@ -137,7 +138,7 @@ static stash_status check_chunks(hid_t ds, hid_t dcpl)
     if (space >= 0)
         H5Sclose(space);
     if (!ok)
-        return H5_READ_FAILED;
+        return STASH_E_CORRUPT;
     for (int i = 0; i < rank; i++) {
         if (chunk[i] == 0)
             return STASH_E_CORRUPT;
@@ -155,7 +156,7 @@ static stash_status check_storage(struct reader *r, hid_t ds, uint64_t nbytes)
 {
     hid_t dcpl = H5Dget_create_plist(ds);
     int filters = dcpl >= 0 ? H5Pget_nfilters(dcpl) : -1;
-    stash_status st = filters < 0 ? H5_READ_FAILED : STASH_OK;
+    stash_status st = filters < 0 ? STASH_E_CORRUPT : STASH_OK;
     if (st == STASH_OK && filters == 0 && H5Dget_storage_size(ds) < nbytes)
         st = STASH_E_TRUNCATED;
     if (st == STASH_OK)
@@ -182,7 +183,8 @@ static stash_status read_array(struct reader *r, hid_t ds, hid_t type, hid_t spa
         shape[i] = dims[i];
     if (st == STASH_OK)
         st = stash_array_desc_init(&desc, dtype, (unsigned)ndim, shape);
-    desc.byte_order = order;
+    if (st == STASH_OK)
+        desc.byte_order = order;
     if (st == STASH_OK)
         st = stash_array_nbytes(&desc, &nbytes);
     bool bytes = strcmp(word, "bytes") == 0;
@@ -204,7 +206,7 @@ static stash_status read_array(struct reader *r, hid_t ds, hid_t type, hid_t spa
             void *buf = dtype == STASH_DTYPE_INT64 ? (void *)&i
                         : dtype == STASH_DTYPE_FLOAT64 ? (void *)&f : (void *)&b;
             if (H5Dread(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-                return H5_READ_FAILED;
+                return STASH_E_CORRUPT;
             return dtype == STASH_DTYPE_INT64     ? stash_value_new_int(i, out)
                    : dtype == STASH_DTYPE_FLOAT64 ? stash_value_new_float(f, out)
                                                   : stash_value_new_bool(b != 0, out);
@@ -214,7 +216,7 @@ static stash_status read_array(struct reader *r, hid_t ds, hid_t type, hid_t spa
     stash_value *v = NULL;
     st = value_new_array_uninit(&desc, &v, &data);
     if (st == STASH_OK && nbytes && H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        st = H5_READ_FAILED;
+        st = STASH_E_CORRUPT;
     if (st == STASH_OK && bytes) {
         stash_value *blob;
         st = stash_value_new_bytes(data, (size_t)nbytes, &blob);
@@ -251,7 +253,7 @@ static stash_status read_dataset(struct reader *r, hid_t ds, stash_value **out)
 {
     char word[16];
     hid_t type = H5Dget_type(ds), space = H5Dget_space(ds);
-    stash_status st = type >= 0 && space >= 0 ? type_word(ds, word, sizeof word) : H5_READ_FAILED;
+    stash_status st = type >= 0 && space >= 0 ? type_word(ds, word, sizeof word) : STASH_E_CORRUPT;
     H5S_class_t shape = space >= 0 ? H5Sget_simple_extent_type(space) : H5S_NO_CLASS;
     if (st == STASH_OK)
         st = check_word(word, shape, type);
@@ -297,9 +299,10 @@ static herr_t collect_member(hid_t g, const char *name, const H5L_info_t *info, 
     }
     if (m->len == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 16;
-        char **names = cap <= MAX_NODES ? realloc(m->names, cap * sizeof *names) : NULL;
+        bool allowed = cap <= STASH_PICKLE_DEFAULT_MAX_NODES;
+        char **names = allowed ? realloc(m->names, cap * sizeof *names) : NULL;
         if (!names) {
-            m->status = cap <= MAX_NODES ? -ENOMEM : STASH_E_LIMIT;
+            m->status = allowed ? -ENOMEM : STASH_E_LIMIT;
             return -1;
         }
         m->names = names;
@@ -332,7 +335,7 @@ static stash_status list_members(hid_t g, struct members *m)
     H5_index_t index = (flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
     *m = (struct members){0};
     if (H5Literate(g, index, H5_ITER_INC, NULL, collect_member, m) < 0)
-        return m->status != STASH_OK ? m->status : H5_READ_FAILED;
+        return m->status != STASH_OK ? m->status : STASH_E_CORRUPT;
     return STASH_OK;
 }
 
@@ -458,7 +461,7 @@ static unsigned hard_links(hid_t obj)
 static stash_status read_object(struct reader *r, hid_t loc, const char *name, unsigned depth,
                                 bool tuple_if_numbered, stash_value **out)
 {
-    if (depth > STASH_VALUE_MAX_DEPTH || ++r->nodes > MAX_NODES)
+    if (depth > STASH_VALUE_MAX_DEPTH || ++r->nodes > STASH_PICKLE_DEFAULT_MAX_NODES)
         return STASH_E_LIMIT;
     H5L_info_t link;
     if (H5Lget_info(loc, name, &link, H5P_DEFAULT) < 0)
@@ -467,7 +470,7 @@ static stash_status read_object(struct reader *r, hid_t loc, const char *name, u
         return STASH_E_UNSUPPORTED; /* soft and external links are not followed */
     hid_t obj = H5Oopen(loc, name, H5P_DEFAULT);
     if (obj < 0)
-        return H5_READ_FAILED;
+        return STASH_E_CORRUPT;
     stash_status st;
     switch (H5Iget_type(obj)) {
     case H5I_GROUP:
@@ -499,6 +502,6 @@ stash_status h5v_read(hid_t loc, const char *name, bool tuple_if_numbered, stash
         size = 0;
     if (file >= 0)
         H5Fclose(file);
-    struct reader r = {0, (uint64_t)size + (UINT64_C(1) << 30)};
+    struct reader r = {0, (uint64_t)size + STASH_PICKLE_DEFAULT_MAX_BYTES};
     return read_object(&r, loc, name, 0, tuple_if_numbered, out);
 }

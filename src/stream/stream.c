@@ -3,6 +3,7 @@
  * cache, over any backend. Backends (stream_file.c, stream_memory.c,
  * stream_range.c) only move bytes at offsets.
  */
+#include "core/checked.h"
 #include "stream/stream_internal.h"
 
 #include <errno.h>
@@ -269,7 +270,7 @@ static stash_status write_at(stash_stream *s, const void *buf, size_t len, uint6
 {
     if (len == 0)
         return STASH_OK;
-    if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
+    if (!range_within(offset, len, FILE_OFFSET_MAX))
         return STASH_E_RANGE;
     stream_drop_view(s);
     stash_status status = s->backend->pwrite(s->ctx, buf, len, offset);

@@ -5,6 +5,7 @@
  * Invariant: size <= capacity, and bytes [0, size) are the content. A write
  * past size zero-fills the gap first, so a hole reads back as zeros.
  */
+#include "core/checked.h"
 #include "stream/stream_internal.h"
 
 #include <errno.h>
@@ -55,7 +56,7 @@ static stash_status grow(struct memory_ctx *m, size_t needed)
 static stash_status memory_pwrite(void *ctx, const void *buf, size_t len, uint64_t offset)
 {
     struct memory_ctx *m = ctx;
-    if (offset > SIZE_MAX || len > SIZE_MAX - offset)
+    if (!range_within(offset, len, SIZE_MAX))
         return m->owned ? -ENOMEM : STASH_E_FULL;
     size_t end = (size_t)offset + len;
     if (end > m->capacity) {
