@@ -14,11 +14,27 @@ static void test_strerror_names_every_stash_status(void **state)
     assert_string_equal(stash_strerror(STASH_OK), "success");
 }
 
+static void test_status_names_name_every_status(void **state)
+{
+    (void)state;
+#define CHECK_(name, value, message) assert_string_equal(stash_status_name(name), #name);
+    STASH_ERROR_TABLE(CHECK_)
+#undef CHECK_
+    assert_string_equal(stash_status_name(STASH_OK), "STASH_OK");
+    assert_string_equal(stash_status_name(-ENOENT), "ENOENT");
+    assert_string_equal(stash_status_name(-EMFILE), "EMFILE");
+    assert_string_equal(stash_status_name(-29999), "unknown");
+    assert_string_equal(stash_status_name(7), "unknown");
+}
+
+/* Outside the errno range, and in a range of its own: not LMDB's or Berkeley DB's
+ * (-30999 .. -30000), nor mbed TLS's (above -32768). */
 static void test_stash_statuses_are_outside_the_errno_range(void **state)
 {
     (void)state;
 #define CHECK_(name, value, message)                                                         \
     assert_true(name < -STASH_ERRNO_MAX);                                                    \
+    assert_true(name >= -40999 && name <= -40000);                                           \
     assert_false(stash_is_system_error(name));                                               \
     assert_int_equal(stash_errno(name), 0);
     STASH_ERROR_TABLE(CHECK_)
@@ -52,6 +68,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strerror_names_every_stash_status),
+        cmocka_unit_test(test_status_names_name_every_status),
         cmocka_unit_test(test_stash_statuses_are_outside_the_errno_range),
         cmocka_unit_test(test_system_errors_carry_errno),
         cmocka_unit_test(test_unknown_status_has_text),

@@ -299,16 +299,17 @@ static void test_append_is_true_append_across_handles(void **state)
 
 /* ---- Offsets, ends and gaps ---------------------------------------------- */
 
-static void test_negative_offsets_are_invalid(void **state)
+/* Offsets are unsigned, as a stream's: past the largest file offset nothing reads or writes. */
+static void test_offsets_past_any_file_are_refused(void **state)
 {
     (void)state;
     stash_memfile *mf = seed_file();
     char buf[4];
     size_t got = 7;
-    assert_int_equal(stash_memfile_pread(mf, buf, 4, -1, &got), STASH_E_INVALID);
-    assert_int_equal(got, 7);
-    assert_int_equal(stash_memfile_pwrite(mf, "zz", 2, -2), STASH_E_INVALID);
-    assert_int_equal(stash_memfile_pwrite(mf, "zz", 2, INT64_MIN), STASH_E_INVALID);
+    assert_ok(stash_memfile_pread(mf, buf, 4, UINT64_MAX, &got));
+    assert_int_equal(got, 0);
+    assert_int_equal(stash_memfile_pwrite(mf, "zz", 2, UINT64_MAX - 1), STASH_E_RANGE);
+    assert_int_equal(stash_memfile_pwrite(mf, "zz", 2, (uint64_t)INT64_MAX), STASH_E_RANGE);
     assert_int_equal(mf_size(mf), 10); /* the seed inserted at len + offset */
     stash_stream *h;
     assert_ok(stash_memfile_open(mf, "r+", &h));
@@ -390,7 +391,7 @@ static void test_max_size_is_a_clear_limit(void **state)
     assert_ok(stash_memfile_create("small", &options, &mf));
     assert_ok(stash_memfile_pwrite(mf, "ab", 2, (1 << 20) - 2));
     assert_int_equal(stash_memfile_pwrite(mf, "ab", 2, (1 << 20) - 1), STASH_E_FULL);
-    assert_int_equal(stash_memfile_pwrite(mf, "ab", 2, INT64_MAX), STASH_E_FULL);
+    assert_int_equal(stash_memfile_pwrite(mf, "ab", 2, INT64_MAX), STASH_E_RANGE);
     assert_int_equal(stash_memfile_truncate(mf, (1 << 20) + 1), STASH_E_FULL);
     assert_int_equal(mf_size(mf), 1 << 20);
     stash_memfile_close(&mf);
@@ -852,7 +853,7 @@ int main(void)
         cmocka_unit_test(test_w_truncates_for_every_handle),
         cmocka_unit_test(test_x_refuses_a_non_empty_file),
         cmocka_unit_test(test_append_is_true_append_across_handles),
-        cmocka_unit_test(test_negative_offsets_are_invalid),
+        cmocka_unit_test(test_offsets_past_any_file_are_refused),
         cmocka_unit_test(test_reads_at_or_past_the_end_return_nothing),
         cmocka_unit_test(test_writes_past_the_end_leave_a_zero_gap),
         cmocka_unit_test(test_truncate_shrinks_and_extends_with_zeros),

@@ -441,7 +441,7 @@ static void test_pool_rejects_zero_descriptors(void **state)
     assert_int_equal(stash_storage_pool_create(1, path_in(dir, "no/such/dir"), &pool),
                      -ENOENT);
     assert_null(pool);
-    assert_int_equal(stash_storage_open_temp(NULL, &st), STASH_E_INVALID);
+    assert_int_equal(stash_storage_open_temp(NULL, &st), STASH_E_CLOSED);
     stash_storage_pool_close(&pool);
 }
 

@@ -139,13 +139,20 @@ STASH_API stash_status stash_memfile_open(stash_memfile *mf, const char *mode,
  */
 STASH_API stash_status stash_memfile_fopen(stash_memfile *mf, const char *mode, FILE **out);
 
-/** Reads up to len bytes at offset; *got is how many (0 at or past the end). */
+/**
+ * Reads up to len bytes at offset; *got is how many (0 at or past the end).
+ * Offsets are uint64_t, as everywhere in stash (stash_stream_pread).
+ */
 STASH_API stash_status stash_memfile_pread(stash_memfile *mf, void *buf, size_t len,
-                                           int64_t offset, size_t *got);
+                                           uint64_t offset, size_t *got);
 
-/** Writes all len bytes at offset, extending the file (zero-filled gap). */
+/**
+ * Writes all len bytes at offset, extending the file (zero-filled gap).
+ * STASH_E_RANGE if offset + len passes the largest file offset (2^63 - 1),
+ * STASH_E_FULL if it passes max_size.
+ */
 STASH_API stash_status stash_memfile_pwrite(stash_memfile *mf, const void *buf, size_t len,
-                                            int64_t offset);
+                                            uint64_t offset);
 
 /** The size in bytes. */
 STASH_API stash_status stash_memfile_size(stash_memfile *mf, uint64_t *size);

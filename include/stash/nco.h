@@ -98,10 +98,10 @@ extern "C" {
 
 /** Flags for stash_nco_open, stash_nco_append and stash_nco_pack. */
 enum {
-    /** Open: walk the chain; neither read nor write the index. */
-    STASH_NCO_NO_INDEX = 1u << 0,
-    /** Append, pack: fsync the data, the header and the index. */
-    STASH_NCO_DURABLE = 1u << 1,
+    /** Append, pack: fsync the data, the header and the index (STASH_DURABLE). */
+    STASH_NCO_DURABLE = STASH_DURABLE,
+    /** Open: walk the chain; do not read the index. */
+    STASH_NCO_NO_INDEX = 1u << 1,
     /**
      * Open: read the file with pread instead of mapping it (see "Foreign
      * writers" above). The zero-copy calls, stash_nco_meta_bytes and
@@ -144,8 +144,8 @@ typedef struct stash_nco stash_nco;
  */
 STASH_API stash_status stash_nco_open(const char *path, unsigned flags, stash_nco **out);
 
-/** Unmaps, frees and sets *nco to NULL; no-op on NULL. */
-STASH_API void stash_nco_close(stash_nco **nco);
+/** Unmaps, closes, frees and sets *nco to NULL (whatever the status); no-op on NULL. */
+STASH_API stash_status stash_nco_close(stash_nco **nco);
 
 STASH_API stash_status stash_nco_info_get(const stash_nco *nco, stash_nco_info *info);
 

@@ -78,7 +78,7 @@ typedef struct stash_npy_header {
 /** Flags for stash_npy_save. */
 enum {
     /** fsync the file and its directory before returning (survives power loss). */
-    STASH_NPY_DURABLE = 1u << 0,
+    STASH_NPY_DURABLE = STASH_DURABLE,
 };
 
 /**

@@ -77,8 +77,12 @@ typedef struct stash_storage_pool stash_storage_pool;
 STASH_API stash_status stash_storage_pool_create(size_t max_open, const char *parent_dir,
                                                  stash_storage_pool **out);
 
-/** Drops the caller's reference and sets *pool to NULL; no-op on NULL. */
-STASH_API void stash_storage_pool_close(stash_storage_pool **pool);
+/**
+ * Drops the caller's reference and sets *pool to NULL; no-op on NULL.
+ * Always STASH_OK: the pool and its directory go when the last temp storage
+ * using it closes, and that close reports what removing them found.
+ */
+STASH_API stash_status stash_storage_pool_close(stash_storage_pool **pool);
 
 /** How many descriptors the pool holds open right now. */
 STASH_API size_t stash_storage_pool_open_count(stash_storage_pool *pool);

@@ -64,7 +64,7 @@ extern "C" {
 
 enum stash_store_flags {
     /** fsync each entry and its directory (dir:), flush to disk (hdf5:) before a put returns. */
-    STASH_STORE_DURABLE = 1u << 0,
+    STASH_STORE_DURABLE = STASH_DURABLE,
     /** Refuse puts, deletes and gc with STASH_E_NOT_WRITABLE; never create anything. */
     STASH_STORE_READ_ONLY = 1u << 1,
     /**
@@ -101,8 +101,12 @@ typedef struct stash_store stash_store;
 STASH_API stash_status stash_store_open(const char *uri, const stash_store_options *options,
                                         stash_store **out);
 
-/** Flushes what the store records, closes and frees it, and sets *store to NULL. NULL is a no-op. */
-STASH_API void stash_store_close(stash_store **store);
+/**
+ * Flushes what the store records, closes and frees it, and sets *store to
+ * NULL, whatever the status says (a failure closing its files, or in hdf5:
+ * a failed final flush of an exclusive handle). NULL is a no-op.
+ */
+STASH_API stash_status stash_store_close(stash_store **store);
 
 /** False for none: (corelay's NoStorage is falsy), true for a store that keeps values. */
 STASH_API bool stash_store_is_active(const stash_store *store);

@@ -18,3 +18,17 @@ const char *stash_strerror(stash_status status)
     }
     return "unknown stash status";
 }
+
+const char *stash_status_name(stash_status status)
+{
+    switch (status) {
+    case STASH_OK: return "STASH_OK";
+#define STASH_ERROR_NAME_(name, value, message)                                              \
+    case name: return #name;
+        STASH_ERROR_TABLE(STASH_ERROR_NAME_)
+#undef STASH_ERROR_NAME_
+    default: break;
+    }
+    const char *name = stash_is_system_error(status) ? strerrorname_np(stash_errno(status)) : NULL;
+    return name ? name : "unknown";
+}

@@ -437,24 +437,26 @@ const char *stash_memfile_name(const stash_memfile *mf)
 
 /* ---- The public positional calls ----------------------------------------- */
 
-stash_status stash_memfile_pread(stash_memfile *mf, void *buf, size_t len, int64_t offset,
+stash_status stash_memfile_pread(stash_memfile *mf, void *buf, size_t len, uint64_t offset,
                                  size_t *got)
 {
     if (mf == NULL)
         return STASH_E_CLOSED;
-    if ((buf == NULL && len != 0) || got == NULL || offset < 0)
+    if ((buf == NULL && len != 0) || got == NULL)
         return STASH_E_INVALID;
-    return read_fast(mf, buf, len, (uint64_t)offset, got);
+    return read_fast(mf, buf, len, offset, got);
 }
 
 stash_status stash_memfile_pwrite(stash_memfile *mf, const void *buf, size_t len,
-                                  int64_t offset)
+                                  uint64_t offset)
 {
     if (mf == NULL)
         return STASH_E_CLOSED;
-    if ((buf == NULL && len != 0) || offset < 0)
+    if (buf == NULL && len != 0)
         return STASH_E_INVALID;
-    return write_fast(mf, buf, len, (uint64_t)offset);
+    if (!range_within(offset, len, FILE_OFFSET_MAX))
+        return STASH_E_RANGE; /* as a stream's pwrite says */
+    return write_fast(mf, buf, len, offset);
 }
 
 stash_status stash_memfile_size(stash_memfile *mf, uint64_t *size)

@@ -239,24 +239,30 @@ stash_status stash_nco_open(const char *path, unsigned flags, stash_nco **out)
     return status;
 }
 
-void stash_nco_close(stash_nco **nco)
+stash_status stash_nco_close(stash_nco **nco)
 {
     if (!nco || !*nco)
-        return;
+        return STASH_OK;
+    stash_status st = STASH_OK;
     if ((*nco)->heap)
         free((void *)(*nco)->map);
-    else if ((*nco)->map)
-        munmap((void *)(*nco)->map, (*nco)->map_bytes);
-    if ((*nco)->fd >= 0)
-        sysio_close((*nco)->fd);
+    else if ((*nco)->map && munmap((void *)(*nco)->map, (*nco)->map_bytes) != 0)
+        st = -errno;
+    if ((*nco)->fd >= 0) {
+        stash_status closed = sysio_close((*nco)->fd);
+        st = st != STASH_OK ? st : closed;
+    }
     free((*nco)->starts);
     free(*nco);
     *nco = NULL;
+    return st;
 }
 
 stash_status stash_nco_info_get(const stash_nco *nco, stash_nco_info *info)
 {
-    if (!nco || !info)
+    if (!nco)
+        return STASH_E_CLOSED;
+    if (!info)
         return STASH_E_INVALID;
     *info = nco->info;
     return STASH_OK;
@@ -264,7 +270,9 @@ stash_status stash_nco_info_get(const stash_nco *nco, stash_nco_info *info)
 
 stash_status stash_nco_object_at(const stash_nco *nco, size_t i, stash_nco_object *out)
 {
-    if (!nco || !out)
+    if (!nco)
+        return STASH_E_CLOSED;
+    if (!out)
         return STASH_E_INVALID;
     if (i >= nco->info.count)
         return STASH_E_NOT_FOUND;
@@ -297,7 +305,8 @@ stash_status stash_nco_meta_bytes(const stash_nco *nco, size_t i, const void **p
                                   size_t *len)
 {
     stash_nco_object o;
-    stash_status status = pickle && len ? mapped_object(nco, i, &o) : STASH_E_INVALID;
+    stash_status status =
+        !nco || (pickle && len) ? mapped_object(nco, i, &o) : STASH_E_INVALID;
     if (status != STASH_OK)
         return status;
     *pickle = nco->map + o.meta_start;
@@ -309,7 +318,8 @@ stash_status stash_nco_meta_bytes_read(const stash_nco *nco, size_t i, void **pi
                                        size_t *len)
 {
     stash_nco_object o;
-    stash_status status = pickle && len ? stash_nco_object_at(nco, i, &o) : STASH_E_INVALID;
+    stash_status status =
+        !nco || (pickle && len) ? stash_nco_object_at(nco, i, &o) : STASH_E_INVALID;
     void *copy = NULL;
     if (status == STASH_OK)
         status = copy_range(nco, o.meta_start, o.meta_end - o.meta_start, &copy);
@@ -323,6 +333,8 @@ stash_status stash_nco_meta_bytes_read(const stash_nco *nco, size_t i, void **pi
 stash_status stash_nco_meta(const stash_nco *nco, size_t i, stash_value **meta,
                             stash_pickle_error *err)
 {
+    if (!nco)
+        return STASH_E_CLOSED;
     if (!meta)
         return STASH_E_INVALID;
     if (nco && nco->fd < 0) {
@@ -380,7 +392,7 @@ stash_status stash_nco_array(const stash_nco *nco, size_t i, stash_array_desc *d
 {
     stash_nco_object o;
     stash_npy_header h;
-    stash_status status = desc && data ? mapped_object(nco, i, &o) : STASH_E_INVALID;
+    stash_status status = !nco || (desc && data) ? mapped_object(nco, i, &o) : STASH_E_INVALID;
     if (status == STASH_OK)
         status = array_header(nco, &o, &h);
     if (status != STASH_OK)
@@ -396,7 +408,7 @@ stash_status stash_nco_array_read(const stash_nco *nco, size_t i, stash_array_de
     stash_nco_object o;
     stash_npy_header h;
     void *copy = NULL;
-    stash_status status = desc ? stash_nco_object_at(nco, i, &o) : STASH_E_INVALID;
+    stash_status status = !nco || desc ? stash_nco_object_at(nco, i, &o) : STASH_E_INVALID;
     if (status == STASH_OK)
         status = array_header(nco, &o, &h);
     if (status == STASH_OK && data)

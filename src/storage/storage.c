@@ -57,7 +57,9 @@ stash_status stash_storage_open_temp(stash_storage_pool *pool, stash_storage **o
 {
     struct pool_slot *slot;
     stash_stream *stream;
-    if (pool == NULL || out == NULL)
+    if (pool == NULL)
+        return STASH_E_CLOSED;
+    if (out == NULL)
         return STASH_E_INVALID;
     stash_status status = pool_slot_create(pool, &slot);
     if (status != STASH_OK)

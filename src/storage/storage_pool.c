@@ -146,12 +146,13 @@ static void pool_unref(stash_storage_pool *pool)
     free(pool);
 }
 
-void stash_storage_pool_close(stash_storage_pool **pool)
+stash_status stash_storage_pool_close(stash_storage_pool **pool)
 {
     if (pool == NULL || *pool == NULL)
-        return;
+        return STASH_OK;
     pool_unref(*pool);
     *pool = NULL;
+    return STASH_OK;
 }
 
 size_t stash_storage_pool_open_count(stash_storage_pool *pool)

@@ -92,14 +92,14 @@ stash_status stash_store_open(const char *uri, const stash_store_options *option
     return STASH_OK;
 }
 
-void stash_store_close(stash_store **store)
+stash_status stash_store_close(stash_store **store)
 {
     if (!store || !*store)
-        return;
-    if ((*store)->ops)
-        (*store)->ops->close((*store)->impl);
+        return STASH_OK;
+    stash_status st = (*store)->ops ? (*store)->ops->close((*store)->impl) : STASH_OK;
     free(*store);
     *store = NULL;
+    return st;
 }
 
 bool stash_store_is_active(const stash_store *store)
@@ -118,7 +118,7 @@ const char *stash_store_backend(const stash_store *store)
 static stash_status begin(const stash_store *store, const char *key, stash_status none_says)
 {
     if (!store)
-        return STASH_E_INVALID;
+        return STASH_E_CLOSED;
     stash_status st = store_key_check(key);
     if (st != STASH_OK)
         return st;
@@ -127,13 +127,13 @@ static stash_status begin(const stash_store *store, const char *key, stash_statu
 
 stash_status stash_store_put(stash_store *store, const char *key, const stash_value *value)
 {
-    stash_status st = value ? begin(store, key, STASH_E_NO_TARGET) : STASH_E_INVALID;
+    stash_status st = !store || value ? begin(store, key, STASH_E_NO_TARGET) : STASH_E_INVALID;
     return st == STASH_OK ? store->ops->put(store->impl, key, value) : st;
 }
 
 stash_status stash_store_get(stash_store *store, const char *key, stash_value **out)
 {
-    stash_status st = out ? begin(store, key, STASH_E_NO_SOURCE) : STASH_E_INVALID;
+    stash_status st = !store || out ? begin(store, key, STASH_E_NO_SOURCE) : STASH_E_INVALID;
     return st == STASH_OK ? store->ops->get(store->impl, key, out) : st;
 }
 
@@ -151,7 +151,9 @@ stash_status stash_store_delete(stash_store *store, const char *key)
 
 stash_status stash_store_list(stash_store *store, stash_store_list_fn fn, void *ctx)
 {
-    if (!store || !fn)
+    if (!store)
+        return STASH_E_CLOSED;
+    if (!fn)
         return STASH_E_INVALID;
     return store->ops ? store->ops->list(store->impl, fn, ctx) : STASH_E_NO_SOURCE;
 }
@@ -160,7 +162,7 @@ stash_status stash_store_gc(stash_store *store, uint64_t max_bytes, stash_store_
 {
     stash_store_gc_stats ignored;
     if (!store)
-        return STASH_E_INVALID;
+        return STASH_E_CLOSED;
     if (!store->ops)
         return STASH_E_NO_TARGET;
     return store->ops->gc(store->impl, max_bytes, stats ? stats : &ignored);
@@ -181,7 +183,9 @@ stash_status stash_store_memoise(stash_store *store, const stash_value *inputs,
                                  void *ctx, stash_value **result, stash_store_memo *memo)
 {
     stash_store_memo m = {0};
-    if (!store || !inputs || !compute || !result)
+    if (!store)
+        return STASH_E_CLOSED;
+    if (!inputs || !compute || !result)
         return STASH_E_INVALID;
     stash_status st = stash_hash_inputs(inputs, meta, &m.key);
     if (st != STASH_OK)

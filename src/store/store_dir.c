@@ -166,19 +166,18 @@ static stash_status make_root(const char *path, bool read_only)
     return mkdir(path, 0777) == 0 || errno == EEXIST ? STASH_OK : -errno;
 }
 
-static void dir_close(void *impl)
+static stash_status dir_close(void *impl)
 {
     struct dir_store *d = impl;
     if (!d)
-        return;
-    dir_flush_uses(d);
+        return STASH_OK;
+    dir_flush_uses(d); /* the recency log is a hint: a lost batch is no failure */
     dir_cache_free(d);
-    if (d->lock_fd >= 0)
-        sysio_close(d->lock_fd);
-    if (d->dir_fd >= 0)
-        sysio_close(d->dir_fd);
+    stash_status st = d->lock_fd >= 0 ? sysio_close(d->lock_fd) : STASH_OK;
+    stash_status closed = d->dir_fd >= 0 ? sysio_close(d->dir_fd) : STASH_OK;
     free(d->root);
     free(d);
+    return st != STASH_OK ? st : closed;
 }
 
 stash_status store_dir_open(const char *path, const stash_store_options *options, void **impl)

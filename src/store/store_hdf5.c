@@ -257,21 +257,23 @@ static stash_status hold_file(struct hdf5_store *h, bool read_only)
     return h->held >= 0 ? STASH_OK : system_cause(STASH_E_CORRUPT);
 }
 
-static void hdf5_close(void *impl)
+static stash_status hdf5_close(void *impl)
 {
     struct hdf5_store *h = impl;
     if (!h)
-        return;
+        return STASH_OK;
+    stash_status st = STASH_OK;
     if (h->held >= 0) {
         struct session s;
         quiet(&s);
-        H5Fclose(h->held);
+        st = H5Fclose(h->held) < 0 ? -EIO : STASH_OK;
         loud(&s);
+        st = system_cause(st);
     }
-    if (h->lock_fd >= 0)
-        sysio_close(h->lock_fd);
+    stash_status closed = h->lock_fd >= 0 ? sysio_close(h->lock_fd) : STASH_OK;
     free(h->path);
     free(h);
+    return st != STASH_OK ? st : closed;
 }
 
 stash_status store_hdf5_open(const char *path, const stash_store_options *options, void **impl)

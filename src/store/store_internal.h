@@ -19,7 +19,7 @@ struct store_ops {
     stash_status (*remove)(void *impl, const char *key);
     stash_status (*list)(void *impl, stash_store_list_fn fn, void *ctx);
     stash_status (*gc)(void *impl, uint64_t max_bytes, stash_store_gc_stats *stats);
-    void (*close)(void *impl);
+    stash_status (*close)(void *impl); /* what releasing found; frees impl in any case */
 };
 
 /* Backends: open what path names, or fail leaving nothing open. */

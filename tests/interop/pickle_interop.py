@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-UNSAFE, UNSUPPORTED, LIMIT, CORRUPT = -30017, -30007, -30014, -30011
+UNSAFE, UNSUPPORTED, LIMIT, CORRUPT = -40017, -40007, -40014, -40011
 
 VALUES = [
     None, True, False, 0, 1, -1, 255, 256, 65535, 65536, -129, 2**31 - 1, -2**31,
