@@ -5,7 +5,7 @@
      the metadata unpickles to the dict stash wrote and the array is
      (windows, channels, 5) float64.
   2. NumPy recomputes the features of some windows on its own: it regenerates
-     the signal from its definition in tools/demo_signal.c (integer-frequency
+     the signal from its definition in tools/demo/demo_signal.c (integer-frequency
      sines plus splitmix64 noise), applies a Hann window and np.fft.rfft, and
      sums the periodogram over each band. stash's FFT is its own, so the two
      must agree to rounding, not to the bit.

@@ -1,5 +1,6 @@
 /*
- * Shared by the subcommands: arrays described for people and for JSON, and
+ * Shared by the subcommands: arrays described for people (json_out.c has
+ * them for programs), and
  * values from JSON arguments.
  */
 #include "describe.h"
@@ -26,18 +27,6 @@ void describe_array(FILE *out, const stash_array_desc *d)
     fprintf(out, ", %s order", d->order == STASH_ORDER_F ? "Fortran" : "C");
     if (stash_dtype_size(d->dtype) > 1)
         fprintf(out, ", %s", d->byte_order == STASH_BIG_ENDIAN ? "big-endian" : "little-endian");
-}
-
-void describe_array_json(FILE *out, const stash_array_desc *d)
-{
-    char descr[STASH_DESCR_MAX] = "";
-    stash_array_descr(d, descr);
-    fprintf(out, "\"dtype\": \"%s\", \"descr\": \"%s\", \"shape\": ",
-            stash_dtype_name(d->dtype), descr);
-    print_shape(out, d, "[", "]");
-    fprintf(out, ", \"order\": \"%s\", \"byte_order\": \"%s\"",
-            d->order == STASH_ORDER_F ? "F" : "C",
-            d->byte_order == STASH_BIG_ENDIAN ? "big" : "little");
 }
 
 stash_status json_value(const char *who, const char *text, size_t len, stash_value **value)

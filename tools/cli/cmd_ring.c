@@ -6,6 +6,7 @@
  * write bytes can feed a ring, and any that can read them can follow one.
  */
 #include "commands.h"
+#include "json_out.h"
 #include "describe.h"
 
 #include <stash/ring.h>
@@ -267,90 +268,24 @@ static void print_text(const stash_ring_info *info)
     print_strings("units:", info->units, info->channels);
 }
 
-/*
- * Builders for the JSON object: each gives a new value or NULL. Only memory
- * can run out here (the ring's strings were checked as UTF-8 at attach).
- */
-static stash_value *int_value(int64_t n)
-{
-    stash_value *v = NULL;
-    stash_value_new_int(n, &v);
-    return v;
-}
-
-static stash_value *float_value(double x)
-{
-    stash_value *v = NULL;
-    stash_value_new_float(x, &v);
-    return v;
-}
-
-static stash_value *bool_value(bool b)
-{
-    stash_value *v = NULL;
-    stash_value_new_bool(b, &v);
-    return v;
-}
-
-static stash_value *string_value(const char *s)
-{
-    stash_value *v = NULL;
-    stash_value_new_string(s, strlen(s), &v);
-    return v;
-}
-
-static stash_value *strings_value(const char *const *strings, uint32_t n)
-{
-    stash_value *list = NULL;
-    if (stash_value_new_list(&list) != STASH_OK)
-        return NULL;
-    for (uint32_t i = 0; i < n; i++) {
-        stash_value *item = string_value(strings[i]);
-        if (item == NULL || stash_value_append(list, item) != STASH_OK) {
-            stash_value_free(&item);
-            stash_value_free(&list);
-            return NULL;
-        }
-    }
-    return list;
-}
-
-/* Moves item into object under key; the first failure sticks in *status. */
-static void add(stash_value *object, const char *key, stash_value *item, stash_status *status)
-{
-    if (*status == STASH_OK && item == NULL)
-        *status = -ENOMEM;
-    if (*status == STASH_OK)
-        *status = stash_value_dict_set(object, key, item);
-    if (*status != STASH_OK)
-        stash_value_free(&item);
-}
-
 static stash_status print_json(const stash_ring_info *info)
 {
-    stash_value *o = NULL;
-    stash_status st = stash_value_new_dict(&o);
-    add(o, "channels", int_value(info->channels), &st);
-    add(o, "dtype", string_value(stash_dtype_name(info->dtype)), &st);
-    add(o, "capacity_samples", int_value((int64_t)info->capacity_samples), &st);
-    add(o, "frame_bytes", int_value((int64_t)info->frame_bytes), &st);
-    add(o, "rate_hz", float_value(info->rate_hz), &st);
-    add(o, "mapping", string_value(stash_ring_mapping_name(info->mapping)), &st);
-    add(o, "written_samples", int_value((int64_t)info->written_samples), &st);
-    add(o, "readable_from", int_value((int64_t)info->readable_from), &st);
-    add(o, "writer_attached", bool_value(info->writer_attached), &st);
-    add(o, "writer_pid", int_value(info->writer_pid), &st);
-    add(o, "writer_sessions", int_value(info->writer_sessions), &st);
-    add(o, "labels", strings_value(info->labels, info->channels), &st);
-    add(o, "units", strings_value(info->units, info->channels), &st);
-    char *text = NULL;
-    if (st == STASH_OK)
-        st = stash_value_to_json(o, 0, &text, NULL);
-    if (st == STASH_OK)
-        puts(text);
-    free(text);
-    stash_value_free(&o);
-    return st;
+    stash_value *o = json_out_object();
+    stash_status st = STASH_OK;
+    json_out_add(o, "channels", json_out_uint(info->channels), &st);
+    json_out_add(o, "dtype", json_out_string(stash_dtype_name(info->dtype)), &st);
+    json_out_add(o, "capacity_samples", json_out_uint(info->capacity_samples), &st);
+    json_out_add(o, "frame_bytes", json_out_uint(info->frame_bytes), &st);
+    json_out_add(o, "rate_hz", json_out_float(info->rate_hz), &st);
+    json_out_add(o, "mapping", json_out_string(stash_ring_mapping_name(info->mapping)), &st);
+    json_out_add(o, "written_samples", json_out_uint(info->written_samples), &st);
+    json_out_add(o, "readable_from", json_out_uint(info->readable_from), &st);
+    json_out_add(o, "writer_attached", json_out_bool(info->writer_attached), &st);
+    json_out_add(o, "writer_pid", json_out_int(info->writer_pid), &st);
+    json_out_add(o, "writer_sessions", json_out_uint(info->writer_sessions), &st);
+    json_out_add(o, "labels", json_out_strings(info->labels, info->channels), &st);
+    json_out_add(o, "units", json_out_strings(info->units, info->channels), &st);
+    return json_out_print(&o, st);
 }
 
 static int info(const struct ring_args *a)

@@ -4,6 +4,7 @@
  * short meanwhile by another program is an error message, not SIGBUS.
  */
 #include "commands.h"
+#include "json_out.h"
 #include "describe.h"
 #include "input.h"
 
@@ -33,10 +34,17 @@ int npy_describe(const char *who, const struct input *in, bool json)
         return 1;
     }
     if (json) {
-        printf("{\"format\": \"npy\", \"version\": \"%u.%u\", ", h->major, h->minor);
-        describe_array_json(stdout, &h->desc);
-        printf(", \"data_offset\": %llu, \"data_bytes\": %llu}\n",
-               (unsigned long long)h->data_offset, (unsigned long long)h->data_bytes);
+        char version[16];
+        snprintf(version, sizeof version, "%u.%u", h->major, h->minor);
+        stash_value *o = json_out_object();
+        stash_status st = STASH_OK;
+        json_out_add(o, "format", json_out_string("npy"), &st);
+        json_out_add(o, "version", json_out_string(version), &st);
+        json_out_add_array_desc(o, &h->desc, &st);
+        json_out_add(o, "data_offset", json_out_uint(h->data_offset), &st);
+        json_out_add(o, "data_bytes", json_out_uint(h->data_bytes), &st);
+        if (json_out_print(&o, st) != STASH_OK)
+            return 1;
     } else {
         printf("%s: NPY %u.%u, ", path, h->major, h->minor);
         describe_array(stdout, &h->desc);

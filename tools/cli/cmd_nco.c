@@ -7,6 +7,7 @@
  * error message instead of killing the command with SIGBUS.
  */
 #include "commands.h"
+#include "json_out.h"
 #include "describe.h"
 #include "input.h"
 #include "save.h"
@@ -76,16 +77,17 @@ static int pack(const char *out, const char *in, const char *meta_arg, bool appe
 }
 
 /* The metadata as JSON; an unsafe or unreadable pickle as opaque base64. */
-static stash_status meta_json(const stash_nco *nco, size_t i, unsigned flags, char **text,
-                              stash_pickle_error *why)
+/*
+ * Object i's metadata as a value: the tree, or, where the pickle reader
+ * refused it, {"$opaque_pickle": bytes} (returned too, with the refusal as
+ * the status). Only a failure to read the bytes at all leaves *meta NULL.
+ */
+static stash_status meta_value(const stash_nco *nco, size_t i, stash_value **meta,
+                               stash_pickle_error *why)
 {
-    stash_value *meta = NULL;
-    stash_status status = stash_nco_meta(nco, i, &meta, why);
-    if (status == STASH_OK) {
-        status = stash_value_to_json(meta, flags, text, NULL);
-        stash_value_free(&meta);
-        return status;
-    }
+    stash_status status = stash_nco_meta(nco, i, meta, why);
+    if (status == STASH_OK)
+        return STASH_OK;
     void *pickle = NULL;
     size_t len;
     stash_value *opaque = NULL, *bytes = NULL;
@@ -97,11 +99,24 @@ static stash_status meta_json(const stash_nco *nco, size_t i, unsigned flags, ch
         status = stash_value_new_bytes(pickle, len, &bytes);
     if (status == STASH_OK && (status = stash_value_dict_set(opaque, "$opaque_pickle", bytes)))
         stash_value_free(&bytes);
-    if (status == STASH_OK)
-        status = stash_value_to_json(opaque, flags, text, NULL);
-    stash_value_free(&opaque);
     free(pickle);
-    return status == STASH_OK ? refused : status;
+    if (status != STASH_OK) {
+        stash_value_free(&opaque);
+        return status;
+    }
+    *meta = opaque;
+    return refused;
+}
+
+/* meta_value as JSON text (*text set whenever *meta would be). */
+static stash_status meta_json(const stash_nco *nco, size_t i, unsigned flags, char **text,
+                              stash_pickle_error *why)
+{
+    stash_value *meta = NULL;
+    stash_status status = meta_value(nco, i, &meta, why);
+    stash_status written = meta ? stash_value_to_json(meta, flags, text, NULL) : status;
+    stash_value_free(&meta);
+    return written != STASH_OK ? written : status;
 }
 
 static void say_opaque(const char *who, size_t i, stash_status why, const stash_pickle_error *e)
@@ -182,23 +197,41 @@ static void ls_object_text(const stash_nco *nco, size_t i)
     free(text);
 }
 
-static void ls_object_json(const stash_nco *nco, size_t i)
+static stash_value *object_json(const stash_nco *nco, size_t i, stash_status *status)
 {
     stash_nco_object o;
     stash_array_desc desc;
+    stash_value *object = json_out_object(), *meta = NULL;
     stash_nco_object_at(nco, i, &o);
-    printf("%s{\"index\": %zu, \"start\": %llu, \"meta_bytes\": %llu, ", i ? ", " : "", i,
-           (unsigned long long)o.start, (unsigned long long)(o.meta_end - o.meta_start));
+    json_out_add(object, "index", json_out_uint(i), status);
+    json_out_add(object, "start", json_out_uint(o.start), status);
+    json_out_add(object, "meta_bytes", json_out_uint(o.meta_end - o.meta_start), status);
     if (stash_nco_array_read(nco, i, &desc, NULL) == STASH_OK) {
-        printf("\"array\": {");
-        describe_array_json(stdout, &desc);
-        printf("}, ");
+        stash_value *array = json_out_object();
+        json_out_add_array_desc(array, &desc, status);
+        json_out_add(object, "array", array, status);
     }
-    char *text = NULL;
     stash_pickle_error why = {0};
-    meta_json(nco, i, 0, &text, &why);
-    printf("\"meta\": %s}", text ? text : "null");
-    free(text);
+    meta_value(nco, i, &meta, &why);
+    if (meta == NULL)
+        stash_value_new_null(&meta); /* unreadable: null */
+    json_out_add(object, "meta", meta, status);
+    return object;
+}
+
+static stash_status print_nco_json(const stash_nco *nco, const stash_nco_info *info)
+{
+    stash_value *o = json_out_object(), *objects = json_out_list();
+    stash_status st = STASH_OK;
+    json_out_add(o, "format", json_out_string("nco"), &st);
+    for (size_t i = 0; i < info->count; i++)
+        json_out_add(objects, NULL, object_json(nco, i, &st), &st);
+    json_out_add(o, "objects", objects, &st);
+    json_out_add(o, "file_bytes", json_out_uint(info->file_bytes), &st);
+    json_out_add(o, "tail_bytes", json_out_uint(info->tail_bytes), &st);
+    json_out_add(o, "tail", json_out_string(info->tail_status == STASH_OK
+                                        ? "ok" : stash_strerror(info->tail_status)), &st);
+    return json_out_print(&o, st);
 }
 
 int nco_describe(const char *who, const struct input *in, bool json)
@@ -214,14 +247,11 @@ int nco_describe(const char *who, const struct input *in, bool json)
     }
     stash_nco_info info;
     stash_nco_info_get(nco, &info);
-    if (json) {
-        printf("{\"format\": \"nco\", \"objects\": [");
-        for (size_t i = 0; i < info.count; i++)
-            ls_object_json(nco, i);
-        printf("], \"file_bytes\": %llu, \"tail_bytes\": %llu, \"tail\": \"%s\"}\n",
-               (unsigned long long)info.file_bytes, (unsigned long long)info.tail_bytes,
-               info.tail_status == STASH_OK ? "ok" : stash_strerror(info.tail_status));
-    } else {
+    if (json && print_nco_json(nco, &info) != STASH_OK) {
+        fprintf(stderr, "%s: %s: out of memory writing JSON\n", who, path);
+        stash_nco_close(&nco);
+        return 1;
+    } else if (!json) {
         printf("%s: NCO, %zu object%s, %s\n", path, info.count, info.count == 1 ? "" : "s",
                index_words(info.index));
         for (size_t i = 0; i < info.count; i++)

@@ -2,6 +2,7 @@
  * stash store put | get | ls | rm | gc | hash: the result store from the shell.
  */
 #include "commands.h"
+#include "json_out.h"
 #include "describe.h"
 #include "input.h"
 #include "save.h"
@@ -60,7 +61,8 @@ static stash_status json_from_input(const struct input *in, stash_value **value)
     return status;
 }
 
-/* Read, not mapped: the value is a copy anyway, and a file cut meanwhile is then a status, not SIGBUS. */
+/* Read, not mapped: the value is a copy anyway, and a file cut meanwhile is
+ * then a status, not SIGBUS. */
 static stash_status array_from_input(const struct input *in, stash_value **value)
 {
     stash_array_desc desc;
@@ -165,42 +167,34 @@ static int by_key(const void *a, const void *b)
     return strcmp(((const struct listed *)a)->key, ((const struct listed *)b)->key);
 }
 
-static void print_json_string(const char *s)
+static stash_status print_listing_json(const stash_store *store, const struct listing *l)
 {
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
+    stash_value *o = json_out_object(), *entries = json_out_list();
+    stash_status st = STASH_OK;
+    uint64_t total = 0;
+    for (size_t i = 0; i < l->len; i++) {
+        stash_value *entry = json_out_object();
+        json_out_add(entry, "key", json_out_string(l->items[i].key), &st);
+        json_out_add(entry, "bytes", json_out_uint(l->items[i].bytes), &st);
+        json_out_add(entries, NULL, entry, &st);
+        total += l->items[i].bytes;
     }
-    putchar('"');
+    json_out_add(o, "backend", json_out_string(stash_store_backend(store)), &st);
+    json_out_add(o, "entries", entries, &st);
+    json_out_add(o, "bytes", json_out_uint(total), &st);
+    return json_out_print(&o, st);
 }
 
 static int ls(stash_store *store, bool json)
 {
     struct listing l = {0};
     stash_status status = stash_store_list(store, collect, &l);
-    if (status == STASH_OK) {
+    if (status == STASH_OK)
         qsort(l.items, l.len, sizeof *l.items, by_key);
-        uint64_t total = 0;
-        if (json)
-            printf("{\"backend\": \"%s\", \"entries\": [", stash_store_backend(store));
-        for (size_t i = 0; i < l.len; i++) {
-            total += l.items[i].bytes;
-            if (json) {
-                printf("%s{\"key\": ", i ? ", " : "");
-                print_json_string(l.items[i].key);
-                printf(", \"bytes\": %llu}", (unsigned long long)l.items[i].bytes);
-            } else {
-                printf("%12llu  %s\n", (unsigned long long)l.items[i].bytes, l.items[i].key);
-            }
-        }
-        if (json)
-            printf("], \"bytes\": %llu}\n", (unsigned long long)total);
-    }
+    if (status == STASH_OK && json)
+        status = print_listing_json(store, &l);
+    for (size_t i = 0; status == STASH_OK && !json && i < l.len; i++)
+        printf("%12llu  %s\n", (unsigned long long)l.items[i].bytes, l.items[i].key);
     for (size_t i = 0; i < l.len; i++)
         free(l.items[i].key);
     free(l.items);
@@ -292,7 +286,7 @@ static struct store_args parse(int argc, char **argv)
 static int with_store(const char *verb, const struct store_args *a)
 {
     bool writes = strcmp(verb, "put") == 0 || strcmp(verb, "rm") == 0 || strcmp(verb, "gc") == 0;
-    /* The program only copies what it gets, so it never maps an entry another program could cut. */
+    /* The program only copies what it gets: it never maps an entry another program could cut. */
     stash_store_options options = {.flags = STASH_STORE_COPY | (writes ? 0 : STASH_STORE_READ_ONLY)};
     stash_store *store;
     stash_status status = stash_store_open(a->positional[0], &options, &store);

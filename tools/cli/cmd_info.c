@@ -3,6 +3,7 @@
  * describes it with that format's own reader.
  */
 #include "commands.h"
+#include "json_out.h"
 #include "input.h"
 #include "core/sysio.h"
 
@@ -32,9 +33,12 @@ static const char *const names[] = {"unknown", "npy", "nco", "nco-index", "pickl
 
 static int describe_other(const char *path, enum format f, bool json)
 {
-    if (json)
-        printf("{\"format\": \"%s\"}\n", names[f]);
-    else
+    if (json) {
+        stash_value *o = json_out_object();
+        stash_status st = STASH_OK;
+        json_out_add(o, "format", json_out_string(names[f]), &st);
+        return json_out_print(&o, st) == STASH_OK ? 0 : 1;
+    }
         printf("%s: %s\n", path,
                f == NCO_INDEX ? "stash's index of an NCO file"
                : f == HDF5    ? "HDF5 (see `stash store` once the HDF5 store lands)"

@@ -1,6 +1,6 @@
 /*
- * Printing array descriptions for the info commands: one line for people,
- * one JSON object for programs.
+ * Array descriptions for people (json_out.h has them for programs), and
+ * values and numbers from the command line's arguments.
  */
 #ifndef STASH_TOOLS_DESCRIBE_H
 #define STASH_TOOLS_DESCRIBE_H
@@ -14,9 +14,6 @@
 
 /* "float64, shape (3, 4), C order, little-endian" */
 void describe_array(FILE *out, const stash_array_desc *d);
-
-/* "dtype": ..., "descr": ..., "shape": [...], "order": ..., "byte_order": ... (no braces) */
-void describe_array_json(FILE *out, const stash_array_desc *d);
 
 /*
  * A value from a JSON argument: the text itself, or @FILE for a file's text
