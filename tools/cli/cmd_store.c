@@ -287,7 +287,9 @@ static int with_store(const char *verb, const struct store_args *a)
 {
     bool writes = strcmp(verb, "put") == 0 || strcmp(verb, "rm") == 0 || strcmp(verb, "gc") == 0;
     /* The program only copies what it gets: it never maps an entry another program could cut. */
-    stash_store_options options = {.flags = STASH_STORE_COPY | (writes ? 0 : STASH_STORE_READ_ONLY)};
+    stash_store_options options = {.flags = STASH_STORE_COPY};
+    if (!writes)
+        options.flags |= STASH_STORE_READ_ONLY;
     stash_store *store;
     stash_status status = stash_store_open(a->positional[0], &options, &store);
     if (status != STASH_OK)
