@@ -45,13 +45,30 @@ stash_status store_key_check(const char *key)
 
 /* ---- Opening ---------------------------------------------------------------------- */
 
-static bool has_scheme(const char *uri, const char *scheme, const char **rest)
+/* The backends by URI scheme. none: has no table: it keeps nothing. A new
+ * backend is one more row (docs/architecture.md). */
+static const struct scheme {
+    const char *prefix;
+    const struct store_ops *ops;
+    stash_status (*open)(const char *path, const stash_store_options *options, void **impl);
+} schemes[] = {
+    {"none:", NULL, NULL},
+    {"dir:", &store_dir_ops, store_dir_open},
+    {"hdf5:", &store_hdf5_ops, store_hdf5_open},
+};
+
+/* The scheme uri starts with (a bare path is dir:), and the path after it. */
+static const struct scheme *scheme_of(const char *uri, const char **path)
 {
-    size_t n = strlen(scheme);
-    if (strncmp(uri, scheme, n) != 0)
-        return false;
-    *rest = uri + n;
-    return true;
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        size_t n = strlen(schemes[i].prefix);
+        if (strncmp(uri, schemes[i].prefix, n) == 0) {
+            *path = uri + n;
+            return &schemes[i];
+        }
+    }
+    *path = uri;
+    return &schemes[1];
 }
 
 stash_status stash_store_open(const char *uri, const stash_store_options *options,
@@ -64,26 +81,15 @@ stash_status stash_store_open(const char *uri, const stash_store_options *option
         options = &defaults;
     if (!uri || !out || (options->flags & ~known))
         return STASH_E_INVALID;
-    const char *path = NULL;
-    const struct store_ops *ops = NULL;
-    stash_status (*open_backend)(const char *, const stash_store_options *, void **) = NULL;
-    if (has_scheme(uri, "none:", &path)) {
-        if (*path)
-            return STASH_E_INVALID;
-    } else if (has_scheme(uri, "hdf5:", &path)) {
-        ops = &store_hdf5_ops;
-        open_backend = store_hdf5_open;
-    } else {
-        if (!has_scheme(uri, "dir:", &path))
-            path = uri;
-        ops = &store_dir_ops;
-        open_backend = store_dir_open;
-    }
+    const char *path;
+    const struct scheme *scheme = scheme_of(uri, &path);
+    if (!scheme->ops && *path)
+        return STASH_E_INVALID; /* none: names nothing */
     stash_store *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
-    s->ops = ops;
-    stash_status st = open_backend ? open_backend(path, options, &s->impl) : STASH_OK;
+    s->ops = scheme->ops;
+    stash_status st = scheme->open ? scheme->open(path, options, &s->impl) : STASH_OK;
     if (st != STASH_OK) {
         free(s);
         return st;
