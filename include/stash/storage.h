@@ -4,10 +4,10 @@
  * A storage holds bytes in memory, in a named file or in a temp file, and
  * keeps two independent positions: the read pointer (rp) and the write
  * pointer (wp), both starting at 0. write() stores at wp and advances it;
- * read() takes from rp and advances it. This is SpiNNaker's storage
- * handlers (spinn_storage_handlers: BufferedBytearrayDataStorage,
- * BufferedFileDataStorage, BufferedTempfileDataStorage) done in C; the
- * differences are listed in docs/storage.md and in the notes below.
+ * read() takes from rp and advances it. This is SpiNNaker's buffered data
+ * storage done in C (spinn_storage_handlers: BufferedBytearrayDataStorage,
+ * BufferedFileDataStorage, BufferedTempfileDataStorage); the differences
+ * are listed in docs/storage.md and in the notes below.
  *
  * Seeks: STASH_SEEK_SET (offset), _CUR (pointer + offset), _END (length +
  * offset). The result is clamped into [0, length], as SpiNNaker's storage
