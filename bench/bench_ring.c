@@ -15,7 +15,7 @@
  *  - Wake-up latency from a put to a reader in another process, blocked on
  *    its futex or spinning, against absolute targets; the same hand-off
  *    done raw (a futex, a spin on a shared page) is printed for context.
- *  - The seed's design (rdaclient's ringbuffer): a Python ring in one
+ *  - rdaclient's design (its RingBuffer): a Python ring in one
  *    multiprocessing shared array with NumPy, run by /usr/bin/python3.
  *
  * Rings are shared memory objects named for this process and removed as
@@ -805,13 +805,13 @@ static void bench_latency(struct bench_config *c)
         latency_rows(c, &modes[i], &ring[i], &raw[i]);
 }
 
-/* ---- The seed's design in Python ----------------------------------------------------- */
+/* ---- rdaclient's design in Python ------------------------------------------------------ */
 
 /*
- * rdaclient's ringbuffer, inlined: a ctypes header (the seed's five packed
+ * rdaclient's RingBuffer, inlined: a ctypes header (its five packed
  * fields), data and pocket in one multiprocessing shared array, NumPy views.
  * A writer process puts chunks of 32 samples and publishes nSamplesWritten
- * after copying (writer_sleep: the seed's put_data sleeps 1 ms first); the
+ * after copying (writer_sleep: rdaclient's put_data sleeps 1 ms first); the
  * reader polls the count (reader_sleep between polls: rdaclient's wait
  * sleeps 0.5 ms), takes a view, sums it, checks it was not overwritten and
  * skips ahead like stash's reader when lapped. Prints the samples it
@@ -884,14 +884,15 @@ static void seed_rows(struct bench_config *c, const struct stream_result *ours)
 
     char title[192], a[192], b[192];
     snprintf(title, sizeof title,
-             "Shared ring beside the seed's design (rdaclient ringbuffer in /usr/bin/python3 + "
+             "Shared ring beside rdaclient's design (its RingBuffer in /usr/bin/python3 + "
              "NumPy; %ld chunks of 32 samples x 64 ch float32)",
              chunks);
     bench_table(c, title);
     static const char tight_what[] =
-        "32-sample chunks received valid (ratio: speed-up over the seed without its sleeps)";
+        "32-sample chunks received valid (ratio: speed-up over rdaclient's design without its "
+        "sleeps)";
     static const char literal_what[] =
-        "32-sample chunks received valid (ratio: speed-up over the seed's design as written)";
+        "32-sample chunks received valid (ratio: speed-up over rdaclient's design as written)";
     if (ours->status != STASH_OK) {
         bench_fail_status(c, tight_what, ours->status);
         bench_fail_status(c, literal_what, ours->status);
@@ -900,15 +901,15 @@ static void seed_rows(struct bench_config *c, const struct stream_result *ours)
     snprintf(a, sizeof a, "%.1f Msamples/s (mirrored, from the throughput table)",
              rate(ours) / 1e6);
     /*
-     * The target is against the seed's design as seed 004 documents it (the
-     * next row). This variant removes the seed's sleeps, so it shows how much
-     * of the gap is the design and how much is Python: no target.
+     * The target is against rdaclient's design as written (the next row).
+     * This variant removes rdaclient's sleeps, so it shows how much of the
+     * gap is the design and how much is Python: no target.
      */
     if (isnan(tight)) {
         bench_fail(c, tight_what, "no /usr/bin/python3 with NumPy, or it failed");
     } else {
         snprintf(b, sizeof b,
-                 "%.2f Msamples/s (seed's design, no sleep in put, reader polls without "
+                 "%.2f Msamples/s (rdaclient's design, no sleep in put, reader polls without "
                  "sleeping: its fastest variant)",
                  tight / 1e6);
         bench_row(c, tight_what, a, b, rate(ours) / tight, NULL);
@@ -917,8 +918,8 @@ static void seed_rows(struct bench_config *c, const struct stream_result *ours)
         bench_fail(c, literal_what, "no /usr/bin/python3 with NumPy, or it failed");
     } else {
         snprintf(b, sizeof b,
-                 "%.3f Msamples/s (the seed as written: put sleeps 1 ms, wait polls every "
-                 "0.5 ms; %ld chunks)",
+                 "%.3f Msamples/s (rdaclient's design as written: put sleeps 1 ms, wait polls "
+                 "every 0.5 ms; %ld chunks)",
                  literal / 1e6, literal_chunks);
         bench_row(c, literal_what, a, b, rate(ours) / literal, ">= 50");
     }
@@ -934,14 +935,14 @@ static const char RING_METHOD[] =
     "beside them (a futex, a spin on a shared page, no ring) show its floor: on a VM whose kernel\n"
     "halts idle vCPUs (`haltpoll.guest_halt_poll_ns=0`) a blocked wake-up costs 40 to 50 us, and\n"
     "a spinning one needs both cores free (any other load puts it at the scheduler's mercy,\n"
-    "milliseconds). The seed target is against\n"
-    "the seed's design as seed 004 documents it (put sleeps 1 ms, the reader polls every 0.5 ms);\n"
-    "the row without those sleeps shows the design itself. The pocket layout writes every frame\n"
-    "twice. Throughput moves about 30% between runs on this shared host.\n";
+    "milliseconds). The rdaclient target is against its design as written (put sleeps 1 ms, the\n"
+    "reader polls every 0.5 ms); the row without those sleeps shows the design itself. The\n"
+    "pocket layout writes every frame twice. Throughput moves about 30% between runs on this\n"
+    "shared host.\n";
 
 void bench_ring(struct bench_config *c)
 {
-    bench_section(c, "Shared ring: throughput, views, wake-ups, and the seed's design",
+    bench_section(c, "Shared ring: throughput, views, wake-ups, and rdaclient's design",
                   RING_METHOD);
     uint64_t total_bytes = (c->quick ? 64 : 2048) * MIB;
     uint64_t total = total_bytes / FRAME_BYTES; /* a multiple of every chunk size */

@@ -5,7 +5,7 @@
 
 /*
  * The shared ring (writer-to-reader throughput across processes, views of
- * wrapped windows, wake-up latency, and the seed's Python design beside
+ * wrapped windows, wake-up latency, and rdaclient's Python design beside
  * it): prints its tables to c->out.
  */
 void bench_ring(struct bench_config *c);

@@ -1,5 +1,6 @@
 /*
- * Memory files: the seed's four tests (pyppin memfile_test.py) in C, then
+ * Memory files: the four tests of pyppin's MemFile (its memfile_test.py) in
+ * C, named test_seed_* ("seed" names the original this replaces), then
  * modes, truncation, the view, the descriptor export, the locked mode under
  * two threads, and every misuse the issue names.
  */
@@ -41,7 +42,7 @@ static size_t stream_read_all(stash_stream *s, char *buf, size_t len)
     return got;
 }
 
-/* ---- The seed's tests ---------------------------------------------------- */
+/* ---- pyppin's tests ------------------------------------------------------- */
 
 /* memfile_test.py test_native: pread and pwrite on the file itself. */
 static void test_seed_native_pread_and_pwrite(void **state)
@@ -271,7 +272,7 @@ static void test_x_refuses_a_non_empty_file(void **state)
     stash_memfile_close(&mf);
 }
 
-/* The seed's "a" only starts at the end and then overwrites what another
+/* pyppin's "a" only starts at the end and then overwrites what another
  * handle appended; here every write goes to the end at that moment. */
 static void test_append_is_true_append_across_handles(void **state)
 {
@@ -310,7 +311,7 @@ static void test_offsets_past_any_file_are_refused(void **state)
     assert_int_equal(got, 0);
     assert_int_equal(stash_memfile_pwrite(mf, "zz", 2, UINT64_MAX - 1), STASH_E_RANGE);
     assert_int_equal(stash_memfile_pwrite(mf, "zz", 2, (uint64_t)INT64_MAX), STASH_E_RANGE);
-    assert_int_equal(mf_size(mf), 10); /* the seed inserted at len + offset */
+    assert_int_equal(mf_size(mf), 10); /* pyppin inserted at len + offset */
     stash_stream *h;
     assert_ok(stash_memfile_open(mf, "r+", &h));
     assert_int_equal(stash_stream_seek(h, -11, STASH_SEEK_END, NULL), STASH_E_INVALID);
@@ -331,7 +332,7 @@ static void test_reads_at_or_past_the_end_return_nothing(void **state)
     assert_int_equal(mf_pread(mf, buf, 0, 3), 0);
     stash_stream *h;
     assert_ok(stash_memfile_open(mf, "r", &h));
-    assert_ok(stash_stream_seek(h, 1000, STASH_SEEK_SET, NULL)); /* the seed asserted */
+    assert_ok(stash_stream_seek(h, 1000, STASH_SEEK_SET, NULL)); /* pyppin asserted */
     assert_int_equal(stream_read_all(h, buf, 4), 0);
     size_t got = 9;
     assert_ok(stash_stream_pread(h, buf, 4, UINT64_MAX, &got));

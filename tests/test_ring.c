@@ -1,8 +1,9 @@
 /*
- * The shared ring: the seed's expected behaviours (seed-behaviour.md 5(c)),
- * both layouts, writers and their deaths, waiting, and bad input. Rings
- * live in files under the scratch directory unless a test is about shared
- * memory names.
+ * The shared ring: the behaviours of rdaclient's RingBuffer, which it
+ * replaces (the test_seed_* tests: "seed" names that original), in both
+ * layouts; writers and their deaths, waiting, and bad input. Rings live in
+ * files under the scratch directory unless a test is about shared memory
+ * names.
  */
 #include "test_util.h"
 
@@ -57,7 +58,7 @@ static void assert_window_f32(const stash_ring *r, uint64_t first, uint64_t end,
     assert_ok(stash_ring_validate(r, first));
 }
 
-/* ---- The seed's behaviours, in both layouts ----------------------------------------- */
+/* ---- rdaclient's behaviours, in both layouts ---------------------------------------- */
 
 static void seed_reads_and_wraps(stash_ring_config cfg, stash_ring_mapping want)
 {
@@ -78,7 +79,7 @@ static void seed_reads_and_wraps(stash_ring_config cfg, stash_ring_mapping want)
 
     put_f32(r, cap - 2, 4, ch); /* wraps by 2 */
     assert_int_equal(stash_ring_written(r), cap + 2);
-    assert_window_f32(r, cap - 2, cap + 2, ch); /* the seed's "slow mode": here a view */
+    assert_window_f32(r, cap - 2, cap + 2, ch); /* rdaclient's "slow mode": here a view */
     assert_int_equal(stash_ring_view(r, 1, 3, &p), STASH_E_OVERWRITTEN);
     assert_window_f32(r, 2, cap + 2, ch); /* the whole capacity, wrapped */
     assert_int_equal(stash_ring_check(r, 1, 3), STASH_RING_OVERWRITTEN);
@@ -95,7 +96,7 @@ static void seed_reads_and_wraps(stash_ring_config cfg, stash_ring_mapping want)
 
 static void test_seed_reads_and_wraps_in_a_pocket(void **state)
 {
-    (void)state; /* the seed's own numbers: 1 channel, 10 samples (40 bytes: not pages) */
+    (void)state; /* rdaclient's own numbers: 1 channel, 10 samples (40 bytes: not pages) */
     seed_reads_and_wraps(config(1, 10, STASH_DTYPE_FLOAT32), STASH_RING_POCKET);
 }
 
@@ -136,7 +137,7 @@ static void test_seed_checks_on_a_fresh_ring(void **state)
     assert_int_equal(stash_ring_check(r, 0, 1), STASH_RING_NOT_WRITTEN);
     assert_int_equal(stash_ring_check(r, 2, 1), STASH_RING_INVALID_RANGE);
     assert_int_equal(stash_ring_check(r, 0, 11), STASH_RING_INVALID_RANGE);
-    /* A deliberate difference: an empty window is valid (the seed calls (0, 0) invalid). */
+    /* A deliberate difference: an empty window is valid (rdaclient calls (0, 0) invalid). */
     assert_int_equal(stash_ring_check(r, 0, 0), STASH_RING_AVAILABLE);
     const void *p = NULL;
     assert_ok(stash_ring_view(r, 0, 0, &p));
@@ -259,7 +260,7 @@ static void test_reader_views_are_read_only(void **state)
     pid_t child = fork();
     if (child == 0) {
         signal(SIGSEGV, SIG_DFL); /* not cmocka's handler: the child must die of it */
-        *(volatile float *)p = 1.0f; /* the seed's wprotect, enforced by the MMU */
+        *(volatile float *)p = 1.0f; /* rdaclient's wprotect, enforced by the MMU */
         _exit(0);
     }
     int status;

@@ -46,7 +46,7 @@ static void write_str(stash_storage *st, const char *s)
     assert_ok(stash_storage_write(st, s, strlen(s)));
 }
 
-/* ---- The seed's own tests ------------------------------------------------ */
+/* ---- The tests of SpiNNaker's storage handlers --------------------------- */
 
 static void test_memory_write_then_read_all_equals_data(void **state)
 {
@@ -58,13 +58,13 @@ static void test_memory_write_then_read_all_equals_data(void **state)
     char buf[4];
     size_t n;
     assert_ok(stash_storage_seek_read(st, 2, STASH_SEEK_SET, NULL));
-    assert_ok(stash_storage_readinto(st, buf, sizeof buf, &n)); /* the seed refused */
+    assert_ok(stash_storage_readinto(st, buf, sizeof buf, &n)); /* SpiNNaker's bytearray storage refused */
     assert_int_equal(n, 4);
     assert_memory_equal(buf, "cd12", 4);
     stash_storage_close(&st);
 }
 
-/* The seed's bytearray sequence, step by step. */
+/* The sequence of SpiNNaker's BufferedBytearrayDataStorage test, step by step. */
 static void check_pointer_sequence(stash_storage *st)
 {
     assert_int_equal(stash_storage_tell_read(st), 0);
@@ -474,7 +474,7 @@ static void test_temp_files_are_removed_at_process_exit(void **state)
     rmdir(parent);
 }
 
-/* ---- Differences from the seed ----------------------------------------- */
+/* ---- Differences from SpiNNaker's storage handlers ---------------------- */
 
 static void test_read_all_limit_reads_to_the_end(void **state)
 {
@@ -483,7 +483,7 @@ static void test_read_all_limit_reads_to_the_end(void **state)
     assert_ok(stash_storage_open_memory(&st));
     write_str(st, "abcdef");
     assert_ok(stash_storage_seek_read(st, 2, STASH_SEEK_SET, NULL));
-    expect_read(st, STASH_STORAGE_ALL, "cdef"); /* the seed's read(-1) lost the "f" */
+    expect_read(st, STASH_STORAGE_ALL, "cdef"); /* SpiNNaker's read(-1) lost the "f" */
     stash_storage_close(&st);
 }
 
@@ -515,7 +515,7 @@ static void test_seeks_clamp_into_the_storage(void **state)
     assert_ok(stash_storage_seek_read(st, -10, STASH_SEEK_CUR, &pos));
     assert_int_equal(pos, 0);
     assert_ok(stash_storage_seek_write(st, 2, STASH_SEEK_END, &pos));
-    assert_int_equal(pos, 4); /* END + 2 clamps; the seed read it as END - 2 */
+    assert_int_equal(pos, 4); /* END + 2 clamps; SpiNNaker's storages read it as END - 2 */
     assert_ok(stash_storage_seek_write(st, -1, STASH_SEEK_END, &pos));
     assert_int_equal(pos, 3);
     assert_ok(stash_storage_seek_read(st, INT64_MIN, STASH_SEEK_END, &pos));
@@ -533,7 +533,7 @@ static void test_close_is_idempotent_and_later_calls_report_closed(void **state)
     assert_ok(stash_storage_pool_create(1, NULL, &pool));
     assert_ok(stash_storage_open_temp(pool, &st));
     assert_ok(stash_storage_close(&st));
-    assert_ok(stash_storage_close(&st)); /* the seed raised KeyError here */
+    assert_ok(stash_storage_close(&st)); /* SpiNNaker's temp storage raised KeyError here */
     assert_int_equal(stash_storage_write(st, "x", 1), STASH_E_CLOSED);
     assert_int_equal(stash_storage_read(st, 1, &data, &len), STASH_E_CLOSED);
     assert_int_equal(stash_storage_readinto(st, &data, 1, &len), STASH_E_CLOSED);

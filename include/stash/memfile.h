@@ -60,12 +60,12 @@
  * is freed when the last handle closes. Calls on a closed or NULL memory file
  * or handle return STASH_E_CLOSED.
  *
- * Thread-safety: by default a memory file is thread-compatible, like the seed:
- * concurrent reads are safe, and a write needs the caller to exclude every
- * other access. With STASH_MEMFILE_LOCKED, every call takes an internal
- * read-write lock (reads shared, writes and truncates exclusive), so any
- * number of threads may read and write through any handles at once and each
- * read sees a write entirely or not at all. A handle, like any stream, is
+ * Thread-safety: by default a memory file is thread-compatible, like pyppin's
+ * MemFile: concurrent reads are safe, and a write needs the caller to
+ * exclude every other access. With STASH_MEMFILE_LOCKED, every call takes an
+ * internal read-write lock (reads shared, writes and truncates exclusive), so
+ * any number of threads may read and write through any handles at once and
+ * each read sees a write entirely or not at all. A handle, like any stream, is
  * used by one thread at a time; use one handle per thread. The view and the
  * descriptor bypass the lock.
  *

@@ -140,7 +140,7 @@ typedef enum stash_ring_mapping {
     STASH_RING_POCKET = 2,   /* the data held twice, written twice by the writer */
 } stash_ring_mapping;
 
-/** The seed's availability codes (rdaclient's check_availablility), kept. */
+/** The availability codes of rdaclient's RingBuffer (its check_availablility), kept. */
 typedef enum stash_ring_availability {
     STASH_RING_AVAILABLE = 0,
     STASH_RING_OVERWRITTEN = 2,
@@ -224,14 +224,14 @@ STASH_API stash_status stash_ring_granule_samples(uint32_t channels, stash_dtype
  * system call, only while a reader may be asleep; none for a reader that
  * died in its sleep, once its lease of at most 50 ms has run out). More
  * than capacity samples keeps the last capacity of them and counts all n
- * (as the seed does).
+ * (as rdaclient's RingBuffer does).
  */
 STASH_API stash_status stash_ring_put(stash_ring *ring, const void *frames, uint64_t n_samples);
 
 /**
  * stash_ring_put for an array: shape (n, channels) in C order, or (n,) for a
  * one-channel ring, of the ring's dtype in either byte order (a big-endian
- * array is swapped on the way in). STASH_E_SHAPE otherwise (the seed's
+ * array is swapped on the way in). STASH_E_SHAPE otherwise (rdaclient's
  * "writing incompatible data").
  */
 STASH_API stash_status stash_ring_put_array(stash_ring *ring, const stash_array_desc *desc,
@@ -241,11 +241,11 @@ STASH_API stash_status stash_ring_put_array(stash_ring *ring, const stash_array_
 STASH_API uint64_t stash_ring_written(const stash_ring *ring);
 
 /**
- * Where [first, end) stands now, in the seed's order: INVALID_RANGE if
+ * Where [first, end) stands now, in rdaclient's order: INVALID_RANGE if
  * first > end or the window is longer than the capacity; NOT_WRITTEN if
  * end > written; OVERWRITTEN if any of it is gone; else AVAILABLE. An empty
  * window (first == end) is available once it is reached (a deliberate
- * difference: the seed calls check(0, 0) invalid).
+ * difference: rdaclient's RingBuffer calls check(0, 0) invalid).
  */
 STASH_API stash_ring_availability stash_ring_check(const stash_ring *ring, uint64_t first,
                                                    uint64_t end);

@@ -5,12 +5,13 @@
  * keeps two independent positions: the read pointer (rp) and the write
  * pointer (wp), both starting at 0. write() stores at wp and advances it;
  * read() takes from rp and advances it. This is SpiNNaker's buffered data
- * storage (seed 000) done in C; the differences are listed in
- * docs/storage.md and in the notes below.
+ * storage done in C (spinn_storage_handlers: BufferedBytearrayDataStorage,
+ * BufferedFileDataStorage, BufferedTempfileDataStorage); the differences
+ * are listed in docs/storage.md and in the notes below.
  *
  * Seeks: STASH_SEEK_SET (offset), _CUR (pointer + offset), _END (length +
- * offset). The result is clamped into [0, length], as the seed did: a storage
- * has no holes. Any other whence is STASH_E_INVALID.
+ * offset). The result is clamped into [0, length], as SpiNNaker's storage
+ * handlers did: a storage has no holes. Any other whence is STASH_E_INVALID.
  *
  * Temp storages live in files of a stash_storage_pool, which keeps at most
  * max_open descriptors open: the least recently used one is closed and
@@ -25,16 +26,18 @@
  * only). A process killed by a signal leaves that directory behind
  * (stash-<pid>-XXXXXX under the pool's parent directory).
  *
- * Differences from the seed, on purpose:
- *   - read with a limit of STASH_STORAGE_ALL reads to the end (the seed's
+ * Differences from SpiNNaker's storage handlers, on purpose:
+ *   - read with a limit of STASH_STORAGE_ALL reads to the end (their
  *     read(-1) stopped one byte short);
- *   - read_all returns a copy and moves rp to the end for every kind (the
- *     memory seed returned its own buffer and left rp alone);
- *   - close is idempotent for every kind (the temp seed raised KeyError);
+ *   - read_all returns a copy and moves rp to the end for every kind
+ *     (BufferedBytearrayDataStorage returned its own buffer and left rp
+ *     alone);
+ *   - close is idempotent for every kind (BufferedTempfileDataStorage
+ *     raised KeyError);
  *   - opening a file reports the system's reason (-ENOENT, -EACCES, -EISDIR),
  *     not a read error for a write mode;
  *   - pools are explicit objects, so re-creating one leaks nothing;
- *   - END seeks use length + offset; the seed ignored the offset's sign.
+ *   - END seeks use length + offset; theirs ignored the offset's sign.
  *
  * Ownership and lifetimes: stash_storage_close(&st) releases everything, sets
  * st to NULL and is a no-op on NULL; calls on NULL return STASH_E_CLOSED.
@@ -114,7 +117,7 @@ STASH_API stash_status stash_storage_write(stash_storage *st, const void *data, 
 
 /**
  * Reads up to len bytes at rp into buf and advances rp; *got says how many
- * (0 at the end). This is the seed's readinto.
+ * (0 at the end). This is the readinto of SpiNNaker's storage handlers.
  */
 STASH_API stash_status stash_storage_readinto(stash_storage *st, void *buf, size_t len,
                                               size_t *got);
