@@ -212,11 +212,11 @@ static bool kill_time(struct aim a, const struct kill_stats *k, uint64_t *at_ns)
 
 /*
  * One step of the parent's wait for the writer: its meanwhile work, or a
- * nap of some 10 us (which leaves the processor to the writer on a loaded
- * machine, and misses the aim by less than a call of any kind but a ring
- * put; the ring's parent reads windows instead). Fails the test if the writer stopped on its own, or has not done
- * what it was waited for by the deadline (it hangs: no load stretches a call
- * that far).
+ * nap of some 10 us, which leaves the processor to the writer on a loaded
+ * machine and misses the aim by less than any call but a ring put (the
+ * ring's parent reads windows instead). Fails the test if the writer
+ * stopped on its own, or has not done what it was waited for by the
+ * deadline (it hangs: no load stretches a call that far).
  */
 static void wait_step(pid_t child, const struct writer *w, double deadline, const char *what)
 {
@@ -976,8 +976,8 @@ static void test_saves_and_packs_killed_at_random_leave_old_or_new_files(void **
  * Channel c of sample k: channel 0 is k itself, the others come from a table
  * with a prime period, so two samples that can share a slot (a multiple of
  * the capacity apart, less than RING_PERIOD x capacity) differ in every
- * channel. The writer fills frames at memcpy speed, so most kills land in a
- * put rather than in the filling.
+ * channel. The writer fills frames at memcpy speed, so the filling between
+ * two puts is short.
  */
 #define RING_PERIOD 4093u
 static uint32_t ring_table[(RING_PERIOD + RING_CAPACITY * 3 / 2) * RING_CHANNELS];
