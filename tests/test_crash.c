@@ -1,14 +1,28 @@
 /*
- * Crash consistency: writers SIGKILLed at random instants, hundreds of times.
+ * Crash consistency: writers SIGKILLed inside their calls, hundreds of times.
  *
  * For each kind of writer - store puts in dir: and hdf5:, NCO appends (plain
  * and STASH_NCO_DURABLE), whole files published by rename (stash_npy_save,
  * stash_nco_pack), ring puts - a child process writes a deterministic
- * sequence (item i's content is a function of i) and tells the parent nothing
- * but two counters in a shared page: how many calls it started and how many
- * returned STASH_OK, each stored after the fact. The parent kills it after a
- * random delay in microseconds, then reopens and checks the promise of
- * docs/store.md, docs/nco.md and docs/ring.md:
+ * sequence (item i's content is a function of i) and tells the parent, in a
+ * shared page, how many calls it started and how many returned STASH_OK,
+ * each stored after the fact, when its latest call began and how long its
+ * finished calls took, by its own clock.
+ *
+ * The kills land inside calls by construction, not by a delay tuned to some
+ * machine's speed. The parent picks one of the child's first few calls (of
+ * the ring's short puts, one of the first thousand), waits until the child
+ * has announced that call or a later one and not yet returned from it, then
+ * kills it a random fraction of the kind's mean call time after the call
+ * began. That mean is what the children measured, on this machine under its
+ * present load, sanitizers or valgrind included, so the aim stretches with
+ * the calls. One kill in eight is aimed instead just after a call returned,
+ * while the child prepares the next, so both cases are exercised. Where a
+ * kill truly landed is read from the counters once the child is dead: a call
+ * may still end first (a parent descheduled at the wrong moment), and that
+ * is counted, not failed. The counts are printed and never asserted; after
+ * each kill, wherever it landed, the parent reopens what the child wrote and
+ * checks the promise of docs/store.md, docs/nco.md and docs/ring.md:
  *
  *   - every item whose call returned OK before the kill is there, exactly;
  *   - the item in flight is absent or whole, never a part;
@@ -16,21 +30,21 @@
  *     content or a clear status;
  *   - the next writer (the next child) carries on.
  *
- * STASH_CRASH_KILLS sets the kills per kind (default 250; the sanitizer
- * build registers fewer), STASH_CRASH_SEED the seed (printed, so a failing
- * choice of delays and sizes can be replayed; the timing of a kill cannot).
- * Under valgrind (scripts/valgrind) calls are some 30 times slower, so the
- * delays before a kill are 30 times longer, the default is 20 kills per
- * kind, and how many land inside calls is not checked (see
- * expect_kills_inside_calls).
+ * Every wait of the parent for a child has a deadline of HANG_S seconds,
+ * which only a child that truly hangs misses. STASH_CRASH_KILLS sets the
+ * kills per kind (default 250; the sanitizer build registers fewer, and
+ * under valgrind, scripts/valgrind, the default is 20), STASH_CRASH_SEED the
+ * seed (printed, so a failing choice of aims and sizes can be replayed; the
+ * timing of a kill cannot).
  *
  * hdf5: promises less than dir: (docs/store.md, "Crashes"): a kill during a
  * value's data leaves the previous state, but a kill inside HDF5's final
  * metadata flush may damage the file, as for any HDF5 writer. So for hdf5:
  * a damaged file is allowed: it should give a clear status (rarely, HDF5
  * reads it without complaint and a committed key is simply missing), and
- * each case is counted and printed. What is never allowed is a wrong value
- * returned as valid, a crash or a hang of the reader.
+ * each case is counted and printed; so is a damaged file that reads without
+ * complaint but refuses the next writer's put. What is never allowed is a
+ * wrong value returned as valid, a crash or a hang of the reader.
  */
 #include "test_util.h"
 
@@ -41,23 +55,40 @@
 #include <stash/value.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
 static const char *dir;
 static uint64_t rng;
 static unsigned kills_per_kind = 250;
-static unsigned delay_scale = 1; /* 30 under valgrind */
 
-/* What a child tells the parent: written after the calls return, never before. */
+/* How long the parent waits for a child's next step before calling it hung. */
+#define HANG_S 60.0
+
+/*
+ * What a child tells the parent, each field stored after the fact. While the
+ * child runs, the parent aims its kill with the calls and their times; after
+ * the kill, started and committed say what was committed and what was in
+ * flight.
+ */
 struct progress {
-    _Atomic uint64_t ready;     /* the child has opened what it writes */
-    _Atomic uint64_t started;   /* calls begun (items), or samples announced (ring) */
-    _Atomic uint64_t committed; /* calls that returned OK (items), or samples (ring) */
+    _Atomic uint64_t ready;       /* the child has opened what it writes */
+    _Atomic uint64_t started;     /* calls begun (items), or samples announced (ring) */
+    _Atomic uint64_t committed;   /* calls that returned OK (items), or samples (ring) */
+    _Atomic uint64_t calls_begun; /* by this child */
+    _Atomic uint64_t calls_done;  /* by this child; stored after committed */
+    _Atomic uint64_t began_ns;    /* when its latest call began (CLOCK_MONOTONIC) */
+    _Atomic uint64_t busy_ns;     /* how long its calls_done calls took */
+    _Atomic int64_t refused;      /* a status the store gave the writer instead of OK, or 0 */
 };
+
+/* A writer's exit status after a call was refused (shared->refused says why). */
+#define REFUSED_EXIT 42
 
 static struct progress *shared;
 
@@ -78,27 +109,36 @@ static uint64_t mix(uint64_t i)
     return x ^ (x >> 29);
 }
 
-static double now_s(void)
+static uint64_t now_ns(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static double now_s(void)
+{
+    return (double)now_ns() / 1e9;
 }
 
 /* ---- Children ------------------------------------------------------------------------ */
 
 typedef int (*child_fn)(const void *ctx, uint64_t first);
 
-/*
- * The kills landed inside calls often enough for the run to mean something.
- * The delays are tuned to native speed; under valgrind each kind of call
- * slows by its own factor (an fsync hardly at all), so there the run checks
- * memory and the promises, not how often a kill landed inside a call.
- */
-static void expect_kills_inside_calls(uint64_t mid_call, uint64_t kills, uint64_t one_in)
+/* The child is about to make a call that takes the started count to started. */
+static void call_begins(uint64_t started)
 {
-    if (!under_valgrind())
-        assert_true(mid_call > kills / one_in);
+    atomic_store(&shared->began_ns, now_ns());
+    atomic_store(&shared->started, started);
+    atomic_fetch_add(&shared->calls_begun, 1);
+}
+
+/* The call returned STASH_OK and takes the committed count to committed. */
+static void call_returned(uint64_t committed)
+{
+    atomic_store(&shared->committed, committed);
+    atomic_fetch_add(&shared->busy_ns, now_ns() - atomic_load(&shared->began_ns));
+    atomic_fetch_add(&shared->calls_done, 1);
 }
 
 /*
@@ -114,45 +154,178 @@ static void default_crash_signals(void)
 }
 
 /*
- * Forks a writer that runs body from item first, waits until it is ready,
- * lets it run for delay_us (during which the parent calls meanwhile, if
- * given), then SIGKILLs it. Fails the test if the child stopped on its own.
+ * Ends a writer whose call was refused: only a damaged hdf5: file can refuse
+ * a put here (HDF5 may read such a file without complaint, then fail to
+ * write it), and the parent reports that as damage, never as a failure.
  */
-static void run_and_kill(child_fn body, const void *ctx, uint64_t first, unsigned delay_us,
-                         void (*meanwhile)(const void *), const void *meanwhile_ctx)
+static int refuse(stash_status why)
+{
+    atomic_store(&shared->refused, why);
+    return REFUSED_EXIT;
+}
+
+/* One writer for run_and_kill to start. */
+struct writer {
+    child_fn body;
+    const void *ctx;
+    uint64_t first;       /* the item it starts from */
+    unsigned first_calls; /* the call aimed at is one of its first this many */
+    void (*meanwhile)(const void *); /* what the parent does while it waits, or NULL */
+    const void *meanwhile_ctx;
+};
+
+/* What the kills of one kind did and found. */
+struct kill_stats {
+    unsigned kills, aimed_between, mid_call, landed, damaged, lost;
+    unsigned refused; /* writers that ended because the store refused a call (hdf5: damage) */
+    uint64_t items;
+    uint64_t calls, busy_ns; /* calls that returned, and their time by the writers' clocks */
+};
+
+/*
+ * Where a kill was aimed: fraction of the mean call time into the writer's
+ * call number call (from 1) or a later one, or just after call number call
+ * returned.
+ */
+struct aim {
+    bool between;
+    uint64_t call;
+    double fraction;
+};
+
+static struct aim choose_aim(const struct writer *w)
+{
+    uint64_t r = next_random(&rng);
+    return (struct aim){.between = r % 8 == 0,
+                        .call = 1 + (r >> 3) % w->first_calls,
+                        .fraction = (double)(r >> 40) / (double)(1u << 24)};
+}
+
+static const char *aim_text(struct aim a)
+{
+    static char text[64];
+    if (a.between)
+        snprintf(text, sizeof text, "aimed just after call %llu", (unsigned long long)a.call);
+    else
+        snprintf(text, sizeof text, "aimed %.0f%% into call %llu", a.fraction * 100,
+                 (unsigned long long)a.call);
+    return text;
+}
+
+/*
+ * For a kill aimed inside a call: whether the writer is inside call a.call or
+ * a later one, with the kind's mean call time known (k's writers' and this
+ * one's), and if so when to kill it.
+ */
+static bool kill_time(struct aim a, const struct kill_stats *k, uint64_t *at_ns)
+{
+    uint64_t begun = atomic_load(&shared->calls_begun);
+    uint64_t done = atomic_load(&shared->calls_done); /* read after begun: fewer, one in flight */
+    uint64_t calls = k->calls + done;
+    if (begun < a.call || done >= begun || calls == 0)
+        return false;
+    double mean_ns = (double)(k->busy_ns + atomic_load(&shared->busy_ns)) / (double)calls;
+    *at_ns = atomic_load(&shared->began_ns) + (uint64_t)(a.fraction * mean_ns);
+    return true;
+}
+
+/*
+ * One step of the parent's wait for the writer: its meanwhile work, or a
+ * nap of some 10 us, which leaves the processor to the writer on a loaded
+ * machine and misses the aim by less than any call but a ring put (the
+ * ring's parent reads windows instead). True if the writer ended because a
+ * call was refused (reaped here; see refuse). Fails the test if the writer
+ * stopped otherwise, or has not done what it was waited for by the deadline
+ * (it hangs: no load stretches a call that far).
+ */
+static bool wait_step(pid_t child, const struct writer *w, double deadline, const char *what)
+{
+    int status;
+    if (waitpid(child, &status, WNOHANG) == child) {
+        if (WIFEXITED(status) && WEXITSTATUS(status) == REFUSED_EXIT)
+            return true;
+        fail_msg("the writer stopped on its own (%s %d) while the parent waited for it to %s",
+                 WIFSIGNALED(status) ? "signal" : "exit status",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), what);
+    }
+    if (now_s() > deadline) {
+        kill(child, SIGKILL);
+        waitpid(child, &status, 0);
+        fail_msg("the writer did not %s in %.0f s: it hangs", what, HANG_S);
+    }
+    if (w->meanwhile)
+        w->meanwhile(w->meanwhile_ctx);
+    else
+        usleep(10);
+    return false;
+}
+
+/*
+ * Forks the writer, waits until it is ready, SIGKILLs it where a random aim
+ * says (see the top of the file), and adds its calls and their times to k.
+ * Fails the test if the writer stopped on its own or hangs.
+ */
+static struct aim run_and_kill(const struct writer *w, struct kill_stats *k)
 {
     atomic_store(&shared->ready, 0);
-    atomic_store(&shared->started, first);
-    atomic_store(&shared->committed, first);
+    atomic_store(&shared->started, w->first);
+    atomic_store(&shared->committed, w->first);
+    atomic_store(&shared->calls_begun, 0);
+    atomic_store(&shared->calls_done, 0);
+    atomic_store(&shared->busy_ns, 0);
+    atomic_store(&shared->refused, 0);
     fflush(NULL); /* a child must not print what this process has buffered */
     pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0) {
         default_crash_signals();
-        _exit(body(ctx, first));
+        _exit(w->body(w->ctx, w->first));
     }
-    double deadline = now_s() + 20;
-    while (!atomic_load(&shared->ready)) {
-        int status;
-        if (waitpid(child, &status, WNOHANG) == child)
-            fail_msg("the writer stopped before it was ready (status %d)", status);
-        if (now_s() > deadline)
-            fail_msg("the writer did not get ready in 20 s");
-        usleep(20);
+    double deadline = now_s() + HANG_S;
+    bool refused = false;
+    while (!refused && !atomic_load(&shared->ready))
+        refused = wait_step(child, w, deadline, "get ready");
+    struct aim a = choose_aim(w);
+    deadline = now_s() + HANG_S;
+    if (a.between) {
+        while (!refused && atomic_load(&shared->calls_done) < a.call)
+            refused = wait_step(child, w, deadline, "return from a call");
+    } else {
+        uint64_t at_ns = 0;
+        while (!refused && !kill_time(a, k, &at_ns))
+            refused = wait_step(child, w, deadline, "begin a call");
+        while (!refused && now_ns() < at_ns)
+            refused = wait_step(child, w, deadline, "be killed inside a call");
     }
-    delay_us *= delay_scale;
-    double until = now_s() + delay_us / 1e6;
-    if (meanwhile)
-        while (now_s() < until)
-            meanwhile(meanwhile_ctx);
-    else if (delay_us)
-        usleep(delay_us);
-    kill(child, SIGKILL);
     int status;
-    assert_int_equal(waitpid(child, &status, 0), child);
-    if (!WIFSIGNALED(status))
-        fail_msg("the writer stopped on its own with status %d before the kill",
-                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    if (!refused) {
+        kill(child, SIGKILL);
+        assert_int_equal(waitpid(child, &status, 0), child);
+        refused = WIFEXITED(status) && WEXITSTATUS(status) == REFUSED_EXIT;
+        if (!WIFSIGNALED(status) && !refused)
+            fail_msg("the writer stopped on its own with status %d before the kill",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
+    if (refused) {
+        k->refused++;
+        return a; /* no kill: the caller reports what the store said */
+    }
+    k->kills++;
+    k->aimed_between += a.between;
+    k->mid_call += atomic_load(&shared->started) > atomic_load(&shared->committed);
+    k->calls += atomic_load(&shared->calls_done);
+    k->busy_ns += atomic_load(&shared->busy_ns);
+    return a;
+}
+
+static void print_stats(const char *what, const struct kill_stats *k, double seconds)
+{
+    print_message("  %s: %u kills (%u aimed inside a call, %u just after one): %u landed inside "
+                  "a call (%u of those calls had landed), %llu items committed, %u damaged, %u "
+                  "lost; calls of %.0f us on average, %.1f s\n", what, k->kills,
+                  k->kills - k->aimed_between, k->aimed_between, k->mid_call, k->landed,
+                  (unsigned long long)k->items, k->damaged, k->lost,
+                  k->calls ? (double)k->busy_ns / (double)k->calls / 1e3 : 0.0, seconds);
 }
 
 /* ---- Store values ---------------------------------------------------------------------- */
@@ -203,8 +376,9 @@ static int store_writer(const void *ctx, uint64_t first)
 {
     const struct store_job *job = ctx;
     stash_store *s = NULL;
-    if (stash_store_open(job->uri, NULL, &s) != STASH_OK)
-        return 10;
+    stash_status st = stash_store_open(job->uri, NULL, &s);
+    if (st != STASH_OK)
+        return refuse(st);
     atomic_store(&shared->ready, 1);
     for (uint64_t i = first;; i++) {
         stash_value *v = item_value(i);
@@ -212,10 +386,10 @@ static int store_writer(const void *ctx, uint64_t first)
             return 11;
         char key[64];
         slot_key(i % SLOTS, key, sizeof key);
-        atomic_store(&shared->started, i + 1);
-        if (stash_store_put(s, key, v) != STASH_OK)
-            return 12;
-        atomic_store(&shared->committed, i + 1);
+        call_begins(i + 1);
+        if ((st = stash_store_put(s, key, v)) != STASH_OK)
+            return refuse(st);
+        call_returned(i + 1);
         stash_value_free(&v);
     }
 }
@@ -439,25 +613,13 @@ static void reset_model(struct store_model *m)
     /* Items keep counting up across files, so no run reuses another's values. */
 }
 
-struct kill_stats {
-    unsigned kills, mid_call, landed, damaged, lost;
-    uint64_t items;
-};
-
-static void print_stats(const char *what, const struct kill_stats *k, double seconds)
-{
-    print_message("  %s: %u kills (%u inside a call, %u of those calls had landed), %llu items "
-                  "committed, %u damaged, %u lost, %.1f s\n", what, k->kills, k->mid_call,
-                  k->landed, (unsigned long long)k->items, k->damaged, k->lost, seconds);
-}
-
 /*
- * Kills store writers at random instants; after each, every slot holds its
+ * Kills store writers inside and between puts; after each, every slot holds its
  * newest committed value, or the value in flight. New files every
  * files_every kills keep an hdf5: file (which never gives space back) small.
  */
 static void crash_store(const char *scheme, const char *name, bool damage_allowed,
-                        bool isolate, unsigned files_every, unsigned max_delay_us)
+                        bool isolate, unsigned files_every)
 {
     double t0 = now_s();
     struct store_model m = {.next = 0};
@@ -472,30 +634,42 @@ static void crash_store(const char *scheme, const char *name, bool damage_allowe
             reset_model(&m);
         }
         struct store_job job = {uri};
-        unsigned delay = (unsigned)(next_random(&rng) % max_delay_us);
-        run_and_kill(store_writer, &job, m.next, delay, NULL, NULL);
+        struct writer w = {.body = store_writer, .ctx = &job, .first = m.next, .first_calls = 3};
+        struct aim a = run_and_kill(&w, &k);
         uint64_t started = atomic_load(&shared->started),
                  committed = atomic_load(&shared->committed);
-        k.kills++;
+        stash_status refused = (stash_status)atomic_load(&shared->refused);
+        if (refused != STASH_OK) {
+            /* A file an earlier kill damaged that HDF5 read without complaint, but
+             * would not write: damage found by the writer (docs/store.md, "Crashes"). */
+            if (!damage_allowed)
+                fail_msg("%s: the store refused a put: %s", uri, stash_strerror(refused));
+            print_message("  %s: damaged, found by the next writer (put of item %llu refused): "
+                          "%s\n", scheme, (unsigned long long)committed, stash_strerror(refused));
+            k.damaged++;
+            snprintf(uri, sizeof uri, "%s:%s-%u", scheme, path_in(dir, name), ++file_no);
+            reset_model(&m);
+            m.next = started;
+            continue;
+        }
         k.items += committed - m.next;
-        k.mid_call += started > committed;
         struct store_check c = isolate ? check_store_in_child(uri, &m, committed, started)
                                        : check_store(uri, &m, committed, started);
         if (c.outcome == STORE_WRONG)
-            fail_msg("%s after kill %u (delay %u us): %s", uri, n, delay, c.wrong);
+            fail_msg("%s after kill %u (%s): %s", uri, n, aim_text(a), c.wrong);
         k.landed += c.landed;
         if (c.outcome == STORE_INTACT) {
             m = c.model;
         } else {
             if (!damage_allowed)
-                fail_msg("%s after kill %u (delay %u us, items %llu..%llu): %s%s", uri, n, delay,
+                fail_msg("%s after kill %u (%s, items %llu..%llu): %s%s", uri, n, aim_text(a),
                          (unsigned long long)m.next, (unsigned long long)started,
                          c.outcome == STORE_LOST ? "a committed value is missing: " : "",
                          stash_strerror(c.why));
             /* Reported, not returned: the file goes, and a new one starts. */
-            print_message("  %s: %s by kill %u (after %u us, put of item %llu in flight: "
+            print_message("  %s: %s by kill %u (%s; put of item %llu in flight: "
                           "%s): %s\n", scheme, c.outcome == STORE_LOST ? "value lost" : "damaged",
-                          n, delay, (unsigned long long)committed,
+                          n, aim_text(a), (unsigned long long)committed,
                           started > committed ? "yes" : "no", stash_strerror(c.why));
             k.damaged += c.outcome == STORE_DAMAGED;
             k.lost += c.outcome == STORE_LOST;
@@ -521,17 +695,31 @@ static void crash_store(const char *scheme, const char *name, bool damage_allowe
     stash_value_free(&back);
     stash_store_close(&s);
     print_stats(scheme, &k, now_s() - t0);
-    expect_kills_inside_calls(k.mid_call, k.kills, 3); /* the kills did land inside puts */
 }
 
 static void test_dir_puts_killed_at_random_keep_every_committed_value(void **state)
 {
     (void)state;
-    crash_store("dir", "crash-dir", false, false, 0, 4000);
-    /* Opening swept every file the killed writers left. */
-    char path[4200];
+    crash_store("dir", "crash-dir", false, false, 0);
+    /* Opening sweeps every file the killed writers left once it is old enough
+     * to be no live writer's (docs/store.md, "Sweeping"): age them, reopen. */
+    char path[4200], file[4500];
     snprintf(path, sizeof path, "%s-0", path_in(dir, "crash-dir"));
     DIR *d = opendir(path);
+    assert_non_null(d);
+    struct timespec old[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = time(NULL) - 60}};
+    for (struct dirent *e; (e = readdir(d));) {
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        if (strstr(e->d_name, ".tmp-"))
+            assert_int_equal(utimensat(AT_FDCWD, file, old, 0), 0);
+    }
+    closedir(d);
+    char uri[4300];
+    snprintf(uri, sizeof uri, "dir:%s", path);
+    stash_store *s = NULL;
+    assert_ok(stash_store_open(uri, NULL, &s));
+    stash_store_close(&s);
+    d = opendir(path);
     assert_non_null(d);
     for (struct dirent *e; (e = readdir(d));)
         assert_null(strstr(e->d_name, ".tmp-"));
@@ -541,7 +729,7 @@ static void test_dir_puts_killed_at_random_keep_every_committed_value(void **sta
 static void test_hdf5_puts_killed_at_random_never_return_a_torn_value(void **state)
 {
     (void)state;
-    crash_store("hdf5", "crash.h5", true, true, 25, 15000);
+    crash_store("hdf5", "crash.h5", true, true, 25);
 }
 
 /* ---- NCO appends ---------------------------------------------------------------------- */
@@ -587,10 +775,10 @@ static int nco_writer(const void *ctx, uint64_t first)
         stash_value *meta = object_meta(i);
         if (!meta || stash_array_desc_init(&d, STASH_DTYPE_INT32, 1, &count) != STASH_OK)
             return 11;
-        atomic_store(&shared->started, i + 1);
+        call_begins(i + 1);
         if (stash_nco_append(job->path, meta, &d, data, job->flags) != STASH_OK)
             return 12;
-        atomic_store(&shared->committed, i + 1);
+        call_returned(i + 1);
         stash_value_free(&meta);
     }
 }
@@ -646,7 +834,7 @@ static size_t check_nco(const char *path, uint64_t base, uint64_t committed, uin
     return counts[0];
 }
 
-static void crash_nco(unsigned flags, const char *name, unsigned max_delay_us)
+static void crash_nco(unsigned flags, const char *name)
 {
     double t0 = now_s();
     struct kill_stats k = {0};
@@ -659,13 +847,11 @@ static void crash_nco(unsigned flags, const char *name, unsigned max_delay_us)
             base = next;
         }
         struct nco_job job = {path, flags};
-        unsigned delay = (unsigned)(next_random(&rng) % max_delay_us);
-        run_and_kill(nco_writer, &job, next, delay, NULL, NULL);
+        run_and_kill(&(struct writer){.body = nco_writer, .ctx = &job, .first = next,
+                                      .first_calls = 3}, &k);
         uint64_t started = atomic_load(&shared->started),
                  committed = atomic_load(&shared->committed);
-        k.kills++;
         k.items += committed - next;
-        k.mid_call += started > committed;
         size_t count = check_nco(path, base, committed, started);
         k.landed += base + count > committed;
         next = base + count; /* an append that landed is kept; one that did not is redone */
@@ -683,19 +869,18 @@ static void crash_nco(unsigned flags, const char *name, unsigned max_delay_us)
     assert_int_equal(info.tail_bytes, 0);
     stash_nco_close(&nco);
     print_stats(name, &k, now_s() - t0);
-    expect_kills_inside_calls(k.mid_call, k.kills, 2);
 }
 
 static void test_nco_appends_killed_at_random_keep_every_committed_object(void **state)
 {
     (void)state;
-    crash_nco(0, "nco", 3000);
+    crash_nco(0, "nco");
 }
 
 static void test_durable_nco_appends_killed_at_random_keep_every_committed_object(void **state)
 {
     (void)state;
-    crash_nco(STASH_NCO_DURABLE, "nco-durable", 12000);
+    crash_nco(STASH_NCO_DURABLE, "nco-durable");
 }
 
 /* ---- Whole files published by rename: stash_npy_save and stash_nco_pack --------------- */
@@ -729,11 +914,11 @@ static int publish_writer(const void *ctx, uint64_t first)
         stash_value *meta = object_meta(i);
         if (!data || !meta)
             return 11;
-        atomic_store(&shared->started, i + 1);
+        call_begins(i + 1);
         if (stash_npy_save(job->npy, &d, data, 0) != STASH_OK ||
             stash_nco_pack(job->nco, meta, &d, data, 0) != STASH_OK)
             return 12;
-        atomic_store(&shared->committed, i + 1);
+        call_returned(i + 1);
         stash_value_free(&meta);
         free(data);
     }
@@ -824,13 +1009,11 @@ static void test_saves_and_packs_killed_at_random_leave_old_or_new_files(void **
     struct kill_stats k = {0};
     uint64_t next = 0, npy_item = NO_ITEM, nco_item = NO_ITEM;
     for (unsigned n = 0; n < kills_per_kind; n++) {
-        unsigned delay = (unsigned)(next_random(&rng) % 3000);
-        run_and_kill(publish_writer, &job, next, delay, NULL, NULL);
+        run_and_kill(&(struct writer){.body = publish_writer, .ctx = &job, .first = next,
+                                      .first_calls = 2}, &k);
         uint64_t started = atomic_load(&shared->started),
                  committed = atomic_load(&shared->committed);
-        k.kills++;
         k.items += committed - next;
-        k.mid_call += started > committed;
         check_published(&job, next, committed, started, &npy_item, &nco_item);
         k.landed += nco_item == committed && started > committed;
         next = started; /* the number of an item in flight is never reused */
@@ -843,10 +1026,8 @@ static void test_saves_and_packs_killed_at_random_leave_old_or_new_files(void **
         temps += strncmp(e->d_name, "published.", 10) == 0 && strstr(e->d_name, ".tmp-") != NULL;
     closedir(d);
     print_stats("npy save + nco pack", &k, now_s() - t0);
-    print_message("  %d temporaries of killed writers left beside the files\n", temps);
-    expect_kills_inside_calls(k.mid_call, k.kills, 2);
-    if (unnamed_files_work(dir))
-        assert_true(temps < (int)k.kills / 4); /* about half when they were named throughout */
+    print_message("  %d temporaries of killed writers left beside the files (%s)\n", temps,
+                  unnamed_files_work(dir) ? "written unnamed, O_TMPFILE" : "named throughout");
 }
 
 /* ---- Ring puts ------------------------------------------------------------------------ */
@@ -858,8 +1039,8 @@ static void test_saves_and_packs_killed_at_random_leave_old_or_new_files(void **
  * Channel c of sample k: channel 0 is k itself, the others come from a table
  * with a prime period, so two samples that can share a slot (a multiple of
  * the capacity apart, less than RING_PERIOD x capacity) differ in every
- * channel. The writer fills frames at memcpy speed, so most kills land in a
- * put rather than in the filling.
+ * channel. The writer fills frames at memcpy speed, so the filling between
+ * two puts is short.
  */
 #define RING_PERIOD 4093u
 static uint32_t ring_table[(RING_PERIOD + RING_CAPACITY * 3 / 2) * RING_CHANNELS];
@@ -922,11 +1103,11 @@ static int ring_writer(const void *ctx, uint64_t first)
         uint64_t r = next_random(&seed);
         uint64_t n = 1 + (r >> 8) % (r % 8 ? RING_CAPACITY / 4 : RING_CAPACITY * 3 / 2);
         fill_frames(frames, written, n);
-        atomic_store(&shared->started, written + n);
+        call_begins(written + n);
         if (stash_ring_put(w, frames, n) != STASH_OK)
             return 12;
         written += n;
-        atomic_store(&shared->committed, written);
+        call_returned(written);
     }
 }
 
@@ -987,21 +1168,18 @@ static void test_ring_puts_killed_at_random_never_show_a_torn_frame(void **state
     uint32_t *buf = malloc(RING_CAPACITY * RING_CHANNELS * sizeof *buf);
     struct ring_reader rd = {r, buf, &rng, 0, 0};
     struct kill_stats k = {0};
-    unsigned torn_puts = 0;
     for (unsigned n = 0; n < kills_per_kind; n++) {
         struct ring_job job = {name, next_random(&rng)};
-        unsigned delay = (unsigned)(next_random(&rng) % 1500);
         /* The parent reads while the writer writes, and goes on reading after the kill. */
-        run_and_kill(ring_writer, &job, 0, delay, read_one_window, &rd);
+        run_and_kill(&(struct writer){.body = ring_writer, .ctx = &job, .first_calls = 1024,
+                                      .meanwhile = read_one_window, .meanwhile_ctx = &rd}, &k);
         uint64_t started = atomic_load(&shared->started),
                  committed = atomic_load(&shared->committed);
-        k.kills++;
-        k.mid_call += started > committed;
         stash_ring_info info;
         assert_ok(stash_ring_info_get(r, &info));
         /* Every put that returned is published; the one in flight may be, whole. */
         assert_true(info.written_samples >= committed && info.written_samples <= started);
-        torn_puts += info.written_samples < started;
+        k.landed += started > committed && info.written_samples == started;
         /* What the ring still calls readable is exact, up to the last committed sample. */
         uint64_t first = info.readable_from, end = info.written_samples;
         if (end - first > RING_CAPACITY)
@@ -1010,7 +1188,6 @@ static void test_ring_puts_killed_at_random_never_show_a_torn_frame(void **state
         assert_int_equal(bad_frames(buf, first, end - first), 0);
         for (int w = 0; w < 64; w++)
             read_one_window(&rd);
-        k.items += committed;
     }
     /* A last writer takes over and everything it publishes reads back exact. */
     stash_ring *w;
@@ -1023,14 +1200,13 @@ static void test_ring_puts_killed_at_random_never_show_a_torn_frame(void **state
     assert_ok(stash_ring_close(&w));
     assert_ok(stash_ring_close(&r));
     free(buf);
-    print_message("  ring: %u kills (%u inside a put, %u left it unpublished), %llu samples at "
-                  "the end, %llu windows accepted and verified, %llu refused, %.1f s\n",
-                  k.kills, k.mid_call, torn_puts,
-                  (unsigned long long)from + RING_CAPACITY, (unsigned long long)rd.accepted,
-                  (unsigned long long)rd.refused, now_s() - t0);
-    /* About half the kills land inside a put natively, 11 to 19 in 60 under ASan. */
-    expect_kills_inside_calls(k.mid_call, k.kills, 16);
-    assert_true(rd.accepted > 0 && rd.refused > 0);
+    print_message("  ring: %u kills (%u aimed inside a put, %u just after one): %u landed inside "
+                  "a put (%u of those puts were published), %llu samples at the end, %llu "
+                  "windows accepted and verified, %llu refused; puts of %.1f us on average, "
+                  "%.1f s\n", k.kills, k.kills - k.aimed_between, k.aimed_between, k.mid_call,
+                  k.landed, (unsigned long long)from + RING_CAPACITY,
+                  (unsigned long long)rd.accepted, (unsigned long long)rd.refused,
+                  k.calls ? (double)k.busy_ns / (double)k.calls / 1e3 : 0.0, now_s() - t0);
 }
 
 /* ---- Set-up ------------------------------------------------------------------------- */
@@ -1039,10 +1215,8 @@ static int set_up(void **state)
 {
     (void)state;
     dir = scratch_dir();
-    if (under_valgrind()) {
+    if (under_valgrind())
         kills_per_kind = 20;
-        delay_scale = 30;
-    }
     const char *kills = getenv("STASH_CRASH_KILLS");
     if (kills && *kills)
         kills_per_kind = (unsigned)strtoul(kills, NULL, 10);
