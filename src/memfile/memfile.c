@@ -6,6 +6,7 @@
 #include "memfile/memfile_internal.h"
 #include "core/sysio.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -48,8 +49,11 @@ static uint64_t known_size(const stash_memfile *mf)
     return atomic_load_explicit(&mf->size, memory_order_relaxed);
 }
 
+/* The layout's bounds (memfile_internal.h): the cached size within the
+ * mapping and, before the export, within the memfd's length too. */
 static void set_size(stash_memfile *mf, uint64_t size)
 {
+    assert(size <= mf->max_size && (mf->exported || size <= mf->capacity));
     atomic_store_explicit(&mf->size, size, memory_order_relaxed);
 }
 
@@ -105,6 +109,7 @@ static uint64_t round_up_to_page(uint64_t n)
 /* Makes the memfd at least needed bytes long, doubling, within max_size. */
 static stash_status reserve_capacity(stash_memfile *mf, uint64_t needed)
 {
+    assert(needed <= mf->max_size); /* the callers refuse more */
     if (needed <= mf->capacity)
         return STASH_OK;
     uint64_t capacity = mf->capacity < MIN_CAPACITY ? MIN_CAPACITY : mf->capacity;
@@ -116,6 +121,7 @@ static stash_status reserve_capacity(stash_memfile *mf, uint64_t needed)
     if (ftruncate(mf->fd, (off_t)capacity) != 0)
         return -errno;
     mf->capacity = capacity;
+    assert(needed <= mf->capacity && mf->capacity <= mf->max_size);
     return STASH_OK;
 }
 
@@ -411,7 +417,9 @@ void memfile_retain(stash_memfile *mf)
 
 stash_status memfile_release(stash_memfile *mf)
 {
-    if (atomic_fetch_sub_explicit(&mf->refs, 1, memory_order_acq_rel) != 1)
+    unsigned long refs = atomic_fetch_sub_explicit(&mf->refs, 1, memory_order_acq_rel);
+    assert(refs > 0);
+    if (refs != 1)
         return STASH_OK;
     munmap(mf->base, (size_t)mf->max_size);
     stash_status status = sysio_close(mf->fd);

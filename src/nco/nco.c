@@ -16,6 +16,7 @@
 
 #include <stash/npy.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -156,6 +157,8 @@ static stash_status check_index(stash_nco *nco)
  */
 static stash_status found(const stash_nco *nco, unsigned flags)
 {
+    assert(nco_starts_increase(nco->starts, nco->info.count)); /* walked, or checked as a chain */
+    assert(nco->info.count == 0 || nco->starts[nco->info.count - 1] < nco->info.file_bytes);
     return nco->info.count == 0 && !(flags & NCO_EMPTY_OK) ? STASH_E_CORRUPT : STASH_OK;
 }
 

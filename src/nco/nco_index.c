@@ -17,6 +17,7 @@
 
 #include <stash/bytes.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -163,6 +164,7 @@ stash_status nco_index_save(const char *path, const struct stat *st, const uint6
                             size_t count, bool durable)
 {
     char index[4096];
+    assert(nco_starts_increase(starts, count)); /* what a loader will check */
     stash_status status = nco_index_path(path, index, sizeof index);
     if (status != STASH_OK)
         return status;

@@ -96,4 +96,13 @@ stash_status nco_write_pickled(stash_stream *s, const void *pickle, size_t len,
 /* The starts of an open file's objects, info.count of them. */
 const uint64_t *nco_starts(const stash_nco *nco);
 
+/* Whether count starts rise strictly, as every list of them does (asserted). */
+static inline bool nco_starts_increase(const uint64_t *starts, size_t count)
+{
+    for (size_t i = 1; i < count; i++)
+        if (starts[i] <= starts[i - 1])
+            return false;
+    return true;
+}
+
 #endif

@@ -6,6 +6,7 @@
 #include "ring/ring_internal.h"
 #include "core/sysio.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -26,8 +27,22 @@ static void free_handle(struct stash_ring *r)
     free(r);
 }
 
+#ifndef NDEBUG
+/* What ring_geometry_plan and ring_header_check promise of every geometry they give. */
+static bool geometry_holds(const struct ring_geometry *g)
+{
+    uint64_t copies = g->pocket ? 2 : 1;
+    return g->channels > 0 && g->capacity > 0 &&
+           g->frame_bytes == g->channels * stash_dtype_size(g->dtype) &&
+           g->data_bytes == g->capacity * g->frame_bytes * copies &&
+           g->header_bytes >= RING_META_OFFSET &&
+           g->meta_bytes <= g->header_bytes - RING_META_OFFSET;
+}
+#endif
+
 static struct stash_ring *new_handle(int fd, const struct ring_geometry *geo)
 {
+    assert(geometry_holds(geo));
     struct stash_ring *r = calloc(1, sizeof *r);
     if (r == NULL)
         return NULL;

@@ -16,6 +16,7 @@
 #include "array/array_internal.h"
 #include "ring/ring_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ static void copy_in(struct stash_ring *r, uint64_t slot, const unsigned char *sr
     size_t frame = r->geo.frame_bytes;
     uint64_t capacity = r->geo.capacity;
     unsigned char *data = r->map.data;
+    assert(slot < capacity && n > 0 && n <= capacity); /* so slot + n <= 2 x capacity */
     memcpy(data + slot * frame, src, n * frame); /* may run into the mirror: slot + n <= 2cap */
     if (!r->geo.pocket)
         return;
@@ -69,6 +71,7 @@ stash_status stash_ring_put(stash_ring *r, const void *frames, uint64_t n)
     copy_in(r, (end - n) % capacity, src, n);
     atomic_store_explicit(&h->written, end, memory_order_release);
     r->next = end;
+    assert(r->next <= RING_COUNT_MAX);
     wake_waiters(r);
     return STASH_OK;
 }
@@ -143,6 +146,7 @@ stash_status stash_ring_view(const stash_ring *r, uint64_t first, uint64_t end,
     if (frames == NULL)
         return STASH_E_INVALID;
     stash_status st = availability_status(stash_ring_check(r, first, end));
+    assert(st != STASH_OK || (first <= end && end - first <= r->geo.capacity));
     if (st == STASH_OK)
         *frames = r->map.data + first % r->geo.capacity * r->geo.frame_bytes;
     return st;

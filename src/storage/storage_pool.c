@@ -22,6 +22,7 @@
 #include "core/sysio.h"
 #include "stream/stream_internal.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -135,6 +136,7 @@ stash_status stash_storage_pool_create(size_t max_open, const char *parent_dir,
 static void pool_unref(stash_storage_pool *pool)
 {
     pthread_mutex_lock(&pool->lock);
+    assert(pool->refs > 0);
     bool last = --pool->refs == 0;
     pthread_mutex_unlock(&pool->lock);
     if (!last)
@@ -169,6 +171,7 @@ size_t stash_storage_pool_open_count(stash_storage_pool *pool)
 
 static void list_remove(struct pool_slot *slot)
 {
+    assert(slot->prev->next == slot && slot->next->prev == slot); /* on the open list */
     slot->prev->next = slot->next;
     slot->next->prev = slot->prev;
 }
@@ -183,6 +186,7 @@ static void list_push_front(stash_storage_pool *pool, struct pool_slot *slot)
 
 static void close_slot_fd(stash_storage_pool *pool, struct pool_slot *slot)
 {
+    assert(slot->fd >= 0 && slot->pins == 0 && pool->open_count > 0); /* never under a call */
     list_remove(slot);
     sysio_close(slot->fd);
     slot->fd = -1;
@@ -226,6 +230,7 @@ static void slot_path(const struct pool_slot *slot, char *path, size_t size)
 static stash_status open_slot_fd(struct pool_slot *slot, int flags)
 {
     char path[PATH_MAX];
+    assert(slot->fd < 0);
     stash_status status = make_room(slot->pool);
     if (status != STASH_OK)
         return status;
@@ -240,6 +245,7 @@ static stash_status open_slot_fd(struct pool_slot *slot, int flags)
     slot->fd = fd;
     list_push_front(slot->pool, slot);
     slot->pool->open_count++;
+    assert(slot->pool->open_count <= slot->pool->max_open);
     return STASH_OK;
 }
 
@@ -288,6 +294,7 @@ stash_status pool_slot_acquire(struct pool_slot *slot, int *fd)
 void pool_slot_release(struct pool_slot *slot)
 {
     pthread_mutex_lock(&slot->pool->lock);
+    assert(slot->pins > 0 && slot->fd >= 0); /* a pinned descriptor stays open */
     slot->pins--;
     pthread_mutex_unlock(&slot->pool->lock);
 }
@@ -298,6 +305,7 @@ stash_status pool_slot_destroy(struct pool_slot *slot)
     char path[PATH_MAX];
     stash_status status = STASH_OK;
     pthread_mutex_lock(&pool->lock);
+    assert(slot->pins == 0); /* its stream is closing, so no call is under way */
     if (slot->fd >= 0)
         close_slot_fd(pool, slot);
     slot_path(slot, path, sizeof path);

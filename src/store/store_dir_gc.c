@@ -17,6 +17,7 @@
 
 #include <stash/stream.h>
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -65,6 +66,7 @@ void dir_flush_uses(struct dir_store *d)
 void dir_note_use(struct dir_store *d, const char *name)
 {
     size_t len = strlen(name);
+    assert(len <= DIR_NAME_MAX); /* an entry's file name (dir_name_of), so a record fits */
     if (d->options.flags & STASH_STORE_READ_ONLY)
         return; /* records nothing */
     if (d->recent_len + len + 1 > sizeof d->recent)
@@ -72,6 +74,7 @@ void dir_note_use(struct dir_store *d, const char *name)
     memcpy(d->recent + d->recent_len, name, len);
     d->recent[d->recent_len + len] = '\n';
     d->recent_len += len + 1;
+    assert(d->recent_len <= sizeof d->recent);
 }
 
 /* ---- Scanning --------------------------------------------------------------------- */

@@ -24,6 +24,7 @@
 #include "core/sysio.h"
 #include "stream/stream_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -74,6 +75,16 @@ static bool is_dirty(const struct file_ctx *f)
     return f->dirty_hi > f->dirty_lo;
 }
 
+#ifndef NDEBUG
+/* The window lies in the buffer and the dirty bytes in the window (asserted
+ * after every change; an empty dirty range may be anywhere). */
+static bool window_holds(const struct file_ctx *f)
+{
+    return f->dirty_lo <= f->dirty_hi && f->buf_len <= f->cap &&
+           (f->buf != NULL || f->buf_len == 0) && (!is_dirty(f) || f->dirty_hi <= f->buf_len);
+}
+#endif
+
 /* Writes the dirty range back. On failure what did reach the file is no
  * longer dirty, and the rest stays buffered for the next attempt. */
 static stash_status write_back(struct file_ctx *f, int fd)
@@ -86,6 +97,7 @@ static stash_status write_back(struct file_ctx *f, int fd)
     f->dirty_lo += written;
     if (status == STASH_OK)
         f->dirty_lo = f->dirty_hi = 0;
+    assert(window_holds(f));
     return status;
 }
 
@@ -102,6 +114,7 @@ static stash_status refill(struct file_ctx *f, int fd, uint64_t offset)
         return status;
     f->buf_off = offset;
     f->buf_len = got;
+    assert(window_holds(f));
     return STASH_OK;
 }
 
@@ -200,6 +213,7 @@ static void write_into_window(struct file_ctx *f, const void *data, size_t len, 
         f->dirty_lo = lo < f->dirty_lo ? lo : f->dirty_lo;
         f->dirty_hi = hi > f->dirty_hi ? hi : f->dirty_hi;
     }
+    assert(window_holds(f));
 }
 
 static stash_status file_pwrite(void *ctx, const void *data, size_t len, uint64_t offset)
@@ -227,6 +241,7 @@ static stash_status file_pwrite(void *ctx, const void *data, size_t len, uint64_
     }
     if (status == STASH_OK && offset + len > f->size)
         f->size = offset + len;
+    assert(window_holds(f));
     return status;
 }
 
@@ -382,5 +397,6 @@ stash_status stash_stream_set_buffer_bytes(stash_stream *s, size_t bytes)
     f->buf = NULL;
     f->buf_len = 0;
     f->cap = bytes;
+    assert(window_holds(f));
     return STASH_OK;
 }

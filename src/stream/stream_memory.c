@@ -8,6 +8,7 @@
 #include "core/checked.h"
 #include "stream/stream_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,7 @@ static stash_status memory_pwrite(void *ctx, const void *buf, size_t len, uint64
     memcpy(m->data + offset, buf, len);
     if (end > m->size)
         m->size = end;
+    assert(m->size <= m->capacity);
     return STASH_OK;
 }
 
