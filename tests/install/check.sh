@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the build into a scratch prefix, then builds and runs a consumer
 # program against it twice: with pkg-config and with find_package(stash).
+# Neither run sets LD_LIBRARY_PATH: the installed flags alone must do.
 # usage: check.sh BUILD_DIR CONSUMER_DIR WORK_DIR C_COMPILER [SANITIZERS]
 set -euo pipefail
 build=$1 consumer=$2 work=$3 cc=$4 sanitize=${5:-}
@@ -14,17 +15,21 @@ pc_dir=$(dirname "$(find "$work/prefix" -name stash.pc | head -n 1)")
 lib_dir=$(dirname "$pc_dir")
 
 echo "== pkg-config"
+# Built with nothing but pkg-config's flags, and run without LD_LIBRARY_PATH:
+# the .pc's rpath must lead the loader to the installed libstash.so.
 # shellcheck disable=SC2046
 "$cc" "${flags[@]}" "$consumer/consumer.c" -o "$work/consumer-pkgconfig" \
-    $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs stash) -Wl,-rpath,"$lib_dir"
-"$work/consumer-pkgconfig"
+    $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs stash)
+env -u LD_LIBRARY_PATH "$work/consumer-pkgconfig"
+loaded=$(env -u LD_LIBRARY_PATH ldd "$work/consumer-pkgconfig" | awk '/libstash\.so/ {print $3}')
+[[ $(realpath "$loaded") == $(realpath "$lib_dir")/* ]] ||
+    { echo "FAIL: the consumer loads libstash.so from '$loaded', not $lib_dir" >&2; exit 1; }
 
 echo "== find_package"
 cmake -S "$consumer" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$work/prefix" \
-    -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="${flags[*]}" \
-    -DCMAKE_BUILD_RPATH="$lib_dir" >/dev/null
+    -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="${flags[*]}" >/dev/null
 cmake --build "$work/cmake" >/dev/null
-"$work/cmake/consumer"
+env -u LD_LIBRARY_PATH "$work/cmake/consumer"
 
 echo "== installed program"
 "$work/prefix/bin/stash" version

@@ -279,7 +279,7 @@ const struct stash_command cmd_bench = {
              "--quick uses small inputs; --dir puts scratch files in DIR (default .).\n"
              "A setup or measurement that fails is reported on stderr, never as a row,\n"
              "and makes the command exit 1 (without writing the page).\n"
-             "A full run takes about ten minutes and wants an otherwise idle machine.\n\n"
+             "A full run wants an otherwise idle machine.\n\n"
              "examples:\n"
              "  $ stash bench                    # everything, and docs/benchmarks.md\n"
              "  $ stash bench ring --quick       # one part, small, printed only\n"

@@ -18,6 +18,7 @@ struct stash_command {
 
 extern const struct stash_command cmd_bench;
 extern const struct stash_command cmd_demo;
+extern const struct stash_command cmd_dump;
 extern const struct stash_command cmd_info;
 extern const struct stash_command cmd_nco;
 extern const struct stash_command cmd_npy;

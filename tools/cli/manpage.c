@@ -40,8 +40,10 @@ void print_manpage(FILE *out, const struct stash_command *const *commands, size_
             ".SH DESCRIPTION\n"
             "stash stores and moves scientific data: byte streams and storages, memory files,\n"
             "cache objects (NPY and nengo's NCO files), result stores (dir:, hdf5:, none:)\n"
-            "and shared rings of samples. This program exposes each part of the C library,\n"
-            "runs the end-to-end demo and the benchmarks.\n"
+            "and shared rings of samples. This program reads files as the byte codecs do\n"
+            "(dump), describes and writes NPY and NCO files, works result stores and rings,\n"
+            "and runs the end-to-end demo and the benchmarks. Storages and memory files\n"
+            "live inside one process and have no command: they are for programs.\n"
             ".SH COMMANDS\n",
             STASH_VERSION_STRING);
     for (size_t i = 0; i < count; i++) {

@@ -14,6 +14,7 @@ static const struct stash_command *const commands[] = {
     &cmd_nco,
     &cmd_store,
     &cmd_ring,
+    &cmd_dump,
     &cmd_version,
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
