@@ -70,7 +70,7 @@ has wrong "FAILED: the features do not verify."
 
 # ---- hdf5: and none: ----------------------------------------------------------------------
 run h1 --dir "$work/h" --store "hdf5:$work/h/results.h5" "${small[@]}"
-has h1 "0 hits, 57 computed and stored; 57 entries in the store now"
+has h1 "0 hits, 57 computed and stored; 57 entries in the store after this run"
 run h2 --dir "$work/h" --store "hdf5:$work/h/results.h5" "${small[@]}"
 has h2 "Served from the store: all 57 windows"
 run none --dir "$work/n" --store none: "${small[@]}"
