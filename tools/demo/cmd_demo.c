@@ -443,9 +443,12 @@ static int run_pipeline(struct demo_plan *p, struct demo_outcome *out)
            p->o->channels, (unsigned long long)p->o->samples, p->o->workers, p->store_uri);
     stream_and_analyse(p, &r, out);
     struct demo_verification v = {.status = STASH_E_CLOSED}; /* not done */
-    if (out->failure == NULL && !demo_caught_signal())
+    out->signal = demo_caught_signal();
+    if (out->failure == NULL && out->signal == 0)
         write_and_verify(p, out, &v);
     /* A signal up to here stops the run; after, it is concluding anyway. */
+    out->signal_after_streaming =
+        out->signal == 0 && out->failure == NULL && demo_caught_signal() != 0;
     out->signal = demo_caught_signal();
     int rc = demo_conclude(stdout, p, out, &v);
     tear_down(p, &r);

@@ -202,7 +202,8 @@ static void verification_row(FILE *f, const struct demo_plan *p, const struct de
 {
     char a[32], why[64], text[512];
     if (o->signal != 0 || v->status == STASH_E_CLOSED) {
-        snprintf(text, sizeof text, "not done: the run %s first", ending(o, why));
+        snprintf(text, sizeof text, "not done: %s", o->signal ? ending(o, why)
+                                                              : "the run failed before it");
     } else if (v->status != STASH_OK) {
         snprintf(text, sizeof text, "FAILED: reading the features back: %s",
                  stash_strerror(v->status));
@@ -226,15 +227,18 @@ static void verification_row(FILE *f, const struct demo_plan *p, const struct de
 static void stopped_line(FILE *f, const struct demo_plan *p, const struct demo_outcome *o)
 {
     char a[32], b[32], name[16];
-    fprintf(f, "\nINTERRUPTED: %s after %.2f s, with %s of %s windows done. The processes "
-               "stopped, ",
-            demo_signal_name(o->signal, name), o->stream_seconds,
-            grouped(o->hits + o->computed, a), grouped(p->windows, b));
-    if (o->ring_removed == STASH_OK)
-        fprintf(f, "the ring was removed, ");
+    fprintf(f, "\nINTERRUPTED by %s ", demo_signal_name(o->signal, name));
+    if (o->signal_after_streaming)
+        fprintf(f, "while checking the features; all %s windows were analysed in %.2f s. ",
+                grouped(p->windows, a), o->stream_seconds);
     else
-        fprintf(f, "the ring could not be removed (%s), ", stash_strerror(o->ring_removed));
-    fprintf(f, "and nothing was published.\n");
+        fprintf(f, "after %.2f s, with %s of %s windows done; the processes were stopped. ",
+                o->stream_seconds, grouped(o->hits + o->computed, a), grouped(p->windows, b));
+    if (o->ring_removed == STASH_OK)
+        fprintf(f, "The ring was removed and nothing was published.\n");
+    else
+        fprintf(f, "The ring could not be removed (%s); nothing was published.\n",
+                stash_strerror(o->ring_removed));
 }
 
 static void summary_line(FILE *f, const struct demo_plan *p, const struct demo_outcome *o,
