@@ -443,13 +443,12 @@ static int run_pipeline(struct demo_plan *p, struct demo_outcome *out)
            p->o->channels, (unsigned long long)p->o->samples, p->o->workers, p->store_uri);
     stream_and_analyse(p, &r, out);
     struct demo_verification v = {.status = STASH_E_CLOSED}; /* not done */
-    out->signal = demo_caught_signal();
-    if (out->failure == NULL && out->signal == 0)
+    int while_streaming = demo_caught_signal();
+    if (out->failure == NULL && while_streaming == 0)
         write_and_verify(p, out, &v);
-    /* A signal up to here stops the run; after, it is concluding anyway. */
-    out->signal_after_streaming =
-        out->signal == 0 && out->failure == NULL && demo_caught_signal() != 0;
+    /* A signal up to here stops the run; one later finds it publishing, and is too late. */
     out->signal = demo_caught_signal();
+    out->signal_after_streaming = out->signal != 0 && while_streaming == 0;
     int rc = demo_conclude(stdout, p, out, &v);
     tear_down(p, &r);
     return rc;
@@ -490,8 +489,11 @@ const struct stash_command cmd_demo = {
         "place, compute each channel's power in each band, and memoise it in a result\n"
         "store under a content key of the window. The feature matrix is written as an\n"
         "NCO file (NumPy and nengo read it), every feature is verified against a\n"
-        "recomputation, and a report is printed and saved. Run it twice: the second run\n"
-        "is served from the store. Exit status 0 if everything verifies, 1 if not.\n\n"
+        "recomputation, and a report is printed. Only a run that verifies saves its\n"
+        "features and report; one that fails, or is stopped by SIGINT or SIGTERM, stops\n"
+        "its processes, removes its ring, says what it did, and keeps the last good\n"
+        "outputs. Run it twice: the second run is served from the store. Exit status 0\n"
+        "if everything verifies, 1 if not, 130 or 143 after SIGINT or SIGTERM.\n\n"
         "  --dir DIR       where outputs go (default stash-demo): features.nco, report.md,\n"
         "                  and the store\n"
         "  --store URI     the result store (default dir:DIR/store; also hdf5:FILE, none:)\n"
@@ -500,7 +502,8 @@ const struct stash_command cmd_demo = {
         "  --window N      window length, a power of two from 512 (default 1024)\n"
         "  --hop N         samples between window starts (default 512)\n"
         "  --workers N     analysis processes (default 2, at most 16)\n"
-        "  --ring N        ring capacity in samples (default 65536)\n"
+        "  --ring N        ring capacity in samples (default 65536; raised to a window\n"
+        "                  and a chunk if smaller)\n"
         "  --chunk N       samples per put (default 32)\n\n"
         "examples:\n"
         "  $ stash demo\n"

@@ -90,7 +90,10 @@ static bool is_damaged(stash_status st)
            st == STASH_E_VERSION || st == STASH_E_DTYPE || st == STASH_E_UNSAFE;
 }
 
-/* A writer that stopped because the pipeline is stopping is not this process's failure. */
+/*
+ * Waits in slices, to see the stop flag. Once the pipeline is stopping, what
+ * the wait says (the writer gone, say) only echoes the stop: STASH_E_CLOSED.
+ */
 static stash_status wait_for(struct analyser *a, uint64_t end)
 {
     for (;;) {
