@@ -155,8 +155,8 @@ cmp -s "$dir/report.md" "$work/good-report.md" || fail "killed: report.md was re
 pid=''
 
 # ---- SIGINT while verifying: nothing published, or (if it was done) all of it -------------
-launch verifying --dir "$dir" --store none: --channels 64 --samples 1000000 --workers 2
-for ((i = 0; i < 2400; i++)); do
+launch verifying --dir "$dir" --store none: --channels 64 --samples 600000 --workers 2
+for ((i = 0; i < 6000; i++)); do
   grep -qF "verifying" "$work/verifying.out" && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.05
