@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# stash demo, stopped: SIGINT and SIGTERM to the demo's process group (as
-# Ctrl-C and `kill -TERM -PGID` send them), or to the parent alone, stop every
-# process, remove the ring, print a report that says it was interrupted and
-# what was done, keep the last good report.md and features.nco, and exit 130
-# or 143. A SIGKILLed parent's children stop too. Runs stopped at random
-# instants by SIGINT, SIGTERM or SIGKILL never leave a report that names a
-# missing file or disagrees with the features beside it, and a ring one
-# leaves behind has no live writer (so `stash ring rm` may take it).
+# stash demo, stopped: SIGINT, SIGTERM and SIGHUP to the demo's process group
+# (as Ctrl-C, `kill -TERM -PGID` and a closing terminal send them), or to the
+# parent alone, stop every process, remove the ring, print a report that says
+# it was interrupted and what was done, keep the last good report.md and
+# features.nco, and exit 128 + the signal. A SIGKILLed parent's children stop
+# too. Runs stopped at random instants by SIGINT, SIGTERM or SIGKILL never
+# leave a report that names a missing file or disagrees with the features
+# beside it, and a ring one leaves behind has no live writer (so `stash ring
+# rm` may take it).
 #
 # Nothing here depends on speed: a signal is sent once the ring exists (or the
 # verification has begun), each outcome a signal may meet is checked for what
@@ -133,6 +134,13 @@ await_ring
 kill -TERM -- "-$pid"
 finish
 stopped term SIGTERM 143
+
+# ---- SIGHUP, as a closing terminal sends it -----------------------------------------------
+launch hup --dir "$dir" --store none: "${long[@]}"
+await_ring
+kill -HUP -- "-$pid"
+finish
+stopped hup SIGHUP 129
 
 # ---- SIGTERM to the parent alone: it stops its children itself ---------------------------
 launch parent --dir "$dir" --store none: "${long[@]}"

@@ -7,7 +7,7 @@
  * verifies them and concludes: publishes the features and the report, or,
  * for a run that failed or was interrupted, publishes nothing and prints
  * why (demo_report.h). Exit status: 0 when everything verifies, 1 when
- * anything fails, 2 for bad usage, 128 + the signal for SIGINT or SIGTERM.
+ * anything fails, 2 for bad usage, 128 + the signal for SIGINT, SIGTERM, SIGHUP.
  */
 #include "commands.h"
 #include "demo.h"
@@ -490,10 +490,11 @@ const struct stash_command cmd_demo = {
         "store under a content key of the window. The feature matrix is written as an\n"
         "NCO file (NumPy and nengo read it), every feature is verified against a\n"
         "recomputation, and a report is printed. Only a run that verifies saves its\n"
-        "features and report; one that fails, or is stopped by SIGINT or SIGTERM, stops\n"
-        "its processes, removes its ring, says what it did, and keeps the last good\n"
-        "outputs. Run it twice: the second run is served from the store. Exit status 0\n"
-        "if everything verifies, 1 if not, 130 or 143 after SIGINT or SIGTERM.\n\n"
+        "features and report; one that fails, or is stopped by SIGINT, SIGTERM or\n"
+        "SIGHUP, stops its processes, removes its ring, says what it did, and keeps the\n"
+        "last good outputs. Run it twice: the second run is served from the store. Exit\n"
+        "status 0 if everything verifies, 1 if not, 128 + the signal (130, 143, 129)\n"
+        "if stopped by one.\n\n"
         "  --dir DIR       where outputs go (default stash-demo): features.nco, report.md,\n"
         "                  and the store\n"
         "  --store URI     the result store (default dir:DIR/store; also hdf5:FILE, none:)\n"

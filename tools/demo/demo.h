@@ -12,7 +12,7 @@
  * The parent watches the control block for the progress bar, then writes the
  * matrix as an NCO file, verifies it and assembles the report (demo_report).
  *
- * Stopping: SIGINT and SIGTERM, in any of these processes, only set the
+ * Stopping: SIGINT, SIGTERM and SIGHUP, in any of these processes, only set the
  * control block's stop flag (demo_stop.c), which every loop polls; so a
  * signal never cuts a put, a write or a rename in half, and the parent
  * decides what is left: the ring removed, nothing published, a report that
@@ -103,20 +103,20 @@ static inline bool demo_stopping(const struct demo_plan *p)
 
 /* ---- Signals (demo_stop.c) -------------------------------------------------------------- */
 
-/* Catches SIGINT and SIGTERM in this process and those it forks; call before creating anything. */
+/* Catches SIGINT, SIGTERM and SIGHUP here and in what this process forks; call first. */
 void demo_catch_signals(void);
 
 /* From now on a caught signal also sets *stop (the control block's flag); NULL: no longer. */
 void demo_stop_on_signals(_Atomic uint32_t *stop);
 
-/* The first SIGINT or SIGTERM this process caught, or 0; how many it caught. */
+/* The first of them this process caught, or 0; how many it caught. */
 int demo_caught_signal(void);
 unsigned demo_caught_count(void);
 
 /* In a child just forked from parent: stop (as on SIGTERM) when the parent dies. */
 void demo_child_stops_with(pid_t parent);
 
-/* "SIGINT", "SIGTERM", "SIGKILL", or "signal N" (into buf). */
+/* "SIGINT", "SIGTERM", "SIGHUP", "SIGKILL", or "signal N" (into buf). */
 const char *demo_signal_name(int sig, char buf[16]);
 
 #endif

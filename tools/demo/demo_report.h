@@ -15,7 +15,7 @@
 
 /* What the parent gathered from the run. */
 struct demo_outcome {
-    int signal;                /* the SIGINT or SIGTERM that stopped the run, or 0 */
+    int signal;                /* the SIGINT, SIGTERM or SIGHUP that stopped the run, or 0 */
     bool signal_after_streaming; /* it came while the features were written or verified */
     const char *failure;       /* NULL, or what went wrong (maybe in failure_text) */
     char failure_text[600];

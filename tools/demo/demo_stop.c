@@ -1,9 +1,10 @@
 /*
- * How the demo stops (see demo.h): SIGINT and SIGTERM only record the signal
- * and set the control block's stop flag. Storing to a lock-free atomic and
- * to a volatile sig_atomic_t are all a handler may safely do; everything
- * else (stopping the children, removing the ring, the report) happens in
- * the parent's own flow when it next looks at the flag.
+ * How the demo stops (see demo.h): SIGINT, SIGTERM and SIGHUP (its terminal
+ * gone) only record the signal and set the control block's stop flag.
+ * Storing to a lock-free atomic and to a volatile sig_atomic_t are all a
+ * handler may safely do; everything else (stopping the children, removing
+ * the ring, the report) happens in the parent's own flow when it next looks
+ * at the flag.
  *
  * The handler is installed with SA_RESTART, so a signal never turns a
  * library call into an EINTR failure, and it is inherited across fork, so
@@ -27,7 +28,7 @@ static void on_signal(int sig)
 {
     if (caught_signal == 0)
         caught_signal = sig;
-    caught_count++; /* both signals are blocked while the handler runs */
+    caught_count++; /* the signals are blocked while the handler runs */
     _Atomic uint32_t *stop = stop_flag;
     if (stop != NULL)
         atomic_store(stop, 1);
@@ -36,11 +37,12 @@ static void on_signal(int sig)
 void demo_catch_signals(void)
 {
     struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+    static const int stopping[] = {SIGINT, SIGTERM, SIGHUP};
     sigemptyset(&sa.sa_mask);
-    sigaddset(&sa.sa_mask, SIGINT);
-    sigaddset(&sa.sa_mask, SIGTERM);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    for (size_t i = 0; i < sizeof stopping / sizeof stopping[0]; i++)
+        sigaddset(&sa.sa_mask, stopping[i]); /* one handler at a time */
+    for (size_t i = 0; i < sizeof stopping / sizeof stopping[0]; i++)
+        sigaction(stopping[i], &sa, NULL);
 }
 
 void demo_stop_on_signals(_Atomic uint32_t *stop)
@@ -73,6 +75,8 @@ const char *demo_signal_name(int sig, char buf[16])
         return "SIGINT";
     if (sig == SIGTERM)
         return "SIGTERM";
+    if (sig == SIGHUP)
+        return "SIGHUP";
     if (sig == SIGKILL)
         return "SIGKILL";
     snprintf(buf, 16, "signal %d", sig);
