@@ -189,7 +189,8 @@ static stash_status remove_ring(struct demo_plan *p, struct demo_resources *r)
     if (!r->ring_named)
         return STASH_OK;
     stash_status st = stash_ring_remove(p->ring_name);
-    r->ring_named = st != STASH_OK && st != -ENOENT;
+    /* Gone already is gone: -ENOENT, or STASH_E_NOT_FOUND where a missing ring says so. */
+    r->ring_named = st != STASH_OK && st != -ENOENT && st != STASH_E_NOT_FOUND;
     return r->ring_named ? st : STASH_OK;
 }
 
