@@ -230,7 +230,7 @@ static void stopped_line(FILE *f, const struct demo_plan *p, const struct demo_o
     fprintf(f, "\nINTERRUPTED by %s ", demo_signal_name(o->signal, name));
     if (o->signal_after_streaming)
         fprintf(f, "while checking the features; all %s windows were analysed in %.2f s. ",
-                grouped(p->windows, a), o->stream_seconds);
+                grouped(o->hits + o->computed, a), o->stream_seconds);
     else
         fprintf(f, "after %.2f s, with %s of %s windows done; the processes were stopped. ",
                 o->stream_seconds, grouped(o->hits + o->computed, a), grouped(p->windows, b));
