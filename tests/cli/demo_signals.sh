@@ -7,7 +7,8 @@
 # too. Runs stopped at random instants by SIGINT, SIGTERM or SIGKILL never
 # leave a report that names a missing file or disagrees with the features
 # beside it, and a ring one leaves behind has no live writer (so `stash ring
-# rm` may take it).
+# rm` may take it). A child killed alone fails the run (exit 1), which then
+# cleans up and keeps the good outputs just the same.
 #
 # Nothing here depends on speed: a signal is sent once the ring exists (or the
 # verification has begun), each outcome a signal may meet is checked for what
@@ -96,12 +97,12 @@ dir=$work/d
 cp "$dir/report.md" "$work/good-report.md"
 cp "$dir/features.nco" "$work/good-features.nco"
 
-# kept NAME: nothing published; the good report and features still there.
+# kept NAME [WHY]: nothing published; the good report and features still there.
 kept() {
   cmp -s "$dir/report.md" "$work/good-report.md" || fail "$1: report.md was replaced"
   cmp -s "$dir/features.nco" "$work/good-features.nco" || fail "$1: features.nco was replaced"
   [[ ! -e $dir/features.nco.unverified ]] || fail "$1: the staging file was left"
-  has "$1" "| files written | none: a run that is interrupted publishes nothing; kept as they were: $dir/features.nco, $dir/report.md |"
+  has "$1" "| files written | none: a run that ${2:-is interrupted} publishes nothing; kept as they were: $dir/features.nco, $dir/report.md |"
   truthful "$1" "$dir"
 }
 
@@ -160,6 +161,28 @@ no_processes_left
 has killed-ring "writer_attached:  no"
 "$stash" ring rm "stash-demo-$pid" || fail "killed: ring rm: exit $?"
 cmp -s "$dir/report.md" "$work/good-report.md" || fail "killed: report.md was replaced"
+pid=''
+
+# ---- a child killed: the run fails, says which and why, and cleans up as for a signal -------
+launch child --dir "$dir" --store none: "${long[@]}"
+await_ring
+for ((i = 0; i < 1200; i++)); do
+  (($(pgrep -P "$pid" | wc -l) >= 3)) && break # the acquisition and two analysts
+  sleep 0.05
+done
+victim=$(pgrep -P "$pid" | tail -1)
+[[ -n $victim ]] || fail "child: no children"
+kill -KILL "$victim"
+finish
+[[ $code == 1 ]] || fail "child: exit $code: $(<"$work/child.err")"
+[[ ! -e /dev/shm/stash-demo-$pid ]] || fail "child: the ring was left in /dev/shm"
+no_processes_left
+has child "# stash demo: failed"
+has child " was stopped by SIGKILL"
+has child "| verification | not done: the run failed before it |"
+[[ $(<"$work/child.err") == "stash demo: FAILED: "*" was stopped by SIGKILL; nothing published" ]] ||
+  fail "child: stderr: $(<"$work/child.err")"
+kept child fails
 pid=''
 
 # ---- SIGINT while verifying: nothing published, or (if it was done) all of it -------------
