@@ -4,8 +4,9 @@
 # nengo's reader load features.nco and NumPy's own FFT agrees with it; a
 # damaged store entry is recomputed and replaced, a well-formed but wrong one
 # fails the verification with exit 1 and publishes nothing; tiny and odd ring
-# sizes finish; bad usage exits 2; no ring is left in /dev/shm; a report names
-# only files that exist, and its counts agree. (Signals: demo_signals.sh.)
+# sizes finish; a closed stdout does not stop a run; bad usage exits 2; no ring
+# is left in /dev/shm; a report names only files that exist, and its counts
+# agree. (Signals: demo_signals.sh.)
 set -euo pipefail
 stash=$1 work=$2 interop=$3
 py=/usr/bin/python3
@@ -139,6 +140,16 @@ capacity=$(grep -oE 'in /dev/shm \([0-9 ]+ samples' "$work/dd.out" | tr -dc 0-9)
 ((capacity >= 1056)) || fail "--ring 10 made a ring of ${capacity:-no} samples"
 truthful dd
 ring_gone dd
+
+# ---- a reader of stdout that leaves early does not stop the run half-way ----------------
+set +o pipefail
+"$stash" demo --dir "$work/p" --store none: "${small[@]}" 2>"$work/pipe.err" | head -1 >/dev/null
+code=${PIPESTATUS[0]}
+set -o pipefail
+[[ $code == 0 ]] || fail "demo | head: exit $code: $(<"$work/pipe.err")"
+cp "$work/p/report.md" "$work/pipe.out" || fail "demo | head: no report.md"
+truthful pipe
+ring_gone pipe
 
 # ---- bad usage exits 2 ----------------------------------------------------------------------
 for args in "--window 1000" "--window 256" "--hop 2048" "--samples 100" "--workers 0" \

@@ -43,6 +43,9 @@ void demo_catch_signals(void)
         sigaddset(&sa.sa_mask, stopping[i]); /* one handler at a time */
     for (size_t i = 0; i < sizeof stopping / sizeof stopping[0]; i++)
         sigaction(stopping[i], &sa, NULL);
+    /* A reader of stdout that left (`stash demo | head`) must not kill the parent mid-run,
+     * leaving its ring behind: the printing fails quietly and the run goes on. */
+    signal(SIGPIPE, SIG_IGN);
 }
 
 void demo_stop_on_signals(_Atomic uint32_t *stop)
