@@ -39,9 +39,9 @@ ring_gone() {
 truthful() {
   local out=$work/$1.out files path windows hits computed
   files=$(grep -F '| files written |' "$out") || fail "$1: no files row"
-  for path in $(grep -oE "$work/[^ ,)|]+" <<<"$files"); do
-    [[ -e $path ]] || fail "$1: the report names $path, which does not exist"
-  done
+  while read -r path; do
+    [[ -z $path || -e $path ]] || fail "$1: the report names $path, which does not exist"
+  done < <(grep -oE "$work/[^ ,)|]+" <<<"$files")
   windows=$(grep -oE '\| windows \| [0-9 ]+ of' "$out" | tr -dc 0-9)
   hits=$(grep -oE '` [0-9 ]+ hits' "$out" | tr -dc 0-9)
   computed=$(grep -oE 'hits, [0-9 ]+ computed' "$out" | tr -dc 0-9)

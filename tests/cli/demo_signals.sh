@@ -79,9 +79,9 @@ has() { grep -qF -- "$2" "$work/$1.out" || fail "$1: no '$2' in: $(<"$work/$1.ou
 # DIR has a report.md, features.nco beside it has the shape the report gives.
 truthful() {
   local name=$1 dir=$2 path shape
-  for path in $(grep -F '| files written |' "$work/$name.out" | grep -oE "$work/[^ ,)|]+"); do
-    [[ -e $path ]] || fail "$name: the report names $path, which does not exist"
-  done
+  while read -r path; do
+    [[ -z $path || -e $path ]] || fail "$name: the report names $path, which does not exist"
+  done < <(grep -F '| files written |' "$work/$name.out" | grep -oE "$work/[^ ,)|]+")
   [[ -e $dir/report.md ]] || return 0
   [[ -e $dir/features.nco ]] || fail "$name: report.md without features.nco"
   # "then a 57 x 12 x 5 float64 array" and "shape (57, 12, 5)" must agree
