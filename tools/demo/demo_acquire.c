@@ -35,12 +35,17 @@ static uint64_t oldest_needed(const struct demo_plan *p)
     return oldest;
 }
 
-/* Waits until samples [.., end) can be written without lapping a reader; false if stopped. */
+/*
+ * Waits until samples [.., end) can be written without lapping a reader;
+ * false if stopped. The ring's own capacity, not the one asked for: the
+ * set-up raises it to hold a window and a chunk, which is what lets the
+ * slowest reader always finish its window (with less, both would wait).
+ */
 static bool wait_for_readers(const struct demo_plan *p, uint64_t end)
 {
-    uint64_t capacity = p->o->ring_samples, started = 0;
+    uint64_t capacity = p->ring_capacity_samples, started = 0;
     while (oldest_needed(p) < UINT64_MAX && end > oldest_needed(p) + capacity) {
-        if (atomic_load(&p->shared->stop))
+        if (demo_stopping(p))
             return false;
         if (started == 0)
             started = now_ns();
@@ -59,8 +64,10 @@ static int stream(const struct demo_plan *p, stash_ring *ring, float *chunk)
     for (uint64_t written = 0; written < o->samples;) {
         uint64_t n = o->samples - written < o->chunk ? o->samples - written : o->chunk;
         demo_signal(written, n, o->channels, chunk);
-        if (!wait_for_readers(p, written + n))
+        if (demo_stopping(p) || !wait_for_readers(p, written + n)) {
+            demo_fail(me, "streaming", STASH_E_CLOSED);
             return 1;
+        }
         stash_status st = stash_ring_put(ring, chunk, n);
         if (st != STASH_OK) {
             demo_fail(me, "putting samples into the ring", st);

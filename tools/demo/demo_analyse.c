@@ -73,7 +73,6 @@ static stash_status compute_and_store(struct analyser *a, uint64_t first, const 
     stash_status st = stash_ring_validate(a->ring, first);
     if (st != STASH_OK)
         return st; /* lapped: the row may be of torn data; store nothing */
-    atomic_fetch_add(&a->me->computed, 1);
     if (!stash_store_is_active(a->store))
         return STASH_OK;
     stash_value *v;
@@ -91,18 +90,25 @@ static bool is_damaged(stash_status st)
            st == STASH_E_VERSION || st == STASH_E_DTYPE || st == STASH_E_UNSAFE;
 }
 
+/*
+ * Waits in slices, to see the stop flag. Once the pipeline is stopping, what
+ * the wait says (the writer gone, say) only echoes the stop: STASH_E_CLOSED.
+ */
 static stash_status wait_for(struct analyser *a, uint64_t end)
 {
     for (;;) {
         stash_status st = stash_ring_wait(a->ring, end, WAIT_SLICE_NS, 0);
+        if (st != STASH_OK && demo_stopping(a->p))
+            return STASH_E_CLOSED;
         if (st != STASH_E_TIMEOUT)
             return st;
-        if (atomic_load(&a->p->shared->stop))
-            return STASH_E_CLOSED;
     }
 }
 
-static stash_status analyse_window(struct analyser *a, uint64_t w)
+enum window_outcome { WINDOW_HIT, WINDOW_COMPUTED, WINDOW_REPAIRED };
+
+/* One window's features into the matrix (and, if computed, the store); *how says which. */
+static stash_status analyse_window(struct analyser *a, uint64_t w, enum window_outcome *how)
 {
     const struct demo_options *o = a->p->o;
     uint64_t first = demo_window_first(a->p, w);
@@ -120,15 +126,25 @@ static stash_status analyse_window(struct analyser *a, uint64_t w)
         st = use_stored(a, stored, row);
     stash_value_free(&stored);
     if (st == STASH_OK) {
-        if ((st = stash_ring_validate(a->ring, first)) == STASH_OK)
-            atomic_fetch_add(&a->me->hits, 1);
-        return st;
+        *how = WINDOW_HIT;
+        return stash_ring_validate(a->ring, first);
     }
     if (is_damaged(st))
-        atomic_fetch_add(&a->me->repaired, 1); /* the put below replaces it */
-    else if (st != STASH_E_NOT_FOUND)
+        *how = WINDOW_REPAIRED; /* the put below replaces it */
+    else if (st == STASH_E_NOT_FOUND)
+        *how = WINDOW_COMPUTED;
+    else
         return st;
     return compute_and_store(a, first, frames, &key, row);
+}
+
+/* Counts a finished window; the progress display and the report sum these. */
+static void count(struct demo_process_state *me, enum window_outcome how)
+{
+    if (how == WINDOW_REPAIRED)
+        atomic_fetch_add(&me->repaired, 1);
+    atomic_fetch_add_explicit(how == WINDOW_HIT ? &me->hits : &me->computed, 1,
+                              memory_order_release);
 }
 
 static int analyse_all(struct analyser *a, uint32_t worker)
@@ -136,7 +152,8 @@ static int analyse_all(struct analyser *a, uint32_t worker)
     const struct demo_plan *p = a->p;
     for (uint64_t w = worker; w < p->windows; w += p->o->workers) {
         atomic_store_explicit(&a->me->needed_from, demo_window_first(p, w), memory_order_release);
-        stash_status st = analyse_window(a, w);
+        enum window_outcome how = WINDOW_HIT;
+        stash_status st = demo_stopping(p) ? STASH_E_CLOSED : analyse_window(a, w, &how);
         if (st == STASH_E_OVERWRITTEN)
             atomic_fetch_add(&a->me->overwritten, 1);
         if (st != STASH_OK) {
@@ -145,7 +162,7 @@ static int analyse_all(struct analyser *a, uint32_t worker)
             demo_fail(a->me, what, st);
             return 1;
         }
-        atomic_fetch_add_explicit(&a->me->windows_done, 1, memory_order_release);
+        count(a->me, how);
     }
     return 0;
 }

@@ -91,6 +91,8 @@ static uint64_t recompute(const struct demo_plan *p, const double *matrix, uint6
     struct demo_features *f = demo_features_new(o->window, o->channels);
     uint64_t mismatched = 0;
     for (uint64_t w = first; w < p->windows; w += step) {
+        if (demo_stopping(p))
+            break; /* a signal: the parent will publish nothing */
         if (frames == NULL || row == NULL || f == NULL) {
             mismatched++;
             continue;
@@ -119,7 +121,7 @@ static uint64_t recompute_all(const struct demo_plan *p, const double *matrix)
         pid[k] = fork();
         if (pid[k] == 0) {
             atomic_fetch_add(&p->shared->mismatched, recompute(p, matrix, k, n));
-            _exit(0);
+            _exit(demo_stopping(p) ? 1 : 0); /* stopped: its windows were not all checked */
         }
     }
     uint64_t lost = 0;
