@@ -38,7 +38,7 @@
  *     to the input's bytes there (read in full, summed, and swapped to native
  *     order in a copy);
  *   - index past the last object: STASH_E_NOT_FOUND from every accessor;
- *     missing arguments and unknown flags: STASH_E_INVALID;
+ *     missing arguments and unknown flags: STASH_E_INVALID, a NULL handle STASH_E_CLOSED;
  *   - a pread handle gives the walk's objects, STASH_E_UNSUPPORTED from the
  *     zero-copy calls, and copies equal to the input's bytes;
  *   - a failed open leaves *out alone and says why with a format error; the
@@ -301,9 +301,9 @@ static void check_arguments(stash_nco *nco)
     check(stash_nco_open(NULL, 0, &none) == STASH_E_INVALID && none == NULL);
     check(stash_nco_open(nco_path, 0, NULL) == STASH_E_INVALID);
     check(stash_nco_info_get(nco, NULL) == STASH_E_INVALID);
-    check(stash_nco_info_get(NULL, &info) == STASH_E_INVALID);
+    check(stash_nco_info_get(NULL, &info) == STASH_E_CLOSED);
     check(stash_nco_object_at(nco, 0, NULL) == STASH_E_INVALID);
-    check(stash_nco_object_at(NULL, 0, &o) == STASH_E_INVALID);
+    check(stash_nco_object_at(NULL, 0, &o) == STASH_E_CLOSED);
     check(stash_nco_meta_bytes(nco, 0, NULL, &len) == STASH_E_INVALID);
     check(stash_nco_meta_bytes(nco, 0, &p, NULL) == STASH_E_INVALID);
     check(stash_nco_meta(nco, 0, NULL, NULL) == STASH_E_INVALID);
