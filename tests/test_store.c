@@ -200,6 +200,59 @@ static void test_bad_keys_and_uris_are_refused_before_anything_is_touched(void *
     assert_int_equal(stash_store_open(path_in(dir, "future"), NULL, &s), STASH_E_VERSION);
 }
 
+static int entries_in(const char *path)
+{
+    DIR *d = opendir(path);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+static void test_mistyped_schemes_are_refused_and_create_nothing(void **state)
+{
+    (void)state;
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(mkdir(path_in(dir, "schemes"), 0777), 0);
+    assert_int_equal(chdir(path_in(dir, "schemes")), 0);
+    const char *typos[] = {"hdf:x.h5", "h5:x.h5", "DIR:x", "Dir:x", "file:x", " dir:x",
+                           "HDF5:x.h5", "hdf5 :x", "none :", "s3:bucket", "a:b", ":x"};
+    stash_store *s = NULL;
+    for (size_t i = 0; i < sizeof typos / sizeof typos[0]; i++)
+        assert_int_equal(stash_store_open(typos[i], NULL, &s), STASH_E_INVALID);
+    assert_null(s);
+    assert_int_equal(entries_in("."), 0);
+    /* A bare path with a colon is a path once dir: or a '/' comes first. */
+    assert_ok(stash_store_open("./a:b", NULL, &s));
+    assert_ok(stash_store_close(&s));
+    assert_ok(stash_store_open("dir:c:d", NULL, &s));
+    assert_ok(stash_store_close(&s));
+    assert_int_equal(entries_in("."), 2);
+    assert_int_equal(chdir(cwd), 0);
+    /* The list for messages. */
+    assert_string_equal(stash_store_scheme(0), "none:");
+    assert_string_equal(stash_store_scheme(1), "dir:");
+    assert_string_equal(stash_store_scheme(2), "hdf5:");
+    assert_null(stash_store_scheme(3));
+}
+
+static void test_a_refused_key_names_the_rule_it_breaks(void **state)
+{
+    (void)state;
+    assert_null(stash_store_key_rule("run-3/features"));
+    assert_non_null(strstr(stash_store_key_rule(""), "not empty"));
+    assert_non_null(strstr(stash_store_key_rule("a//b"), "not empty"));
+    assert_non_null(strstr(stash_store_key_rule("a/../b"), "'..'"));
+    assert_non_null(strstr(stash_store_key_rule("tab\there"), "control"));
+    assert_non_null(strstr(stash_store_key_rule("\xff"), "UTF-8"));
+    char huge[STASH_STORE_KEY_MAX + 2];
+    memset(huge, 'k', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    assert_non_null(strstr(stash_store_key_rule(huge), "at most 1024 bytes"));
+}
+
 /* ---- dir: ----------------------------------------------------------------------------- */
 
 static void test_dir_round_trips_every_kind(void **state)
@@ -842,6 +895,8 @@ int main(void)
         cmocka_unit_test(test_key_vectors_match_the_specification),
         cmocka_unit_test(test_keys_ignore_layout_and_dict_order),
         cmocka_unit_test(test_bad_keys_and_uris_are_refused_before_anything_is_touched),
+        cmocka_unit_test(test_mistyped_schemes_are_refused_and_create_nothing),
+        cmocka_unit_test(test_a_refused_key_names_the_rule_it_breaks),
         cmocka_unit_test(test_dir_round_trips_every_kind),
         cmocka_unit_test(test_put_replaces_and_delete_removes),
         cmocka_unit_test(test_a_handle_sees_other_handles_changes_at_once),

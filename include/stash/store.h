@@ -11,6 +11,12 @@
  *                STASH_E_NO_SOURCE, puts with STASH_E_NO_TARGET, and
  *                stash_store_is_active says false (corelay's NoStorage).
  *
+ * Schemes are exact and case-sensitive. A URI with a ':' that has no '/'
+ * before it and starts with none of these schemes is STASH_E_INVALID, and
+ * nothing is created: "hdf:x.h5", "h5:x", "DIR:x", "file:x" and " dir:x" are
+ * mistyped URIs, not directory names. A bare path whose first ':' comes
+ * before any '/' needs "dir:" or "./" in front ("dir:a:b", "./a:b").
+ *
  * Values are value trees (stash/value.h). Keys are of two sorts:
  *
  *   named keys    "weights", "run-3/features": 1 to STASH_STORE_KEY_MAX
@@ -53,14 +59,28 @@
 #include <stash/value.h>
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/**
+ * The i-th URI scheme stash knows, with its ':' ("none:", "dir:", "hdf5:"),
+ * or NULL past the last: for messages that list them. Static strings.
+ */
+STASH_API const char *stash_store_scheme(size_t i);
+
 /** The longest named key, in bytes. */
 #define STASH_STORE_KEY_MAX 1024
+
+/**
+ * The rule of the key rules above that key breaks, as one sentence ("a
+ * key's parts between '/' are not '.' or '..'"), or NULL for a good key:
+ * for messages that say why a key was refused. A static string.
+ */
+STASH_API const char *stash_store_key_rule(const char *key);
 
 enum stash_store_flags {
     /** fsync each entry and its directory (dir:), flush to disk (hdf5:) before a put returns. */
