@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "json_out.h"
 #include "input.h"
+#include "options.h"
 #include "core/sysio.h"
 
 #include <stash/pickle.h>
@@ -77,12 +78,12 @@ static int info(const char *who, const struct input *in, bool json)
 
 static int run(int argc, char **argv)
 {
-    bool json = argc == 3 && strcmp(argv[2], "--json") == 0;
-    if (argc != 2 + json || !is_file_argument(argv[1])) {
-        fputs(cmd_info.usage, stderr);
+    static const struct cli_option json_option = {"--json", false};
+    static const struct cli_verb info_verb = {"", "FILE", 1};
+    struct cli_args a;
+    if (cli_parse("stash info", "info", &json_option, 1, &info_verb, argc, argv, 1, &a))
         return 2;
-    }
-    return describe_input("stash info", argv[1], json, info);
+    return describe_input("stash info", a.arg[0], a.value[0] != NULL, info);
 }
 
 const struct stash_command cmd_info = {

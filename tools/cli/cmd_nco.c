@@ -10,6 +10,7 @@
 #include "json_out.h"
 #include "describe.h"
 #include "input.h"
+#include "options.h"
 #include "save.h"
 
 #include <stash/nco.h>
@@ -266,52 +267,44 @@ int nco_describe(const char *who, const struct input *in, bool json)
     return 0;
 }
 
-struct nco_args {
-    const char *positional[2];
-    int count;
-    const char *meta, *meta_out;
-    size_t index;
-    bool append, json, bad;
+enum { META, META_OUT, INDEX, APPEND, JSON, OPTION_COUNT };
+
+static const struct cli_option nco_options[OPTION_COUNT] = {
+    [META] = {"--meta", true},     [META_OUT] = {"--meta-out", true},
+    [INDEX] = {"--index", true},   [APPEND] = {"--append", false},
+    [JSON] = {"--json", false},
 };
 
-static struct nco_args parse(int argc, char **argv)
-{
-    struct nco_args a = {0};
-    for (int i = 2; i < argc && !a.bad; i++) {
-        bool has_value = i + 1 < argc;
-        if (strcmp(argv[i], "--meta") == 0 && has_value)
-            a.meta = argv[++i];
-        else if (strcmp(argv[i], "--meta-out") == 0 && has_value)
-            a.meta_out = argv[++i];
-        else if (strcmp(argv[i], "--index") == 0 && has_value) {
-            uint64_t index;
-            a.bad = !parse_u64(argv[++i], &index) || index > SIZE_MAX;
-            a.index = (size_t)index;
-        } else if (strcmp(argv[i], "--append") == 0)
-            a.append = true;
-        else if (strcmp(argv[i], "--json") == 0)
-            a.json = true;
-        else if (is_file_argument(argv[i]) && a.count < 2)
-            a.positional[a.count++] = argv[i];
-        else
-            a.bad = true;
-    }
-    return a;
-}
+static const struct cli_verb verbs[] = {
+    {"pack", "OUT IN", 1u << META | 1u << APPEND},
+    {"unpack", "IN OUT", 1u << INDEX | 1u << META_OUT},
+    {"ls", "FILE", 1u << JSON},
+};
 
 static int run(int argc, char **argv)
 {
-    const char *verb = argc > 1 ? argv[1] : "";
-    struct nco_args a = parse(argc, argv);
-    bool append_to_stdout = a.append && a.count > 0 && strcmp(a.positional[0], "-") == 0;
-    if (!a.bad && strcmp(verb, "pack") == 0 && a.count == 2 && !append_to_stdout)
-        return pack(a.positional[0], a.positional[1], a.meta, a.append);
-    if (!a.bad && strcmp(verb, "unpack") == 0 && a.count == 2)
-        return unpack(a.positional[0], a.positional[1], a.index, a.meta_out);
-    if (!a.bad && strcmp(verb, "ls") == 0 && a.count == 1)
-        return describe_input("stash nco ls", a.positional[0], a.json, nco_describe);
-    fputs(cmd_nco.usage, stderr);
-    return 2;
+    const struct cli_verb *verb = cli_find_verb("stash nco", "nco", verbs,
+                                                sizeof verbs / sizeof verbs[0],
+                                                argc > 1 ? argv[1] : "");
+    if (!verb)
+        return 2;
+    char who[32];
+    snprintf(who, sizeof who, "stash nco %s", verb->name);
+    struct cli_args a;
+    if (cli_parse(who, "nco", nco_options, OPTION_COUNT, verb, argc, argv, 2, &a))
+        return 2;
+    if (strcmp(verb->name, "pack") == 0) {
+        if (a.value[APPEND] && strcmp(a.arg[0], "-") == 0)
+            return cli_usage_error(who, "nco", "--append needs a file, not - for OUT");
+        return pack(a.arg[0], a.arg[1], a.value[META], a.value[APPEND] != NULL);
+    }
+    if (strcmp(verb->name, "ls") == 0)
+        return describe_input(who, a.arg[0], a.value[JSON] != NULL, nco_describe);
+    uint64_t index = 0;
+    if (a.value[INDEX] && (!parse_u64(a.value[INDEX], &index) || index > SIZE_MAX))
+        return cli_usage_error(who, "nco", "--index: '%s' is not an object number (0, 1, ...)",
+                               a.value[INDEX]);
+    return unpack(a.arg[0], a.arg[1], (size_t)index, a.value[META_OUT]);
 }
 
 const struct stash_command cmd_nco = {

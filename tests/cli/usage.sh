@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# What the program says about mistakes: a mistyped store URI is refused with
+# the known schemes and creates nothing; an unknown option is "unknown option
+# --bogus"; a usage error names the argument at fault and exits 2; --json is
+# taken by every command that reports and refused by name elsewhere; a bad
+# store key states the rule; a put whose input is missing creates no store.
+set -uo pipefail
+stash=$(realpath "$1") parent=$2
+mkdir -p "$parent"
+work=$(mktemp -d "$parent/usage-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+cd "$work" || exit 1
+echo '{"a": 1}' > v.json
+
+# expect CODE TEXT ARGS...: exit status CODE and TEXT in stderr.
+expect() {
+  local want=$1 text=$2 code=0
+  shift 2
+  "$stash" "$@" >"$work/out" 2>"$work/err" || code=$?
+  [[ $code == "$want" ]] || fail "stash $*: exit $code, not $want ($(cat "$work/err"))"
+  grep -qF -- "$text" "$work/err" || fail "stash $*: stderr lacks '$text': $(cat "$work/err")"
+}
+
+mkdir typos && cd typos || exit 1
+for uri in hdf:x.h5 h5:x.h5 DIR:x file:x ' dir:x' HDF5:x.h5 a:b; do
+  expect 1 "the schemes are none:, dir:, hdf5:" store put "$uri" k ../v.json
+  expect 1 "not a store URI" store ls "$uri"
+done
+[[ -z $(ls -A) ]] || fail "mistyped URIs created: $(ls -A)"
+"$stash" store put ./a:b k ../v.json || fail "./a:b was refused"
+"$stash" store put dir:c:d k ../v.json || fail "dir:c:d was refused"
+cd .. || exit 1
+
+expect 2 "unknown option --bogus" store ls dir:s --bogus
+expect 2 "unknown option --bogus" info v.json --bogus
+expect 2 "unknown option --bogus" npy info v.json --bogus
+expect 2 "unknown option --bogus" nco ls v.json --bogus
+expect 2 "unknown option --bogus" nco pack o.nco a.npy --bogus
+expect 2 "unknown option --bogus" version --bogus
+expect 2 "unknown option --bogus" bench --bogus
+expect 2 "IN is missing" store put dir:s k
+expect 2 "one argument too many: 'extra'" store rm dir:s k extra
+expect 2 "--meta needs a value" store hash v.json --meta
+expect 2 "--max-bytes N is missing" store gc dir:s
+expect 2 "'12Q' is not a size" store gc dir:s --max-bytes 12Q
+expect 2 "unknown verb 'frob'" store frob
+expect 2 "--index: 'x' is not an object number" nco unpack a.nco b.npy --index x
+[[ ! -e s ]] || fail "a usage error created the store"
+
+# --json: every command that reports takes it; the others refuse it by name.
+"$stash" store put dir:s k v.json || fail "put exited $?"
+for args in "store ls dir:s" "store gc dir:s --max-bytes 1M" "store hash v.json" \
+  "version" "info s/k.nco" "nco ls s/k.nco"; do
+  # shellcheck disable=SC2086
+  out=$("$stash" $args --json) || fail "$args --json exited $?"
+  python3 -c 'import json, sys; json.loads(sys.argv[1])' "$out" \
+    || fail "$args --json printed: $out"
+done
+expect 2 "--json is not an option of put" store put dir:s k v.json --json
+expect 2 "--json is not an option of get" store get dir:s k o.json --json
+expect 2 "--json is not an option of rm" store rm dir:s k --json
+expect 2 "--json is not an option of pack" nco pack o.nco a.npy --json
+expect 2 "--json is not an option of unpack" nco unpack a.nco o.npy --json
+expect 2 "--json is not an option of bench" bench --json
+
+# Keys: the rule that was broken.
+expect 1 "are not '.' or '..'" store put dir:s ../x v.json
+expect 1 "not empty" store get dir:s a//b o.json
+[[ ! -e o.json ]] || fail "a refused get wrote its output"
+
+# A missing input creates no store.
+expect 1 "missing.npy: No such file or directory" store put dir:new k missing.npy
+expect 1 "missing.npy: No such file or directory" store put hdf5:new.h5 k missing.npy
+[[ ! -e new && ! -e new.h5 ]] || fail "a put of a missing input created a store"
+echo "usage: checked"
