@@ -573,6 +573,8 @@ static void test_a_directory_given_as_the_file_is_eisdir(void **state)
     stash_store_options ro = {.flags = STASH_STORE_READ_ONLY};
     assert_int_equal(stash_store_open(uri_of("a-directory.h5"), &ro, &s), -EISDIR);
     assert_null(s);
+    /* and leaves no lock file beside it */
+    assert_int_equal(access(path_in(dir, "a-directory.h5.lock"), F_OK), -1);
 }
 
 typedef void (*child_body)(stash_status *statuses);

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define TEMP_PREFIX ".stash-put-"
@@ -281,6 +282,9 @@ stash_status store_hdf5_open(const char *path, const stash_store_options *option
     bool read_only = options->flags & STASH_STORE_READ_ONLY;
     if (!*path || options->max_bytes)
         return STASH_E_INVALID; /* HDF5 gives no space back: a size limit cannot hold */
+    struct stat about;
+    if (stat(path, &about) == 0 && S_ISDIR(about.st_mode))
+        return -EISDIR; /* said before a lock file is made beside it */
     struct hdf5_store *h = calloc(1, sizeof *h);
     if (!h || !(h->path = strdup(path))) {
         free(h);

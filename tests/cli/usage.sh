@@ -73,4 +73,32 @@ expect 1 "not empty" store get dir:s a//b o.json
 expect 1 "missing.npy: No such file or directory" store put dir:new k missing.npy
 expect 1 "missing.npy: No such file or directory" store put hdf5:new.h5 k missing.npy
 [[ ! -e new && ! -e new.h5 ]] || fail "a put of a missing input created a store"
+# An NPY element type stash does not read is named as the file spells it.
+npy() { # npy FILE DESCR SHAPE DATA_BYTES: an NPY 1.0 file, header as NumPy pads it
+  python3 -c 'import sys, struct
+h = "{\x27descr\x27: %s, \x27fortran_order\x27: False, \x27shape\x27: %s, }" % (sys.argv[2], sys.argv[3])
+h += " " * (63 - (10 + len(h)) % 64) + "\n"
+open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + bytes(int(sys.argv[4])))' "$@"
+}
+npy f8.npy "'<f8'" "(2,)" 16
+npy u2.npy "'<U2'" "(1,)" 8
+npy rec.npy "[('a', '<i4')]" "(2,)" 8
+expect 1 "element type '<U2' is not one stash reads" npy info u2.npy
+expect 1 "element type '<U2' is not one stash reads" store put dir:s u u2.npy
+expect 1 "element type [('a', '<i4')] is not one stash reads" nco pack o.nco rec.npy
+
+# nco: metadata with an array is explained; a --meta-out that cannot be
+# written writes nothing at all.
+"$stash" store put dir:s2 k f8.npy && "$stash" store get dir:s2 k arr.json || fail "array as JSON"
+expect 1 "metadata holds no arrays" nco pack o.nco f8.npy --meta "{\"w\": $(cat arr.json)}"
+[[ ! -e o.nco ]] || fail "a refused pack wrote o.nco"
+"$stash" nco pack o.nco f8.npy --meta '{"w": [1, 2]}' || fail "pack exited $?"
+expect 1 "no/m.json: cannot write the metadata: No such file or directory" \
+  nco unpack o.nco out.npy --meta-out no/m.json
+[[ ! -e out.npy ]] || fail "unpack wrote the array though the metadata could not be written"
+
+# hdf5: a directory is said to be one, and gets no lock file beside it.
+mkdir h.h5
+expect 1 "hdf5:h.h5: Is a directory" store put hdf5:h.h5 k v.json
+[[ ! -e h.h5.lock ]] || fail "hdf5: made a lock file beside a directory"
 echo "usage: checked"

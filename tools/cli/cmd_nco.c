@@ -48,21 +48,51 @@ static stash_status pack_to(const char *out, const struct pack_job *job, bool ap
                   : stash_nco_pack(out, job->meta, job->desc, job->data, 0);
 }
 
+/* Whether v is or holds an array value (a {"$array": ...} in JSON). */
+static bool holds_array(const stash_value *v)
+{
+    if (stash_value_kind_of(v) == STASH_VALUE_ARRAY)
+        return true;
+    for (size_t i = 0; i < stash_value_length(v); i++)
+        if (holds_array(stash_value_item(v, i)))
+            return true;
+    return false;
+}
+
+/* The --meta argument as a value nengo's metadata can be: no arrays in it. */
+static stash_status pack_meta(const char *meta_arg, stash_value **meta)
+{
+    if (!meta_arg)
+        return STASH_OK;
+    stash_status status = json_argument("stash nco pack: --meta", meta_arg, meta);
+    if (status == STASH_OK && holds_array(*meta)) {
+        fputs("stash nco pack: --meta: metadata holds no arrays (it is pickled as plain "
+              "Python values, as nengo's is): put the array in IN.npy, or write it as a list\n",
+              stderr);
+        stash_value_free(meta);
+        status = STASH_E_UNSUPPORTED;
+    }
+    return status;
+}
+
 static int pack(const char *out, const char *in, const char *meta_arg, bool append)
 {
     stash_value *meta = NULL;
-    if (meta_arg && json_argument("stash nco pack: --meta", meta_arg, &meta) != STASH_OK)
+    if (pack_meta(meta_arg, &meta) != STASH_OK)
         return 1;
     stash_array_desc desc;
     void *data = NULL;
     struct input input;
     stash_status status = input_open(in, &input);
-    if (status == STASH_OK) {
+    if (status != STASH_OK) {
+        input_complain("stash nco pack", in, status, INPUT_STDIN_MAX_BYTES);
+    } else {
         status = stash_npy_load(input.use, &desc, &data);
+        if (status != STASH_OK)
+            npy_complain("stash nco pack", &input, status);
         input_close(&input);
     }
     if (status != STASH_OK) {
-        input_complain("stash nco pack", in, status, INPUT_STDIN_MAX_BYTES);
         stash_value_free(&meta);
         return 1;
     }
@@ -126,11 +156,57 @@ static void say_opaque(const char *who, size_t i, stash_status why, const stash_
             i, stash_strerror(why), e->opcode_name[0] ? e->opcode_name : "end", e->offset);
 }
 
+/* Object index's metadata as JSON text for path, checked writable: NULL after
+ * saying why. Done before the array is written, so a failure writes nothing. */
+static char *unpack_meta(const stash_nco *nco, size_t index, const char *path)
+{
+    char *text = NULL;
+    stash_pickle_error why = {0};
+    stash_status status = meta_json(nco, index, STASH_JSON_INDENT, &text, &why);
+    if (status != STASH_OK && text)
+        say_opaque("stash nco unpack", index, status, &why);
+    if (text)
+        status = save_check(path);
+    if (!text || status != STASH_OK) {
+        fprintf(stderr, "stash nco unpack: %s: cannot write the metadata: %s\n", path,
+                stash_strerror(status));
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* The array as OUT, then the metadata as META_OUT (if asked for), read first. */
+static int unpack_to(const stash_nco *nco, const char *in, size_t index, const char *out,
+                     const char *meta_out)
+{
+    stash_array_desc desc;
+    void *data = NULL;
+    char *text = NULL;
+    stash_status status = stash_nco_array_read(nco, index, &desc, &data);
+    if (status != STASH_OK) {
+        fprintf(stderr, "stash nco unpack: %s: object %zu: %s\n", in, index,
+                stash_strerror(status));
+        return 1;
+    }
+    if (meta_out && !(text = unpack_meta(nco, index, meta_out))) {
+        free(data);
+        return 1;
+    }
+    status = save_npy(out, &desc, data);
+    free(data);
+    if (status != STASH_OK)
+        fprintf(stderr, "stash nco unpack: %s: %s\n", out, stash_strerror(status));
+    else if (text && (status = save_text(meta_out, text)) != STASH_OK)
+        fprintf(stderr, "stash nco unpack: %s: cannot write the metadata: %s\n", meta_out,
+                stash_strerror(status));
+    free(text);
+    return status == STASH_OK ? 0 : 1;
+}
+
 static int unpack(const char *in, const char *out, size_t index, const char *meta_out)
 {
     stash_nco *nco = NULL;
-    stash_array_desc desc;
-    void *data = NULL;
     struct input input;
     stash_status status = input_open(in, &input);
     if (status != STASH_OK) {
@@ -139,33 +215,12 @@ static int unpack(const char *in, const char *out, size_t index, const char *met
     }
     status = stash_nco_open(input.use, STASH_NCO_NO_MAP, &nco);
     input_close(&input);
-    if (status == STASH_OK)
-        status = stash_nco_array_read(nco, index, &desc, &data);
     if (status != STASH_OK) {
-        fprintf(stderr, "stash nco unpack: %s: object %zu: %s\n", in, index,
-                stash_strerror(status));
-        stash_nco_close(&nco);
+        fprintf(stderr, "stash nco unpack: %s: %s\n", in,
+                status == STASH_E_CORRUPT ? "not an NCO file" : stash_strerror(status));
         return 1;
     }
-    status = save_npy(out, &desc, data);
-    free(data);
-    int rc = status == STASH_OK ? 0 : 1;
-    if (status != STASH_OK)
-        fprintf(stderr, "stash nco unpack: %s: %s\n", out, stash_strerror(status));
-    char *text = NULL;
-    stash_pickle_error why = {0};
-    if (rc == 0 && meta_out) {
-        status = meta_json(nco, index, STASH_JSON_INDENT, &text, &why);
-        if (status != STASH_OK && text)
-            say_opaque("stash nco unpack", index, status, &why);
-        status = text ? save_text(meta_out, text) : status;
-        if (!text || status != STASH_OK) {
-            fprintf(stderr, "stash nco unpack: %s: cannot write the metadata: %s\n", meta_out,
-                    stash_strerror(status));
-            rc = 1;
-        }
-    }
-    free(text);
+    int rc = unpack_to(nco, in, index, out, meta_out);
     stash_nco_close(&nco);
     return rc;
 }

@@ -31,7 +31,7 @@ int npy_describe(const char *who, const struct input *in, bool json)
     stash_npy_header header, *h = &header;
     stash_status status = read_header(in->use, h);
     if (status != STASH_OK) {
-        fprintf(stderr, "%s: %s: %s\n", who, path, stash_strerror(status));
+        npy_complain(who, in, status);
         return 1;
     }
     if (json) {

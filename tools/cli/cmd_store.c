@@ -82,7 +82,7 @@ static stash_status array_from_input(const struct input *in, stash_value **value
         status = stash_value_new_array(&desc, data, value);
     free(data);
     if (status != STASH_OK)
-        fail(in->name, status);
+        npy_complain(WHO, in, status);
     return status;
 }
 
