@@ -555,6 +555,47 @@ static void age_file(const char *path, int seconds_ago)
  * one is swept once it is a few seconds old, and a fresh unlocked one is
  * left alone (its writer may be between creating it and locking it).
  */
+static bool exists_in(const char *sub, const char *name)
+{
+    return access(file_in(sub, name), F_OK) == 0;
+}
+
+/* Older versions indexed entries when reading them; the index goes with its entry. */
+static void test_an_entrys_old_index_goes_with_it(void **state)
+{
+    (void)state;
+    stash_store *s;
+    assert_ok(stash_store_open(path_in(dir, "indexed"), NULL, &s));
+    stash_value *v = json("[1, 2, 3]");
+    assert_ok(stash_store_put(s, "deleted", v));
+    assert_ok(stash_store_put(s, "evicted", v));
+    assert_ok(stash_store_put(s, "kept", v));
+    const char *planted[] = {"deleted.nco.stashidx", "evicted.nco.stashidx", "kept.nco.stashidx",
+                             "gone.nco.stashidx"};
+    for (size_t i = 0; i < 4; i++)
+        write_file(file_in("indexed", planted[i]), "STASHIDX", 8);
+    write_file(file_in("indexed", "notes.stashidx"), "x", 1); /* no entry's: not ours */
+    assert_ok(stash_store_delete(s, "deleted"));
+    assert_false(exists_in("indexed", "deleted.nco.stashidx"));
+    assert_true(exists_in("indexed", "evicted.nco.stashidx"));
+    /* gc evicts "evicted" (least recently used) and sweeps the orphan. */
+    stash_value *got = NULL;
+    assert_ok(stash_store_get(s, "kept", &got));
+    stash_value_free(&got);
+    struct stat kept;
+    assert_int_equal(stat(file_in("indexed", "kept.nco"), &kept), 0);
+    stash_store_gc_stats stats;
+    assert_ok(stash_store_gc(s, (uint64_t)kept.st_size, &stats));
+    assert_int_equal(stats.evicted_entries, 1);
+    assert_false(exists_in("indexed", "evicted.nco"));
+    assert_false(exists_in("indexed", "evicted.nco.stashidx"));
+    assert_false(exists_in("indexed", "gone.nco.stashidx"));
+    assert_true(exists_in("indexed", "kept.nco.stashidx"));
+    assert_true(exists_in("indexed", "notes.stashidx"));
+    stash_value_free(&v);
+    stash_store_close(&s);
+}
+
 static void test_files_of_crashed_writers_are_swept(void **state)
 {
     (void)state;
@@ -905,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_memoise_computes_once_per_inputs_and_meta),
         cmocka_unit_test(test_gc_evicts_least_recently_used),
         cmocka_unit_test(test_files_of_crashed_writers_are_swept),
+        cmocka_unit_test(test_an_entrys_old_index_goes_with_it),
         cmocka_unit_test(test_damaged_entries_are_reported_never_returned),
         cmocka_unit_test(test_an_entry_copied_under_another_name_is_not_that_keys_value),
         cmocka_unit_test(test_symlinks_planted_in_a_store_are_refused_not_followed),

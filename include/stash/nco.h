@@ -95,6 +95,8 @@ extern "C" {
 #define STASH_NCO_VERSION 0
 /** Where stash starts the NPY part, so its data is 64-byte aligned. */
 #define STASH_NCO_ARRAY_ALIGN 64
+/** The index of the NCO file at PATH is the file PATH STASH_NCO_INDEX_SUFFIX beside it. */
+#define STASH_NCO_INDEX_SUFFIX ".stashidx"
 
 /** Flags for stash_nco_open, stash_nco_append and stash_nco_pack. */
 enum {
