@@ -172,9 +172,14 @@ STASH_API stash_status stash_store_delete(stash_store *store, const char *key);
 typedef stash_status (*stash_store_list_fn)(void *ctx, const char *key, uint64_t bytes);
 
 /**
- * Lists the entries: dir: every key with its file's size, in no particular
- * order; hdf5: the top-level names, as corelay's keys() (a key "a/b" lists
- * as "a"), with bytes 0.
+ * Lists the entries, in no particular order: dir: every key with its
+ * file's size; hdf5: every key with the bytes its datasets hold. An HDF5
+ * file does not record where a key ends (a key "a" holding {"b": 1} and a
+ * key "a/b" holding 1 are the same objects), so hdf5: lists the deepest
+ * keys: each dataset, list, tuple, memoised entry and empty dict reached
+ * through plain groups ("a/b" in both cases). Each listed key can be got,
+ * and together they hold every value. (corelay's keys() gives only the
+ * top-level names.)
  */
 STASH_API stash_status stash_store_list(stash_store *store, stash_store_list_fn fn, void *ctx);
 
