@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <xxhash.h>
 
@@ -537,6 +538,55 @@ static void test_failed_appends_change_nothing(void **state)
     stash_value_free(&meta);
 }
 
+/* In a child whose files may not grow past limit bytes (SIGXFSZ ignored, so
+ * writes fail with EFBIG as they would with ENOSPC): the status of appending
+ * a 64 KiB array to path. */
+static stash_status append_beyond_limit(const char *path, rlim_t limit)
+{
+    int results[2];
+    assert_int_equal(pipe(results), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit cap = {limit, limit};
+        setrlimit(RLIMIT_FSIZE, &cap);
+        static double big[8192];
+        stash_array_desc d;
+        stash_status status = stash_array_desc_init(&d, STASH_DTYPE_FLOAT64, 1,
+                                                    (uint64_t[]){8192});
+        if (status == STASH_OK)
+            status = stash_nco_append(path, NULL, &d, big, 0);
+        _exit(write(results[1], &status, sizeof status) == sizeof status ? 0 : 2);
+    }
+    close(results[1]);
+    stash_status status = 1;
+    assert_int_equal(read(results[0], &status, sizeof status), (ssize_t)sizeof status);
+    close(results[0]);
+    int wstatus;
+    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+    assert_true(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+    return status;
+}
+
+/* A full disk mid-append gives the space back and leaves no tail for nengo to trip on. */
+static void test_an_append_that_fails_midway_leaves_no_tail(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "full.nco");
+    append_objects(path, 2);
+    long before = file_size(path);
+    assert_int_equal(append_beyond_limit(path, (rlim_t)before + 4096), -EFBIG);
+    assert_int_equal(file_size(path), before);
+    stash_nco *nco;
+    stash_nco_info info;
+    assert_ok(stash_nco_open(path, 0, &nco));
+    stash_nco_info_get(nco, &info);
+    assert_int_equal(info.count, 2);
+    assert_int_equal(info.tail_bytes, 0);
+    stash_nco_close(&nco);
+}
+
 static void test_files_without_a_committed_object_are_not_nco_files(void **state)
 {
     (void)state;
@@ -797,6 +847,7 @@ int main(void)
         cmocka_unit_test(test_uncommitted_tails_are_ignored_then_dropped),
         cmocka_unit_test(test_unsafe_metadata_leaves_the_array_usable),
         cmocka_unit_test(test_failed_appends_change_nothing),
+        cmocka_unit_test(test_an_append_that_fails_midway_leaves_no_tail),
         cmocka_unit_test(test_files_without_a_committed_object_are_not_nco_files),
         cmocka_unit_test(test_an_empty_index_does_not_hide_why_a_file_is_bad),
         cmocka_unit_test(test_reading_never_writes_an_index),

@@ -43,7 +43,9 @@
  *
  * Appending holds an exclusive flock on the NCO file, drops any uncommitted
  * tail, writes the object with a zero header, then the header, then the
- * index (written aside and renamed). A first append to a missing file
+ * index (written aside and renamed). An append that fails (-ENOSPC, -EFBIG)
+ * cuts the file back to the end of the chain before it returns, giving the
+ * space back and leaving no tail. A first append to a missing file
  * writes the whole object aside and links it in under path, so the file
  * never exists without a committed object. A crash at any point leaves every
  * committed object readable; STASH_NCO_DURABLE adds fsyncs so that this also

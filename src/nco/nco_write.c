@@ -217,6 +217,22 @@ static stash_status append_at(int fd, uint64_t end, const struct pickled *meta,
     return status;
 }
 
+/*
+ * append_at, and on failure the file cut back to end: a torn tail would keep
+ * the disk space a full disk needs back, and nengo's reader, which trusts
+ * what follows the last object, would trip on it. (stash's own reader
+ * ignores it, and the next append drops it.)
+ */
+static stash_status append_or_cut(int fd, uint64_t end, const struct pickled *meta,
+                                  const stash_array_desc *desc, const void *data, bool durable,
+                                  stash_nco_object *o)
+{
+    stash_status status = append_at(fd, end, meta, desc, data, durable, o);
+    if (status != STASH_OK && ftruncate(fd, (off_t)end) == 0 && durable)
+        fdatasync(fd);
+    return status;
+}
+
 /* Appends under the lock to the file open at fd. */
 static stash_status append_locked(int fd, const char *path, const struct pickled *meta,
                                   const stash_array_desc *desc, const void *data, bool durable)
@@ -228,7 +244,7 @@ static stash_status append_locked(int fd, const char *path, const struct pickled
     if (status == STASH_OK)
         status = read_chain(fd, path, &starts, &count, &end);
     if (status == STASH_OK)
-        status = append_at(fd, end, meta, desc, data, durable, &o);
+        status = append_or_cut(fd, end, meta, desc, data, durable, &o);
     struct stat st;
     if (status == STASH_OK && fstat(fd, &st) == 0) {
         starts[count++] = o.start;

@@ -97,6 +97,11 @@ expect 1 "no/m.json: cannot write the metadata: No such file or directory" \
   nco unpack o.nco out.npy --meta-out no/m.json
 [[ ! -e out.npy ]] || fail "unpack wrote the array though the metadata could not be written"
 
+# nco pack --append says it drops garbage at the end of the file.
+printf 'garbage!' >> o.nco
+expect 0 "dropping the 8 bytes after the last object" nco pack o.nco f8.npy --append
+[[ $("$stash" nco ls o.nco) == "o.nco: NCO, 2 objects"* ]] || fail "the append was not made"
+
 # hdf5: a directory is said to be one, and gets no lock file beside it.
 mkdir h.h5
 expect 1 "hdf5:h.h5: Is a directory" store put hdf5:h.h5 k v.json

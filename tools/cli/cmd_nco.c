@@ -39,11 +39,31 @@ static stash_status write_pack(int fd, void *ctx)
     return status != STASH_OK ? status : closed;
 }
 
+/* Appending drops whatever follows the last committed object: say so first. */
+static void say_tail_dropped(const char *path)
+{
+    stash_nco *nco = NULL;
+    stash_nco_info info;
+    if (stash_nco_open(path, STASH_NCO_NO_MAP, &nco) != STASH_OK)
+        return; /* missing (the append creates it) or not NCO (the append says so) */
+    stash_nco_info_get(nco, &info);
+    if (info.tail_bytes)
+        fprintf(stderr,
+                "stash nco pack: %s: note: dropping the %llu bytes after the last object, "
+                "which are not a committed object (%s)\n",
+                path, (unsigned long long)info.tail_bytes,
+                info.tail_status == STASH_OK ? "an unfinished append"
+                                             : stash_strerror(info.tail_status));
+    stash_nco_close(&nco);
+}
+
 /* A file through the library (which keeps its index), or "-" as bytes on stdout. */
 static stash_status pack_to(const char *out, const struct pack_job *job, bool append)
 {
     if (strcmp(out, "-") == 0)
         return save_output(out, write_pack, (void *)job);
+    if (append)
+        say_tail_dropped(out);
     return append ? stash_nco_append(out, job->meta, job->desc, job->data, 0)
                   : stash_nco_pack(out, job->meta, job->desc, job->data, 0);
 }
