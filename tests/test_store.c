@@ -491,6 +491,83 @@ static void test_memoise_computes_once_per_inputs_and_meta(void **state)
     stash_store_close(&s);
 }
 
+static stash_status sum_window(void *ctx, const stash_value *inputs, const stash_value *meta,
+                               stash_value **result)
+{
+    (void)ctx, (void)meta;
+    const stash_array_desc *desc;
+    const void *data;
+    stash_status st = stash_value_get_array(inputs, &desc, &data);
+    double sum = 0;
+    for (uint64_t i = 0; st == STASH_OK && i < desc->shape[0]; i++)
+        sum += ((const double *)data)[i];
+    computed++;
+    return st == STASH_OK ? stash_value_new_float(sum, result) : st;
+}
+
+/* A window borrowed in place (a ring's, say) memoises as its copy would. */
+static void test_memoise_takes_a_borrowed_window(void **state)
+{
+    (void)state;
+    stash_store *s;
+    assert_ok(stash_store_open(path_in(dir, "borrowed"), NULL, &s));
+    double window[4] = {1, 2, 3, 4};
+    stash_array_desc d;
+    assert_ok(stash_array_desc_init(&d, STASH_DTYPE_FLOAT64, 1, (uint64_t[]){4}));
+    stash_value *borrowed = NULL, *copy = NULL, *out = NULL;
+    assert_ok(stash_value_new_array_borrowed(&d, window, &borrowed));
+    assert_ok(stash_value_new_array(&d, window, &copy));
+    stash_store_memo memo;
+    computed = 0;
+    assert_ok(stash_store_memoise(s, borrowed, NULL, sum_window, NULL, &out, &memo));
+    assert_true(memo.stored);
+    stash_value_free(&out);
+    assert_ok(stash_store_memoise(s, copy, NULL, sum_window, NULL, &out, &memo));
+    assert_true(memo.hit);
+    double sum = 0;
+    assert_ok(stash_value_get_float(out, &sum));
+    assert_true(sum == 10);
+    assert_int_equal(computed, 1);
+    stash_value_free(&out);
+    stash_value_free(&borrowed);
+    stash_value_free(&copy);
+    stash_store_close(&s);
+}
+
+/* A damaged entry is recomputed and replaced once, and memo says so. */
+static void test_memoise_replaces_a_damaged_entry(void **state)
+{
+    (void)state;
+    const char *root = path_in(dir, "memo-damage");
+    stash_store *s;
+    assert_ok(stash_store_open(root, NULL, &s));
+    stash_value *in = json("5"), *out = NULL;
+    stash_store_memo memo;
+    computed = 0;
+    assert_ok(stash_store_memoise(s, in, NULL, double_it, NULL, &out, &memo));
+    stash_value_free(&out);
+    stash_store_close(&s);
+    char entry[4200];
+    snprintf(entry, sizeof entry, "%s/%s.nco", root, memo.key.text);
+    write_file(entry, "NCO garbage, not an entry", 25);
+    assert_ok(stash_store_open(root, NULL, &s));
+    assert_ok(stash_store_memoise(s, in, NULL, double_it, NULL, &out, &memo));
+    assert_true(memo.damaged < 0);
+    assert_false(memo.hit);
+    assert_true(memo.stored);
+    assert_int_equal(computed, 2);
+    stash_value_free(&out);
+    stash_store_close(&s);
+    assert_ok(stash_store_open(root, NULL, &s));
+    assert_ok(stash_store_memoise(s, in, NULL, double_it, NULL, &out, &memo));
+    assert_true(memo.hit);
+    assert_int_equal(memo.damaged, STASH_OK);
+    assert_int_equal(computed, 2);
+    stash_value_free(&out);
+    stash_value_free(&in);
+    stash_store_close(&s);
+}
+
 /* ---- Eviction and sweeping -------------------------------------------------------------- */
 
 static stash_value *sized_value(size_t doubles)
@@ -944,6 +1021,8 @@ int main(void)
         cmocka_unit_test(test_list_gives_every_key),
         cmocka_unit_test(test_none_holds_nothing_and_is_falsy),
         cmocka_unit_test(test_memoise_computes_once_per_inputs_and_meta),
+        cmocka_unit_test(test_memoise_takes_a_borrowed_window),
+        cmocka_unit_test(test_memoise_replaces_a_damaged_entry),
         cmocka_unit_test(test_gc_evicts_least_recently_used),
         cmocka_unit_test(test_files_of_crashed_writers_are_swept),
         cmocka_unit_test(test_an_entrys_old_index_goes_with_it),

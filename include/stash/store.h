@@ -195,6 +195,12 @@ typedef struct stash_store_memo {
     stash_key key; /* stash_hash_inputs(inputs, meta) */
     bool hit;      /* served from the store; compute was not called */
     bool stored;   /* computed and stored (false for none: and on a hit) */
+    /**
+     * STASH_OK, or why the entry under key was damaged (STASH_E_CORRUPT,
+     * STASH_E_TRUNCATED, ...): the result was then recomputed, and stored
+     * says whether it replaced the damaged entry.
+     */
+    stash_status damaged;
 } stash_store_memo;
 
 /**
@@ -203,6 +209,14 @@ typedef struct stash_store_memo {
  * HashedHDF5's group with "data", "meta", "input" and "output". A none:
  * store always computes. If storing fails, the call fails with that status
  * and *result is unset (the computed tree is freed). memo may be NULL.
+ *
+ * A damaged entry under the key (one the reader refuses as corrupt,
+ * truncated, of an unknown version or type, or unsafe) is not a result: it
+ * is recomputed and replaced, and memo->damaged says why it was refused, so
+ * one bad file costs one recomputation rather than failing every call. A
+ * failure to read that is not about the entry (-ENOMEM, -EMFILE, -EACCES,
+ * STASH_E_LIMIT, STASH_E_UNSUPPORTED) fails the call, and nothing is
+ * replaced.
  */
 STASH_API stash_status stash_store_memoise(stash_store *store, const stash_value *inputs,
                                            const stash_value *meta,

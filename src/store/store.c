@@ -220,6 +220,14 @@ stash_status stash_store_gc(stash_store *store, uint64_t max_bytes, stash_store_
 
 /* ---- Memoise ---------------------------------------------------------------------- */
 
+/* What a reader says of an entry that is there but bad (not of a failure to read it). */
+static bool is_damage(stash_status st)
+{
+    return st == STASH_E_CORRUPT || st == STASH_E_TRUNCATED || st == STASH_E_EOF ||
+           st == STASH_E_VERSION || st == STASH_E_DTYPE || st == STASH_E_UNSAFE ||
+           st == STASH_E_RANGE || st == STASH_E_SHAPE;
+}
+
 static stash_status store_result(stash_store *store, const char *key, const stash_value *result,
                                  const stash_value *inputs, const stash_value *meta)
 {
@@ -244,8 +252,10 @@ stash_status stash_store_memoise(stash_store *store, const stash_value *inputs,
     if (store->ops) {
         st = store->ops->get(store->impl, m.key.text, &v);
         m.hit = st == STASH_OK;
-        if (st != STASH_OK && st != STASH_E_NOT_FOUND)
-            return st; /* a damaged entry is reported, not silently recomputed */
+        if (is_damage(st))
+            m.damaged = st; /* recomputed and replaced below, and said so in memo */
+        else if (st != STASH_OK && st != STASH_E_NOT_FOUND)
+            return st; /* a failure to read, not a bad entry: nothing to replace */
     }
     if (!m.hit) {
         st = compute(ctx, inputs, meta, &v);
