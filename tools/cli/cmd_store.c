@@ -320,7 +320,9 @@ static int with_store(const char *verb, const struct cli_args *a, uint64_t max_b
 {
     bool writes = strcmp(verb, "put") == 0 || strcmp(verb, "rm") == 0 || strcmp(verb, "gc") == 0;
     stash_value *value = NULL;
-    if (strcmp(verb, "put") == 0 && (bad_key(a->arg[1]) || value_from_file(a->arg[2], &value)))
+    if ((strcmp(verb, "put") == 0 || strcmp(verb, "rm") == 0) && bad_key(a->arg[1]))
+        return 1;
+    if (strcmp(verb, "put") == 0 && value_from_file(a->arg[2], &value))
         return 1;
     /* The program only copies what it gets: it never maps an entry another program could cut. */
     stash_store_options options = {.flags = STASH_STORE_COPY};
