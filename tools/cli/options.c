@@ -83,9 +83,13 @@ const struct cli_verb *cli_find_verb(const char *who, const char *command,
     for (int i = 0; i < count; i++)
         if (strcmp(verbs[i].name, name) == 0)
             return &verbs[i];
+    char names[128] = "";
+    for (int i = 0, at = 0; i < count && at >= 0 && (size_t)at < sizeof names; i++)
+        at += snprintf(names + at, sizeof names - (size_t)at, "%s%s", i ? ", " : "",
+                       verbs[i].name);
     if (name[0] == '\0')
-        cli_usage_error(who, command, "which verb?");
+        cli_usage_error(who, command, "which verb? (%s)", names);
     else
-        cli_usage_error(who, command, "unknown verb '%s'", name);
+        cli_usage_error(who, command, "unknown verb '%s' (the verbs: %s)", name, names);
     return NULL;
 }
