@@ -178,8 +178,9 @@ typedef stash_status (*stash_store_list_fn)(void *ctx, const char *key, uint64_t
  * key "a/b" holding 1 are the same objects), so hdf5: lists the deepest
  * keys: each dataset, list, tuple, memoised entry and empty dict reached
  * through plain groups ("a/b" in both cases). Each listed key can be got,
- * and together they hold every value. (corelay's keys() gives only the
- * top-level names.)
+ * and together they hold every value. Soft and external links are listed
+ * with 0 bytes, never followed (a get of one is STASH_E_UNSUPPORTED).
+ * (corelay's keys() gives only the top-level names.)
  */
 STASH_API stash_status stash_store_list(stash_store *store, stash_store_list_fn fn, void *ctx);
 

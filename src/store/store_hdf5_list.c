@@ -6,7 +6,9 @@
  * the deepest keys that hold the data: each dataset, each group with a
  * stash:type word (a list or tuple), each HashedHDF5 entry (a content key)
  * and each empty group, reached through plain groups. Every key listed can
- * be got, and together they cover every value in the file.
+ * be got, and together they cover every value in the file; soft and
+ * external links are listed too, with 0 bytes, so that they can be seen,
+ * though a get refuses them.
  *
  * The file is untrusted, as in the reader: only hard links are followed, a
  * group with more than one hard link is listed but not entered (it could be
@@ -129,7 +131,7 @@ static herr_t visit(hid_t g, const char *name, const H5L_info_t *info, void *ctx
     struct walk *w = ctx;
     size_t len = strlen(w->key), n = strlen(name);
     bool top = len == 0;
-    if (info->type != H5L_TYPE_HARD || strchr(name, '/') || strcmp(name, ".") == 0 ||
+    if (strchr(name, '/') || strcmp(name, ".") == 0 ||
         strncmp(name, w->skip_prefix, strlen(w->skip_prefix)) == 0)
         return 0;
     if (len + !top + n > STASH_STORE_KEY_MAX)
@@ -137,7 +139,10 @@ static herr_t visit(hid_t g, const char *name, const H5L_info_t *info, void *ctx
     if (!top)
         w->key[len] = '/';
     memcpy(w->key + len + !top, name, n + 1);
-    list_object(w, g, name);
+    if (info->type == H5L_TYPE_HARD)
+        list_object(w, g, name);
+    else /* a soft or external link: shown, never followed (a get refuses it) */
+        w->status = w->fn(w->ctx, w->key, 0);
     w->key[len] = '\0';
     return w->status == STASH_OK ? 0 : 1;
 }
