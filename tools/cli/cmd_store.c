@@ -306,6 +306,15 @@ static const struct cli_verb verbs[] = {
 /* A URI stash_store_open refused as such: say which schemes there are. */
 static int bad_uri(const char *uri)
 {
+    for (size_t i = 0; stash_store_scheme(i); i++) {
+        const char *scheme = stash_store_scheme(i);
+        if (strncmp(uri, scheme, strlen(scheme)) == 0) {
+            fprintf(stderr, WHO ": %s: %s\n", uri,
+                    strcmp(scheme, "none:") == 0 ? "none: names nothing: give it alone"
+                                                 : "the scheme needs a path after it");
+            return 1;
+        }
+    }
     fprintf(stderr, WHO ": %s: not a store URI: the schemes are", uri);
     for (size_t i = 0; stash_store_scheme(i); i++)
         fprintf(stderr, "%s %s", i ? "," : "", stash_store_scheme(i));
