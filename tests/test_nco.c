@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <xxhash.h>
 
@@ -537,6 +538,129 @@ static void test_failed_appends_change_nothing(void **state)
     stash_value_free(&meta);
 }
 
+/* In a child whose files may not grow past limit bytes (SIGXFSZ ignored, so
+ * writes fail with EFBIG as they would with ENOSPC): the status of appending
+ * a 64 KiB array to path. */
+static stash_status append_beyond_limit(const char *path, rlim_t limit)
+{
+    int results[2];
+    assert_int_equal(pipe(results), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit cap = {limit, limit};
+        setrlimit(RLIMIT_FSIZE, &cap);
+        static double big[8192];
+        stash_array_desc d;
+        stash_status status = stash_array_desc_init(&d, STASH_DTYPE_FLOAT64, 1,
+                                                    (uint64_t[]){8192});
+        if (status == STASH_OK)
+            status = stash_nco_append(path, NULL, &d, big, 0);
+        _exit(write(results[1], &status, sizeof status) == sizeof status ? 0 : 2);
+    }
+    close(results[1]);
+    stash_status status = 1;
+    assert_int_equal(read(results[0], &status, sizeof status), (ssize_t)sizeof status);
+    close(results[0]);
+    int wstatus;
+    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+    assert_true(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+    return status;
+}
+
+/* A full disk mid-append gives the space back and leaves no tail for nengo to trip on. */
+static void test_an_append_that_fails_midway_leaves_no_tail(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "full.nco");
+    append_objects(path, 2);
+    long before = file_size(path);
+    assert_int_equal(append_beyond_limit(path, (rlim_t)before + 4096), -EFBIG);
+    assert_int_equal(file_size(path), before);
+    stash_nco *nco;
+    stash_nco_info info;
+    assert_ok(stash_nco_open(path, 0, &nco));
+    stash_nco_info_get(nco, &info);
+    assert_int_equal(info.count, 2);
+    assert_int_equal(info.tail_bytes, 0);
+    stash_nco_close(&nco);
+}
+
+/* Object i of a batch: i as metadata, [i, i + 1] as the array. */
+static stash_status add_numbered(stash_nco_batch *b, int64_t i)
+{
+    int64_t values[2] = {i, i + 1};
+    stash_array_desc d;
+    stash_value *meta;
+    assert_ok(stash_array_desc_init(&d, STASH_DTYPE_INT64, 1, (uint64_t[]){2}));
+    assert_ok(stash_value_new_int(i, &meta));
+    stash_status status = stash_nco_batch_add(b, meta, &d, values);
+    stash_value_free(&meta);
+    return status;
+}
+
+static void expect_numbered(const char *path, size_t count, stash_nco_index_state index)
+{
+    stash_nco *nco;
+    stash_nco_info info;
+    assert_ok(stash_nco_open(path, 0, &nco));
+    stash_nco_info_get(nco, &info);
+    assert_int_equal(info.count, count);
+    assert_int_equal(info.tail_bytes, 0);
+    assert_int_equal(info.index, index);
+    for (size_t i = 0; i < count; i++) {
+        stash_value *meta;
+        int64_t n;
+        assert_ok(stash_nco_meta(nco, i, &meta, NULL));
+        assert_ok(stash_value_get_int(meta, &n));
+        assert_int_equal(n, (int64_t)i);
+        stash_value_free(&meta);
+        stash_array_desc d;
+        int64_t *data = NULL;
+        assert_ok(stash_nco_array_read(nco, i, &d, (void **)&data));
+        assert_int_equal(data[1], (int64_t)i + 1);
+        free(data);
+    }
+    stash_nco_close(&nco);
+}
+
+/* A batch creates the file with its first object, commits each add at once
+ * (a reader walks to them), and writes the index once, at close. */
+static void test_a_batch_appends_under_one_lock_and_indexes_at_close(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "batch.nco");
+    stash_nco_batch *b = NULL;
+    assert_ok(stash_nco_batch_open(path, 0, &b));
+    assert_int_equal(access(path, F_OK), -1); /* nothing until the first add */
+    for (int64_t i = 0; i < 50; i++)
+        assert_ok(add_numbered(b, i));
+    expect_numbered(path, 50, STASH_NCO_INDEX_WALKED);
+    /* A refused add changes nothing and leaves the batch usable. */
+    stash_value *bad;
+    stash_array_desc d = nengo_desc();
+    assert_ok(stash_value_new_array(&d, nengo_array, &bad));
+    assert_int_equal(stash_nco_batch_add(b, bad, &d, nengo_array), STASH_E_UNSUPPORTED);
+    stash_value_free(&bad);
+    for (int64_t i = 50; i < 100; i++)
+        assert_ok(add_numbered(b, i));
+    assert_ok(stash_nco_batch_close(&b));
+    assert_null(b);
+    expect_numbered(path, 100, STASH_NCO_INDEX_USED);
+    /* A second batch goes on from the end, past a torn tail. */
+    FILE *f = fopen(path, "ab");
+    fwrite("NCX torn", 1, 8, f);
+    fclose(f);
+    assert_ok(stash_nco_batch_open(path, STASH_NCO_DURABLE, &b));
+    assert_ok(add_numbered(b, 100));
+    assert_ok(stash_nco_batch_close(&b));
+    expect_numbered(path, 101, STASH_NCO_INDEX_USED);
+    assert_ok(stash_nco_batch_close(&b)); /* NULL: a no-op */
+    assert_int_equal(stash_nco_batch_add(NULL, NULL, &d, nengo_array), STASH_E_CLOSED);
+    assert_int_equal(stash_nco_batch_open(path, 1u << 9, &b), STASH_E_INVALID);
+}
+
 static void test_files_without_a_committed_object_are_not_nco_files(void **state)
 {
     (void)state;
@@ -797,6 +921,8 @@ int main(void)
         cmocka_unit_test(test_uncommitted_tails_are_ignored_then_dropped),
         cmocka_unit_test(test_unsafe_metadata_leaves_the_array_usable),
         cmocka_unit_test(test_failed_appends_change_nothing),
+        cmocka_unit_test(test_an_append_that_fails_midway_leaves_no_tail),
+        cmocka_unit_test(test_a_batch_appends_under_one_lock_and_indexes_at_close),
         cmocka_unit_test(test_files_without_a_committed_object_are_not_nco_files),
         cmocka_unit_test(test_an_empty_index_does_not_hide_why_a_file_is_bad),
         cmocka_unit_test(test_reading_never_writes_an_index),

@@ -200,6 +200,59 @@ static void test_bad_keys_and_uris_are_refused_before_anything_is_touched(void *
     assert_int_equal(stash_store_open(path_in(dir, "future"), NULL, &s), STASH_E_VERSION);
 }
 
+static int entries_in(const char *path)
+{
+    DIR *d = opendir(path);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+static void test_mistyped_schemes_are_refused_and_create_nothing(void **state)
+{
+    (void)state;
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(mkdir(path_in(dir, "schemes"), 0777), 0);
+    assert_int_equal(chdir(path_in(dir, "schemes")), 0);
+    const char *typos[] = {"hdf:x.h5", "h5:x.h5", "DIR:x", "Dir:x", "file:x", " dir:x",
+                           "HDF5:x.h5", "hdf5 :x", "none :", "s3:bucket", "a:b", ":x"};
+    stash_store *s = NULL;
+    for (size_t i = 0; i < sizeof typos / sizeof typos[0]; i++)
+        assert_int_equal(stash_store_open(typos[i], NULL, &s), STASH_E_INVALID);
+    assert_null(s);
+    assert_int_equal(entries_in("."), 0);
+    /* A bare path with a colon is a path once dir: or a '/' comes first. */
+    assert_ok(stash_store_open("./a:b", NULL, &s));
+    assert_ok(stash_store_close(&s));
+    assert_ok(stash_store_open("dir:c:d", NULL, &s));
+    assert_ok(stash_store_close(&s));
+    assert_int_equal(entries_in("."), 2);
+    assert_int_equal(chdir(cwd), 0);
+    /* The list for messages. */
+    assert_string_equal(stash_store_scheme(0), "none:");
+    assert_string_equal(stash_store_scheme(1), "dir:");
+    assert_string_equal(stash_store_scheme(2), "hdf5:");
+    assert_null(stash_store_scheme(3));
+}
+
+static void test_a_refused_key_names_the_rule_it_breaks(void **state)
+{
+    (void)state;
+    assert_null(stash_store_key_rule("run-3/features"));
+    assert_non_null(strstr(stash_store_key_rule(""), "not empty"));
+    assert_non_null(strstr(stash_store_key_rule("a//b"), "not empty"));
+    assert_non_null(strstr(stash_store_key_rule("a/../b"), "'..'"));
+    assert_non_null(strstr(stash_store_key_rule("tab\there"), "control"));
+    assert_non_null(strstr(stash_store_key_rule("\xff"), "UTF-8"));
+    char huge[STASH_STORE_KEY_MAX + 2];
+    memset(huge, 'k', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    assert_non_null(strstr(stash_store_key_rule(huge), "at most 1024 bytes"));
+}
+
 /* ---- dir: ----------------------------------------------------------------------------- */
 
 static void test_dir_round_trips_every_kind(void **state)
@@ -438,6 +491,83 @@ static void test_memoise_computes_once_per_inputs_and_meta(void **state)
     stash_store_close(&s);
 }
 
+static stash_status sum_window(void *ctx, const stash_value *inputs, const stash_value *meta,
+                               stash_value **result)
+{
+    (void)ctx, (void)meta;
+    const stash_array_desc *desc;
+    const void *data;
+    stash_status st = stash_value_get_array(inputs, &desc, &data);
+    double sum = 0;
+    for (uint64_t i = 0; st == STASH_OK && i < desc->shape[0]; i++)
+        sum += ((const double *)data)[i];
+    computed++;
+    return st == STASH_OK ? stash_value_new_float(sum, result) : st;
+}
+
+/* A window borrowed in place (a ring's, say) memoises as its copy would. */
+static void test_memoise_takes_a_borrowed_window(void **state)
+{
+    (void)state;
+    stash_store *s;
+    assert_ok(stash_store_open(path_in(dir, "borrowed"), NULL, &s));
+    double window[4] = {1, 2, 3, 4};
+    stash_array_desc d;
+    assert_ok(stash_array_desc_init(&d, STASH_DTYPE_FLOAT64, 1, (uint64_t[]){4}));
+    stash_value *borrowed = NULL, *copy = NULL, *out = NULL;
+    assert_ok(stash_value_new_array_borrowed(&d, window, &borrowed));
+    assert_ok(stash_value_new_array(&d, window, &copy));
+    stash_store_memo memo;
+    computed = 0;
+    assert_ok(stash_store_memoise(s, borrowed, NULL, sum_window, NULL, &out, &memo));
+    assert_true(memo.stored);
+    stash_value_free(&out);
+    assert_ok(stash_store_memoise(s, copy, NULL, sum_window, NULL, &out, &memo));
+    assert_true(memo.hit);
+    double sum = 0;
+    assert_ok(stash_value_get_float(out, &sum));
+    assert_true(sum == 10);
+    assert_int_equal(computed, 1);
+    stash_value_free(&out);
+    stash_value_free(&borrowed);
+    stash_value_free(&copy);
+    stash_store_close(&s);
+}
+
+/* A damaged entry is recomputed and replaced once, and memo says so. */
+static void test_memoise_replaces_a_damaged_entry(void **state)
+{
+    (void)state;
+    const char *root = path_in(dir, "memo-damage");
+    stash_store *s;
+    assert_ok(stash_store_open(root, NULL, &s));
+    stash_value *in = json("5"), *out = NULL;
+    stash_store_memo memo;
+    computed = 0;
+    assert_ok(stash_store_memoise(s, in, NULL, double_it, NULL, &out, &memo));
+    stash_value_free(&out);
+    stash_store_close(&s);
+    char entry[4200];
+    snprintf(entry, sizeof entry, "%s/%s.nco", root, memo.key.text);
+    write_file(entry, "NCO garbage, not an entry", 25);
+    assert_ok(stash_store_open(root, NULL, &s));
+    assert_ok(stash_store_memoise(s, in, NULL, double_it, NULL, &out, &memo));
+    assert_true(memo.damaged < 0);
+    assert_false(memo.hit);
+    assert_true(memo.stored);
+    assert_int_equal(computed, 2);
+    stash_value_free(&out);
+    stash_store_close(&s);
+    assert_ok(stash_store_open(root, NULL, &s));
+    assert_ok(stash_store_memoise(s, in, NULL, double_it, NULL, &out, &memo));
+    assert_true(memo.hit);
+    assert_int_equal(memo.damaged, STASH_OK);
+    assert_int_equal(computed, 2);
+    stash_value_free(&out);
+    stash_value_free(&in);
+    stash_store_close(&s);
+}
+
 /* ---- Eviction and sweeping -------------------------------------------------------------- */
 
 static stash_value *sized_value(size_t doubles)
@@ -502,6 +632,47 @@ static void age_file(const char *path, int seconds_ago)
  * one is swept once it is a few seconds old, and a fresh unlocked one is
  * left alone (its writer may be between creating it and locking it).
  */
+static bool exists_in(const char *sub, const char *name)
+{
+    return access(file_in(sub, name), F_OK) == 0;
+}
+
+/* Older versions indexed entries when reading them; the index goes with its entry. */
+static void test_an_entrys_old_index_goes_with_it(void **state)
+{
+    (void)state;
+    stash_store *s;
+    assert_ok(stash_store_open(path_in(dir, "indexed"), NULL, &s));
+    stash_value *v = json("[1, 2, 3]");
+    assert_ok(stash_store_put(s, "deleted", v));
+    assert_ok(stash_store_put(s, "evicted", v));
+    assert_ok(stash_store_put(s, "kept", v));
+    const char *planted[] = {"deleted.nco.stashidx", "evicted.nco.stashidx", "kept.nco.stashidx",
+                             "gone.nco.stashidx"};
+    for (size_t i = 0; i < 4; i++)
+        write_file(file_in("indexed", planted[i]), "STASHIDX", 8);
+    write_file(file_in("indexed", "notes.stashidx"), "x", 1); /* no entry's: not ours */
+    assert_ok(stash_store_delete(s, "deleted"));
+    assert_false(exists_in("indexed", "deleted.nco.stashidx"));
+    assert_true(exists_in("indexed", "evicted.nco.stashidx"));
+    /* gc evicts "evicted" (least recently used) and sweeps the orphan. */
+    stash_value *got = NULL;
+    assert_ok(stash_store_get(s, "kept", &got));
+    stash_value_free(&got);
+    struct stat kept;
+    assert_int_equal(stat(file_in("indexed", "kept.nco"), &kept), 0);
+    stash_store_gc_stats stats;
+    assert_ok(stash_store_gc(s, (uint64_t)kept.st_size, &stats));
+    assert_int_equal(stats.evicted_entries, 1);
+    assert_false(exists_in("indexed", "evicted.nco"));
+    assert_false(exists_in("indexed", "evicted.nco.stashidx"));
+    assert_false(exists_in("indexed", "gone.nco.stashidx"));
+    assert_true(exists_in("indexed", "kept.nco.stashidx"));
+    assert_true(exists_in("indexed", "notes.stashidx"));
+    stash_value_free(&v);
+    stash_store_close(&s);
+}
+
 static void test_files_of_crashed_writers_are_swept(void **state)
 {
     (void)state;
@@ -842,14 +1013,19 @@ int main(void)
         cmocka_unit_test(test_key_vectors_match_the_specification),
         cmocka_unit_test(test_keys_ignore_layout_and_dict_order),
         cmocka_unit_test(test_bad_keys_and_uris_are_refused_before_anything_is_touched),
+        cmocka_unit_test(test_mistyped_schemes_are_refused_and_create_nothing),
+        cmocka_unit_test(test_a_refused_key_names_the_rule_it_breaks),
         cmocka_unit_test(test_dir_round_trips_every_kind),
         cmocka_unit_test(test_put_replaces_and_delete_removes),
         cmocka_unit_test(test_a_handle_sees_other_handles_changes_at_once),
         cmocka_unit_test(test_list_gives_every_key),
         cmocka_unit_test(test_none_holds_nothing_and_is_falsy),
         cmocka_unit_test(test_memoise_computes_once_per_inputs_and_meta),
+        cmocka_unit_test(test_memoise_takes_a_borrowed_window),
+        cmocka_unit_test(test_memoise_replaces_a_damaged_entry),
         cmocka_unit_test(test_gc_evicts_least_recently_used),
         cmocka_unit_test(test_files_of_crashed_writers_are_swept),
+        cmocka_unit_test(test_an_entrys_old_index_goes_with_it),
         cmocka_unit_test(test_damaged_entries_are_reported_never_returned),
         cmocka_unit_test(test_an_entry_copied_under_another_name_is_not_that_keys_value),
         cmocka_unit_test(test_symlinks_planted_in_a_store_are_refused_not_followed),

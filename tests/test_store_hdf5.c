@@ -181,8 +181,9 @@ static stash_status note_name(void *ctx, const char *key, uint64_t bytes)
     return STASH_OK;
 }
 
-/* The keys test: five writes, "test/foo" and "test/bar" make one top-level "test". */
-static void test_list_gives_top_level_names(void **state)
+/* corelay's keys test, five writes: where keys() gives the top-level names
+ * ("test" for test/foo and test/bar), stash lists every key. */
+static void test_list_gives_every_key(void **state)
 {
     (void)state;
     stash_store *s = open_store("keys.h5", 0);
@@ -193,8 +194,64 @@ static void test_list_gives_top_level_names(void **state)
     stash_value_free(&v);
     struct names n = {0};
     assert_ok(stash_store_list(s, note_name, &n));
-    assert_int_equal(n.count, 4);
-    assert_string_equal(n.seen[3], "test");
+    assert_int_equal(n.count, 5);
+    assert_string_equal(n.seen[3], "test/bar");
+    assert_string_equal(n.seen[4], "test/foo");
+    stash_store_close(&s);
+}
+
+struct sizes {
+    int count;
+    char key[8][64];
+    uint64_t bytes[8];
+};
+
+static stash_status note_size(void *ctx, const char *key, uint64_t bytes)
+{
+    struct sizes *z = ctx;
+    if (z->count < 8) {
+        snprintf(z->key[z->count], sizeof z->key[0], "%s", key);
+        z->bytes[z->count] = bytes;
+    }
+    z->count++;
+    return STASH_OK;
+}
+
+static stash_status four_doubles(void *ctx, const stash_value *inputs, const stash_value *meta,
+                             stash_value **result)
+{
+    (void)ctx, (void)inputs, (void)meta;
+    *result = vector(4);
+    return STASH_OK;
+}
+
+/* Each key with the bytes its data takes: arrays, lists and memoised entries whole. */
+static void test_list_gives_each_keys_stored_size(void **state)
+{
+    (void)state;
+    stash_store *s = open_store("sizes.h5", 0);
+    stash_value *v = vector(100), *list = json("[1, 2, 3]"), *empty = json("{}");
+    assert_ok(stash_store_put(s, "run/a", v));
+    assert_ok(stash_store_put(s, "run/list", list));
+    assert_ok(stash_store_put(s, "run/empty", empty));
+    stash_value *result = NULL;
+    stash_store_memo memo;
+    assert_ok(stash_store_memoise(s, v, NULL, four_doubles, NULL, &result, &memo));
+    struct sizes z = {0};
+    assert_ok(stash_store_list(s, note_size, &z));
+    assert_int_equal(z.count, 4);
+    assert_string_equal(z.key[0], "run/a");
+    assert_int_equal(z.bytes[0], 4 * sizeof(double));
+    assert_string_equal(z.key[1], "run/empty");
+    assert_int_equal(z.bytes[1], 0);
+    assert_string_equal(z.key[2], "run/list");
+    assert_int_equal(z.bytes[2], 3 * sizeof(int64_t));
+    assert_string_equal(z.key[3], memo.key.text); /* one entry, data and all */
+    assert_true(z.bytes[3] >= 4 * sizeof(double));
+    stash_value_free(&result);
+    stash_value_free(&v);
+    stash_value_free(&list);
+    stash_value_free(&empty);
     stash_store_close(&s);
 }
 
@@ -573,6 +630,8 @@ static void test_a_directory_given_as_the_file_is_eisdir(void **state)
     stash_store_options ro = {.flags = STASH_STORE_READ_ONLY};
     assert_int_equal(stash_store_open(uri_of("a-directory.h5"), &ro, &s), -EISDIR);
     assert_null(s);
+    /* and leaves no lock file beside it */
+    assert_int_equal(access(path_in(dir, "a-directory.h5.lock"), F_OK), -1);
 }
 
 typedef void (*child_body)(stash_status *statuses);
@@ -699,7 +758,8 @@ int main(void)
         cmocka_unit_test(test_hashed_layout_round_trips_arrays_and_tuples),
         cmocka_unit_test(test_dicts_of_strings_and_missing_keys),
         cmocka_unit_test(test_tuples_stay_tuples_in_order),
-        cmocka_unit_test(test_list_gives_top_level_names),
+        cmocka_unit_test(test_list_gives_every_key),
+        cmocka_unit_test(test_list_gives_each_keys_stored_size),
         cmocka_unit_test(test_nested_keys_read_back_as_one_group),
         cmocka_unit_test(test_full_cycle_across_reopenings),
         cmocka_unit_test(test_every_kind_round_trips_and_puts_replace),

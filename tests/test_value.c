@@ -4,6 +4,7 @@
  */
 #include "test_util.h"
 
+#include <stash/hash.h>
 #include <stash/value.h>
 
 #include <math.h>
@@ -207,9 +208,54 @@ static void test_deep_json_is_refused_not_recursed(void **state)
     free(text);
 }
 
+/* A borrowed array shows the caller's memory, and is in every other way the copy it saves. */
+static void test_a_borrowed_array_is_the_callers_memory_and_acts_as_a_copy(void **state)
+{
+    (void)state;
+    double window[6] = {1, 2, 3, 4, 5, 6};
+    stash_array_desc d;
+    assert_ok(stash_array_desc_init(&d, STASH_DTYPE_FLOAT64, 2, (uint64_t[]){2, 3}));
+    stash_value *borrowed = NULL, *owned = NULL, *list = NULL;
+    assert_ok(stash_value_new_array_borrowed(&d, window, &borrowed));
+    assert_ok(stash_value_new_array(&d, window, &owned));
+    const stash_array_desc *desc;
+    const void *data;
+    assert_ok(stash_value_get_array(borrowed, &desc, &data));
+    assert_ptr_equal(data, window); /* no copy */
+    assert_true(stash_value_equal(borrowed, owned));
+    stash_key a, b;
+    assert_ok(stash_hash_value(borrowed, &a));
+    assert_ok(stash_hash_value(owned, &b));
+    assert_string_equal(a.text, b.text);
+    char *x = NULL, *y = NULL;
+    assert_ok(stash_value_to_json(borrowed, 0, &x, NULL));
+    assert_ok(stash_value_to_json(owned, 0, &y, NULL));
+    assert_string_equal(x, y);
+    free(x);
+    free(y);
+    /* In a container it still borrows; freeing the tree leaves the memory alone. */
+    assert_ok(stash_value_new_list(&list));
+    assert_ok(stash_value_append(list, borrowed));
+    window[0] = 7;
+    assert_ok(stash_value_get_array(stash_value_item(list, 0), &desc, &data));
+    assert_true(((const double *)data)[0] == 7);
+    stash_value_free(&list);
+    assert_true(window[0] == 7);
+    stash_value_free(&owned);
+    /* Zero bytes need no memory; anything else does. */
+    stash_array_desc empty;
+    assert_ok(stash_array_desc_init(&empty, STASH_DTYPE_INT32, 1, (uint64_t[]){0}));
+    assert_ok(stash_value_new_array_borrowed(&empty, NULL, &borrowed));
+    stash_value_free(&borrowed);
+    assert_int_equal(stash_value_new_array_borrowed(&d, NULL, &borrowed), STASH_E_INVALID);
+    assert_int_equal(stash_value_new_array_borrowed(NULL, window, &borrowed), STASH_E_INVALID);
+    assert_int_equal(stash_value_new_array_borrowed(&d, window, NULL), STASH_E_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_borrowed_array_is_the_callers_memory_and_acts_as_a_copy),
         cmocka_unit_test(test_dict_keeps_insertion_order_and_replaces_in_place),
         cmocka_unit_test(test_large_dicts_are_indexed),
         cmocka_unit_test(test_a_value_lives_in_one_container_only),

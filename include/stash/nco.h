@@ -43,7 +43,9 @@
  *
  * Appending holds an exclusive flock on the NCO file, drops any uncommitted
  * tail, writes the object with a zero header, then the header, then the
- * index (written aside and renamed). A first append to a missing file
+ * index (written aside and renamed). An append that fails (-ENOSPC, -EFBIG)
+ * cuts the file back to the end of the chain before it returns, giving the
+ * space back and leaving no tail. A first append to a missing file
  * writes the whole object aside and links it in under path, so the file
  * never exists without a committed object. A crash at any point leaves every
  * committed object readable; STASH_NCO_DURABLE adds fsyncs so that this also
@@ -95,6 +97,8 @@ extern "C" {
 #define STASH_NCO_VERSION 0
 /** Where stash starts the NPY part, so its data is 64-byte aligned. */
 #define STASH_NCO_ARRAY_ALIGN 64
+/** The index of the NCO file at PATH is the file PATH STASH_NCO_INDEX_SUFFIX beside it. */
+#define STASH_NCO_INDEX_SUFFIX ".stashidx"
 
 /** Flags for stash_nco_open, stash_nco_append and stash_nco_pack. */
 enum {
@@ -212,6 +216,33 @@ STASH_API stash_status stash_nco_array_read(const stash_nco *nco, size_t i,
 STASH_API stash_status stash_nco_append(const char *path, const stash_value *meta,
                                         const stash_array_desc *desc, const void *data,
                                         unsigned flags);
+
+/**
+ * A batch appender: many objects appended to one file under one lock, with
+ * one index write, for the many small objects that stash_nco_append (a lock,
+ * a chain lookup and an index rewrite each) makes slow. Each add commits its
+ * object as stash_nco_append does (zero header, data, header; a failed add
+ * cuts its tail and leaves the batch usable), so a crash mid-batch leaves
+ * every object added before it readable; the index is written once, at
+ * close (until then readers find the new objects by walking the chain).
+ *
+ * stash_nco_batch_open only remembers path and flags (STASH_NCO_DURABLE:
+ * each add fsyncs as stash_nco_append does). The first add opens the file,
+ * or creates it with that object as stash_nco_append would, and takes the
+ * exclusive flock, which the batch then holds until stash_nco_batch_close:
+ * other appenders wait for the close, readers never do. Close writes the
+ * index, releases the lock, frees the batch and sets *batch to NULL (NULL
+ * is a no-op); its status is the file's close. A batch belongs to one
+ * thread at a time. Errors of add: as stash_nco_append, and STASH_E_CLOSED
+ * for a NULL batch.
+ */
+typedef struct stash_nco_batch stash_nco_batch;
+
+STASH_API stash_status stash_nco_batch_open(const char *path, unsigned flags,
+                                            stash_nco_batch **batch);
+STASH_API stash_status stash_nco_batch_add(stash_nco_batch *batch, const stash_value *meta,
+                                           const stash_array_desc *desc, const void *data);
+STASH_API stash_status stash_nco_batch_close(stash_nco_batch **batch);
 
 /**
  * Writes a new file holding one object, atomically (aside, then renamed over

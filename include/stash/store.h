@@ -11,6 +11,12 @@
  *                STASH_E_NO_SOURCE, puts with STASH_E_NO_TARGET, and
  *                stash_store_is_active says false (corelay's NoStorage).
  *
+ * Schemes are exact and case-sensitive. A URI with a ':' that has no '/'
+ * before it and starts with none of these schemes is STASH_E_INVALID, and
+ * nothing is created: "hdf:x.h5", "h5:x", "DIR:x", "file:x" and " dir:x" are
+ * mistyped URIs, not directory names. A bare path whose first ':' comes
+ * before any '/' needs "dir:" or "./" in front ("dir:a:b", "./a:b").
+ *
  * Values are value trees (stash/value.h). Keys are of two sorts:
  *
  *   named keys    "weights", "run-3/features": 1 to STASH_STORE_KEY_MAX
@@ -53,14 +59,28 @@
 #include <stash/value.h>
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/**
+ * The i-th URI scheme stash knows, with its ':' ("none:", "dir:", "hdf5:"),
+ * or NULL past the last: for messages that list them. Static strings.
+ */
+STASH_API const char *stash_store_scheme(size_t i);
+
 /** The longest named key, in bytes. */
 #define STASH_STORE_KEY_MAX 1024
+
+/**
+ * The rule of the key rules above that key breaks, as one sentence ("a
+ * key's parts between '/' are not '.' or '..'"), or NULL for a good key:
+ * for messages that say why a key was refused. A static string.
+ */
+STASH_API const char *stash_store_key_rule(const char *key);
 
 enum stash_store_flags {
     /** fsync each entry and its directory (dir:), flush to disk (hdf5:) before a put returns. */
@@ -152,9 +172,15 @@ STASH_API stash_status stash_store_delete(stash_store *store, const char *key);
 typedef stash_status (*stash_store_list_fn)(void *ctx, const char *key, uint64_t bytes);
 
 /**
- * Lists the entries: dir: every key with its file's size, in no particular
- * order; hdf5: the top-level names, as corelay's keys() (a key "a/b" lists
- * as "a"), with bytes 0.
+ * Lists the entries, in no particular order: dir: every key with its
+ * file's size; hdf5: every key with the bytes its datasets hold. An HDF5
+ * file does not record where a key ends (a key "a" holding {"b": 1} and a
+ * key "a/b" holding 1 are the same objects), so hdf5: lists the deepest
+ * keys: each dataset, list, tuple, memoised entry and empty dict reached
+ * through plain groups ("a/b" in both cases). Each listed key can be got,
+ * and together they hold every value. Soft and external links are listed
+ * with 0 bytes, never followed (a get of one is STASH_E_UNSUPPORTED).
+ * (corelay's keys() gives only the top-level names.)
  */
 STASH_API stash_status stash_store_list(stash_store *store, stash_store_list_fn fn, void *ctx);
 
@@ -170,6 +196,12 @@ typedef struct stash_store_memo {
     stash_key key; /* stash_hash_inputs(inputs, meta) */
     bool hit;      /* served from the store; compute was not called */
     bool stored;   /* computed and stored (false for none: and on a hit) */
+    /**
+     * STASH_OK, or why the entry under key was damaged (STASH_E_CORRUPT,
+     * STASH_E_TRUNCATED, ...): the result was then recomputed, and stored
+     * says whether it replaced the damaged entry.
+     */
+    stash_status damaged;
 } stash_store_memo;
 
 /**
@@ -178,6 +210,14 @@ typedef struct stash_store_memo {
  * HashedHDF5's group with "data", "meta", "input" and "output". A none:
  * store always computes. If storing fails, the call fails with that status
  * and *result is unset (the computed tree is freed). memo may be NULL.
+ *
+ * A damaged entry under the key (one the reader refuses as corrupt,
+ * truncated, of an unknown version or type, or unsafe) is not a result: it
+ * is recomputed and replaced, and memo->damaged says why it was refused, so
+ * one bad file costs one recomputation rather than failing every call. A
+ * failure to read that is not about the entry (-ENOMEM, -EMFILE, -EACCES,
+ * STASH_E_LIMIT, STASH_E_UNSUPPORTED) fails the call, and nothing is
+ * replaced.
  */
 STASH_API stash_status stash_store_memoise(stash_store *store, const stash_value *inputs,
                                            const stash_value *meta,

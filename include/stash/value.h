@@ -15,6 +15,9 @@
  * into the container on success; on failure the caller still owns it. A value
  * can be inside one container only. Pointers from the accessors borrow from
  * the tree and stay valid until the tree is freed or that part replaced.
+ * One value does not own all it shows: an array from
+ * stash_value_new_array_borrowed points into the caller's memory, which the
+ * caller keeps alive until the value is freed.
  *
  * Limits: a tree is at most STASH_VALUE_MAX_DEPTH containers deep; adding
  * deeper gives STASH_E_LIMIT, so every walk over a tree has a bounded stack.
@@ -84,6 +87,21 @@ STASH_API stash_status stash_value_new_bytes(const void *data, size_t len, stash
 /** Copies the description and its stash_array_nbytes(desc) bytes of data. */
 STASH_API stash_status stash_value_new_array(const stash_array_desc *desc, const void *data,
                                              stash_value **out);
+/**
+ * An array value that borrows data instead of copying it: for a call that
+ * only reads its inputs, such as stash_store_memoise or stash_hash_value on
+ * a window viewed in place in a ring or a mapped file. No copy is made; the
+ * description is copied. The caller keeps the stash_array_nbytes(desc)
+ * bytes at data alive and unchanged until the value is freed, and frees the
+ * value before the memory (stash_value_free never touches data). Otherwise
+ * it is an array like any other: it hashes, compares, converts and is
+ * stored exactly as stash_value_new_array's copy of the same bytes would be
+ * (a store copies the bytes it keeps), and it may go into containers, which
+ * then borrow too. STASH_E_INVALID for NULL desc or out, or NULL data with
+ * a non-zero size.
+ */
+STASH_API stash_status stash_value_new_array_borrowed(const stash_array_desc *desc,
+                                                      const void *data, stash_value **out);
 STASH_API stash_status stash_value_new_list(stash_value **out);
 STASH_API stash_status stash_value_new_tuple(stash_value **out);
 STASH_API stash_status stash_value_new_dict(stash_value **out);

@@ -32,7 +32,7 @@
 
 stash_status nco_index_path(const char *path, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap, "%s.stashidx", path);
+    int n = snprintf(buf, cap, "%s" STASH_NCO_INDEX_SUFFIX, path);
     return n > 0 && (size_t)n < cap ? STASH_OK : -ENAMETOOLONG;
 }
 

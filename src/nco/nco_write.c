@@ -217,6 +217,22 @@ static stash_status append_at(int fd, uint64_t end, const struct pickled *meta,
     return status;
 }
 
+/*
+ * append_at, and on failure the file cut back to end: a torn tail would keep
+ * the disk space a full disk needs back, and nengo's reader, which trusts
+ * what follows the last object, would trip on it. (stash's own reader
+ * ignores it, and the next append drops it.)
+ */
+static stash_status append_or_cut(int fd, uint64_t end, const struct pickled *meta,
+                                  const stash_array_desc *desc, const void *data, bool durable,
+                                  stash_nco_object *o)
+{
+    stash_status status = append_at(fd, end, meta, desc, data, durable, o);
+    if (status != STASH_OK && ftruncate(fd, (off_t)end) == 0 && durable)
+        fdatasync(fd);
+    return status;
+}
+
 /* Appends under the lock to the file open at fd. */
 static stash_status append_locked(int fd, const char *path, const struct pickled *meta,
                                   const stash_array_desc *desc, const void *data, bool durable)
@@ -228,7 +244,7 @@ static stash_status append_locked(int fd, const char *path, const struct pickled
     if (status == STASH_OK)
         status = read_chain(fd, path, &starts, &count, &end);
     if (status == STASH_OK)
-        status = append_at(fd, end, meta, desc, data, durable, &o);
+        status = append_or_cut(fd, end, meta, desc, data, durable, &o);
     struct stat st;
     if (status == STASH_OK && fstat(fd, &st) == 0) {
         starts[count++] = o.start;
@@ -282,6 +298,28 @@ static stash_status create_with_first(const char *path, const struct pickled *me
     return status;
 }
 
+/* stash_nco_append of an object already prepared. */
+static stash_status nco_append_pickled(const char *path, const struct pickled *pickled,
+                                       const stash_array_desc *desc, const void *data,
+                                       bool durable)
+{
+    /* Missing: create it with the object. Created meanwhile by another
+     * writer (-EEXIST) or removed meanwhile (-ENOENT): try again, a few times. */
+    stash_status status = -ENOENT;
+    for (int tries = 0; tries < 8 && (status == -ENOENT || status == -EEXIST); tries++) {
+        int fd;
+        status = sysio_open_regular(AT_FDCWD, path, O_RDWR, &fd); /* a FIFO is refused */
+        if (status == STASH_OK) {
+            status = append_locked(fd, path, pickled, desc, data, durable);
+            sysio_close(fd); /* and the lock with it */
+            break;
+        }
+        if (status == -ENOENT)
+            status = create_with_first(path, pickled, desc, data, durable);
+    }
+    return status;
+}
+
 stash_status stash_nco_append(const char *path, const stash_value *meta,
                               const stash_array_desc *desc, const void *data, unsigned flags)
 {
@@ -289,24 +327,118 @@ stash_status stash_nco_append(const char *path, const stash_value *meta,
         return STASH_E_INVALID;
     struct pickled pickled;
     stash_status status = prepare(desc, data, meta, &pickled);
-    if (status != STASH_OK)
-        return status;
-    bool durable = flags & STASH_NCO_DURABLE;
-    /* Missing: create it with the object. Created meanwhile by another
-     * writer (-EEXIST) or removed meanwhile (-ENOENT): try again, a few times. */
-    status = -ENOENT;
-    for (int tries = 0; tries < 8 && (status == -ENOENT || status == -EEXIST); tries++) {
-        int fd;
-        status = sysio_open_regular(AT_FDCWD, path, O_RDWR, &fd); /* a FIFO is refused */
-        if (status == STASH_OK) {
-            status = append_locked(fd, path, &pickled, desc, data, durable);
-            sysio_close(fd); /* and the lock with it */
-            break;
-        }
-        if (status == -ENOENT)
-            status = create_with_first(path, &pickled, desc, data, durable);
-    }
+    if (status == STASH_OK)
+        status = nco_append_pickled(path, &pickled, desc, data, flags & STASH_NCO_DURABLE);
     stash_stream_close(&pickled.buffer);
+    return status;
+}
+
+/* ---- Appending many: one lock, one index ------------------------------------ */
+
+struct stash_nco_batch {
+    char *path;
+    int fd;           /* locked alone from the first add to close; -1 before */
+    bool durable;
+    uint64_t end;     /* the chain's end: where the next object goes */
+    uint64_t *starts; /* every committed object's start */
+    size_t count, cap;
+    bool added;       /* an object was committed: the index is rewritten at close */
+};
+
+stash_status stash_nco_batch_open(const char *path, unsigned flags, stash_nco_batch **batch)
+{
+    if (!path || !batch || (flags & ~(unsigned)STASH_NCO_DURABLE))
+        return STASH_E_INVALID;
+    stash_nco_batch *b = calloc(1, sizeof *b);
+    if (!b || !(b->path = strdup(path))) {
+        free(b);
+        return -ENOMEM;
+    }
+    b->fd = -1;
+    b->durable = flags & STASH_NCO_DURABLE;
+    *batch = b;
+    return STASH_OK;
+}
+
+/* The file open and locked, and its chain read: once per batch. A missing
+ * file is first created with this object by stash_nco_append (so it never
+ * exists empty); *done then says the object is in. */
+static stash_status batch_lock(stash_nco_batch *b, const struct pickled *meta,
+                               const stash_array_desc *desc, const void *data, bool *done)
+{
+    *done = false;
+    stash_status status = sysio_open_regular(AT_FDCWD, b->path, O_RDWR, &b->fd);
+    if (status == -ENOENT) {
+        status = nco_append_pickled(b->path, meta, desc, data, b->durable);
+        *done = status == STASH_OK;
+        if (status == STASH_OK)
+            status = sysio_open_regular(AT_FDCWD, b->path, O_RDWR, &b->fd);
+    }
+    if (status == STASH_OK)
+        status = sysio_flock(b->fd, LOCK_EX);
+    if (status == STASH_OK) {
+        free(b->starts);
+        b->starts = NULL;
+        status = read_chain(b->fd, b->path, &b->starts, &b->count, &b->end);
+        b->cap = b->count + 1; /* read_chain leaves room for one more */
+    }
+    if (status != STASH_OK && b->fd >= 0) {
+        sysio_close(b->fd);
+        b->fd = -1;
+    }
+    return status;
+}
+
+static stash_status batch_commit(stash_nco_batch *b, const struct pickled *meta,
+                                 const stash_array_desc *desc, const void *data)
+{
+    if (b->count == b->cap) {
+        size_t cap = b->cap * 2;
+        uint64_t *starts = realloc(b->starts, cap * sizeof *starts);
+        if (!starts)
+            return -ENOMEM;
+        b->starts = starts;
+        b->cap = cap;
+    }
+    stash_nco_object o;
+    stash_status status = append_or_cut(b->fd, b->end, meta, desc, data, b->durable, &o);
+    if (status == STASH_OK) {
+        b->starts[b->count++] = o.start;
+        b->end = o.array_end;
+        b->added = true;
+    }
+    return status;
+}
+
+stash_status stash_nco_batch_add(stash_nco_batch *batch, const stash_value *meta,
+                                 const stash_array_desc *desc, const void *data)
+{
+    if (!batch)
+        return STASH_E_CLOSED;
+    struct pickled pickled;
+    stash_status status = prepare(desc, data, meta, &pickled);
+    bool done = false;
+    if (status == STASH_OK && batch->fd < 0)
+        status = batch_lock(batch, &pickled, desc, data, &done);
+    if (status == STASH_OK && !done)
+        status = batch_commit(batch, &pickled, desc, data);
+    stash_stream_close(&pickled.buffer);
+    return status;
+}
+
+stash_status stash_nco_batch_close(stash_nco_batch **batch)
+{
+    if (!batch || !*batch)
+        return STASH_OK;
+    stash_nco_batch *b = *batch;
+    struct stat st;
+    if (b->added && fstat(b->fd, &st) == 0)
+        nco_index_save(b->path, &st, b->starts, b->count, b->durable); /* a cache: best effort */
+    stash_status status = b->fd >= 0 ? sysio_close(b->fd) : STASH_OK; /* and the lock */
+    free(b->starts);
+    free(b->path);
+    free(b);
+    *batch = NULL;
     return status;
 }
 

@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The limit in messages; the assertion keeps the two in step. */
+#define STASH_STORE_KEY_MAX_TEXT "1024"
+_Static_assert(STASH_STORE_KEY_MAX == 1024, "STASH_STORE_KEY_MAX_TEXT says 1024");
+
 struct stash_store {
     const struct store_ops *ops; /* NULL for none: */
     void *impl;
@@ -17,30 +21,53 @@ struct stash_store {
 
 /* ---- Keys ------------------------------------------------------------------------ */
 
-/* Every "/"-separated part is non-empty, not "." or "..", and free of control characters. */
-static bool parts_are_valid(const char *key)
+/* What is wrong with one "/"-separated part of n bytes (NULL: nothing). */
+static const char *part_fault(const char *part, size_t n)
 {
-    for (const char *part = key;; part++) {
-        const char *end = strchr(part, '/');
-        size_t n = end ? (size_t)(end - part) : strlen(part);
-        if (n == 0 || (n == 1 && part[0] == '.') || (n == 2 && part[0] == '.' && part[1] == '.'))
-            return false;
-        for (size_t i = 0; i < n; i++)
-            if ((unsigned char)part[i] < 0x20 || part[i] == 0x7f)
-                return false;
-        if (!end)
-            return true;
-        part = end;
-    }
+    if (n == 0)
+        return "a key's parts between '/' are not empty (no leading, trailing or double '/')";
+    if ((n == 1 && part[0] == '.') || (n == 2 && part[0] == '.' && part[1] == '.'))
+        return "a key's parts between '/' are not '.' or '..'";
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)part[i] < 0x20 || part[i] == 0x7f)
+            return "a key holds no control characters";
+    return NULL;
 }
 
-/* STASH_E_LIMIT only when length is the key's one fault (store.h): "../" x 5000 is INVALID. */
-stash_status store_key_check(const char *key)
+/* The rule key breaks, NULL if none, and the status that says so: STASH_E_LIMIT
+ * only when length is the key's one fault (store.h), so "../" x 5000 is INVALID. */
+static const char *key_fault(const char *key, stash_status *status)
 {
     size_t len = key ? strlen(key) : 0;
-    if (len == 0 || !utf8_is_valid(key, len) || !parts_are_valid(key))
-        return STASH_E_INVALID;
-    return len > STASH_STORE_KEY_MAX ? STASH_E_LIMIT : STASH_OK;
+    *status = STASH_E_INVALID;
+    if (len == 0)
+        return "a key is not empty";
+    if (!utf8_is_valid(key, len))
+        return "a key is UTF-8";
+    for (const char *part = key;; part++) {
+        const char *end = strchr(part, '/');
+        const char *fault = part_fault(part, end ? (size_t)(end - part) : strlen(part));
+        if (fault)
+            return fault;
+        if (!end)
+            break;
+        part = end;
+    }
+    *status = len > STASH_STORE_KEY_MAX ? STASH_E_LIMIT : STASH_OK;
+    return *status ? "a key is at most " STASH_STORE_KEY_MAX_TEXT " bytes" : NULL;
+}
+
+stash_status store_key_check(const char *key)
+{
+    stash_status status;
+    key_fault(key, &status);
+    return status;
+}
+
+const char *stash_store_key_rule(const char *key)
+{
+    stash_status status;
+    return key_fault(key, &status);
 }
 
 /* ---- Opening ---------------------------------------------------------------------- */
@@ -57,16 +84,31 @@ static const struct scheme {
     {"hdf5:", &store_hdf5_ops, store_hdf5_open},
 };
 
-/* The scheme uri starts with (a bare path is dir:), and the path after it. */
+#define SCHEME_COUNT (sizeof schemes / sizeof schemes[0])
+
+const char *stash_store_scheme(size_t i)
+{
+    return i < SCHEME_COUNT ? schemes[i].prefix : NULL;
+}
+
+/*
+ * The scheme uri starts with, and the path after it. A bare path is dir:,
+ * but only if nothing before its first ':' could be read as a scheme: a
+ * text with a ':' and no '/' before it ("hdf:x.h5", "DIR:x", " dir:x") is
+ * a mistyped URI, and NULL, rather than a directory named after the typo.
+ */
 static const struct scheme *scheme_of(const char *uri, const char **path)
 {
-    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+    for (size_t i = 0; i < SCHEME_COUNT; i++) {
         size_t n = strlen(schemes[i].prefix);
         if (strncmp(uri, schemes[i].prefix, n) == 0) {
             *path = uri + n;
             return &schemes[i];
         }
     }
+    const char *colon = strchr(uri, ':');
+    if (colon && !memchr(uri, '/', (size_t)(colon - uri)))
+        return NULL;
     *path = uri;
     return &schemes[1];
 }
@@ -83,6 +125,8 @@ stash_status stash_store_open(const char *uri, const stash_store_options *option
         return STASH_E_INVALID;
     const char *path;
     const struct scheme *scheme = scheme_of(uri, &path);
+    if (!scheme)
+        return STASH_E_INVALID; /* an unknown scheme */
     if (!scheme->ops && *path)
         return STASH_E_INVALID; /* none: names nothing */
     stash_store *s = calloc(1, sizeof *s);
@@ -176,6 +220,14 @@ stash_status stash_store_gc(stash_store *store, uint64_t max_bytes, stash_store_
 
 /* ---- Memoise ---------------------------------------------------------------------- */
 
+/* What a reader says of an entry that is there but bad (not of a failure to read it). */
+static bool is_damage(stash_status st)
+{
+    return st == STASH_E_CORRUPT || st == STASH_E_TRUNCATED || st == STASH_E_EOF ||
+           st == STASH_E_VERSION || st == STASH_E_DTYPE || st == STASH_E_UNSAFE ||
+           st == STASH_E_RANGE || st == STASH_E_SHAPE;
+}
+
 static stash_status store_result(stash_store *store, const char *key, const stash_value *result,
                                  const stash_value *inputs, const stash_value *meta)
 {
@@ -200,8 +252,10 @@ stash_status stash_store_memoise(stash_store *store, const stash_value *inputs,
     if (store->ops) {
         st = store->ops->get(store->impl, m.key.text, &v);
         m.hit = st == STASH_OK;
-        if (st != STASH_OK && st != STASH_E_NOT_FOUND)
-            return st; /* a damaged entry is reported, not silently recomputed */
+        if (is_damage(st))
+            m.damaged = st; /* recomputed and replaced below, and said so in memo */
+        else if (st != STASH_OK && st != STASH_E_NOT_FOUND)
+            return st; /* a failure to read, not a bad entry: nothing to replace */
     }
     if (!m.hit) {
         st = compute(ctx, inputs, meta, &v);

@@ -329,6 +329,7 @@ static stash_status dir_remove(void *impl, const char *key)
         return st == STASH_E_LIMIT ? STASH_E_NOT_FOUND : st;
     if (unlink(path) != 0)
         return errno == ENOENT ? STASH_E_NOT_FOUND : -errno;
+    dir_remove_index(d, name);
     if (d->options.flags & STASH_STORE_DURABLE)
         return sysio_sync_directory(path);
     return STASH_OK;

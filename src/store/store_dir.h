@@ -8,6 +8,8 @@
  *   .stash-lru                recency log: one entry file name per line, oldest first
  *   <name>.nco                an entry; name is the key, percent-encoded
  *   <name>.nco.tmp-PID-N      an entry being written (or left by a crash)
+ *   <name>.nco.stashidx       an NCO index older versions wrote beside entries;
+ *                             removed with its entry, and by gc once its entry is gone
  */
 #ifndef STASH_STORE_DIR_H
 #define STASH_STORE_DIR_H
@@ -71,7 +73,10 @@ void dir_note_use(struct dir_store *d, const char *name);
 /* Appends the buffered records to the log. */
 void dir_flush_uses(struct dir_store *d);
 
-/* Removes files of writers that are gone; *swept counts them. */
+/* Removes the NCO index an older version may have left beside entry name. */
+void dir_remove_index(const struct dir_store *d, const char *name);
+
+/* Removes files of writers that are gone (*swept counts them), and indexes of entries that are gone. */
 stash_status dir_sweep(struct dir_store *d, uint64_t *swept);
 
 /* Adds up the entries' sizes. */

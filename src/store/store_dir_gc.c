@@ -162,11 +162,35 @@ static stash_status scan(struct dir_store *d,
     return status;
 }
 
+void dir_remove_index(const struct dir_store *d, const char *name)
+{
+    char index[DIR_NAME_MAX + sizeof STASH_NCO_INDEX_SUFFIX];
+    snprintf(index, sizeof index, "%s" STASH_NCO_INDEX_SUFFIX, name);
+    unlinkat(d->dir_fd, index, 0); /* none is the usual case */
+}
+
+/* "<entry name>.stashidx" whose entry is gone: an index older versions wrote
+ * (reading an entry once made one), left behind by a delete or eviction. */
+static bool is_orphan_index(int dir, const char *name)
+{
+    char entry[DIR_NAME_MAX + 1];
+    size_t n = strlen(name), suffix = strlen(STASH_NCO_INDEX_SUFFIX);
+    if (n <= suffix || n - suffix > DIR_NAME_MAX ||
+        strcmp(name + n - suffix, STASH_NCO_INDEX_SUFFIX) != 0)
+        return false;
+    snprintf(entry, sizeof entry, "%.*s", (int)(n - suffix), name);
+    struct stat st;
+    return is_entry_name(entry) && fstatat(dir, entry, &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+           errno == ENOENT;
+}
+
 static stash_status sweep_one(void *ctx, int dir, const char *name, const struct stat *st)
 {
     uint64_t *swept = ctx;
     if (is_temp_name(name) && writer_is_gone(dir, name, st) && unlinkat(dir, name, 0) == 0)
         ++*swept;
+    else if (is_orphan_index(dir, name))
+        unlinkat(dir, name, 0);
     return STASH_OK;
 }
 
@@ -276,7 +300,8 @@ static stash_status evict(struct dir_store *d, struct entry_files *files, uint64
     while (first_kept < files->len && total > max_bytes) {
         struct entry_file *e = &files->items[first_kept++];
         if (dir_path(d, e->name, path, sizeof path) == STASH_OK && unlink(path) == 0) {
-                    total -= e->bytes;
+            dir_remove_index(d, e->name);
+            total -= e->bytes;
             stats->evicted_entries++;
             stats->evicted_bytes += e->bytes;
         }

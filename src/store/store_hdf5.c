@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define TEMP_PREFIX ".stash-put-"
@@ -281,6 +282,9 @@ stash_status store_hdf5_open(const char *path, const stash_store_options *option
     bool read_only = options->flags & STASH_STORE_READ_ONLY;
     if (!*path || options->max_bytes)
         return STASH_E_INVALID; /* HDF5 gives no space back: a size limit cannot hold */
+    struct stat about;
+    if (stat(path, &about) == 0 && S_ISDIR(about.st_mode))
+        return -EISDIR; /* said before a lock file is made beside it */
     struct hdf5_store *h = calloc(1, sizeof *h);
     if (!h || !(h->path = strdup(path))) {
         free(h);
@@ -560,32 +564,13 @@ static stash_status hdf5_remove(void *impl, const char *key)
     return end(h, true, &s, st);
 }
 
-struct listing {
-    stash_store_list_fn fn;
-    void *ctx;
-    stash_status status;
-};
-
-static herr_t list_one(hid_t g, const char *name, const H5L_info_t *info, void *ctx)
-{
-    (void)g, (void)info;
-    struct listing *l = ctx;
-    if (strncmp(name, TEMP_PREFIX, sizeof TEMP_PREFIX - 1) == 0)
-        return 0;
-    l->status = l->fn(l->ctx, name, 0);
-    return l->status == STASH_OK ? 0 : 1;
-}
-
 static stash_status hdf5_list(void *impl, stash_store_list_fn fn, void *ctx)
 {
     struct session s;
     stash_status st = begin(impl, false, &s);
     if (st != STASH_OK)
         return st;
-    struct listing l = {fn, ctx, STASH_OK};
-    if (H5Literate(s.file, H5_INDEX_NAME, H5_ITER_INC, NULL, list_one, &l) < 0)
-        st = STASH_E_CORRUPT;
-    return end(impl, false, &s, st != STASH_OK ? st : l.status);
+    return end(impl, false, &s, h5v_list(s.file, TEMP_PREFIX, fn, ctx));
 }
 
 static stash_status hdf5_gc(void *impl, uint64_t max_bytes, stash_store_gc_stats *stats)

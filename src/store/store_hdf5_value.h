@@ -17,6 +17,8 @@
 
 #include <stash/value.h>
 
+#include <stash/store.h>
+
 #include <hdf5.h>
 
 #define H5V_TYPE_ATTRIBUTE "stash:type"
@@ -49,5 +51,13 @@ stash_status h5v_write(hid_t loc, const char *name, const stash_value *v, int tu
  * file cannot make it allocate without bound, recurse forever or overflow.
  */
 stash_status h5v_read(hid_t loc, const char *name, bool tuple_if_numbered, stash_value **out);
+
+/*
+ * Calls fn for every key in file with the bytes its datasets hold
+ * (store_hdf5_list.c says which keys), skipping names that start with
+ * skip_prefix (puts in progress). A non-zero fn status stops the listing
+ * with it. Untrusted files as in h5v_read.
+ */
+stash_status h5v_list(hid_t file, const char *skip_prefix, stash_store_list_fn fn, void *ctx);
 
 #endif

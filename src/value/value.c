@@ -183,13 +183,28 @@ stash_status value_new_array_view(const stash_array_desc *desc, const void *data
         return st;
     }
     *copy = *desc;
-    atomic_fetch_add_explicit(&owner->refs, 1, memory_order_relaxed);
+    if (owner)
+        atomic_fetch_add_explicit(&owner->refs, 1, memory_order_relaxed);
     (*out)->u.array.desc = copy;
     (*out)->u.array.data = (void *)data;
     (*out)->u.array.nbytes = (size_t)nbytes;
     (*out)->u.array.owner = owner;
     (*out)->expanded_bytes = nbytes;
     return STASH_OK;
+}
+
+stash_status stash_value_new_array_borrowed(const stash_array_desc *desc, const void *data,
+                                            stash_value **out)
+{
+    uint64_t nbytes;
+    if (!desc || !out)
+        return STASH_E_INVALID;
+    stash_status st = stash_array_nbytes(desc, &nbytes);
+    if (st != STASH_OK)
+        return st;
+    if (!data && nbytes)
+        return STASH_E_INVALID;
+    return value_new_array_view(desc, data, NULL, out); /* no owner: the caller keeps data */
 }
 
 void value_owner_release(struct value_owner *owner)

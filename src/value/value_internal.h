@@ -104,8 +104,9 @@ stash_status value_dict_adopt(stash_value *dict, const char *key, size_t key_len
 
 /*
  * An array node whose data stays where it is, in memory owner keeps alive:
- * the node takes a reference to owner and drops it when freed. The data is
- * not copied and must not change while the node lives.
+ * the node takes a reference to owner and drops it when freed (owner NULL:
+ * the caller keeps the memory alive, as stash_value_new_array_borrowed
+ * says). The data is not copied and must not change while the node lives.
  */
 stash_status value_new_array_view(const stash_array_desc *desc, const void *data,
                                   struct value_owner *owner, stash_value **out);

@@ -14,6 +14,7 @@
 #include "bench_streams.h"
 #include "bench_util.h"
 #include "commands.h"
+#include "options.h"
 #include "save.h"
 
 #include <stash/memfile.h>
@@ -73,10 +74,15 @@ static int parse(int argc, char **argv, struct bench_options *o)
         } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
             o->report_path = argv[++i];
             report_given = true;
+        } else if (strcmp(argv[i], "--dir") == 0 || strcmp(argv[i], "--out") == 0) {
+            return cli_usage_error("stash bench", "bench", "%s needs a value", argv[i]);
+        } else if (strcmp(argv[i], "--json") == 0) {
+            return cli_usage_error("stash bench", "bench",
+                                   "--json is not an option of bench (it writes Markdown)");
         } else {
-            fprintf(stderr, "stash bench: %s '%s' (see stash bench --help)\n",
-                    argv[i][0] == '-' ? "unknown option" : "no part named", argv[i]);
-            return 2;
+            return cli_usage_error("stash bench", "bench", "%s %s",
+                                   argv[i][0] == '-' ? "unknown option" : "no part named",
+                                   argv[i]);
         }
     }
     if (!report_given && !o->quick && !o->some_selected)

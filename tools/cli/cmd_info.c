@@ -5,14 +5,17 @@
 #include "commands.h"
 #include "json_out.h"
 #include "input.h"
+#include "options.h"
 #include "core/sysio.h"
 
 #include <stash/pickle.h>
+#include <stash/ring.h>
+#include <stash/store.h>
 
 #include <stdio.h>
 #include <string.h>
 
-enum format { UNKNOWN, NPY, NCO, NCO_INDEX, PICKLE, HDF5 };
+enum format { UNKNOWN, NPY, NCO, NCO_INDEX, PICKLE, HDF5, RING };
 
 static enum format sniff(const unsigned char *b, size_t n)
 {
@@ -24,12 +27,15 @@ static enum format sniff(const unsigned char *b, size_t n)
         return NCO_INDEX;
     if (n >= 8 && memcmp(b, "\x89HDF\r\n\x1a\n", 8) == 0)
         return HDF5;
+    if (n >= 8 && memcmp(b, "STASHRNG", 8) == 0)
+        return RING;
     if (n >= 2 && b[0] == 0x80 && b[1] <= STASH_PICKLE_PROTOCOL_MAX)
         return PICKLE;
     return UNKNOWN;
 }
 
-static const char *const names[] = {"unknown", "npy", "nco", "nco-index", "pickle", "hdf5"};
+static const char *const names[] = {"unknown", "npy",  "nco", "nco-index",
+                                    "pickle",  "hdf5", "ring"};
 
 static int describe_other(const char *path, enum format f, bool json)
 {
@@ -39,10 +45,102 @@ static int describe_other(const char *path, enum format f, bool json)
         json_out_add(o, "format", json_out_string(names[f]), &st);
         return json_out_print(&o, st) == STASH_OK ? 0 : 1;
     }
-        printf("%s: %s\n", path,
-               f == NCO_INDEX ? "stash's index of an NCO file"
-               : f == HDF5    ? "HDF5 (see `stash store` once the HDF5 store lands)"
-                              : "a Python pickle (protocol 2 or later)");
+    printf("%s: %s\n", path,
+           f == NCO_INDEX ? "stash's index of an NCO file" : "a Python pickle (protocol 2 or later)");
+    return 0;
+}
+
+/* ---- HDF5: read as a store, read-only (no lock file is made) ---------------------------- */
+
+struct key_count {
+    uint64_t keys, bytes;
+};
+
+static stash_status count_key(void *ctx, const char *key, uint64_t bytes)
+{
+    (void)key;
+    struct key_count *c = ctx;
+    c->keys++;
+    c->bytes += bytes;
+    return STASH_OK;
+}
+
+static int describe_hdf5(const char *who, const struct input *in, bool json)
+{
+    if (in->copy_fd >= 0) { /* HDF5 opens files by name, and refuses /proc/self/fd/N */
+        if (!json)
+            printf("%s: HDF5 (give its file name to see its keys)\n", in->name);
+        return json ? describe_other(in->name, HDF5, true) : 0;
+    }
+    char uri[4200];
+    snprintf(uri, sizeof uri, "hdf5:%s", in->use);
+    stash_store_options read_only = {.flags = STASH_STORE_READ_ONLY};
+    stash_store *store = NULL;
+    struct key_count c = {0};
+    stash_status status = stash_store_open(uri, &read_only, &store);
+    if (status == STASH_OK)
+        status = stash_store_list(store, count_key, &c);
+    stash_store_close(&store);
+    if (status != STASH_OK) {
+        fprintf(stderr, "%s: %s: HDF5, but not readable as a store: %s\n", who, in->name,
+                stash_strerror(status));
+        return 1;
+    }
+    if (json) {
+        stash_value *o = json_out_object();
+        json_out_add(o, "format", json_out_string("hdf5"), &status);
+        json_out_add(o, "keys", json_out_uint(c.keys), &status);
+        json_out_add(o, "bytes", json_out_uint(c.bytes), &status);
+        return json_out_print(&o, status) == STASH_OK ? 0 : 1;
+    }
+    printf("%s: HDF5, %llu key%s, %llu bytes of data (`stash store ls hdf5:%s` lists them)\n",
+           in->name, (unsigned long long)c.keys, c.keys == 1 ? "" : "s",
+           (unsigned long long)c.bytes, in->name);
+    return 0;
+}
+
+/* ---- Rings: attached as a reader, which maps the data read-only ------------------------- */
+
+static stash_status print_ring_json(const stash_ring_info *r)
+{
+    stash_value *o = json_out_object();
+    stash_status st = STASH_OK;
+    json_out_add(o, "format", json_out_string("ring"), &st);
+    json_out_add(o, "channels", json_out_uint(r->channels), &st);
+    json_out_add(o, "dtype", json_out_string(stash_dtype_name(r->dtype)), &st);
+    json_out_add(o, "capacity_samples", json_out_uint(r->capacity_samples), &st);
+    json_out_add(o, "rate_hz", json_out_float(r->rate_hz), &st);
+    json_out_add(o, "written_samples", json_out_uint(r->written_samples), &st);
+    json_out_add(o, "writer_attached", json_out_bool(r->writer_attached), &st);
+    json_out_add(o, "writer_pid", json_out_int(r->writer_pid), &st);
+    return json_out_print(&o, st);
+}
+
+static int describe_ring(const char *who, const struct input *in, bool json)
+{
+    /* A ring name with a '/' is a file path; a bare name would be a shared memory object. */
+    char name[4200];
+    snprintf(name, sizeof name, "%s%s", strchr(in->use, '/') ? "" : "./", in->use);
+    stash_ring *ring = NULL;
+    stash_ring_info r;
+    stash_status status = stash_ring_attach(name, 0, &ring);
+    if (status == STASH_OK)
+        status = stash_ring_info_get(ring, &r);
+    if (status == STASH_OK && json)
+        status = print_ring_json(&r);
+    else if (status == STASH_OK)
+        printf("%s: stash ring, %u channel%s of %s, %llu samples kept, %.15g Hz, %llu written, "
+               "writer %s (`stash ring info %s` says more)\n",
+               in->name, (unsigned)r.channels, r.channels == 1 ? "" : "s",
+               stash_dtype_name(r.dtype), (unsigned long long)r.capacity_samples, r.rate_hz,
+               (unsigned long long)r.written_samples,
+               r.writer_attached ? "attached" : r.writer_sessions ? "gone" : "none yet", name);
+    stash_ring_close(&ring);
+    if (status != STASH_OK) {
+        fprintf(stderr, "%s: %s: a stash ring, but not readable: %s\n", who, in->name,
+                stash_strerror(status));
+        return 1;
+    }
     return 0;
 }
 
@@ -66,8 +164,12 @@ static int info(const char *who, const struct input *in, bool json)
         return npy_describe(who, in, json);
     case NCO:
         return nco_describe(who, in, json);
+    case HDF5:
+        return describe_hdf5(who, in, json);
+    case RING:
+        return describe_ring(who, in, json);
     case UNKNOWN:
-        fprintf(stderr, "%s: %s: not a format stash knows (NPY, NCO, pickle, HDF5)\n", who,
+        fprintf(stderr, "%s: %s: not a format stash knows (NPY, NCO, pickle, HDF5, ring)\n", who,
                 in->name);
         return 1;
     default:
@@ -77,12 +179,12 @@ static int info(const char *who, const struct input *in, bool json)
 
 static int run(int argc, char **argv)
 {
-    bool json = argc == 3 && strcmp(argv[2], "--json") == 0;
-    if (argc != 2 + json || !is_file_argument(argv[1])) {
-        fputs(cmd_info.usage, stderr);
+    static const struct cli_option json_option = {"--json", false};
+    static const struct cli_verb info_verb = {"", "FILE", 1};
+    struct cli_args a;
+    if (cli_parse("stash info", "info", &json_option, 1, &info_verb, argc, argv, 1, &a))
         return 2;
-    }
-    return describe_input("stash info", argv[1], json, info);
+    return describe_input("stash info", a.arg[0], a.value[0] != NULL, info);
 }
 
 const struct stash_command cmd_info = {
@@ -90,9 +192,11 @@ const struct stash_command cmd_info = {
     .summary = "name a file's format and describe it",
     .usage = "usage: stash info FILE|- [--json]\n\n"
              "Reads the first bytes of FILE (- reads standard input) to find its format\n"
-             "(NPY, NCO, pickle, HDF5, stash's NCO index) and describes it as `stash npy\n"
-             "info` or `stash nco ls` would. A file stash cannot read, or one that is not\n"
-             "a regular file (a FIFO, a device), exits 1 with one line saying why.\n\n"
+             "(NPY, NCO, pickle, HDF5, a stash ring, stash's NCO index) and describes it:\n"
+             "NPY as `stash npy info`, NCO as `stash nco ls`, HDF5 as a store (how many\n"
+             "keys, how many bytes), a ring by its geometry. It only reads: nothing is\n"
+             "written, no index and no lock file. A file stash cannot read, or one that is\n"
+             "not a regular file (a FIFO, a device), exits 1 with one line saying why.\n\n"
              "example:\n  $ stash info weights.npy\n"
              "  weights.npy: NPY 1.0, float64, shape (3, 4), C order, little-endian,"
              " 96 bytes of data at offset 128\n",

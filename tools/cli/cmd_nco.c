@@ -10,6 +10,7 @@
 #include "json_out.h"
 #include "describe.h"
 #include "input.h"
+#include "options.h"
 #include "save.h"
 
 #include <stash/nco.h>
@@ -38,30 +39,80 @@ static stash_status write_pack(int fd, void *ctx)
     return status != STASH_OK ? status : closed;
 }
 
+/* Appending drops whatever follows the last committed object: say so first. */
+static void say_tail_dropped(const char *path)
+{
+    stash_nco *nco = NULL;
+    stash_nco_info info;
+    if (stash_nco_open(path, STASH_NCO_NO_MAP, &nco) != STASH_OK)
+        return; /* missing (the append creates it) or not NCO (the append says so) */
+    stash_nco_info_get(nco, &info);
+    if (info.tail_bytes)
+        fprintf(stderr,
+                "stash nco pack: %s: note: dropping the %llu bytes after the last object, "
+                "which are not a committed object (%s)\n",
+                path, (unsigned long long)info.tail_bytes,
+                info.tail_status == STASH_OK ? "an unfinished append"
+                                             : stash_strerror(info.tail_status));
+    stash_nco_close(&nco);
+}
+
 /* A file through the library (which keeps its index), or "-" as bytes on stdout. */
 static stash_status pack_to(const char *out, const struct pack_job *job, bool append)
 {
     if (strcmp(out, "-") == 0)
         return save_output(out, write_pack, (void *)job);
+    if (append)
+        say_tail_dropped(out);
     return append ? stash_nco_append(out, job->meta, job->desc, job->data, 0)
                   : stash_nco_pack(out, job->meta, job->desc, job->data, 0);
+}
+
+/* Whether v is or holds an array value (a {"$array": ...} in JSON). */
+static bool holds_array(const stash_value *v)
+{
+    if (stash_value_kind_of(v) == STASH_VALUE_ARRAY)
+        return true;
+    for (size_t i = 0; i < stash_value_length(v); i++)
+        if (holds_array(stash_value_item(v, i)))
+            return true;
+    return false;
+}
+
+/* The --meta argument as a value nengo's metadata can be: no arrays in it. */
+static stash_status pack_meta(const char *meta_arg, stash_value **meta)
+{
+    if (!meta_arg)
+        return STASH_OK;
+    stash_status status = json_argument("stash nco pack: --meta", meta_arg, meta);
+    if (status == STASH_OK && holds_array(*meta)) {
+        fputs("stash nco pack: --meta: metadata holds no arrays (it is pickled as plain "
+              "Python values, as nengo's is): put the array in IN.npy, or write it as a list\n",
+              stderr);
+        stash_value_free(meta);
+        status = STASH_E_UNSUPPORTED;
+    }
+    return status;
 }
 
 static int pack(const char *out, const char *in, const char *meta_arg, bool append)
 {
     stash_value *meta = NULL;
-    if (meta_arg && json_argument("stash nco pack: --meta", meta_arg, &meta) != STASH_OK)
+    if (pack_meta(meta_arg, &meta) != STASH_OK)
         return 1;
     stash_array_desc desc;
     void *data = NULL;
     struct input input;
     stash_status status = input_open(in, &input);
-    if (status == STASH_OK) {
+    if (status != STASH_OK) {
+        input_complain("stash nco pack", in, status, INPUT_STDIN_MAX_BYTES);
+    } else {
         status = stash_npy_load(input.use, &desc, &data);
+        if (status != STASH_OK)
+            npy_complain("stash nco pack", &input, status);
         input_close(&input);
     }
     if (status != STASH_OK) {
-        input_complain("stash nco pack", in, status, INPUT_STDIN_MAX_BYTES);
         stash_value_free(&meta);
         return 1;
     }
@@ -125,11 +176,57 @@ static void say_opaque(const char *who, size_t i, stash_status why, const stash_
             i, stash_strerror(why), e->opcode_name[0] ? e->opcode_name : "end", e->offset);
 }
 
+/* Object index's metadata as JSON text for path, checked writable: NULL after
+ * saying why. Done before the array is written, so a failure writes nothing. */
+static char *unpack_meta(const stash_nco *nco, size_t index, const char *path)
+{
+    char *text = NULL;
+    stash_pickle_error why = {0};
+    stash_status status = meta_json(nco, index, STASH_JSON_INDENT, &text, &why);
+    if (status != STASH_OK && text)
+        say_opaque("stash nco unpack", index, status, &why);
+    if (text)
+        status = save_check(path);
+    if (!text || status != STASH_OK) {
+        fprintf(stderr, "stash nco unpack: %s: cannot write the metadata: %s\n", path,
+                stash_strerror(status));
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* The array as OUT, then the metadata as META_OUT (if asked for), read first. */
+static int unpack_to(const stash_nco *nco, const char *in, size_t index, const char *out,
+                     const char *meta_out)
+{
+    stash_array_desc desc;
+    void *data = NULL;
+    char *text = NULL;
+    stash_status status = stash_nco_array_read(nco, index, &desc, &data);
+    if (status != STASH_OK) {
+        fprintf(stderr, "stash nco unpack: %s: object %zu: %s\n", in, index,
+                stash_strerror(status));
+        return 1;
+    }
+    if (meta_out && !(text = unpack_meta(nco, index, meta_out))) {
+        free(data);
+        return 1;
+    }
+    status = save_npy(out, &desc, data);
+    free(data);
+    if (status != STASH_OK)
+        fprintf(stderr, "stash nco unpack: %s: %s\n", out, stash_strerror(status));
+    else if (text && (status = save_text(meta_out, text)) != STASH_OK)
+        fprintf(stderr, "stash nco unpack: %s: cannot write the metadata: %s\n", meta_out,
+                stash_strerror(status));
+    free(text);
+    return status == STASH_OK ? 0 : 1;
+}
+
 static int unpack(const char *in, const char *out, size_t index, const char *meta_out)
 {
     stash_nco *nco = NULL;
-    stash_array_desc desc;
-    void *data = NULL;
     struct input input;
     stash_status status = input_open(in, &input);
     if (status != STASH_OK) {
@@ -138,33 +235,12 @@ static int unpack(const char *in, const char *out, size_t index, const char *met
     }
     status = stash_nco_open(input.use, STASH_NCO_NO_MAP, &nco);
     input_close(&input);
-    if (status == STASH_OK)
-        status = stash_nco_array_read(nco, index, &desc, &data);
     if (status != STASH_OK) {
-        fprintf(stderr, "stash nco unpack: %s: object %zu: %s\n", in, index,
-                stash_strerror(status));
-        stash_nco_close(&nco);
+        fprintf(stderr, "stash nco unpack: %s: %s\n", in,
+                status == STASH_E_CORRUPT ? "not an NCO file" : stash_strerror(status));
         return 1;
     }
-    status = save_npy(out, &desc, data);
-    free(data);
-    int rc = status == STASH_OK ? 0 : 1;
-    if (status != STASH_OK)
-        fprintf(stderr, "stash nco unpack: %s: %s\n", out, stash_strerror(status));
-    char *text = NULL;
-    stash_pickle_error why = {0};
-    if (rc == 0 && meta_out) {
-        status = meta_json(nco, index, STASH_JSON_INDENT, &text, &why);
-        if (status != STASH_OK && text)
-            say_opaque("stash nco unpack", index, status, &why);
-        status = text ? save_text(meta_out, text) : status;
-        if (!text || status != STASH_OK) {
-            fprintf(stderr, "stash nco unpack: %s: cannot write the metadata: %s\n", meta_out,
-                    stash_strerror(status));
-            rc = 1;
-        }
-    }
-    free(text);
+    int rc = unpack_to(nco, in, index, out, meta_out);
     stash_nco_close(&nco);
     return rc;
 }
@@ -266,52 +342,44 @@ int nco_describe(const char *who, const struct input *in, bool json)
     return 0;
 }
 
-struct nco_args {
-    const char *positional[2];
-    int count;
-    const char *meta, *meta_out;
-    size_t index;
-    bool append, json, bad;
+enum { META, META_OUT, INDEX, APPEND, JSON, OPTION_COUNT };
+
+static const struct cli_option nco_options[OPTION_COUNT] = {
+    [META] = {"--meta", true},     [META_OUT] = {"--meta-out", true},
+    [INDEX] = {"--index", true},   [APPEND] = {"--append", false},
+    [JSON] = {"--json", false},
 };
 
-static struct nco_args parse(int argc, char **argv)
-{
-    struct nco_args a = {0};
-    for (int i = 2; i < argc && !a.bad; i++) {
-        bool has_value = i + 1 < argc;
-        if (strcmp(argv[i], "--meta") == 0 && has_value)
-            a.meta = argv[++i];
-        else if (strcmp(argv[i], "--meta-out") == 0 && has_value)
-            a.meta_out = argv[++i];
-        else if (strcmp(argv[i], "--index") == 0 && has_value) {
-            uint64_t index;
-            a.bad = !parse_u64(argv[++i], &index) || index > SIZE_MAX;
-            a.index = (size_t)index;
-        } else if (strcmp(argv[i], "--append") == 0)
-            a.append = true;
-        else if (strcmp(argv[i], "--json") == 0)
-            a.json = true;
-        else if (is_file_argument(argv[i]) && a.count < 2)
-            a.positional[a.count++] = argv[i];
-        else
-            a.bad = true;
-    }
-    return a;
-}
+static const struct cli_verb verbs[] = {
+    {"pack", "OUT IN", 1u << META | 1u << APPEND},
+    {"unpack", "IN OUT", 1u << INDEX | 1u << META_OUT},
+    {"ls", "FILE", 1u << JSON},
+};
 
 static int run(int argc, char **argv)
 {
-    const char *verb = argc > 1 ? argv[1] : "";
-    struct nco_args a = parse(argc, argv);
-    bool append_to_stdout = a.append && a.count > 0 && strcmp(a.positional[0], "-") == 0;
-    if (!a.bad && strcmp(verb, "pack") == 0 && a.count == 2 && !append_to_stdout)
-        return pack(a.positional[0], a.positional[1], a.meta, a.append);
-    if (!a.bad && strcmp(verb, "unpack") == 0 && a.count == 2)
-        return unpack(a.positional[0], a.positional[1], a.index, a.meta_out);
-    if (!a.bad && strcmp(verb, "ls") == 0 && a.count == 1)
-        return describe_input("stash nco ls", a.positional[0], a.json, nco_describe);
-    fputs(cmd_nco.usage, stderr);
-    return 2;
+    const struct cli_verb *verb = cli_find_verb("stash nco", "nco", verbs,
+                                                sizeof verbs / sizeof verbs[0],
+                                                argc > 1 ? argv[1] : "");
+    if (!verb)
+        return 2;
+    char who[32];
+    snprintf(who, sizeof who, "stash nco %s", verb->name);
+    struct cli_args a;
+    if (cli_parse(who, "nco", nco_options, OPTION_COUNT, verb, argc, argv, 2, &a))
+        return 2;
+    if (strcmp(verb->name, "pack") == 0) {
+        if (a.value[APPEND] && strcmp(a.arg[0], "-") == 0)
+            return cli_usage_error(who, "nco", "--append needs a file, not - for OUT");
+        return pack(a.arg[0], a.arg[1], a.value[META], a.value[APPEND] != NULL);
+    }
+    if (strcmp(verb->name, "ls") == 0)
+        return describe_input(who, a.arg[0], a.value[JSON] != NULL, nco_describe);
+    uint64_t index = 0;
+    if (a.value[INDEX] && (!parse_u64(a.value[INDEX], &index) || index > SIZE_MAX))
+        return cli_usage_error(who, "nco", "--index: '%s' is not an object number (0, 1, ...)",
+                               a.value[INDEX]);
+    return unpack(a.arg[0], a.arg[1], (size_t)index, a.value[META_OUT]);
 }
 
 const struct stash_command cmd_nco = {

@@ -7,6 +7,7 @@
 #include "json_out.h"
 #include "describe.h"
 #include "input.h"
+#include "options.h"
 
 #include <stash/npy.h>
 
@@ -30,7 +31,7 @@ int npy_describe(const char *who, const struct input *in, bool json)
     stash_npy_header header, *h = &header;
     stash_status status = read_header(in->use, h);
     if (status != STASH_OK) {
-        fprintf(stderr, "%s: %s: %s\n", who, path, stash_strerror(status));
+        npy_complain(who, in, status);
         return 1;
     }
     if (json) {
@@ -56,21 +57,14 @@ int npy_describe(const char *who, const struct input *in, bool json)
 
 static int run(int argc, char **argv)
 {
-    bool json = false;
-    const char *path = NULL;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            json = true;
-        else if (path == NULL && is_file_argument(argv[i]))
-            path = argv[i];
-        else
-            path = NULL, argc = -1;
-    }
-    if (argc < 3 || strcmp(argv[1], "info") != 0 || path == NULL) {
-        fputs(cmd_npy.usage, stderr);
+    static const struct cli_option json_option = {"--json", false};
+    static const struct cli_verb info = {"info", "FILE", 1};
+    const struct cli_verb *verb =
+        cli_find_verb("stash npy", "npy", &info, 1, argc > 1 ? argv[1] : "");
+    struct cli_args a;
+    if (!verb || cli_parse("stash npy info", "npy", &json_option, 1, verb, argc, argv, 2, &a))
         return 2;
-    }
-    return describe_input("stash npy info", path, json, npy_describe);
+    return describe_input("stash npy info", a.arg[0], a.value[0] != NULL, npy_describe);
 }
 
 const struct stash_command cmd_npy = {

@@ -5,6 +5,7 @@
 #include "json_out.h"
 #include "describe.h"
 #include "input.h"
+#include "options.h"
 #include "save.h"
 #include "core/sysio.h"
 
@@ -29,6 +30,15 @@ static int fail(const char *what, stash_status status)
 {
     fprintf(stderr, WHO ": %s: %s\n", what, stash_strerror(status));
     return 1;
+}
+
+/* A key the store would refuse, with the rule it breaks: 1 after saying so. */
+static int bad_key(const char *key)
+{
+    const char *rule = stash_store_key_rule(key);
+    if (rule)
+        fprintf(stderr, WHO ": key '%s' is refused: %s\n", key, rule);
+    return rule != NULL;
 }
 
 /* Whether in holds JSON: FILE.json, or for "-" anything but an NPY file. */
@@ -72,7 +82,7 @@ static stash_status array_from_input(const struct input *in, stash_value **value
         status = stash_value_new_array(&desc, data, value);
     free(data);
     if (status != STASH_OK)
-        fail(in->name, status);
+        npy_complain(WHO, in, status);
     return status;
 }
 
@@ -111,18 +121,16 @@ static stash_status value_to_file(const char *path, const stash_value *value)
     return save_npy(path, desc, data);
 }
 
-static int put(stash_store *store, const char *key, const char *in)
+static int put(stash_store *store, const char *key, const stash_value *value)
 {
-    stash_value *value = NULL;
-    if (value_from_file(in, &value) != STASH_OK)
-        return 1;
     stash_status status = stash_store_put(store, key, value);
-    stash_value_free(&value);
     return status == STASH_OK ? 0 : fail(key, status);
 }
 
 static int get(stash_store *store, const char *key, const char *out)
 {
+    if (bad_key(key))
+        return 1;
     stash_value *value = NULL;
     stash_status status = stash_store_get(store, key, &value);
     if (status != STASH_OK)
@@ -201,12 +209,28 @@ static int ls(stash_store *store, bool json)
     return status == STASH_OK ? 0 : fail("ls", status);
 }
 
-static int gc(stash_store *store, uint64_t max_bytes)
+static stash_status print_gc_json(const stash_store_gc_stats *s)
+{
+    stash_value *o = json_out_object();
+    stash_status st = STASH_OK;
+    json_out_add(o, "entries", json_out_uint(s->entries), &st);
+    json_out_add(o, "bytes", json_out_uint(s->bytes), &st);
+    json_out_add(o, "evicted_entries", json_out_uint(s->evicted_entries), &st);
+    json_out_add(o, "evicted_bytes", json_out_uint(s->evicted_bytes), &st);
+    json_out_add(o, "swept_temps", json_out_uint(s->swept_temps), &st);
+    return json_out_print(&o, st);
+}
+
+static int gc(stash_store *store, uint64_t max_bytes, bool json)
 {
     stash_store_gc_stats s;
     stash_status status = stash_store_gc(store, max_bytes, &s);
+    if (status == STASH_OK && json)
+        status = print_gc_json(&s);
     if (status != STASH_OK)
         return fail("gc", status);
+    if (json)
+        return 0;
     printf("%llu entries, %llu bytes: evicted %llu entries (%llu bytes), least recently used "
            "first; swept %llu files of crashed writers\n",
            (unsigned long long)s.entries, (unsigned long long)s.bytes,
@@ -215,7 +239,7 @@ static int gc(stash_store *store, uint64_t max_bytes)
     return 0;
 }
 
-static int hash(const char *in, const char *meta_arg)
+static int hash(const char *in, const char *meta_arg, bool json)
 {
     stash_value *array = NULL, *meta = NULL;
     if (meta_arg && json_argument(WHO " hash: --meta", meta_arg, &meta) != STASH_OK)
@@ -228,9 +252,15 @@ static int hash(const char *in, const char *meta_arg)
     stash_status status = stash_hash_inputs(array, meta, &key);
     stash_value_free(&array);
     stash_value_free(&meta);
+    if (status == STASH_OK && json) {
+        stash_value *o = json_out_object();
+        json_out_add(o, "key", json_out_string(key.text), &status);
+        status = json_out_print(&o, status);
+    }
     if (status != STASH_OK)
         return fail(in, status);
-    puts(key.text);
+    if (!json)
+        puts(key.text);
     return 0;
 }
 
@@ -255,80 +285,103 @@ static bool parse_bytes(const char *text, uint64_t *bytes)
     return true;
 }
 
-struct store_args {
-    const char *positional[3];
-    int count;
-    const char *meta;
-    uint64_t max_bytes;
-    bool json, has_max, bad;
+enum { META, MAX_BYTES, JSON, OPTION_COUNT };
+
+
+static const struct cli_option store_options[OPTION_COUNT] = {
+    [META] = {"--meta", true},
+    [MAX_BYTES] = {"--max-bytes", true},
+    [JSON] = {"--json", false},
 };
 
-static struct store_args parse(int argc, char **argv)
+static const struct cli_verb verbs[] = {
+    {"put", "URI KEY IN", 0},
+    {"get", "URI KEY OUT", 0},
+    {"ls", "URI", 1u << JSON},
+    {"rm", "URI KEY", 0},
+    {"gc", "URI", 1u << MAX_BYTES | 1u << JSON},
+    {"hash", "IN", 1u << META | 1u << JSON},
+};
+
+/* A URI stash_store_open refused as such: say which schemes there are. */
+static int bad_uri(const char *uri)
 {
-    struct store_args a = {0};
-    for (int i = 2; i < argc && !a.bad; i++) {
-        bool has_value = i + 1 < argc;
-        if (strcmp(argv[i], "--meta") == 0 && has_value)
-            a.meta = argv[++i];
-        else if (strcmp(argv[i], "--max-bytes") == 0 && has_value)
-            a.bad = !(a.has_max = parse_bytes(argv[++i], &a.max_bytes));
-        else if (strcmp(argv[i], "--json") == 0)
-            a.json = true;
-        else if (is_file_argument(argv[i]) && a.count < 3)
-            a.positional[a.count++] = argv[i];
-        else
-            a.bad = true;
+    for (size_t i = 0; stash_store_scheme(i); i++) {
+        const char *scheme = stash_store_scheme(i);
+        if (strncmp(uri, scheme, strlen(scheme)) == 0) {
+            fprintf(stderr, WHO ": %s: %s\n", uri,
+                    strcmp(scheme, "none:") == 0 ? "none: names nothing: give it alone"
+                                                 : "the scheme needs a path after it");
+            return 1;
+        }
     }
-    return a;
+    fprintf(stderr, WHO ": %s: not a store URI: the schemes are", uri);
+    for (size_t i = 0; stash_store_scheme(i); i++)
+        fprintf(stderr, "%s %s", i ? "," : "", stash_store_scheme(i));
+    fputs(" (a bare path is dir:, but one with a ':' before any '/' needs dir: or ./)\n",
+          stderr);
+    return 1;
 }
 
-/* The verbs that work on an open store: how many arguments each takes after the URI. */
-static int with_store(const char *verb, const struct store_args *a)
+/* The verbs that work on an open store. put reads its input first, so a
+ * missing input creates no store. */
+static int with_store(const char *verb, const struct cli_args *a, uint64_t max_bytes)
 {
     bool writes = strcmp(verb, "put") == 0 || strcmp(verb, "rm") == 0 || strcmp(verb, "gc") == 0;
+    stash_value *value = NULL;
+    if ((strcmp(verb, "put") == 0 || strcmp(verb, "rm") == 0) && bad_key(a->arg[1]))
+        return 1;
+    if (strcmp(verb, "put") == 0 && value_from_file(a->arg[2], &value))
+        return 1;
     /* The program only copies what it gets: it never maps an entry another program could cut. */
     stash_store_options options = {.flags = STASH_STORE_COPY};
     if (!writes)
         options.flags |= STASH_STORE_READ_ONLY;
     stash_store *store;
-    stash_status status = stash_store_open(a->positional[0], &options, &store);
-    if (status != STASH_OK)
-        return fail(a->positional[0], status);
+    stash_status status = stash_store_open(a->arg[0], &options, &store);
+    if (status != STASH_OK) {
+        stash_value_free(&value);
+        return status == STASH_E_INVALID ? bad_uri(a->arg[0]) : fail(a->arg[0], status);
+    }
     int rc;
     if (strcmp(verb, "put") == 0)
-        rc = put(store, a->positional[1], a->positional[2]);
+        rc = put(store, a->arg[1], value);
     else if (strcmp(verb, "get") == 0)
-        rc = get(store, a->positional[1], a->positional[2]);
+        rc = get(store, a->arg[1], a->arg[2]);
     else if (strcmp(verb, "rm") == 0)
-        rc = (status = stash_store_delete(store, a->positional[1])) == STASH_OK
+        rc = (status = stash_store_delete(store, a->arg[1])) == STASH_OK
                  ? 0
-                 : fail(a->positional[1], status);
+                 : fail(a->arg[1], status);
     else if (strcmp(verb, "gc") == 0)
-        rc = gc(store, a->max_bytes);
+        rc = gc(store, max_bytes, a->value[JSON] != NULL);
     else
-        rc = ls(store, a->json);
+        rc = ls(store, a->value[JSON] != NULL);
+    stash_value_free(&value);
     stash_store_close(&store);
     return rc;
 }
 
 static int run(int argc, char **argv)
 {
-    const char *verb = argc > 1 ? argv[1] : "";
-    struct store_args a = parse(argc, argv);
-    static const struct {
-        const char *verb;
-        int args;
-    } verbs[] = {{"put", 3}, {"get", 3}, {"ls", 1}, {"rm", 2}, {"gc", 1}};
-    if (!a.bad && strcmp(verb, "hash") == 0 && a.count == 1)
-        return hash(a.positional[0], a.meta);
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0] && !a.bad; i++) {
-        bool needs_max = strcmp(verb, "gc") == 0;
-        if (strcmp(verb, verbs[i].verb) == 0 && a.count == verbs[i].args &&
-            a.has_max == needs_max && !a.meta)
-            return with_store(verb, &a);
-    }
-    fputs(cmd_store.usage, stderr);
-    return 2;
+    const struct cli_verb *verb =
+        cli_find_verb(WHO, "store", verbs, sizeof verbs / sizeof verbs[0], argc > 1 ? argv[1] : "");
+    if (!verb)
+        return 2;
+    char who[64];
+    snprintf(who, sizeof who, WHO " %s", verb->name);
+    struct cli_args a;
+    if (cli_parse(who, "store", store_options, OPTION_COUNT, verb, argc, argv, 2, &a))
+        return 2;
+    if (strcmp(verb->name, "hash") == 0)
+        return hash(a.arg[0], a.value[META], a.value[JSON] != NULL);
+    uint64_t max_bytes = 0;
+    if (strcmp(verb->name, "gc") == 0 && !a.value[MAX_BYTES])
+        return cli_usage_error(who, "store", "--max-bytes N is missing");
+    if (a.value[MAX_BYTES] && !parse_bytes(a.value[MAX_BYTES], &max_bytes))
+        return cli_usage_error(who, "store",
+                               "--max-bytes: '%s' is not a size (N, or N with K, M, G or T)",
+                               a.value[MAX_BYTES]);
+    return with_store(verb->name, &a, max_bytes);
 }
 
 const struct stash_command cmd_store = {
@@ -339,15 +392,17 @@ const struct stash_command cmd_store = {
         "       stash store get URI KEY OUT.npy|OUT.json|-\n"
         "       stash store ls URI [--json]\n"
         "       stash store rm URI KEY\n"
-        "       stash store gc URI --max-bytes N[K|M|G|T]\n"
-        "       stash store hash IN.npy|- [--meta JSON|@FILE|@-]\n\n"
-        "URI is dir:PATH (the default for a bare path), hdf5:PATH or none:.\n"
+        "       stash store gc URI --max-bytes N[K|M|G|T] [--json]\n"
+        "       stash store hash IN.npy|- [--meta JSON|@FILE|@-] [--json]\n\n"
+        "URI is dir:PATH (the default for a bare path), hdf5:PATH or none:. Any\n"
+        "other scheme (hdf:, DIR:, file:) is refused; a bare path with a ':'\n"
+        "before any '/' needs dir: or ./ in front.\n"
         "put stores an NPY file's array, or the value a JSON file holds, under\n"
         "KEY (\"a/b\" makes groups in hdf5:); get writes it back. ls lists the\n"
         "keys and their sizes. gc sweeps files of crashed writers and evicts the\n"
         "least recently used entries of a dir: store until it holds at most N\n"
         "bytes. hash prints the content key memoise would store the array (and\n"
-        "the metadata) under.\n\n"
+        "the metadata) under. --json prints one JSON object instead.\n\n"
         "- is standard input for put and hash (an NPY file, or else JSON) and\n"
         "standard output for get (an array as NPY, any other value as JSON). An\n"
         "input must be a regular file: a FIFO or device is refused at once, and\n"

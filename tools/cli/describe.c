@@ -6,6 +6,7 @@
 #include "describe.h"
 #include "commands.h"
 #include "input.h"
+#include "core/sysio.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -86,4 +87,56 @@ int describe_input(const char *who, const char *arg, bool json,
     int rc = describe(who, &in, json);
     input_close(&in);
     return rc;
+}
+
+/*
+ * The text of the "descr" value in the NPY header at path (up to size - 1
+ * bytes), for naming a type stash refused; false if it cannot be found.
+ * Only for messages: the library's reader decides what is valid.
+ */
+static bool npy_descr_text(const char *path, char *descr, size_t size)
+{
+    char head[4096];
+    size_t n = 0;
+    int fd;
+    if (sysio_open_input(path, &fd) != STASH_OK)
+        return false;
+    sysio_pread_full(fd, head, sizeof head - 1, 0, &n);
+    sysio_close(fd);
+    head[n] = '\0';
+    char *at = n > 10 ? strstr(head + 10, "descr") : NULL;
+    if (!at || !(at = strchr(at, ':')))
+        return false;
+    at += strspn(at + 1, " ") + 1;
+    /* The value ends at a ',' or '}' outside brackets and quotes. */
+    int depth = 0;
+    char quote = 0;
+    size_t len = 0;
+    for (; at[len] && len + 1 < size; len++) {
+        char c = at[len];
+        if (quote)
+            quote = c == quote ? 0 : quote;
+        else if (c == '\'' || c == '"')
+            quote = c;
+        else if (c == '[' || c == '(')
+            depth++;
+        else if ((c == ']' || c == ')') && depth > 0)
+            depth--;
+        else if ((c == ',' || c == '}') && depth == 0)
+            break;
+    }
+    snprintf(descr, size, "%.*s", (int)len, at);
+    return len > 0;
+}
+
+void npy_complain(const char *who, const struct input *in, stash_status status)
+{
+    char descr[96];
+    if (status == STASH_E_DTYPE && npy_descr_text(in->use, descr, sizeof descr))
+        fprintf(stderr,
+                "%s: %s: element type %s is not one stash reads (booleans, integers, floats "
+                "and complex numbers of NumPy's fixed sizes)\n",
+                who, in->name, descr);
+    else
+        input_complain(who, in->name, status, INPUT_STDIN_MAX_BYTES);
 }

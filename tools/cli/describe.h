@@ -26,6 +26,12 @@ stash_status json_argument(const char *who, const char *arg, stash_value **value
 /* A value from JSON text, as json_argument parses it. */
 stash_status json_value(const char *who, const char *text, size_t len, stash_value **value);
 
+struct input;
+
+/* Why the NPY file in could not be read, on stderr after who; an element
+ * type stash does not read is named as the file spells it ('<U2', '|O'). */
+void npy_complain(const char *who, const struct input *in, stash_status status);
+
 /* An unsigned decimal argument: digits only, so no sign, space, suffix or overflow slips by. */
 bool parse_u64(const char *text, uint64_t *n);
 

@@ -5,8 +5,30 @@
 #include <stash/npy.h>
 #include <stash/stream.h>
 
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+stash_status save_check(const char *path)
+{
+    struct stat st;
+    if (strcmp(path, "-") == 0 || stat(path, &st) == 0)
+        return STASH_OK; /* what exists, publishing judges */
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    int n = slash ? snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) + 1, path)
+                  : snprintf(dir, sizeof dir, ".");
+    if (n < 0 || (size_t)n >= sizeof dir)
+        return -ENAMETOOLONG;
+    if (stat(dir, &st) != 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    return access(dir, W_OK | X_OK) == 0 ? STASH_OK : -errno;
+}
 
 stash_status save_output(const char *path, stash_status (*write)(int fd, void *ctx), void *ctx)
 {

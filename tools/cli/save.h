@@ -17,6 +17,11 @@
 /* What write(fd, ctx) makes, as the whole of the output path ("-": stdout). */
 stash_status save_output(const char *path, stash_status (*write)(int fd, void *ctx), void *ctx);
 
+/* Whether path could be written now: "-", an existing file, or a new name in
+ * a directory this process may write in (-ENOENT, -ENOTDIR, -EACCES if not).
+ * For a command with two outputs, to write neither when one cannot be. */
+stash_status save_check(const char *path);
+
 /* The count parts, in order, as the whole of path; 0 or -errno (nothing left behind). */
 int save_file(const char *path, const struct iovec *parts, int count);
 
