@@ -760,8 +760,8 @@ static void test_modes_names_and_removal(void **state)
     assert_ok(stash_ring_remove(ring_at("mode")));
     assert_ok(stash_ring_put(r, "x", 1)); /* a removed ring goes on working for its handles */
     assert_int_equal(stash_ring_written(r), 1);
-    assert_int_equal(stash_ring_remove(ring_at("mode")), -ENOENT);
-    assert_int_equal(stash_ring_attach(ring_at("mode"), 0, &again), -ENOENT);
+    assert_int_equal(stash_ring_remove(ring_at("mode")), STASH_E_NOT_FOUND);
+    assert_int_equal(stash_ring_attach(ring_at("mode"), 0, &again), STASH_E_NOT_FOUND);
     assert_ok(stash_ring_close(&r));
     cfg.mode = 0640;
     assert_ok(stash_ring_create(ring_at("mode"), &cfg, &r));
