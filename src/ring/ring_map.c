@@ -135,6 +135,11 @@ stash_status ring_object_open(const char *path, bool writable, int *out, uint64_
     return STASH_OK;
 }
 
+static struct flock lock_range(short type, off_t start, off_t len)
+{
+    return (struct flock){.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+}
+
 /* How often attach opens the name again when each object it opens was removed meanwhile. */
 #define RING_REOPENS 16
 
@@ -173,6 +178,9 @@ stash_status ring_object_reopen_read_only(int *fd)
         close(ro);
         return st;
     }
+    /* Unlocked, not just closed: a mapping made through it keeps it (and a lock) open. */
+    struct flock unlock = lock_range(F_UNLCK, RING_LOCK_HANDLES, 1);
+    fcntl(*fd, F_OFD_SETLK, &unlock);
     close(*fd);
     *fd = ro;
     return STASH_OK;
@@ -189,11 +197,6 @@ stash_status ring_object_fits(int fd, const struct ring_geometry *geo)
 }
 
 /* ---- Locks: byte 0 is the writer's claim, byte 1 every handle's (see ring_map.h) ---- */
-
-static struct flock lock_range(short type, off_t start, off_t len)
-{
-    return (struct flock){.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
-}
 
 static stash_status lock_now(int fd, struct flock lock)
 {
