@@ -10,6 +10,10 @@
  * cannot cut it short under the writer; the size is checked again after
  * every mapping, so a ring cut by someone else is refused, not faulted on.
  *
+ * The locks: every handle holds a shared lock on byte 1 of the object from
+ * attach to close, so whether a ring is used, and by how many handles, is
+ * the kernel's answer (ring_map.h), which a crash cannot leave wrong.
+ *
  * The mirror: one reservation of header + 2 x data bytes, then the header
  * and the same data pages mapped twice over it with MAP_FIXED. Slot
  * capacity + i is then slot i, so any window up to the capacity is one

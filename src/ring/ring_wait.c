@@ -22,6 +22,10 @@
  * is looked at between them (one fcntl per slice, never on the hot path).
  * With no writer, a reader sleeps on the writer_sessions word instead,
  * which the next writer's claim moves and wakes.
+ *
+ * Before all that, a reader may wait for the ring itself to appear
+ * (stash_ring_attach_wait): an inotify watch on its directory, set before
+ * the first look, so no creation falls between a look and the sleep.
  */
 #include "ring/ring_internal.h"
 
