@@ -139,9 +139,10 @@ enum {
      * Remove the ring's name when the handle create returns is closed, if
      * the name still refers to the object this call made (its device and
      * inode are compared just before the unlink): handles attached then
-     * keep working, and the memory is freed when the last one closes. What
-     * a process that dies without closing leaves is for
-     * stash_ring_remove_stale.
+     * keep working, and the memory is freed when the last one closes. Only
+     * the creating process's close removes: a child that inherited the
+     * handle across fork and closes it does not. What a process that dies
+     * without closing leaves is for stash_ring_remove_stale.
      */
     STASH_RING_REMOVE_ON_CLOSE = 1u << 2,
 };

@@ -156,6 +156,7 @@ static stash_status note_removal(struct stash_ring *r, const char *path)
     r->remove_path = strdup(path);
     r->dev = st.st_dev;
     r->ino = st.st_ino;
+    r->creator = getpid();
     return r->remove_path ? STASH_OK : -ENOMEM;
 }
 
@@ -272,7 +273,8 @@ stash_status stash_ring_close(stash_ring **ring)
         return STASH_OK;
     struct stash_ring *r = *ring;
     stash_status st = STASH_OK;
-    if (r->remove_path) /* first: no one attaches to a ring whose creator has left */
+    /* First: no one attaches to a ring whose creator has left. */
+    if (r->remove_path && r->creator == getpid())
         st = unlink_if_same(r->remove_path, r->dev, r->ino);
     if (r->writer) {
         atomic_store_explicit(&r->map.header->writer_state, RING_WRITER_DETACHED,

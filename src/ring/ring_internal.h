@@ -29,6 +29,7 @@ struct stash_ring {
     char *remove_path;        /* STASH_RING_REMOVE_ON_CLOSE: the name's path, else NULL */
     dev_t dev;                /* the object's device and inode, for remove_path */
     ino_t ino;
+    pid_t creator;            /* the process whose close removes it (not a forked child's) */
     char *meta;               /* a private copy of the labels and units */
     const char **strings;     /* 2 x channels pointers into meta */
 
