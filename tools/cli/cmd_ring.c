@@ -578,10 +578,17 @@ static bool is_directory(const char *name)
     return strchr(name, '/') && stat(name, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* True for "/dev/shm", "/dev/shm/", ...: where a bare name lives. */
+static bool is_shm_dir(const char *dir)
+{
+    size_t len = strlen(SHM_DIR);
+    return strncmp(dir, SHM_DIR, len) == 0 && strspn(dir + len, "/") == strlen(dir + len);
+}
+
 /* The name of entry in dir: the bare name for /dev/shm (if it is a valid one), else a path. */
 static char *entry_name(const char *dir, const char *entry)
 {
-    bool shm = strcmp(dir, SHM_DIR) == 0 && stash_ring_name_problem(entry) == NULL;
+    bool shm = is_shm_dir(dir) && stash_ring_name_problem(entry) == NULL;
     size_t len = strlen(dir);
     const char *slash = len && dir[len - 1] == '/' ? "" : "/";
     size_t bytes = len + strlen(entry) + 2;
@@ -863,6 +870,12 @@ static int find_option(const char *arg)
     return -1;
 }
 
+/* True if the option at argv[i] is followed by its value, not by the end or another option. */
+static bool has_value(int argc, char **argv, int i)
+{
+    return i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0;
+}
+
 static int run(int argc, char **argv)
 {
     const struct verb *verb = NULL;
@@ -884,7 +897,7 @@ static int run(int argc, char **argv)
             a.name = argv[i];
         else if (!(verb->allowed & BIT(opt)))
             return usage_error("%s takes no %s", verb->name, argv[i]);
-        else if (!(FLAG_OPTIONS & BIT(opt)) && (i + 1 == argc || strncmp(argv[i + 1], "--", 2) == 0))
+        else if (!(FLAG_OPTIONS & BIT(opt)) && !has_value(argc, argv, i))
             return usage_error("%s needs a value", argv[i]);
         else if (!(FLAG_OPTIONS & BIT(opt)))
             a.value[opt] = argv[++i];
