@@ -11,6 +11,7 @@
 
 #include "ring/ring_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -715,6 +716,359 @@ static void test_a_sleeping_reader_is_woken_by_a_put(void **state)
     assert_ok(stash_ring_close(&w));
 }
 
+/* ---- Rings that outlive their processes: names, stat, stale removal, waiting to attach - */
+
+/* A shared memory name unique to this run: "stash-test-WHAT-PID". */
+static const char *shm_ring(const char *what)
+{
+    static char names[2][96];
+    static int slot;
+    slot ^= 1;
+    snprintf(names[slot], sizeof names[slot], "stash-test-%s-%d", what, (int)getpid());
+    return names[slot];
+}
+
+static void test_a_leading_slash_names_shared_memory(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 8, STASH_DTYPE_UINT8);
+    char slashed[128], path[160];
+    snprintf(slashed, sizeof slashed, "/%s", shm_ring("slash"));
+    snprintf(path, sizeof path, "/dev/shm%s", slashed);
+    stash_ring *r, *reader;
+    assert_ok(stash_ring_create(slashed, &cfg, &r));
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0); /* /dev/shm/NAME, not a file at the root */
+    assert_int_equal(access(slashed, F_OK), -1);
+    assert_ok(stash_ring_attach(slashed + 1, 0, &reader)); /* the bare name is the same ring */
+    assert_ok(stash_ring_close(&reader));
+    assert_ok(stash_ring_close(&r));
+    assert_ok(stash_ring_remove(slashed));
+    assert_int_equal(stat(path, &st), -1);
+
+    /* Each broken rule is named; a valid name has no problem. */
+    assert_null(stash_ring_name_problem("eeg"));
+    assert_null(stash_ring_name_problem("/eeg"));
+    assert_null(stash_ring_name_problem("./eeg.ring"));
+    assert_null(stash_ring_name_problem("/data/eeg.ring"));
+    assert_non_null(strstr(stash_ring_name_problem(""), "1 to 200"));
+    assert_non_null(strstr(stash_ring_name_problem("/"), "1 to 200"));
+    assert_non_null(strstr(stash_ring_name_problem(".x"), "start with '.'"));
+    assert_non_null(strstr(stash_ring_name_problem("/.x"), "start with '.'"));
+    assert_non_null(strstr(stash_ring_name_problem("a b"), "[A-Za-z0-9._-]"));
+    assert_non_null(strstr(stash_ring_name_problem("/tmp/"), "end with '/'"));
+    assert_non_null(stash_ring_name_problem(NULL));
+    assert_int_equal(stash_ring_create("/a b", &cfg, &r), STASH_E_INVALID);
+    assert_int_equal(stash_ring_create("/", &cfg, &r), STASH_E_INVALID);
+}
+
+static void test_a_missing_ring_is_not_found(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 8, STASH_DTYPE_UINT8);
+    stash_ring *r = NULL;
+    stash_ring_status st;
+    const char *missing[] = {ring_at("missing"), shm_ring("missing"), ring_at("no/such/dir")};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(stash_ring_attach(missing[i], 0, &r), STASH_E_NOT_FOUND);
+        assert_int_equal(stash_ring_attach(missing[i], STASH_RING_WRITER, &r), STASH_E_NOT_FOUND);
+        assert_int_equal(stash_ring_remove(missing[i]), STASH_E_NOT_FOUND);
+        assert_int_equal(stash_ring_remove_stale(missing[i]), STASH_E_NOT_FOUND);
+        assert_int_equal(stash_ring_stat(missing[i], &st), STASH_E_NOT_FOUND);
+    }
+    assert_int_equal(stash_ring_create(ring_at("no/such/dir"), &cfg, &r), STASH_E_NOT_FOUND);
+    assert_null(r);
+}
+
+static void assert_stat(const char *name, stash_ring_writer writer, uint32_t readers, bool stale)
+{
+    stash_ring_status st;
+    assert_ok(stash_ring_stat(name, &st));
+    assert_int_equal(st.writer, writer);
+    assert_int_equal(st.readers, readers);
+    assert_int_equal(st.stale, stale);
+}
+
+/* Handles in this process count as they would in others: each is its own open file. */
+static void stat_counts_handles(const char *name)
+{
+    stash_ring_config cfg = config(2, 1024, STASH_DTYPE_FLOAT32);
+    cfg.rate_hz = 250;
+    stash_ring *w, *r1, *r2;
+    assert_ok(stash_ring_create(name, &cfg, &w));
+    stash_ring_status st;
+    assert_ok(stash_ring_stat(name, &st));
+    assert_int_equal(st.channels, 2);
+    assert_int_equal(st.dtype, STASH_DTYPE_FLOAT32);
+    assert_int_equal(st.capacity_samples, 1024);
+    assert_int_equal(st.frame_bytes, 8);
+    assert_true(st.rate_hz == 250);
+    assert_int_equal(st.mapping, STASH_RING_MIRRORED);
+    assert_int_equal(st.object_bytes, 4096 + 8192);
+    assert_int_equal(st.writer_pid, getpid());
+    assert_true(st.created_unix_ns > 0);
+    assert_int_equal(st.writer, STASH_RING_WRITER_ALIVE);
+    assert_int_equal(st.readers, 0);
+    assert_false(st.stale);
+    put_f32(w, 0, 3, 2);
+    assert_ok(stash_ring_attach(name, 0, &r1));
+    assert_ok(stash_ring_attach(name, 0, &r2));
+    assert_stat(name, STASH_RING_WRITER_ALIVE, 2, false);
+    assert_ok(stash_ring_stat(name, &st));
+    assert_int_equal(st.written_samples, 3);
+    assert_ok(stash_ring_close(&w));
+    assert_stat(name, STASH_RING_WRITER_CLOSED, 2, false);
+    assert_int_equal(stash_ring_remove_stale(name), STASH_E_BUSY);
+    assert_ok(stash_ring_close(&r1));
+    assert_stat(name, STASH_RING_WRITER_CLOSED, 1, false);
+    assert_ok(stash_ring_close(&r2));
+    assert_stat(name, STASH_RING_WRITER_CLOSED, 0, true);
+    assert_ok(stash_ring_remove_stale(name));
+    assert_int_equal(stash_ring_stat(name, &st), STASH_E_NOT_FOUND);
+}
+
+static void test_stat_tells_the_writer_and_counts_readers(void **state)
+{
+    (void)state;
+    stat_counts_handles(shm_ring("stat"));
+    stat_counts_handles(ring_at("stat"));
+}
+
+static void test_a_created_ring_with_no_writer_is_stale_until_attached(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 16, STASH_DTYPE_FLOAT32);
+    cfg.flags = STASH_RING_NO_WRITER;
+    const char *name = ring_at("nowriter-stale");
+    stash_ring *r;
+    assert_ok(stash_ring_create(name, &cfg, &r)); /* the creator's reader handle */
+    assert_stat(name, STASH_RING_WRITER_NONE_YET, 1, false);
+    assert_int_equal(stash_ring_remove_stale(name), STASH_E_BUSY);
+    assert_ok(stash_ring_close(&r));
+    assert_stat(name, STASH_RING_WRITER_NONE_YET, 0, true);
+    assert_ok(stash_ring_remove_stale(name));
+}
+
+/* A child that becomes the writer, puts a sample, says so on the pipe, and waits to be killed. */
+static pid_t writer_to_kill(const char *name, const int pipe_fds[2])
+{
+    pid_t child = fork();
+    if (child == 0) {
+        stash_ring *w;
+        if (stash_ring_attach(name, STASH_RING_WRITER, &w) != STASH_OK ||
+            stash_ring_put(w, "x", 1) != STASH_OK || write(pipe_fds[1], "w", 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    assert_true(child > 0);
+    char c;
+    assert_int_equal(read(pipe_fds[0], &c, 1), 1);
+    return child;
+}
+
+static void kill_and_reap(pid_t child)
+{
+    int status;
+    kill(child, SIGKILL);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFSIGNALED(status));
+}
+
+static void test_remove_stale_takes_a_killed_writers_ring_and_keeps_a_read_one(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 8, STASH_DTYPE_UINT8);
+    cfg.flags = STASH_RING_NO_WRITER;
+    const char *names[2] = {shm_ring("killed"), shm_ring("read")};
+    stash_ring *r;
+    for (int i = 0; i < 2; i++) {
+        assert_ok(stash_ring_create(names[i], &cfg, &r));
+        assert_ok(stash_ring_close(&r));
+    }
+    int pipe_fds[2];
+    assert_int_equal(pipe(pipe_fds), 0);
+    stash_ring *reader;
+    assert_ok(stash_ring_attach(names[1], 0, &reader)); /* a live reader keeps "read" */
+    pid_t writers[2];
+    for (int i = 0; i < 2; i++) {
+        writers[i] = writer_to_kill(names[i], pipe_fds);
+        assert_int_equal(stash_ring_remove_stale(names[i]), STASH_E_BUSY); /* a live writer */
+        kill_and_reap(writers[i]);
+    }
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    stash_ring_status st;
+    assert_ok(stash_ring_stat(names[0], &st));
+    assert_int_equal(st.writer, STASH_RING_WRITER_DEAD);
+    assert_int_equal(st.writer_pid, writers[0]);
+    assert_true(st.stale);
+    assert_stat(names[1], STASH_RING_WRITER_DEAD, 1, false);
+    assert_ok(stash_ring_remove_stale(names[0]));
+    assert_int_equal(stash_ring_remove_stale(names[1]), STASH_E_BUSY);
+    assert_int_equal(stash_ring_stat(names[0], &st), STASH_E_NOT_FOUND);
+    assert_ok(stash_ring_stat(names[1], &st));
+    assert_ok(stash_ring_close(&reader));
+    assert_ok(stash_ring_remove_stale(names[1]));
+    /* Not a ring: nothing removed. */
+    FILE *f = fopen(ring_at("not-a-ring"), "w");
+    fputs("not a ring at all", f);
+    fclose(f);
+    assert_int_equal(stash_ring_remove_stale(ring_at("not-a-ring")), STASH_E_CORRUPT);
+    assert_int_equal(access(ring_at("not-a-ring"), F_OK), 0);
+}
+
+/* True once /proc/locks shows a process blocked on a lock of the file at path. */
+static bool someone_waits_on(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    char inode[48];
+    snprintf(inode, sizeof inode, ":%llu ", (unsigned long long)st.st_ino);
+    FILE *f = fopen("/proc/locks", "r");
+    assert_non_null(f);
+    char line[256];
+    bool waits = false;
+    while (!waits && fgets(line, sizeof line, f))
+        waits = strstr(line, "->") && strstr(line, inode);
+    fclose(f);
+    return waits;
+}
+
+static void test_an_attacher_waits_out_a_stale_removal_and_finds_nothing(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 8, STASH_DTYPE_UINT8);
+    cfg.flags = STASH_RING_NO_WRITER;
+    const char *name = ring_at("removing");
+    stash_ring *r;
+    assert_ok(stash_ring_create(name, &cfg, &r));
+    assert_ok(stash_ring_close(&r));
+    /* Hold what remove_stale holds between its check and its unlink. */
+    int fd = open(name, O_RDWR);
+    assert_true(fd >= 0);
+    assert_ok(ring_lock_unused(fd));
+    pid_t child = fork();
+    if (child == 0) {
+        close(fd); /* the lock is the parent's: a shared description would keep it */
+        _exit(stash_ring_attach(name, 0, &r) == STASH_E_NOT_FOUND ? 0 : 1);
+    }
+    for (int i = 0; !someone_waits_on(name); i++) {
+        assert_true(i < 60000); /* a minute: only to catch a hang */
+        assert_int_equal(waitpid(child, NULL, WNOHANG), 0);
+        usleep(1000);
+    }
+    assert_int_equal(unlink(name), 0);
+    close(fd);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_remove_on_close_removes_only_its_own_ring(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 8, STASH_DTYPE_UINT8);
+    cfg.flags = STASH_RING_REMOVE_ON_CLOSE;
+    const char *name = shm_ring("on-close");
+    stash_ring *w, *reader;
+    assert_ok(stash_ring_create(name, &cfg, &w));
+    pid_t child = fork(); /* a child closing the handle it inherited removes nothing */
+    if (child == 0)
+        _exit(stash_ring_close(&w) == STASH_OK ? 0 : 1);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    stash_ring_status st;
+    assert_ok(stash_ring_stat(name, &st));
+    assert_ok(stash_ring_attach(name, 0, &reader));
+    assert_ok(stash_ring_close(&w));
+    assert_int_equal(stash_ring_stat(name, &st), STASH_E_NOT_FOUND);
+    assert_int_equal(stash_ring_written(reader), 0); /* an attached handle keeps working */
+    assert_ok(stash_ring_close(&reader));
+
+    /* A reader handle (no writer) removes too; a ring made at the name since stays. */
+    cfg.flags = STASH_RING_REMOVE_ON_CLOSE | STASH_RING_NO_WRITER;
+    assert_ok(stash_ring_create(name, &cfg, &w));
+    assert_ok(stash_ring_remove(name));
+    cfg.flags = 0;
+    stash_ring *other;
+    assert_ok(stash_ring_create(name, &cfg, &other));
+    assert_ok(stash_ring_close(&w));
+    assert_ok(stash_ring_stat(name, &st));
+    assert_ok(stash_ring_close(&other));
+    assert_ok(stash_ring_remove(name));
+}
+
+/* True once process pid has an inotify descriptor open. */
+static bool has_inotify(pid_t pid)
+{
+    char fds[64], link[384], target[128];
+    snprintf(fds, sizeof fds, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(fds);
+    if (d == NULL)
+        return false;
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        snprintf(link, sizeof link, "%s/%s", fds, e->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        found = n > 0 && (target[n] = '\0', strstr(target, "inotify") != NULL);
+    }
+    closedir(d);
+    return found;
+}
+
+static void test_attach_wait_sees_a_ring_created_after_it_began(void **state)
+{
+    (void)state;
+    const char *names[2] = {shm_ring("late"), ring_at("late")};
+    for (int i = 0; i < 2; i++) {
+        pid_t child = fork();
+        if (child == 0) {
+            stash_ring *r;
+            stash_status st = stash_ring_attach_wait(names[i], 0, 60000000000, &r);
+            _exit(st == STASH_OK && stash_ring_written(r) == 0 ? 0 : 1);
+        }
+        for (int k = 0; !has_inotify(child); k++) { /* its watch is set: creation is seen */
+            assert_true(k < 60000);
+            assert_int_equal(waitpid(child, NULL, WNOHANG), 0);
+            usleep(1000);
+        }
+        stash_ring_config cfg = config(1, 8, STASH_DTYPE_UINT8);
+        stash_ring *w;
+        assert_ok(stash_ring_create(names[i], &cfg, &w));
+        int status;
+        assert_int_equal(waitpid(child, &status, 0), child);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_ok(stash_ring_close(&w));
+        assert_ok(stash_ring_remove(names[i]));
+    }
+}
+
+static void test_attach_wait_times_out_cleanly(void **state)
+{
+    (void)state;
+    stash_ring *r = NULL;
+    assert_int_equal(stash_ring_attach_wait(shm_ring("never"), 0, 20000000, &r), STASH_E_TIMEOUT);
+    assert_int_equal(stash_ring_attach_wait(ring_at("never"), 0, 0, &r), STASH_E_TIMEOUT);
+    /* No directory to watch: it looks every 20 ms instead. */
+    assert_int_equal(stash_ring_attach_wait(ring_at("no-dir/never"), 0, 30000000, &r),
+                     STASH_E_TIMEOUT);
+    assert_null(r);
+    /* Anything else is returned at once: a bad name, not a ring, another writer. */
+    assert_int_equal(stash_ring_attach_wait(".bad", 0, -1, &r), STASH_E_INVALID);
+    assert_int_equal(stash_ring_attach_wait("/dev/null", 0, -1, &r), STASH_E_CORRUPT);
+    stash_ring_config cfg = config(1, 8, STASH_DTYPE_UINT8);
+    stash_ring *w;
+    assert_ok(stash_ring_create(ring_at("taken"), &cfg, &w));
+    assert_int_equal(stash_ring_attach_wait(ring_at("taken"), STASH_RING_WRITER, -1, &r),
+                     STASH_E_BUSY);
+    assert_ok(stash_ring_attach_wait(ring_at("taken"), 0, 0, &r));
+    assert_ok(stash_ring_close(&r));
+    assert_ok(stash_ring_close(&w));
+}
+
 /* ---- Metadata, names, permissions ----------------------------------------------------------- */
 
 static void test_metadata_reaches_a_late_joiner(void **state)
@@ -760,8 +1114,8 @@ static void test_modes_names_and_removal(void **state)
     assert_ok(stash_ring_remove(ring_at("mode")));
     assert_ok(stash_ring_put(r, "x", 1)); /* a removed ring goes on working for its handles */
     assert_int_equal(stash_ring_written(r), 1);
-    assert_int_equal(stash_ring_remove(ring_at("mode")), -ENOENT);
-    assert_int_equal(stash_ring_attach(ring_at("mode"), 0, &again), -ENOENT);
+    assert_int_equal(stash_ring_remove(ring_at("mode")), STASH_E_NOT_FOUND);
+    assert_int_equal(stash_ring_attach(ring_at("mode"), 0, &again), STASH_E_NOT_FOUND);
     assert_ok(stash_ring_close(&r));
     cfg.mode = 0640;
     assert_ok(stash_ring_create(ring_at("mode"), &cfg, &r));
@@ -952,6 +1306,15 @@ int main(void)
         cmocka_unit_test(test_granules),
         cmocka_unit_test(test_absurd_geometry_is_refused),
         cmocka_unit_test(test_damaged_headers_are_refused),
+        cmocka_unit_test(test_a_leading_slash_names_shared_memory),
+        cmocka_unit_test(test_a_missing_ring_is_not_found),
+        cmocka_unit_test(test_stat_tells_the_writer_and_counts_readers),
+        cmocka_unit_test(test_a_created_ring_with_no_writer_is_stale_until_attached),
+        cmocka_unit_test(test_remove_stale_takes_a_killed_writers_ring_and_keeps_a_read_one),
+        cmocka_unit_test(test_an_attacher_waits_out_a_stale_removal_and_finds_nothing),
+        cmocka_unit_test(test_remove_on_close_removes_only_its_own_ring),
+        cmocka_unit_test(test_attach_wait_sees_a_ring_created_after_it_began),
+        cmocka_unit_test(test_attach_wait_times_out_cleanly),
     };
     return cmocka_run_group_tests_name("ring", tests, NULL, NULL);
 }

@@ -8,14 +8,26 @@
  *
  * Where a ring lives. A name without a "/" ("eeg", "run-3.raw") is a POSIX
  * shared memory object, /dev/shm/NAME on Linux: 1 to 200 characters from
- * [A-Za-z0-9._-], not starting with ".". A name with a "/" ("./eeg.ring",
- * "/data/eeg.ring") is a file at that path, so the ring outlives a reboot.
- * Either way the object holds one header page and then the data; the layout
- * is fixed, versioned and little-endian, and docs/ring.md gives it byte by
- * byte so another language can attach. A new ring appears atomically (it is
- * built under a temporary name and linked into place), with mode 0600
- * unless the configuration asks for another (readers need read permission,
- * the writer read and write: 0640 lets a group read).
+ * [A-Za-z0-9._-], not starting with ".". A "/" in front and nowhere else
+ * ("/eeg", shm_open's convention) names the same object. A name with a "/"
+ * anywhere else ("./eeg.ring", "/data/eeg.ring") is a file at that path,
+ * so the ring outlives a reboot. stash_ring_name_problem() says which of
+ * these rules a name breaks. Either way the object holds one header page
+ * and then the data; the layout is fixed, versioned and little-endian, and
+ * docs/ring.md gives it byte by byte so another language can attach. A new
+ * ring appears atomically (it is built under a temporary name and linked
+ * into place), with mode 0600 unless the configuration asks for another
+ * (readers need read permission, the writer read and write: 0640 lets a
+ * group read).
+ *
+ * A ring outlives its processes. Its name stays until stash_ring_remove
+ * (or `stash ring rm`), even after every process using it has exited or
+ * been killed: a 16 MiB ring in /dev/shm holds 16 MiB of memory until then.
+ * A creator that wants the name gone with its handle creates the ring with
+ * STASH_RING_REMOVE_ON_CLOSE; a process killed with SIGKILL cannot clean up
+ * at all, and for those stash_ring_stat() tells a stale ring (no live
+ * writer, no handle attached) from a used one, and stash_ring_remove_stale()
+ * removes it only if it is stale (`stash ring ls`, `stash ring rm --stale`).
  *
  * Zero-copy windows. A reader gets any window of up to capacity samples,
  * wrapped or not, as one contiguous read-only pointer. When the data is a
@@ -80,12 +92,15 @@
  * longer than the capacity or with first > end), STASH_E_DTYPE (a dtype the
  * ring cannot hold), STASH_E_SHAPE (put_array of the wrong shape or type),
  * STASH_E_NOT_WRITABLE (put on a reader), STASH_E_BUSY (another writer is
- * alive; a ring still being created), STASH_E_CORRUPT (not a ring, or a
- * header that does not hold together), STASH_E_VERSION (a ring of another
- * layout version), STASH_E_TRUNCATED (an object shorter than its header
- * says), STASH_E_NOT_WRITTEN, STASH_E_OVERWRITTEN, STASH_E_TIMEOUT,
- * STASH_E_WRITER_GONE, STASH_E_CLOSED, and -errno from the system (-ENOENT:
- * no such ring; -EEXIST: a ring of that name exists; -ENOSPC: no room for it).
+ * alive; a ring still being created; a ring in use, for remove_stale),
+ * STASH_E_CORRUPT (not a ring, or a header that does not hold together),
+ * STASH_E_VERSION (a ring of another layout version), STASH_E_TRUNCATED (an
+ * object shorter than its header says), STASH_E_NOT_WRITTEN,
+ * STASH_E_OVERWRITTEN, STASH_E_TIMEOUT, STASH_E_WRITER_GONE, STASH_E_CLOSED,
+ * STASH_E_NOT_FOUND (no ring by that name, or for create no directory to
+ * make it in: the one status for "no such thing", as for a store's keys;
+ * the ring API never returns -ENOENT), and -errno from the system (-EEXIST:
+ * a ring of that name exists; -ENOSPC: no room for it; -EACCES).
  */
 #ifndef STASH_RING_H
 #define STASH_RING_H
@@ -120,6 +135,16 @@ enum {
      * `stash ring create` does, so readers started next wait for one).
      */
     STASH_RING_NO_WRITER = 1u << 1,
+    /**
+     * Remove the ring's name when the handle create returns is closed, if
+     * the name still refers to the object this call made (its device and
+     * inode are compared just before the unlink): handles attached then
+     * keep working, and the memory is freed when the last one closes. Only
+     * the creating process's close removes: a child that inherited the
+     * handle across fork and closes it does not. What a process that dies
+     * without closing leaves is for stash_ring_remove_stale.
+     */
+    STASH_RING_REMOVE_ON_CLOSE = 1u << 2,
 };
 
 typedef struct stash_ring_config {
@@ -131,7 +156,7 @@ typedef struct stash_ring_config {
     const char *const *labels;
     const char *const *units;
     unsigned mode;  /* permission bits; 0 means 0600 */
-    unsigned flags; /* STASH_RING_FORCE_POCKET, STASH_RING_NO_WRITER */
+    unsigned flags; /* STASH_RING_FORCE_POCKET, STASH_RING_NO_WRITER, STASH_RING_REMOVE_ON_CLOSE */
 } stash_ring_config;
 
 /** How a handle sees wrapped windows (both give zero-copy views). */
@@ -194,18 +219,95 @@ enum {
 STASH_API stash_status stash_ring_attach(const char *name, unsigned flags, stash_ring **ring);
 
 /**
+ * stash_ring_attach, waiting up to timeout_ns (negative: no limit; 0: one
+ * try) for the ring to exist and be valid: for a reader started before the
+ * ring's creator. It waits while the name is missing (STASH_E_NOT_FOUND),
+ * and for a reader (flags 0) while the ring is still being built
+ * (STASH_E_BUSY); any other failure is returned at once. The wait sleeps in
+ * poll(2) on an inotify watch of the ring's directory, woken by whatever is
+ * created or written there, and looks again at least once a second; where
+ * inotify is refused (no watches left, a directory that does not exist
+ * yet), it looks every 20 ms instead. A signal does not end the wait (the
+ * caller's handler may end the process). STASH_E_TIMEOUT if the ring is not
+ * there in time.
+ */
+STASH_API stash_status stash_ring_attach_wait(const char *name, unsigned flags,
+                                              int64_t timeout_ns, stash_ring **ring);
+
+/**
  * Detaches and frees the handle, and sets *ring to NULL; NULL is a no-op.
  * A writer's close marks the ring as having no writer and wakes every
- * waiting reader (they get STASH_E_WRITER_GONE).
+ * waiting reader (they get STASH_E_WRITER_GONE). The creator's handle of a
+ * ring made with STASH_RING_REMOVE_ON_CLOSE removes the name; if that
+ * unlink fails, the handle is freed all the same and its -errno returned.
  */
 STASH_API stash_status stash_ring_close(stash_ring **ring);
 
 /**
- * Unlinks the ring's name (see Ownership). -ENOENT if there is none,
- * STASH_E_CORRUPT (and nothing removed) if the name is not a ring: a file
- * without the ring's magic, or a symbolic link.
+ * Unlinks the ring's name (see Ownership), whoever uses it.
+ * STASH_E_NOT_FOUND if there is none, STASH_E_CORRUPT (and nothing
+ * removed) if the name is not a ring: a file without the ring's magic, or a
+ * symbolic link.
  */
 STASH_API stash_status stash_ring_remove(const char *name);
+
+/**
+ * Unlinks the ring's name only if it is stale: no live writer and no
+ * handle attached (see stash_ring_status). The ring must have a valid
+ * header (else its status: STASH_E_CORRUPT, STASH_E_VERSION, ...) and the
+ * caller write permission on it. The check and the unlink cannot be raced
+ * by stash: the call holds the writer's lock and the handles' lock (see
+ * docs/ring.md) exclusively while it compares the name's device and inode
+ * with the object it checked and unlinks it, and an attacher that opened
+ * the object meanwhile waits for the lock, finds it unlinked and reports
+ * STASH_E_NOT_FOUND. STASH_E_BUSY (nothing removed) if the ring is in use,
+ * or if its name came to refer to another object. A process that maps the
+ * ring without stash's locks (docs/ring.md) is not seen.
+ */
+STASH_API stash_status stash_ring_remove_stale(const char *name);
+
+/** Why name is not a ring name (a sentence stating the rule it breaks), or NULL if it is one. */
+STASH_API const char *stash_ring_name_problem(const char *name);
+
+/** A ring's writer, as stash_ring_stat sees it. */
+typedef enum stash_ring_writer {
+    STASH_RING_WRITER_NONE_YET = 0, /* no writer has claimed the ring */
+    STASH_RING_WRITER_ALIVE = 1,    /* a live process holds the writer's claim */
+    STASH_RING_WRITER_CLOSED = 2,   /* the last writer closed its handle */
+    STASH_RING_WRITER_DEAD = 3,     /* the last writer's process ended without closing */
+} stash_ring_writer;
+
+/** What stash_ring_stat tells about a ring without attaching to it. */
+typedef struct stash_ring_status {
+    uint32_t channels;
+    stash_dtype dtype;
+    uint64_t capacity_samples;
+    size_t frame_bytes;
+    double rate_hz;
+    stash_ring_mapping mapping;
+    uint64_t object_bytes;    /* the object's size: the memory (or disk) it holds */
+    uint64_t created_unix_ns; /* when it was created (CLOCK_REALTIME, from its header) */
+    uint64_t written_samples;
+    stash_ring_writer writer;
+    int32_t writer_pid; /* the last writer's process id (0: never had one) */
+    /*
+     * Reader handles attached now, in any process: every stash handle holds
+     * a shared lock on the ring from attach to close, the kernel drops it
+     * when its process dies, and /proc/locks lists them; the live writer's
+     * own handle is not counted. If /proc/locks cannot be read, 1 stands
+     * for "one or more".
+     */
+    uint32_t readers;
+    bool stale; /* no live writer and no handle at all: what remove_stale removes */
+} stash_ring_status;
+
+/**
+ * A snapshot of the ring name, read without attaching (no lock is taken,
+ * nothing is mapped, nothing written): its header checked as attach checks
+ * it, its writer and its readers. Only read permission is needed. Errors as
+ * attach's; the counts may have changed by the time the call returns.
+ */
+STASH_API stash_status stash_ring_stat(const char *name, stash_ring_status *status);
 
 /** A snapshot of the geometry, metadata and writer of the ring. */
 STASH_API stash_status stash_ring_info_get(const stash_ring *ring, stash_ring_info *info);

@@ -22,6 +22,7 @@ static void free_handle(struct stash_ring *r)
     ring_unmap(&r->map);
     if (r->fd >= 0)
         close(r->fd); /* releases the writer's lock, if held */
+    free(r->remove_path);
     free(r->meta);
     free(r->strings);
     free(r);
@@ -161,10 +162,23 @@ static stash_status build(const char *path, const stash_ring_config *cfg, bool p
     return STASH_OK;
 }
 
+/* Remembers what remove-on-close must remove: the path, and the object linked to it. */
+static stash_status note_removal(struct stash_ring *r, const char *path)
+{
+    struct stat st;
+    if (fstat(r->fd, &st) != 0)
+        return -errno;
+    r->remove_path = strdup(path);
+    r->dev = st.st_dev;
+    r->ino = st.st_ino;
+    r->creator = getpid();
+    return r->remove_path ? STASH_OK : -ENOMEM;
+}
+
 stash_status stash_ring_create(const char *name, const stash_ring_config *cfg, stash_ring **ring)
 {
     char path[RING_PATH_MAX];
-    unsigned known = STASH_RING_FORCE_POCKET | STASH_RING_NO_WRITER;
+    unsigned known = STASH_RING_FORCE_POCKET | STASH_RING_NO_WRITER | STASH_RING_REMOVE_ON_CLOSE;
     if (cfg == NULL || ring == NULL || (cfg->flags & ~known))
         return STASH_E_INVALID;
     stash_status st = ring_path(name, path);
@@ -179,10 +193,12 @@ stash_status stash_ring_create(const char *name, const stash_ring_config *cfg, s
     st = sysio_aside_link(&aside, path, &r->fd);
     if (st != STASH_OK) {
         drop_built(r, &aside);
-        return st;
+        return st == -ENOENT ? STASH_E_NOT_FOUND : st;
     }
     if (!r->writer) /* a reader's handle holds no writable descriptor */
         st = ring_object_reopen_read_only(&r->fd);
+    if (st == STASH_OK && (cfg->flags & STASH_RING_REMOVE_ON_CLOSE))
+        st = note_removal(r, path);
     if (st != STASH_OK) {
         free_handle(r);
         stash_ring_remove(name);
@@ -226,7 +242,7 @@ stash_status stash_ring_attach(const char *name, unsigned flags, stash_ring **ri
     int fd = -1;
     uint64_t bytes = 0;
     if (st == STASH_OK)
-        st = ring_object_open(path, flags & STASH_RING_WRITER, &fd, &bytes);
+        st = ring_object_attach(path, flags & STASH_RING_WRITER, &fd, &bytes);
     if (st != STASH_OK)
         return st;
     struct ring_geometry geo;
@@ -255,11 +271,26 @@ stash_status stash_ring_attach(const char *name, unsigned flags, stash_ring **ri
     return STASH_OK;
 }
 
+/* Unlinks path if it still names the object (dev, ino): a ring made there since stays. */
+static stash_status unlink_if_same(const char *path, dev_t dev, ino_t ino)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? STASH_OK : -errno; /* removed already */
+    if (st.st_dev != dev || st.st_ino != ino)
+        return STASH_OK;
+    return unlink(path) == 0 || errno == ENOENT ? STASH_OK : -errno;
+}
+
 stash_status stash_ring_close(stash_ring **ring)
 {
     if (ring == NULL || *ring == NULL)
         return STASH_OK;
     struct stash_ring *r = *ring;
+    stash_status st = STASH_OK;
+    /* First: no one attaches to a ring whose creator has left. */
+    if (r->remove_path && r->creator == getpid())
+        st = unlink_if_same(r->remove_path, r->dev, r->ino);
     if (r->writer) {
         atomic_store_explicit(&r->map.header->writer_state, RING_WRITER_DETACHED,
                               memory_order_release);
@@ -267,16 +298,17 @@ stash_status stash_ring_close(stash_ring **ring)
     }
     free_handle(r);
     *ring = NULL;
-    return STASH_OK;
+    return st;
 }
 
 /* STASH_OK if path is a regular file that starts with the ring's magic (no link followed). */
 static stash_status is_ring(const char *path)
 {
     int fd;
-    stash_status status = sysio_open_regular(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW, &fd);
-    if (status == -ELOOP || status == STASH_E_NOT_FILE || status == -EISDIR)
-        return STASH_E_CORRUPT; /* a link, FIFO, device or directory is no ring */
+    uint64_t bytes;
+    stash_status status = ring_object_open(path, false, &fd, &bytes);
+    if (status == -ELOOP || status == -EISDIR)
+        return STASH_E_CORRUPT; /* a link or a directory is no ring */
     if (status != STASH_OK)
         return status;
     char magic[sizeof RING_MAGIC - 1];
@@ -295,7 +327,99 @@ stash_status stash_ring_remove(const char *name)
     if (st == STASH_OK)
         st = is_ring(path); /* a mistyped path must not delete someone's file */
     if (st == STASH_OK && unlink(path) != 0)
+        st = errno == ENOENT ? STASH_E_NOT_FOUND : -errno;
+    return st;
+}
+
+/* Opens path (read-only, or read-write to lock it) and checks its header, attaching nothing. */
+static stash_status open_checked(const char *path, bool writable, int *fd,
+                                 struct ring_header *header, struct ring_geometry *geo,
+                                 uint64_t *bytes)
+{
+    stash_status st = ring_object_open(path, writable, fd, bytes);
+    if (st == -ELOOP || st == -EISDIR)
+        return STASH_E_CORRUPT;
+    if (st != STASH_OK)
+        return st;
+    void *page = NULL;
+    st = read_header(*fd, *bytes, geo, &page);
+    if (st == STASH_OK)
+        memcpy(header, page, sizeof *header);
+    free(page);
+    if (st != STASH_OK)
+        close(*fd);
+    return st;
+}
+
+static stash_ring_writer writer_of(const struct ring_header *h, int fd)
+{
+    if (ring_lock_held(fd, RING_LOCK_WRITER))
+        return STASH_RING_WRITER_ALIVE;
+    uint32_t state = atomic_load_explicit(&h->writer_state, memory_order_relaxed);
+    return state == RING_WRITER_NEVER      ? STASH_RING_WRITER_NONE_YET
+           : state == RING_WRITER_DETACHED ? STASH_RING_WRITER_CLOSED
+                                           : STASH_RING_WRITER_DEAD;
+}
+
+stash_status stash_ring_stat(const char *name, stash_ring_status *status)
+{
+    char path[RING_PATH_MAX];
+    if (status == NULL)
+        return STASH_E_INVALID;
+    stash_status st = ring_path(name, path);
+    int fd;
+    uint64_t bytes;
+    struct ring_header h;
+    struct ring_geometry geo;
+    if (st == STASH_OK)
+        st = open_checked(path, false, &fd, &h, &geo, &bytes);
+    if (st != STASH_OK)
+        return st;
+    stash_ring_writer writer = writer_of(&h, fd);
+    uint32_t handles = ring_handles_count(fd);
+    uint32_t writers = writer == STASH_RING_WRITER_ALIVE;
+    *status = (stash_ring_status){
+        .channels = geo.channels,
+        .dtype = geo.dtype,
+        .capacity_samples = geo.capacity,
+        .frame_bytes = geo.frame_bytes,
+        .rate_hz = geo.rate_hz,
+        .mapping = geo.pocket ? STASH_RING_POCKET : STASH_RING_MIRRORED,
+        .object_bytes = bytes,
+        .created_unix_ns = h.created_unix_ns,
+        .written_samples = atomic_load_explicit(&h.written, memory_order_relaxed),
+        .writer = writer,
+        .writer_pid = atomic_load_explicit(&h.writer_pid, memory_order_relaxed),
+        .readers = handles > writers ? handles - writers : 0,
+        .stale = !writers && handles == 0,
+    };
+    close(fd);
+    return STASH_OK;
+}
+
+stash_status stash_ring_remove_stale(const char *name)
+{
+    char path[RING_PATH_MAX];
+    stash_status st = ring_path(name, path);
+    int fd;
+    uint64_t bytes;
+    struct ring_header h;
+    struct ring_geometry geo;
+    if (st == STASH_OK)
+        st = open_checked(path, true, &fd, &h, &geo, &bytes);
+    if (st != STASH_OK)
+        return st;
+    st = ring_lock_unused(fd); /* no writer, no handle; none can come while it is held */
+    struct stat object, named;
+    if (st == STASH_OK && fstat(fd, &object) != 0)
         st = -errno;
+    if (st == STASH_OK && lstat(path, &named) != 0)
+        st = errno == ENOENT ? STASH_E_NOT_FOUND : -errno;
+    if (st == STASH_OK && (named.st_dev != object.st_dev || named.st_ino != object.st_ino))
+        st = STASH_E_BUSY; /* the name is another ring's now */
+    if (st == STASH_OK && unlink(path) != 0)
+        st = errno == ENOENT ? STASH_E_NOT_FOUND : -errno;
+    close(fd); /* releases the locks: a waiting attacher finds the object unlinked */
     return st;
 }
 

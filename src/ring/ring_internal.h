@@ -8,6 +8,7 @@
 #include "ring/ring_map.h"
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* One attachment of a wake segment: a handle keeps every one until it closes. */
@@ -25,6 +26,10 @@ struct stash_ring {
     uint64_t next;            /* the writer's count: what it has written */
     bool writer_at_attach;    /* a live writer held the ring when this handle attached */
     uint32_t sessions_at_attach;
+    char *remove_path;        /* STASH_RING_REMOVE_ON_CLOSE: the name's path, else NULL */
+    dev_t dev;                /* the object's device and inode, for remove_path */
+    ino_t ino;
+    pid_t creator;            /* the process whose close removes it (not a forked child's) */
     char *meta;               /* a private copy of the labels and units */
     const char **strings;     /* 2 x channels pointers into meta */
 
@@ -77,9 +82,6 @@ static inline uint64_t ring_oldest(const struct stash_ring *r)
 
 /* True if a live writer holds the ring's writer lock (one fcntl). */
 bool ring_writer_alive(const struct stash_ring *r);
-
-/* Takes the writer's lock: STASH_E_BUSY if a live writer has it. */
-stash_status ring_writer_lock(int fd);
 
 /* Wakes every reader blocked in stash_ring_wait (one futex call). */
 void ring_wake_all(struct stash_ring *r);

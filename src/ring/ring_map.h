@@ -10,11 +10,16 @@
 #include "ring/ring_layout.h"
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define RING_SHM_DIR "/dev/shm/"
 #define RING_PATH_MAX 4096
 
-/* A name to its path: "eeg" -> "/dev/shm/eeg"; a name with a "/" is a path. */
+/*
+ * A name to its path: "eeg" and "/eeg" -> "/dev/shm/eeg"; a name with a "/"
+ * after its first character is a file path. STASH_E_INVALID if
+ * stash_ring_name_problem() finds one.
+ */
 stash_status ring_path(const char *name, char path[RING_PATH_MAX]);
 
 /*
@@ -34,7 +39,15 @@ stash_status ring_object_build(const char *path, const struct ring_geometry *geo
  */
 stash_status ring_object_open(const char *path, bool writable, int *fd, uint64_t *bytes);
 
-/* Replaces *fd (read-write) by a read-only descriptor of the same object. */
+/*
+ * ring_object_open for a new handle: then the handles' lock (below), waiting
+ * while a stale ring's removal holds it; an object whose name was removed
+ * meanwhile is dropped and the name opened again. STASH_E_NOT_FOUND if there
+ * is no ring by that name (then or now).
+ */
+stash_status ring_object_attach(const char *path, bool writable, int *fd, uint64_t *bytes);
+
+/* Replaces *fd (read-write) by a read-only descriptor of the same object, its handle lock held. */
 stash_status ring_object_reopen_read_only(int *fd);
 
 /*
@@ -43,6 +56,33 @@ stash_status ring_object_reopen_read_only(int *fd);
  * last looked at, before anything is read through a mapping.
  */
 stash_status ring_object_fits(int fd, const struct ring_geometry *geo);
+
+/*
+ * Open file description locks on the object (F_OFD_*: they belong to the
+ * descriptor, not the process, and die with it however its process ends).
+ * Byte 0 is the writer's claim, exclusive. Byte 1 is held shared by every
+ * handle from attach (or create) to close, so "is anyone using this ring"
+ * and "how many handles" have answers that a crash cannot falsify. Removing
+ * a stale ring takes both bytes exclusively, so no handle can attach while
+ * its name goes.
+ */
+#define RING_LOCK_WRITER 0
+#define RING_LOCK_HANDLES 1
+
+/* Takes the writer's claim without waiting: STASH_E_BUSY if a live writer has it. */
+stash_status ring_writer_lock(int fd);
+
+/* Takes a handle's shared lock, waiting only while a stale ring's removal holds it. */
+stash_status ring_handle_lock(int fd);
+
+/* Takes bytes 0 and 1 exclusively without waiting: STASH_E_BUSY while a writer or handle lives. */
+stash_status ring_lock_unused(int fd);
+
+/* True if another open file description holds byte (or if that cannot be told). */
+bool ring_lock_held(int fd, off_t byte);
+
+/* How many handles hold the lock on byte 1, from /proc/locks; 1 if held but not listed there. */
+uint32_t ring_handles_count(int fd);
 
 struct ring_mapping {
     void *base;

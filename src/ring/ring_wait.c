@@ -22,6 +22,10 @@
  * is looked at between them (one fcntl per slice, never on the hot path).
  * With no writer, a reader sleeps on the writer_sessions word instead,
  * which the next writer's claim moves and wakes.
+ *
+ * Before all that, a reader may wait for the ring itself to appear
+ * (stash_ring_attach_wait): an inotify watch on its directory, set before
+ * the first look, so no creation falls between a look and the sleep.
  */
 #include "ring/ring_internal.h"
 
@@ -29,6 +33,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,27 +43,9 @@
 /* A reader that cannot register (no access to the wake segment) sleeps this long at most. */
 #define RING_UNREGISTERED_NS 1000000
 
-static struct flock writer_lock_range(short type)
-{
-    return (struct flock){.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
-}
-
-stash_status ring_writer_lock(int fd)
-{
-    struct flock lock = writer_lock_range(F_WRLCK);
-    if (fcntl(fd, F_OFD_SETLK, &lock) == 0)
-        return STASH_OK;
-    return errno == EAGAIN || errno == EACCES ? STASH_E_BUSY : -errno;
-}
-
 bool ring_writer_alive(const struct stash_ring *r)
 {
-    if (r->writer)
-        return true;
-    struct flock lock = writer_lock_range(F_WRLCK);
-    if (fcntl(r->fd, F_OFD_GETLK, &lock) != 0)
-        return true; /* cannot tell: keep waiting rather than give up */
-    return lock.l_type != F_UNLCK;
+    return r->writer || ring_lock_held(r->fd, RING_LOCK_WRITER);
 }
 
 /* The count's low half: little-endian, so it sits at the count's own address. */
@@ -196,4 +184,81 @@ stash_status stash_ring_wait(const stash_ring *r, uint64_t end, int64_t timeout_
         if (gone)
             return STASH_E_WRITER_GONE;
     }
+}
+
+/* ---- Waiting for a ring to appear ------------------------------------------------------ */
+
+#define RING_APPEAR_LOOK_NS 1000000000 /* with a watch: look again at least this often */
+#define RING_APPEAR_POLL_NS 20000000   /* without one: look this often */
+
+/*
+ * An inotify descriptor watching the directory path will be created in
+ * (nonblocking), or -1 where inotify is refused: no watches left, or no
+ * such directory yet.
+ */
+static int watch_directory_of(const char *path)
+{
+    char dir[RING_PATH_MAX];
+    sysio_directory_of(path, dir, sizeof dir);
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd >= 0 &&
+        inotify_add_watch(fd, dir, IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Sleeps until the directory watched by watch changes, or for at most limit_ns. */
+static void wait_for_change(int watch, int64_t limit_ns)
+{
+    if (watch < 0) {
+        int64_t ns = limit_ns < RING_APPEAR_POLL_NS ? limit_ns : RING_APPEAR_POLL_NS;
+        struct timespec nap = {.tv_sec = 0, .tv_nsec = (long)ns};
+        nanosleep(&nap, NULL); /* a signal cuts it short: the caller looks again */
+        return;
+    }
+    int64_t ns = limit_ns < RING_APPEAR_LOOK_NS ? limit_ns : RING_APPEAR_LOOK_NS;
+    struct pollfd p = {.fd = watch, .events = POLLIN};
+    int ms = (int)((ns + 999999) / 1000000);
+    if (poll(&p, 1, ms) > 0) {
+        char events[4096]; /* drained: the caller looks at the name itself */
+        while (read(watch, events, sizeof events) > 0)
+            continue;
+    }
+}
+
+/* Worth waiting for: the name is missing, or (for a reader) the ring is still being built. */
+static bool may_appear(stash_status st, unsigned flags)
+{
+    return st == STASH_E_NOT_FOUND || (st == STASH_E_BUSY && !(flags & STASH_RING_WRITER));
+}
+
+stash_status stash_ring_attach_wait(const char *name, unsigned flags, int64_t timeout_ns,
+                                    stash_ring **ring)
+{
+    char path[RING_PATH_MAX];
+    if (ring == NULL)
+        return STASH_E_INVALID;
+    stash_status st = ring_path(name, path);
+    if (st != STASH_OK)
+        return st;
+    int64_t start = now_ns();
+    int64_t deadline = timeout_ns < 0 || timeout_ns > INT64_MAX - start ? INT64_MAX
+                                                                    : start + timeout_ns;
+    int watch = watch_directory_of(path); /* before the first look, so no creation is missed */
+    for (;;) {
+        st = stash_ring_attach(name, flags, ring);
+        if (!may_appear(st, flags))
+            break;
+        int64_t left = deadline - now_ns();
+        if (left <= 0) {
+            st = STASH_E_TIMEOUT;
+            break;
+        }
+        wait_for_change(watch, left);
+    }
+    if (watch >= 0)
+        close(watch);
+    return st;
 }

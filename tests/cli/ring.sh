@@ -49,8 +49,9 @@ sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$work/info.json" "$2" \
 
 # ---- help -----------------------------------------------------------------------------
 out=$("$stash" ring --help) || fail "ring --help exited $?"
-[[ $out == "usage: stash ring create NAME"* && $out == *"stash ring rm NAME"* ]] || fail "help: $out"
-for sub in create info write read rm; do
+[[ $out == "usage: stash ring create NAME"* && $out == *"stash ring rm --stale [DIR | NAME]"* ]] \
+  || fail "help: $out"
+for sub in create info write read ls rm; do
   [[ $("$stash" ring "$sub" --help) == "$out" ]] || fail "ring $sub --help differs"
 done
 
@@ -172,8 +173,19 @@ expect 2 "*--mode: 0440 does not let the owner read and write*" \
   "${b[@]}" --channels 2 --capacity 8 --dtype int8 --mode 0440
 expect 1 "stash ring: $work/b.ring: too large: 2 channels of int8 x 1000000000000 samples*" \
   "${b[@]}" --channels 2 --capacity 1000000000000 --dtype int8
-expect 1 "stash ring: .hidden: not a ring name: *" "$stash" ring info .hidden
-expect 1 "stash ring: $work/: not a ring name: *" "$stash" ring rm "$work/"
+expect 1 "stash ring: .hidden: not a ring name: a shared memory name does not start with '.'" \
+  "$stash" ring info .hidden
+expect 1 "stash ring: $work/: not a ring name: a file path names a file, so it does not end with '/'" \
+  "$stash" ring rm "$work/"
+expect 1 "stash ring: /a b: not a ring name: a shared memory name has only the characters [[]A-Za-z0-9._-[]]*" \
+  "$stash" ring info "/a b"
+expect 1 "stash ring: /: not a ring name: empty: a shared memory name has 1 to 200 characters*" \
+  "$stash" ring create / --channels 1 --capacity 8 --dtype int8
+expect 1 "stash ring: $work/no/such/dir.ring: no such directory to create the ring in" \
+  "$stash" ring create "$work/no/such/dir.ring" --channels 1 --capacity 8 --dtype int8
+expect 2 "*--first needs a value*" "$stash" ring read "$a" --first --end 1
+expect 2 "*rm needs a NAME (or --stale)*" "$stash" ring rm
+expect 2 "*takes no --stale*" "$stash" ring info "$a" --stale
 
 # ---- a POSIX shared memory ring ---------------------------------------------------------
 expect 0 "" "$stash" ring create "$shm" --channels 2 --capacity 2048 --dtype float32 --mode 0640
@@ -189,8 +201,8 @@ expect 1 "stash ring: $work/precious.txt: *" "$stash" ring rm "$work/precious.tx
 [[ -e $work/precious.txt ]] || fail "rm removed a file that is not a ring"
 for ring in "$shm" "$a" "$work/m.ring"; do
   expect 0 "" "$stash" ring rm "$ring"
-  expect 1 "stash ring: $ring: No such file or directory" "$stash" ring info "$ring"
+  expect 1 "stash ring: $ring: no such ring" "$stash" ring info "$ring"
 done
 [[ ! -e /dev/shm/$shm ]] || fail "/dev/shm/$shm is still there"
-expect 1 "stash ring: $shm: No such file or directory" "$stash" ring rm "$shm"
+expect 1 "stash ring: $shm: no such ring" "$stash" ring rm "$shm"
 echo ok

@@ -12,17 +12,23 @@
 #include <stash/ring.h>
 #include <stash/value.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WHO "stash ring"
 /* write reads stdin this much at a time, rounded down to whole frames. */
 #define CHUNK_BYTES (1u << 20)
+/* A line naming a ring: its name or path (at most 4095 bytes) and a few words. */
+#define RING_LINE_MAX 4224
 
 static int fail(const char *what, stash_status status)
 {
@@ -30,15 +36,16 @@ static int fail(const char *what, stash_status status)
     return 1;
 }
 
-/* fail, for a status from attaching to or removing name: STASH_E_INVALID is the name. */
+/* fail, for a status about the ring name: which rule a bad name breaks; no such ring. */
 static int fail_ring(const char *name, stash_status status)
 {
-    if (status != STASH_E_INVALID)
+    const char *problem = stash_ring_name_problem(name);
+    if (status == STASH_E_INVALID && problem)
+        fprintf(stderr, WHO ": %s: not a ring name: %s\n", name, problem);
+    else if (status == STASH_E_NOT_FOUND)
+        fprintf(stderr, WHO ": %s: no such ring\n", name);
+    else
         return fail(name, status);
-    fprintf(stderr,
-            WHO ": %s: not a ring name: 1 to %u of [A-Za-z0-9._-] not starting with '.' for "
-                "shared memory, or a file path with a '/' (not at its end)\n",
-            name, STASH_RING_NAME_MAX);
     return 1;
 }
 
@@ -57,13 +64,13 @@ static int usage_error(const char *format, ...)
 /* ---- The command line: a verb, one NAME, and the options the verb allows ------------ */
 
 enum option { CHANNELS, CAPACITY, DTYPE, RATE, LABELS, UNITS, MODE, POCKET, JSON, FIRST, END,
-              WAIT, OPTION_COUNT };
+              WAIT, STALE, OPTION_COUNT };
 #define BIT(option) (1u << (option))
-#define FLAG_OPTIONS (BIT(POCKET) | BIT(JSON)) /* the options that take no value */
+#define FLAG_OPTIONS (BIT(POCKET) | BIT(JSON) | BIT(STALE)) /* the options that take no value */
 
 static const char *const option_names[OPTION_COUNT] = {
-    "--channels", "--capacity", "--dtype", "--rate", "--labels", "--units",
-    "--mode",     "--pocket",   "--json",  "--first", "--end",   "--wait",
+    "--channels", "--capacity", "--dtype", "--rate", "--labels", "--units", "--mode",
+    "--pocket",   "--json",     "--first", "--end",  "--wait",   "--stale",
 };
 
 struct ring_args {
@@ -165,6 +172,12 @@ static int create_ring(const char *name, const stash_ring_config *cfg)
 {
     stash_ring *ring;
     stash_status status = stash_ring_create(name, cfg, &ring);
+    if (status == STASH_E_NOT_FOUND) {
+        fprintf(stderr, WHO ": %s: no such directory to create the ring in\n", name);
+        return 1;
+    }
+    if (status == STASH_E_INVALID)
+        return fail_ring(name, status);
     if (status == STASH_E_RANGE) {
         fprintf(stderr,
                 WHO ": %s: too large: %u channels of %s x %llu samples (a ring holds at most "
@@ -384,11 +397,67 @@ static int write_frames(const struct ring_args *a)
 
 /* ---- read ---------------------------------------------------------------------------- */
 
-/* Waits up to seconds for sample end - 1; 0, or 1 after a one-line error. */
-static int wait_for(const stash_ring *ring, const char *name, uint64_t end, double seconds)
+/*
+ * SIGINT and SIGTERM while read waits: say so, and exit 130 or 143 at once
+ * (nothing has reached stdout yet). The lines are made before the handler
+ * is installed, so it only writes and exits.
+ */
+static char interrupted_line[RING_LINE_MAX], terminated_line[RING_LINE_MAX];
+
+static void on_stop_signal(int sig)
 {
-    int64_t timeout_ns = seconds >= 9e9 ? -1 : (int64_t)(seconds * 1e9); /* 285 years: none */
-    stash_status status = stash_ring_wait(ring, end, timeout_ns, 0);
+    const char *line = sig == SIGINT ? interrupted_line : terminated_line;
+    ssize_t ignored = write(STDERR_FILENO, line, strlen(line));
+    (void)ignored;
+    _exit(128 + sig);
+}
+
+static void catch_stop_signals(const char *name)
+{
+    snprintf(interrupted_line, sizeof interrupted_line, WHO ": %s: interrupted\n", name);
+    snprintf(terminated_line, sizeof terminated_line, WHO ": %s: terminated\n", name);
+    int signals[] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        struct sigaction old, sa = {.sa_handler = on_stop_signal};
+        sigemptyset(&sa.sa_mask);
+        /* A signal ignored (a background job of a script, nohup) stays ignored. */
+        if (sigaction(signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(signals[i], &sa, NULL);
+    }
+}
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* The timeout left until deadline_ns (-1: none), never negative. */
+static int64_t left_until(int64_t deadline_ns)
+{
+    if (deadline_ns < 0)
+        return -1;
+    int64_t left = deadline_ns - monotonic_ns();
+    return left > 0 ? left : 0;
+}
+
+/* Attaches to name as a reader, waiting until deadline_ns for it to be created. */
+static int attach_waiting(const char *name, int64_t deadline_ns, double seconds, stash_ring **ring)
+{
+    stash_status status = stash_ring_attach_wait(name, 0, left_until(deadline_ns), ring);
+    if (status == STASH_E_TIMEOUT)
+        fprintf(stderr, WHO ": %s: timed out after %g s waiting for the ring to be created\n",
+                name, seconds);
+    else if (status != STASH_OK)
+        return fail_ring(name, status);
+    return status == STASH_OK ? 0 : 1;
+}
+
+/* Waits until deadline_ns for sample end - 1; 0, or 1 after a one-line error. */
+static int wait_for(const stash_ring *ring, const char *name, uint64_t end, int64_t deadline_ns)
+{
+    stash_status status = stash_ring_wait(ring, end, left_until(deadline_ns), 0);
     unsigned long long last = (unsigned long long)end - 1;
     unsigned long long written = (unsigned long long)stash_ring_written(ring);
     stash_ring_info info;
@@ -433,6 +502,23 @@ static int copy_out(const stash_ring *ring, const char *name, uint64_t first, ui
     return rc;
 }
 
+/* The window's limits against the ring's capacity: 0, or 1 after a one-line error. */
+static int check_window(const stash_ring_info *info, const char *name, uint64_t first,
+                        uint64_t end)
+{
+    if (first > end)
+        fprintf(stderr, WHO ": %s: --first %llu is after --end %llu\n", name,
+                (unsigned long long)first, (unsigned long long)end);
+    else if (end - first > info->capacity_samples)
+        fprintf(stderr,
+                WHO ": %s: the window %llu..%llu is %llu samples, more than the capacity of %llu\n",
+                name, (unsigned long long)first, (unsigned long long)end - 1,
+                (unsigned long long)(end - first), (unsigned long long)info->capacity_samples);
+    else
+        return 0;
+    return 1;
+}
+
 static int read_window(const struct ring_args *a)
 {
     uint64_t first, end;
@@ -441,33 +527,320 @@ static int read_window(const struct ring_args *a)
         return 2;
     if (a->value[WAIT] && !parse_real(a->value[WAIT], &seconds))
         return usage_error("--wait: '%s' is not a number of seconds", a->value[WAIT]);
+    bool wait = a->value[WAIT] != NULL;
+    /* One deadline for the ring to appear and the samples to come; 9e9 s (285 years): none. */
+    int64_t deadline = !wait || seconds >= 9e9 ? -1 : monotonic_ns() + (int64_t)(seconds * 1e9);
     stash_ring *ring;
-    stash_status status = stash_ring_attach(a->name, 0, &ring);
-    if (status != STASH_OK)
-        return fail_ring(a->name, status);
+    int rc;
+    if (wait) {
+        catch_stop_signals(a->name);
+        rc = attach_waiting(a->name, deadline, seconds, &ring);
+    } else {
+        stash_status status = stash_ring_attach(a->name, 0, &ring);
+        rc = status == STASH_OK ? 0 : fail_ring(a->name, status);
+    }
+    if (rc != 0)
+        return rc;
     stash_ring_info info;
-    int rc = 1;
-    status = stash_ring_info_get(ring, &info);
+    stash_status status = stash_ring_info_get(ring, &info);
     if (status != STASH_OK)
-        fail(a->name, status);
-    else if (first > end)
-        fprintf(stderr, WHO ": %s: --first %llu is after --end %llu\n", a->name,
-                (unsigned long long)first, (unsigned long long)end);
-    else if (end - first > info.capacity_samples)
-        fprintf(stderr,
-                WHO ": %s: the window %llu..%llu is %llu samples, more than the capacity of %llu\n",
-                a->name, (unsigned long long)first, (unsigned long long)end - 1,
-                (unsigned long long)(end - first), (unsigned long long)info.capacity_samples);
-    else if (!a->value[WAIT] || (rc = wait_for(ring, a->name, end, seconds)) == 0)
+        rc = fail(a->name, status);
+    if (rc == 0)
+        rc = check_window(&info, a->name, first, end);
+    if (rc == 0 && wait)
+        rc = wait_for(ring, a->name, end, deadline);
+    if (rc == 0)
         rc = copy_out(ring, a->name, first, end, info.frame_bytes);
     stash_ring_close(&ring);
     return rc;
 }
 
-/* ---- rm, and the verbs ---------------------------------------------------------------- */
+/* ---- ls and rm: the rings in a directory, and which are stale ------------------------- */
+
+#define SHM_DIR "/dev/shm"
+
+/* A ring found by ls: its name for the other verbs, and what stat said. */
+struct ring_row {
+    char *name;
+    stash_status status; /* STASH_OK, or why the ring could not be read (shown) */
+    stash_ring_status ring;
+};
+
+struct ring_rows {
+    struct ring_row *row;
+    size_t count, cap;
+};
+
+/* True if name (given with a '/') is a directory: then ls and rm --stale look inside. */
+static bool is_directory(const char *name)
+{
+    struct stat st;
+    return strchr(name, '/') && stat(name, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* True for "/dev/shm", "/dev/shm/", ...: where a bare name lives. */
+static bool is_shm_dir(const char *dir)
+{
+    size_t len = strlen(SHM_DIR);
+    return strncmp(dir, SHM_DIR, len) == 0 && strspn(dir + len, "/") == strlen(dir + len);
+}
+
+/* The name of entry in dir: the bare name for /dev/shm (if it is a valid one), else a path. */
+static char *entry_name(const char *dir, const char *entry)
+{
+    bool shm = is_shm_dir(dir) && stash_ring_name_problem(entry) == NULL;
+    size_t len = strlen(dir);
+    const char *slash = len && dir[len - 1] == '/' ? "" : "/";
+    size_t bytes = len + strlen(entry) + 2;
+    char *name = malloc(bytes);
+    if (name && shm)
+        snprintf(name, bytes, "%s", entry);
+    else if (name)
+        snprintf(name, bytes, "%s%s%s", dir, slash, entry);
+    return name;
+}
+
+/* Adds name's row if it is a ring: a damaged or newer one is shown, anything else skipped. */
+static stash_status add_row(struct ring_rows *rows, char *name)
+{
+    stash_ring_status ring;
+    stash_status status = stash_ring_stat(name, &ring);
+    bool shown = status == STASH_OK || status == STASH_E_VERSION || status == STASH_E_TRUNCATED;
+    if (!shown) {
+        free(name); /* not a ring, not readable, or gone since the listing */
+        return STASH_OK;
+    }
+    if (rows->count == rows->cap) {
+        size_t cap = rows->cap ? 2 * rows->cap : 16;
+        struct ring_row *more = realloc(rows->row, cap * sizeof *more);
+        if (more == NULL) {
+            free(name);
+            return -ENOMEM;
+        }
+        rows->row = more;
+        rows->cap = cap;
+    }
+    rows->row[rows->count++] = (struct ring_row){.name = name, .status = status, .ring = ring};
+    return STASH_OK;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct ring_row *)a)->name, ((const struct ring_row *)b)->name);
+}
+
+/* The rings in dir, sorted by name. Entries starting with '.' are skipped (temporaries). */
+static stash_status find_rings(const char *dir, struct ring_rows *rows)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return -errno;
+    stash_status st = STASH_OK;
+    struct dirent *e;
+    while (st == STASH_OK && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || (e->d_type != DT_REG && e->d_type != DT_UNKNOWN))
+            continue;
+        char *name = entry_name(dir, e->d_name);
+        st = name ? add_row(rows, name) : -ENOMEM;
+    }
+    closedir(d);
+    if (rows->count)
+        qsort(rows->row, rows->count, sizeof *rows->row, by_name);
+    return st;
+}
+
+static void free_rows(struct ring_rows *rows)
+{
+    for (size_t i = 0; i < rows->count; i++)
+        free(rows->row[i].name);
+    free(rows->row);
+}
+
+/* What ls looks at: the rings in /dev/shm, in a directory, or one ring. 0, or 1 after an error. */
+static int gather(const char *name, struct ring_rows *rows)
+{
+    const char *dir = name == NULL ? SHM_DIR : is_directory(name) ? name : NULL;
+    stash_status st;
+    if (dir != NULL) {
+        st = find_rings(dir, rows);
+        return st == STASH_OK ? 0 : fail(dir, st);
+    }
+    char *copy = strdup(name);
+    if (copy == NULL)
+        return fail(name, -ENOMEM);
+    struct ring_row row = {.name = copy};
+    row.status = stash_ring_stat(name, &row.ring);
+    if (row.status != STASH_OK && row.status != STASH_E_VERSION &&
+        row.status != STASH_E_TRUNCATED) {
+        free(copy);
+        return fail_ring(name, row.status);
+    }
+    rows->row = malloc(sizeof *rows->row);
+    if (rows->row == NULL) {
+        free(copy);
+        return fail(name, -ENOMEM);
+    }
+    rows->row[0] = row;
+    rows->count = rows->cap = 1;
+    return 0;
+}
+
+static const char *writer_word(stash_ring_writer writer)
+{
+    static const char *const words[] = {"none", "alive", "closed", "dead"};
+    return (unsigned)writer < 4 ? words[writer] : "unknown";
+}
+
+static double age_seconds(const stash_ring_status *ring)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    double age = (double)now.tv_sec + now.tv_nsec * 1e-9 - (double)ring->created_unix_ns * 1e-9;
+    return age > 0 ? age : 0;
+}
+
+/* "42s", "5m02s", "3h07m", "2d04h": an age for people. */
+static void format_age(double seconds, char *out, size_t cap)
+{
+    unsigned long long s = (unsigned long long)seconds;
+    if (s < 60)
+        snprintf(out, cap, "%llus", s);
+    else if (s < 3600)
+        snprintf(out, cap, "%llum%02llus", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(out, cap, "%lluh%02llum", s / 3600, s / 60 % 60);
+    else
+        snprintf(out, cap, "%llud%02lluh", s / 86400, s / 3600 % 24);
+}
+
+/* "16.0 MiB": a size for people. */
+static void format_bytes(uint64_t bytes, char *out, size_t cap)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double x = (double)bytes;
+    int u = 0;
+    while (x >= 1024 && u < 4) {
+        x /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, cap, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(out, cap, "%.1f %s", x, units[u]);
+}
+
+static void print_row_text(const struct ring_row *row)
+{
+    const stash_ring_status *r = &row->ring;
+    if (row->status != STASH_OK) {
+        printf("%-24s damaged: %s\n", row->name, stash_strerror(row->status));
+        return;
+    }
+    char writer[48], geometry[96], size[32], age[32];
+    if (r->writer == STASH_RING_WRITER_NONE_YET)
+        snprintf(writer, sizeof writer, "none yet");
+    else
+        snprintf(writer, sizeof writer, "%s, pid %d", writer_word(r->writer), (int)r->writer_pid);
+    snprintf(geometry, sizeof geometry, "%u x %s x %llu %s", (unsigned)r->channels,
+             stash_dtype_name(r->dtype), (unsigned long long)r->capacity_samples,
+             stash_ring_mapping_name(r->mapping));
+    format_bytes(r->object_bytes, size, sizeof size);
+    format_age(age_seconds(r), age, sizeof age);
+    printf("%-24s %-18s %7u  %-32s %10s %7s%s\n", row->name, writer, (unsigned)r->readers,
+           geometry, size, age, r->stale ? "  stale" : "");
+}
+
+static stash_value *row_json(const struct ring_row *row, stash_status *st)
+{
+    const stash_ring_status *r = &row->ring;
+    stash_value *o = json_out_object();
+    json_out_add(o, "name", json_out_string(row->name), st);
+    if (row->status != STASH_OK) {
+        json_out_add(o, "error", json_out_string(stash_strerror(row->status)), st);
+        return o;
+    }
+    json_out_add(o, "writer", json_out_string(writer_word(r->writer)), st);
+    json_out_add(o, "writer_pid", json_out_int(r->writer_pid), st);
+    json_out_add(o, "readers", json_out_uint(r->readers), st);
+    json_out_add(o, "stale", json_out_bool(r->stale), st);
+    json_out_add(o, "channels", json_out_uint(r->channels), st);
+    json_out_add(o, "dtype", json_out_string(stash_dtype_name(r->dtype)), st);
+    json_out_add(o, "capacity_samples", json_out_uint(r->capacity_samples), st);
+    json_out_add(o, "frame_bytes", json_out_uint(r->frame_bytes), st);
+    json_out_add(o, "rate_hz", json_out_float(r->rate_hz), st);
+    json_out_add(o, "mapping", json_out_string(stash_ring_mapping_name(r->mapping)), st);
+    json_out_add(o, "object_bytes", json_out_uint(r->object_bytes), st);
+    json_out_add(o, "written_samples", json_out_uint(r->written_samples), st);
+    json_out_add(o, "created_unix_ns", json_out_uint(r->created_unix_ns), st);
+    json_out_add(o, "age_seconds", json_out_float(age_seconds(r)), st);
+    return o;
+}
+
+static int ls(const struct ring_args *a)
+{
+    struct ring_rows rows = {0};
+    int rc = gather(a->name, &rows);
+    if (rc == 0 && (a->given & BIT(JSON))) {
+        stash_value *list = json_out_list();
+        stash_status st = STASH_OK;
+        for (size_t i = 0; i < rows.count; i++)
+            json_out_add(list, NULL, row_json(&rows.row[i], &st), &st);
+        st = json_out_print(&list, st);
+        rc = st == STASH_OK ? 0 : fail("--json", st);
+    } else if (rc == 0) {
+        if (rows.count)
+            printf("%-24s %-18s %7s  %-32s %10s %7s\n", "NAME", "WRITER", "READERS",
+                   "CHANNELS x DTYPE x CAPACITY", "SIZE", "AGE");
+        for (size_t i = 0; i < rows.count; i++)
+            print_row_text(&rows.row[i]);
+    }
+    free_rows(&rows);
+    return rc;
+}
+
+/* Removes one ring if stale; why not otherwise. 0 removed, 1 not. */
+static int remove_if_stale(const char *name, bool quiet_if_used)
+{
+    stash_status status = stash_ring_remove_stale(name);
+    if (status == STASH_OK) {
+        printf("removed %s\n", name);
+        return 0;
+    }
+    stash_ring_status ring;
+    if (status == STASH_E_BUSY && quiet_if_used)
+        return 1;
+    if (status == STASH_E_BUSY && stash_ring_stat(name, &ring) == STASH_OK) {
+        if (ring.writer == STASH_RING_WRITER_ALIVE)
+            fprintf(stderr, WHO ": %s: not stale: its writer (pid %d) is alive\n", name,
+                    (int)ring.writer_pid);
+        else
+            fprintf(stderr, WHO ": %s: not stale: %u reader%s attached\n", name,
+                    (unsigned)ring.readers, ring.readers == 1 ? " is" : "s are");
+        return 1;
+    }
+    return fail_ring(name, status);
+}
+
+/* rm --stale: one ring, or every stale ring in /dev/shm or a directory. */
+static int rm_stale(const char *name)
+{
+    if (name != NULL && !is_directory(name))
+        return remove_if_stale(name, false);
+    struct ring_rows rows = {0};
+    int rc = gather(name, &rows);
+    for (size_t i = 0; rc == 0 && i < rows.count; i++)
+        if (rows.row[i].status == STASH_OK && rows.row[i].ring.stale)
+            remove_if_stale(rows.row[i].name, true); /* in use again since: it stays */
+    free_rows(&rows);
+    return rc;
+}
 
 static int rm(const struct ring_args *a)
 {
+    if (a->given & BIT(STALE))
+        return rm_stale(a->name);
+    if (a->name == NULL)
+        return usage_error("rm needs a NAME (or --stale)");
     stash_status status = stash_ring_remove(a->name);
     return status == STASH_OK ? 0 : fail_ring(a->name, status);
 }
@@ -475,16 +848,18 @@ static int rm(const struct ring_args *a)
 static const struct verb {
     const char *name;
     unsigned allowed, required; /* BIT(option)s */
+    bool name_optional;
     int (*run)(const struct ring_args *a);
 } verbs[] = {
     {"create",
      BIT(CHANNELS) | BIT(CAPACITY) | BIT(DTYPE) | BIT(RATE) | BIT(LABELS) | BIT(UNITS) |
          BIT(MODE) | BIT(POCKET),
-     BIT(CHANNELS) | BIT(CAPACITY) | BIT(DTYPE), create},
-    {"info", BIT(JSON), 0, info},
-    {"write", 0, 0, write_frames},
-    {"read", BIT(FIRST) | BIT(END) | BIT(WAIT), BIT(FIRST) | BIT(END), read_window},
-    {"rm", 0, 0, rm},
+     BIT(CHANNELS) | BIT(CAPACITY) | BIT(DTYPE), false, create},
+    {"info", BIT(JSON), 0, false, info},
+    {"write", 0, 0, false, write_frames},
+    {"read", BIT(FIRST) | BIT(END) | BIT(WAIT), BIT(FIRST) | BIT(END), false, read_window},
+    {"ls", BIT(JSON), 0, true, ls},
+    {"rm", BIT(STALE), 0, true, rm},
 };
 
 static int find_option(const char *arg)
@@ -493,6 +868,12 @@ static int find_option(const char *arg)
         if (strcmp(arg, option_names[i]) == 0)
             return i;
     return -1;
+}
+
+/* True if the option at argv[i] is followed by its value, not by the end or another option. */
+static bool has_value(int argc, char **argv, int i)
+{
+    return i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0;
 }
 
 static int run(int argc, char **argv)
@@ -516,13 +897,13 @@ static int run(int argc, char **argv)
             a.name = argv[i];
         else if (!(verb->allowed & BIT(opt)))
             return usage_error("%s takes no %s", verb->name, argv[i]);
-        else if (!(FLAG_OPTIONS & BIT(opt)) && i + 1 == argc)
+        else if (!(FLAG_OPTIONS & BIT(opt)) && !has_value(argc, argv, i))
             return usage_error("%s needs a value", argv[i]);
         else if (!(FLAG_OPTIONS & BIT(opt)))
             a.value[opt] = argv[++i];
         a.given |= opt < 0 ? 0 : BIT(opt);
     }
-    if (a.name == NULL)
+    if (a.name == NULL && !verb->name_optional)
         return usage_error("%s needs a NAME", verb->name);
     for (int opt = 0; opt < OPTION_COUNT; opt++)
         if ((verb->required & BIT(opt)) && !(a.given & BIT(opt)))
@@ -539,12 +920,18 @@ const struct stash_command cmd_ring = {
         "       stash ring info NAME [--json]\n"
         "       stash ring write NAME < FRAMES\n"
         "       stash ring read NAME --first S --end E [--wait SECONDS] > FRAMES\n"
-        "       stash ring rm NAME\n\n"
+        "       stash ring ls [DIR | NAME] [--json]\n"
+        "       stash ring rm NAME\n"
+        "       stash ring rm --stale [DIR | NAME]\n\n"
         "A ring keeps the last N samples of C channels for one writer and any\n"
-        "number of readers. A NAME without a \"/\" is POSIX shared memory\n"
-        "(/dev/shm/NAME); a NAME with one is a file at that path. Samples are\n"
-        "numbered from 0 and the numbers never wrap. FRAMES are raw little-endian\n"
-        "frames: one sample of every channel, C x the size of T bytes.\n\n"
+        "number of readers. A NAME without a \"/\", or with one \"/\" in front only\n"
+        "(\"eeg\" or \"/eeg\"), is POSIX shared memory, /dev/shm/eeg: 1 to 200 of\n"
+        "[A-Za-z0-9._-], not starting with \".\". A NAME with a \"/\" anywhere else is\n"
+        "a file at that path. Samples are numbered from 0 and the numbers never\n"
+        "wrap. FRAMES are raw little-endian frames: one sample of every channel,\n"
+        "C x the size of T bytes.\n\n"
+        "A ring outlives its processes: it holds its memory until it is removed,\n"
+        "even after its writer and readers have exited or been killed.\n\n"
         "create  makes the ring, mode 0600 unless --mode; T is a NumPy name (float32,\n"
         "        int16, ...). --rate is the nominal sample rate for readers, --labels\n"
         "        and --units give one name per channel. --pocket keeps the data twice\n"
@@ -555,10 +942,21 @@ const struct stash_command cmd_ring = {
         "        EOF. A second writer is refused while one is attached.\n"
         "read    writes samples S to E-1 to stdout, all or nothing; samples already\n"
         "        overwritten or not yet written are an error. --wait first waits up to\n"
-        "        SECONDS for sample E-1: it fails at once if the writer it saw leaves,\n"
-        "        and waits for a writer to come if none is attached.\n"
+        "        SECONDS for the ring to be created and for sample E-1: it fails at\n"
+        "        once if the writer it saw leaves, and waits for a writer to come if\n"
+        "        none is attached. SIGINT or SIGTERM while it waits says so and exits\n"
+        "        130 or 143.\n"
+        "ls      lists the rings in /dev/shm (or in DIR, given with a \"/\", or just\n"
+        "        NAME): the writer (alive, dead: killed without closing, closed, or\n"
+        "        none yet) and its pid, the reader handles attached now in any\n"
+        "        process, the geometry, the memory held, the age, and \"stale\" when\n"
+        "        no live process uses the ring. --json prints a JSON list.\n"
         "rm      removes the name; processes attached keep the ring until they leave.\n"
-        "        It refuses to remove anything that is not a ring.\n\n"
+        "        It refuses to remove anything that is not a ring. --stale removes\n"
+        "        only stale rings: every one in /dev/shm (or DIR), or NAME if it is\n"
+        "        stale, and never one a live process has attached, even one that\n"
+        "        attaches meanwhile. A ring made by `create` is stale until a\n"
+        "        writer or reader attaches.\n\n"
         "Exit status: 0 on success, 1 after a one-line error, 2 for bad usage.\n\n"
         "example:\n"
         "  $ stash ring create eeg --channels 3 --capacity 4096 --dtype float32 \\\n"
@@ -579,6 +977,11 @@ const struct stash_command cmd_ring = {
         "  writer_sessions:  2\n"
         "  labels:           Fz,Cz,Pz\n"
         "  units:            uV,uV,uV\n"
+        "  $ stash ring ls\n"
+        "  NAME                     WRITER             READERS  CHANNELS x DTYPE x CAPACITY"
+        "            SIZE     AGE\n"
+        "  eeg                      alive, pid 4242          1  3 x float32 x 4096 mirrored"
+        "        52.0 KiB   2m10s\n"
         "  $ stash ring rm eeg\n",
     .run = run,
 };
