@@ -104,16 +104,16 @@ static bool own_file(const struct dir_store *d, const struct stat *st)
 
 stash_status dir_open_own(const struct dir_store *d, const char *name, int flags, int *fd)
 {
-    /* O_NONBLOCK: a FIFO planted here must not hang the open; cleared once checked. */
-    int f = openat(d->dir_fd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
-    if (f < 0)
-        return errno == ELOOP || errno == ENXIO ? STASH_E_CORRUPT : -errno;
+    int f;
+    stash_status status = sysio_open_regular(d->dir_fd, name, flags | O_NOFOLLOW, &f);
+    if (status == -ELOOP || status == STASH_E_NOT_FILE || status == -EISDIR)
+        return STASH_E_CORRUPT; /* a link, FIFO, device or directory planted here */
+    if (status != STASH_OK)
+        return status;
     struct stat st;
-    stash_status status = fstat(f, &st) == 0 ? STASH_OK : -errno;
+    status = fstat(f, &st) == 0 ? STASH_OK : -errno;
     if (status == STASH_OK && !own_file(d, &st))
         status = STASH_E_CORRUPT;
-    if (status == STASH_OK && fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK) != 0)
-        status = -errno;
     if (status != STASH_OK) {
         sysio_close(f);
         return status;
