@@ -159,7 +159,8 @@ finish
 no_processes_left
 "$stash" ring info "stash-demo-$pid" >"$work/killed-ring.out" || fail "killed: no ring left?"
 has killed-ring "writer_attached:  no"
-"$stash" ring rm "stash-demo-$pid" || fail "killed: ring rm: exit $?"
+"$stash" ring rm --stale "stash-demo-$pid" || fail "killed: ring rm --stale: exit $?"
+[[ ! -e /dev/shm/stash-demo-$pid ]] || fail "killed: ring rm --stale left the ring"
 cmp -s "$dir/report.md" "$work/good-report.md" || fail "killed: report.md was replaced"
 pid=''
 
@@ -235,7 +236,8 @@ for round in 1 2 3 4 5 6 7 8; do
       if [[ -e /dev/shm/stash-demo-$pid ]]; then
         "$stash" ring info "stash-demo-$pid" >"$work/ring.out" || fail "round $round: ring info"
         grep -qF "writer_attached:  no" "$work/ring.out" || fail "round $round: a live writer?"
-        "$stash" ring rm "stash-demo-$pid" || fail "round $round: ring rm: exit $?"
+        "$stash" ring rm --stale "stash-demo-$pid" || fail "round $round: rm --stale: exit $?"
+        [[ ! -e /dev/shm/stash-demo-$pid ]] || fail "round $round: rm --stale left the ring"
       fi ;;
     *) fail "round $round: SIG$sig: exit $code: $(<"$work/round$round.err")" ;;
   esac
