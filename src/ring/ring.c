@@ -331,23 +331,32 @@ stash_status stash_ring_remove(const char *name)
     return st;
 }
 
-/* Opens path (read-only, or read-write to lock it) and checks its header, attaching nothing. */
-static stash_status open_checked(const char *path, bool writable, int *fd,
-                                 struct ring_header *header, struct ring_geometry *geo,
-                                 uint64_t *bytes)
+/* A ring opened by name without attaching: its descriptor and a copy of its checked header. */
+struct named_ring {
+    char path[RING_PATH_MAX];
+    int fd;
+    uint64_t bytes;
+    struct ring_header header;
+    struct ring_geometry geo;
+};
+
+/* Opens name's object (read-only, or read-write to lock it) and checks its header. */
+static stash_status open_named(const char *name, bool writable, struct named_ring *n)
 {
-    stash_status st = ring_object_open(path, writable, fd, bytes);
+    stash_status st = ring_path(name, n->path);
+    if (st == STASH_OK)
+        st = ring_object_open(n->path, writable, &n->fd, &n->bytes);
     if (st == -ELOOP || st == -EISDIR)
         return STASH_E_CORRUPT;
     if (st != STASH_OK)
         return st;
     void *page = NULL;
-    st = read_header(*fd, *bytes, geo, &page);
+    st = read_header(n->fd, n->bytes, &n->geo, &page);
     if (st == STASH_OK)
-        memcpy(header, page, sizeof *header);
+        memcpy(&n->header, page, sizeof n->header);
     free(page);
     if (st != STASH_OK)
-        close(*fd);
+        close(n->fd);
     return st;
 }
 
@@ -363,63 +372,53 @@ static stash_ring_writer writer_of(const struct ring_header *h, int fd)
 
 stash_status stash_ring_stat(const char *name, stash_ring_status *status)
 {
-    char path[RING_PATH_MAX];
     if (status == NULL)
         return STASH_E_INVALID;
-    stash_status st = ring_path(name, path);
-    int fd;
-    uint64_t bytes;
-    struct ring_header h;
-    struct ring_geometry geo;
-    if (st == STASH_OK)
-        st = open_checked(path, false, &fd, &h, &geo, &bytes);
+    struct named_ring n;
+    stash_status st = open_named(name, false, &n);
     if (st != STASH_OK)
         return st;
-    stash_ring_writer writer = writer_of(&h, fd);
-    uint32_t handles = ring_handles_count(fd);
+    struct ring_header *h = &n.header; /* not const: C11 atomic loads take a non-const pointer */
+    const struct ring_geometry *geo = &n.geo;
+    stash_ring_writer writer = writer_of(h, n.fd);
+    uint32_t handles = ring_handles_count(n.fd);
     uint32_t writers = writer == STASH_RING_WRITER_ALIVE;
     *status = (stash_ring_status){
-        .channels = geo.channels,
-        .dtype = geo.dtype,
-        .capacity_samples = geo.capacity,
-        .frame_bytes = geo.frame_bytes,
-        .rate_hz = geo.rate_hz,
-        .mapping = geo.pocket ? STASH_RING_POCKET : STASH_RING_MIRRORED,
-        .object_bytes = bytes,
-        .created_unix_ns = h.created_unix_ns,
-        .written_samples = atomic_load_explicit(&h.written, memory_order_relaxed),
+        .channels = geo->channels,
+        .dtype = geo->dtype,
+        .capacity_samples = geo->capacity,
+        .frame_bytes = geo->frame_bytes,
+        .rate_hz = geo->rate_hz,
+        .mapping = geo->pocket ? STASH_RING_POCKET : STASH_RING_MIRRORED,
+        .object_bytes = n.bytes,
+        .created_unix_ns = h->created_unix_ns,
+        .written_samples = atomic_load_explicit(&h->written, memory_order_relaxed),
         .writer = writer,
-        .writer_pid = atomic_load_explicit(&h.writer_pid, memory_order_relaxed),
+        .writer_pid = atomic_load_explicit(&h->writer_pid, memory_order_relaxed),
         .readers = handles > writers ? handles - writers : 0,
         .stale = !writers && handles == 0,
     };
-    close(fd);
+    close(n.fd);
     return STASH_OK;
 }
 
 stash_status stash_ring_remove_stale(const char *name)
 {
-    char path[RING_PATH_MAX];
-    stash_status st = ring_path(name, path);
-    int fd;
-    uint64_t bytes;
-    struct ring_header h;
-    struct ring_geometry geo;
-    if (st == STASH_OK)
-        st = open_checked(path, true, &fd, &h, &geo, &bytes);
+    struct named_ring n;
+    stash_status st = open_named(name, true, &n);
     if (st != STASH_OK)
         return st;
-    st = ring_lock_unused(fd); /* no writer, no handle; none can come while it is held */
+    st = ring_lock_unused(n.fd); /* no writer, no handle; none can come while it is held */
     struct stat object, named;
-    if (st == STASH_OK && fstat(fd, &object) != 0)
+    if (st == STASH_OK && fstat(n.fd, &object) != 0)
         st = -errno;
-    if (st == STASH_OK && lstat(path, &named) != 0)
+    if (st == STASH_OK && lstat(n.path, &named) != 0)
         st = errno == ENOENT ? STASH_E_NOT_FOUND : -errno;
     if (st == STASH_OK && (named.st_dev != object.st_dev || named.st_ino != object.st_ino))
         st = STASH_E_BUSY; /* the name is another ring's now */
-    if (st == STASH_OK && unlink(path) != 0)
+    if (st == STASH_OK && unlink(n.path) != 0)
         st = errno == ENOENT ? STASH_E_NOT_FOUND : -errno;
-    close(fd); /* releases the locks: a waiting attacher finds the object unlinked */
+    close(n.fd); /* releases the locks: a waiting attacher finds the object unlinked */
     return st;
 }
 

@@ -8,12 +8,12 @@
 #include "describe.h"
 #include "input.h"
 #include "json_out.h"
+#include "options.h"
 
 #include <stash/bytes.h>
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,17 +91,8 @@ static const struct dump_type types[] = {
 };
 #define TYPE_COUNT (sizeof types / sizeof types[0])
 
-/* One line saying what is wrong with the command line; exit code 2. */
-static int usage_error(const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    fputs(WHO ": ", stderr);
-    vfprintf(stderr, format, args);
-    fputs(" (see `stash dump --help`)\n", stderr);
-    va_end(args);
-    return 2;
-}
+/* One line saying what is wrong with the command line; exit code 2 (options.h). */
+#define usage_error(...) cli_usage_error(WHO, "dump", __VA_ARGS__)
 
 struct dump_args {
     const char *file;

@@ -7,6 +7,7 @@
  */
 #include "commands.h"
 #include "json_out.h"
+#include "options.h"
 #include "describe.h"
 
 #include <stash/ring.h>
@@ -16,7 +17,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,17 +49,8 @@ static int fail_ring(const char *name, stash_status status)
     return 1;
 }
 
-/* One line saying what is wrong with the command line; exit code 2. */
-static int usage_error(const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    fputs(WHO ": ", stderr);
-    vfprintf(stderr, format, args);
-    fputs(" (see `stash ring --help`)\n", stderr);
-    va_end(args);
-    return 2;
-}
+/* One line saying what is wrong with the command line; exit code 2 (options.h). */
+#define usage_error(...) cli_usage_error(WHO, "ring", __VA_ARGS__)
 
 /* ---- The command line: a verb, one NAME, and the options the verb allows ------------ */
 
