@@ -1,0 +1,1 @@
+"""NumPy's NPY files: save, load, map and inspect (being written)."""
