@@ -351,6 +351,37 @@ static int body_grow(struct body *body, size_t cap)
     return 0;
 }
 
+/* Up to cap bytes from fileobj.read into buf, more calls if reads come short. */
+static int read_up_to(PyObject *fileobj, unsigned char *buf, size_t cap, size_t *got)
+{
+    *got = 0;
+    while (*got < cap) {
+        PyObject *size = PyLong_FromSize_t(cap - *got);
+        PyObject *part = size ? PyObject_CallMethodOneArg(fileobj, str_read, size) : NULL;
+        Py_XDECREF(size);
+        if (!part)
+            return -1;
+        Py_buffer bytes;
+        if (PyObject_GetBuffer(part, &bytes, PyBUF_SIMPLE) < 0) {
+            Py_DECREF(part);
+            return -1;
+        }
+        size_t n = (size_t)bytes.len;
+        if (n <= cap - *got)
+            memcpy(buf + *got, bytes.buf, n);
+        PyBuffer_Release(&bytes);
+        Py_DECREF(part);
+        if (n > cap - *got) {
+            PyErr_SetString(PyExc_OSError, "stash.nco.read: fileobj.read returned too many bytes");
+            return -1;
+        }
+        if (n == 0)
+            break;
+        *got += n;
+    }
+    return 0;
+}
+
 /* One readinto (or read, for file objects without it) into [len, cap). */
 static int read_some(PyObject *fileobj, struct body *body, size_t *got)
 {
@@ -359,10 +390,9 @@ static int read_some(PyObject *fileobj, struct body *body, size_t *got)
     if (!readinto && !PyErr_ExceptionMatches(PyExc_AttributeError))
         return -1;
     PyErr_Clear();
-    PyObject *result;
     if (readinto) {
         PyObject *memory = memory_view(body->region, body->data + body->len, want, true);
-        result = memory ? PyObject_CallOneArg(readinto, memory) : NULL;
+        PyObject *result = memory ? PyObject_CallOneArg(readinto, memory) : NULL;
         Py_XDECREF(memory);
         Py_DECREF(readinto);
         if (!result)
@@ -378,27 +408,7 @@ static int read_some(PyObject *fileobj, struct body *body, size_t *got)
         *got = (size_t)n;
         return 0;
     }
-    PyObject *size = PyLong_FromSize_t(want);
-    result = size ? PyObject_CallMethodOneArg(fileobj, str_read, size) : NULL;
-    Py_XDECREF(size);
-    if (!result)
-        return -1;
-    Py_buffer bytes;
-    if (PyObject_GetBuffer(result, &bytes, PyBUF_SIMPLE) < 0) {
-        Py_DECREF(result);
-        return -1;
-    }
-    int ok = (size_t)bytes.len <= want;
-    if (ok)
-        memcpy(body->data + body->len, bytes.buf, (size_t)bytes.len);
-    *got = (size_t)bytes.len;
-    PyBuffer_Release(&bytes);
-    Py_DECREF(result);
-    if (!ok) {
-        PyErr_SetString(PyExc_OSError, "stash.nco.read: fileobj.read returned too many bytes");
-        return -1;
-    }
-    return 0;
+    return read_up_to(fileobj, body->data + body->len, want, got);
 }
 
 /*
@@ -457,24 +467,14 @@ static stash_status decode_header(const unsigned char *h, size_t len, uint64_t p
     return STASH_OK;
 }
 
-/* The header at the file's position: 40 bytes from fileobj.read. */
+/* The header at the file's position. */
 static int read_header(PyObject *fileobj, uint64_t pos, stash_nco_object *o)
 {
-    PyObject *size = PyLong_FromLong(STASH_NCO_HEADER_BYTES);
-    PyObject *header = size ? PyObject_CallMethodOneArg(fileobj, str_read, size) : NULL;
-    Py_XDECREF(size);
-    if (!header)
+    unsigned char header[STASH_NCO_HEADER_BYTES];
+    size_t got;
+    if (read_up_to(fileobj, header, sizeof header, &got) < 0)
         return -1;
-    Py_buffer bytes;
-    if (PyObject_GetBuffer(header, &bytes, PyBUF_SIMPLE) < 0) {
-        Py_DECREF(header);
-        return -1;
-    }
-    stash_status status = (size_t)bytes.len > STASH_NCO_HEADER_BYTES
-                              ? STASH_E_INVALID
-                              : decode_header(bytes.buf, (size_t)bytes.len, pos, o);
-    PyBuffer_Release(&bytes);
-    Py_DECREF(header);
+    stash_status status = decode_header(header, got, pos, o);
     if (status < 0) {
         stashpy_raise_context(status, "stash.nco.read: the object's header at byte %llu",
                               (unsigned long long)pos);
