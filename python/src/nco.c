@@ -1,6 +1,6 @@
 /*
  * nco.c - nengo's cache objects from Python: the functions under stash.nco
- * and the type NcoFile.
+ * and the types NcoFile and NcoBatch.
  *
  * read and write work on Python file objects, as nengo.utils.nco does, and
  * in as few calls into Python as can be: write builds the whole object in
@@ -20,7 +20,8 @@
  * zero-copy views that keep the mapping alive after close(). An open
  * stash_nco is read-only and thread-safe, so NcoFile has no lock; each call
  * holds its own reference to the region, so a close() from another thread
- * cannot pull the mapping away from under it.
+ * cannot pull the mapping away from under it. NcoBatch (stash_nco_batch,
+ * one thread at a time) takes its lock for each call.
  */
 #include "stashpy.h"
 
@@ -452,8 +453,10 @@ static stash_status decode_header(const unsigned char *h, size_t len, uint64_t p
 {
     if (len == 0)
         return STASH_E_EOF;
-    if (len < 4 || memcmp(h, "NCO", 3) != 0)
-        return len < 3 && memcmp(h, "NCO", len) == 0 ? STASH_E_TRUNCATED : STASH_E_CORRUPT;
+    if (memcmp(h, "NCO", len < 3 ? len : 3) != 0)
+        return STASH_E_CORRUPT;
+    if (len < 4)
+        return STASH_E_TRUNCATED;
     if (h[3] != STASH_NCO_VERSION)
         return STASH_E_VERSION;
     if (len < STASH_NCO_HEADER_BYTES)
@@ -759,6 +762,142 @@ static PyTypeObject NcoFileType = {
     .tp_as_sequence = &ncofile_as_sequence,
 };
 
+/* ---- NcoBatch ------------------------------------------------------------------ */
+
+/*
+ * Many appends under one lock and one index write (stash_nco_batch). The C
+ * batch serves one thread at a time, so each call takes the handle's lock.
+ */
+typedef struct {
+    PyObject_HEAD
+    stash_nco_batch *batch; /* NULL once closed */
+    PyObject *path;         /* bytes, for errors */
+    stashpy_lock lock;
+} NcoBatch;
+
+static PyObject *ncobatch_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"path", "durable", NULL};
+    PyObject *path;
+    int durable = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&|p:NcoBatch", keywords,
+                                     PyUnicode_FSConverter, &path, &durable))
+        return NULL;
+    NcoBatch *self = (NcoBatch *)type->tp_alloc(type, 0);
+    if (!self) {
+        Py_DECREF(path);
+        return NULL;
+    }
+    self->path = path;
+    if (stashpy_lock_init(&self->lock) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    stash_status status = stash_nco_batch_open(PyBytes_AS_STRING(path),
+                                               durable ? STASH_NCO_DURABLE : 0, &self->batch);
+    if (status < 0) {
+        raise_for_path(status, path);
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+/* Closes the C batch (the lock held): writes the index and drops the flock. */
+static stash_status ncobatch_close_locked(NcoBatch *self)
+{
+    if (!self->batch)
+        return STASH_OK;
+    stash_status status;
+    Py_BEGIN_ALLOW_THREADS
+    status = stash_nco_batch_close(&self->batch);
+    Py_END_ALLOW_THREADS
+    return status;
+}
+
+static void ncobatch_dealloc(PyObject *op)
+{
+    NcoBatch *self = (NcoBatch *)op;
+    if (self->lock.lock)
+        ncobatch_close_locked(self); /* no one else can hold it now; nowhere to report */
+    stashpy_lock_fini(&self->lock);
+    Py_XDECREF(self->path);
+    Py_TYPE(op)->tp_free(op);
+}
+
+static PyObject *ncobatch_add(PyObject *op, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"metadata", "array", NULL};
+    NcoBatch *self = (NcoBatch *)op;
+    PyObject *metadata, *array;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:add", keywords, &metadata, &array))
+        return NULL;
+    Py_buffer view;
+    stash_array_desc desc;
+    if (stashpy_buffer_get(array, &view, &desc, 0) < 0)
+        return NULL;
+    stash_value *meta;
+    stashpy_borrowed borrowed;
+    PyObject *result = NULL;
+    if (meta_tree(metadata, &meta, &borrowed) == 0) {
+        stashpy_lock_acquire(&self->lock);
+        stash_status status = STASH_E_CLOSED;
+        if (self->batch) {
+            Py_BEGIN_ALLOW_THREADS
+            status = stash_nco_batch_add(self->batch, meta, &desc, view.buf);
+            Py_END_ALLOW_THREADS
+        }
+        stashpy_lock_release(&self->lock);
+        result = status < 0 ? raise_for_path(status, self->path) : Py_NewRef(Py_None);
+    }
+    meta_tree_free(&meta, &borrowed);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyObject *ncobatch_close(PyObject *op, PyObject *unused)
+{
+    NcoBatch *self = (NcoBatch *)op;
+    (void)unused;
+    stashpy_lock_acquire(&self->lock);
+    stash_status status = ncobatch_close_locked(self);
+    stashpy_lock_release(&self->lock);
+    if (status < 0)
+        return raise_for_path(status, self->path);
+    Py_RETURN_NONE;
+}
+
+static PyObject *ncobatch_closed(PyObject *op, void *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(((NcoBatch *)op)->batch == NULL);
+}
+
+static PyMethodDef ncobatch_methods[] = {
+    {"add", (PyCFunction)(void (*)(void))ncobatch_add, METH_VARARGS | METH_KEYWORDS,
+     "add(metadata, array): appends one object, committed when add returns."},
+    {"close", ncobatch_close, METH_NOARGS,
+     "close(): writes the index and releases the file's lock; twice is fine."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef ncobatch_getset[] = {
+    {"closed", ncobatch_closed, NULL, "True after close().", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject NcoBatchType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "stash._stash._NcoBatch",
+    .tp_doc = "Many appends to one NCO file under one lock (see stash.nco.NcoBatch).",
+    .tp_basicsize = sizeof(NcoBatch),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = ncobatch_new,
+    .tp_dealloc = ncobatch_dealloc,
+    .tp_methods = ncobatch_methods,
+    .tp_getset = ncobatch_getset,
+};
+
 /* ---- The module's part ----------------------------------------------------------- */
 
 static PyMethodDef nco_methods[] = {
@@ -780,7 +919,9 @@ int stashpy_add_nco(PyObject *module)
         !(str_readinto = PyUnicode_InternFromString("readinto")) ||
         !(str_write = PyUnicode_InternFromString("write")))
         return -1;
-    if (PyType_Ready(&NcoFileType) < 0 || PyModule_AddFunctions(module, nco_methods) < 0)
+    if (PyType_Ready(&NcoFileType) < 0 || PyType_Ready(&NcoBatchType) < 0 ||
+        PyModule_AddFunctions(module, nco_methods) < 0 ||
+        PyModule_AddObjectRef(module, "_NcoFile", (PyObject *)&NcoFileType) < 0)
         return -1;
-    return PyModule_AddObjectRef(module, "_NcoFile", (PyObject *)&NcoFileType);
+    return PyModule_AddObjectRef(module, "_NcoBatch", (PyObject *)&NcoBatchType);
 }

@@ -4,6 +4,8 @@
     stash.nco.read(fileobj) -> (metadata, array)  # nengo.utils.nco.read
     stash.nco.append(path, metadata, array, durable=False)
     stash.nco.pack(path, metadata, array, durable=False)
+    with stash.nco.batch(path) as b:              # many appends, one lock, one index
+        b.add(metadata, array)
     with stash.nco.open(path) as f:               # an NcoFile: mapped, zero copy
         for metadata, array in f: ...
 
@@ -21,7 +23,7 @@ numpy.ascontiguousarray(x)).
 """
 from . import _stash
 
-__all__ = ["write", "read", "append", "pack", "open", "NcoFile"]
+__all__ = ["write", "read", "append", "pack", "batch", "open", "NcoFile", "NcoBatch"]
 
 
 def write(fileobj, metadata, array) -> None:
@@ -67,6 +69,35 @@ def pack(path, metadata, array, durable: bool = False) -> None:
     old file or the new one.
     """
     _stash._nco_pack(path, metadata, array, durable)
+
+
+class NcoBatch(_stash._NcoBatch):
+    """Many appends to one NCO file: NcoBatch(path, durable=False) or stash.nco.batch(path).
+
+    b.add(metadata, array) appends one object, committed when add returns (a
+    crash loses nothing added before it); the first add takes the file's
+    exclusive lock, which the batch holds until close(), so other appenders
+    wait for it and readers never do. close() writes the index once (until
+    then readers find the new objects by walking the chain); a batch that is
+    never closed is closed when it is collected, with nowhere to report an
+    error: close it, or use it as a context manager. For many small objects
+    this is much faster than append(), which locks, finds the chain's end and
+    rewrites the index for each. One thread at a time uses it (calls from
+    several threads take turns).
+    """
+
+    __slots__ = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def batch(path, durable: bool = False) -> NcoBatch:
+    """Starts a batch of appends to the NCO file at path: an NcoBatch."""
+    return NcoBatch(path, durable)
 
 
 class NcoFile(_stash._NcoFile):

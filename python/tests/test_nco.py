@@ -534,3 +534,68 @@ def test_random_damage_never_crashes():
             read_bytes(data[:rng.integers(len(data) + 1)])
         except stash.StashError:
             pass
+
+
+# ---- batches -------------------------------------------------------------------
+
+def test_a_batch_appends_many_objects_under_one_lock(tmp_path):
+    path = tmp_path / "many.nco"
+    stash.nco.pack(path, "first", np.zeros(1))
+    with stash.nco.batch(path) as b:
+        for i in range(100):
+            b.add({"i": i}, np.full((4, 4), i, dtype=np.float32))
+        with stash.nco.open(path) as f:  # readers walk the chain before the close
+            assert len(f) == 101
+    assert b.closed
+    with pytest.raises(stash.Closed):
+        b.add(None, np.zeros(1))
+    b.close()  # twice is fine
+    assert os.path.exists(str(path) + ".stashidx")
+    with stash.nco.open(path) as f:
+        assert len(f) == 101 and f.meta(0) == "first"
+        for i in range(100):
+            assert f.meta(i + 1) == {"i": i} and (f.array(i + 1) == i).all()
+
+
+def test_a_batch_creates_a_missing_file_and_refuses_bad_metadata(tmp_path):
+    path = tmp_path / "new.nco"
+    b = stash.nco.NcoBatch(path, durable=True)
+    with pytest.raises(TypeError):
+        b.add({1, 2}, np.zeros(1))
+    assert not path.exists()
+    b.add(None, np.arange(3))
+    b.close()
+    with stash.nco.open(path) as f:
+        assert len(f) == 1 and f.meta(0) is None
+
+
+def test_a_batch_shared_by_threads(tmp_path):
+    path = tmp_path / "threads.nco"
+    with stash.nco.batch(path) as b:
+        def work(n):
+            for i in range(25):
+                b.add([n, i], np.full(10, n))
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    with stash.nco.open(path) as f:
+        assert sorted(tuple(meta) for meta, _ in f) == [(n, i) for n in range(4)
+                                                         for i in range(25)]
+
+
+def test_a_batch_into_a_missing_directory_raises_file_not_found(tmp_path):
+    b = stash.nco.batch(tmp_path / "no" / "a.nco")
+    with pytest.raises(FileNotFoundError):
+        b.add(None, np.zeros(1))
+    b.close()
+
+
+def test_a_short_header_is_truncated_and_a_foreign_one_corrupt():
+    for data, error in ((b"N", stash.Truncated), (b"NC", stash.Truncated),
+                        (b"NCO", stash.Truncated), (b"NCO\x00" + bytes(10), stash.Truncated),
+                        (b"XY", stash.Corrupt), (b"\x93NUMPY", stash.Corrupt)):
+        with pytest.raises(error):
+            read_bytes(data)
