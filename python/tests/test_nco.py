@@ -384,6 +384,21 @@ def test_metadata_that_is_not_a_plain_value_is_a_type_error(tmp_path):
     assert not (tmp_path / "a.nco").exists()
 
 
+def test_metadata_with_arrays_or_numpy_scalars_is_unsupported(tmp_path):
+    """A pickle of those needs NumPy's constructors, which a safe reader refuses."""
+    for bad in ({"rmse": np.float64(0.1)}, [np.zeros(2)], {"z": 1 + 2j}):
+        f = io.BytesIO()
+        with pytest.raises(stash.Unsupported, match="tolist"):
+            stash.nco.write(f, bad, np.zeros(1))
+        assert f.getvalue() == b""
+        with pytest.raises(stash.Unsupported):
+            stash.nco.append(tmp_path / "a.nco", bad, np.zeros(1))
+        with pytest.raises(stash.Unsupported):
+            with stash.nco.batch(tmp_path / "a.nco") as b:
+                b.add(bad, np.zeros(1))
+    assert not (tmp_path / "a.nco").exists()
+
+
 def test_non_contiguous_arrays_are_a_buffer_error(tmp_path):
     f = io.BytesIO()
     with pytest.raises(BufferError, match="ascontiguousarray"):
