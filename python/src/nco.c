@@ -17,7 +17,9 @@
  * object that keeps what it was given never sees it freed.
  *
  * NcoFile maps a file (stash_nco_open) through a Region: arrays are
- * zero-copy views that keep the mapping alive after close(). An open
+ * zero-copy views that keep the mapping alive after close(). Opened with
+ * mapped=False (STASH_NCO_NO_MAP, for files other programs may truncate)
+ * it reads with pread and hands out copies instead. An open
  * stash_nco is read-only and thread-safe, so NcoFile has no lock; each call
  * holds its own reference to the region, so a close() from another thread
  * cannot pull the mapping away from under it. NcoBatch (stash_nco_batch,
@@ -614,6 +616,7 @@ typedef struct {
     PyObject_HEAD
     PyObject *region; /* owns the stash_nco; NULL once closed */
     size_t count;
+    bool mapped;      /* else opened with STASH_NCO_NO_MAP: read with pread, copies out */
 } NcoFile;
 
 static void close_nco(void *nco)
@@ -624,16 +627,17 @@ static void close_nco(void *nco)
 
 static PyObject *ncofile_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    static char *keywords[] = {"path", NULL};
+    static char *keywords[] = {"path", "mapped", NULL};
     PyObject *path;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&:NcoFile", keywords,
-                                     PyUnicode_FSConverter, &path))
+    int mapped = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&|$p:NcoFile", keywords,
+                                     PyUnicode_FSConverter, &path, &mapped))
         return NULL;
     stash_nco *nco = NULL;
     stash_nco_info info;
     stash_status status;
     Py_BEGIN_ALLOW_THREADS
-    status = stash_nco_open(PyBytes_AS_STRING(path), 0, &nco);
+    status = stash_nco_open(PyBytes_AS_STRING(path), mapped ? 0 : STASH_NCO_NO_MAP, &nco);
     if (status == STASH_OK)
         status = stash_nco_info_get(nco, &info);
     if (status < 0)
@@ -655,6 +659,7 @@ static PyObject *ncofile_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     }
     self->region = region;
     self->count = info.count;
+    self->mapped = mapped;
     return (PyObject *)self;
 }
 
@@ -664,69 +669,120 @@ static void ncofile_dealloc(PyObject *self)
     Py_TYPE(self)->tp_free(self);
 }
 
-/* The region (a new reference) and the index i, checked; NULL if closed or out of range. */
-static PyObject *ncofile_object(NcoFile *self, Py_ssize_t *i)
-{
-    if (!self->region)
-        return stashpy_raise_context(STASH_E_CLOSED, "NcoFile");
-    if (*i < 0)
-        *i += (Py_ssize_t)self->count;
-    if (*i < 0 || (size_t)*i >= self->count) {
-        PyErr_SetString(PyExc_IndexError, "NcoFile index out of range");
-        return NULL;
-    }
-    return Py_NewRef(self->region);
-}
-
-static PyObject *ncofile_meta(PyObject *op, PyObject *arg)
+/*
+ * The region (a new reference) and the object index arg names, checked
+ * (negative counts from the end); NULL if closed or out of range.
+ */
+static PyObject *ncofile_object(NcoFile *self, PyObject *arg, size_t *index)
 {
     Py_ssize_t i = PyNumber_AsSsize_t(arg, PyExc_IndexError);
     if (i == -1 && PyErr_Occurred())
         return NULL;
-    PyObject *region = ncofile_object((NcoFile *)op, &i);
+    if (!self->region)
+        return stashpy_raise_context(STASH_E_CLOSED, "NcoFile");
+    if (i < 0)
+        i += (Py_ssize_t)self->count;
+    if (i < 0 || (size_t)i >= self->count) {
+        PyErr_SetString(PyExc_IndexError, "NcoFile index out of range");
+        return NULL;
+    }
+    *index = (size_t)i;
+    return Py_NewRef(self->region);
+}
+
+/* Object i's pickle: in the mapping, or (not mapped) read into *copy, which the caller frees. */
+static stash_status object_pickle(const NcoFile *self, PyObject *region, size_t i,
+                                  const void **pickle, size_t *len, void **copy)
+{
+    const stash_nco *nco = stashpy_region_resource(region);
+    *copy = NULL;
+    if (self->mapped)
+        return stash_nco_meta_bytes(nco, i, pickle, len);
+    stash_status status;
+    Py_BEGIN_ALLOW_THREADS
+    status = stash_nco_meta_bytes_read(nco, i, copy, len);
+    Py_END_ALLOW_THREADS
+    *pickle = *copy;
+    return status;
+}
+
+static PyObject *ncofile_meta(PyObject *op, PyObject *arg)
+{
+    size_t i;
+    PyObject *region = ncofile_object((NcoFile *)op, arg, &i);
     if (!region)
         return NULL;
     const void *pickle;
     size_t len;
-    stash_status status = stash_nco_meta_bytes(stashpy_region_resource(region), (size_t)i,
-                                               &pickle, &len);
+    void *copy;
+    stash_status status = object_pickle((NcoFile *)op, region, i, &pickle, &len, &copy);
     PyObject *meta = status < 0 ? stashpy_raise(status) : meta_from_pickle(pickle, len);
+    free(copy);
     Py_DECREF(region);
     return meta;
 }
 
 static PyObject *ncofile_meta_bytes(PyObject *op, PyObject *arg)
 {
-    Py_ssize_t i = PyNumber_AsSsize_t(arg, PyExc_IndexError);
-    if (i == -1 && PyErr_Occurred())
-        return NULL;
-    PyObject *region = ncofile_object((NcoFile *)op, &i);
+    size_t i;
+    PyObject *region = ncofile_object((NcoFile *)op, arg, &i);
     if (!region)
         return NULL;
     const void *pickle;
     size_t len;
-    stash_status status = stash_nco_meta_bytes(stashpy_region_resource(region), (size_t)i,
-                                               &pickle, &len);
-    PyObject *bytes = status < 0 ? stashpy_raise(status)
-                                 : stashpy_bytes_view(region, pickle, len);
+    void *copy;
+    stash_status status = object_pickle((NcoFile *)op, region, i, &pickle, &len, &copy);
+    PyObject *bytes;
+    if (status < 0)
+        bytes = stashpy_raise(status);
+    else if (copy)
+        bytes = PyBytes_FromStringAndSize(copy, (Py_ssize_t)len);
+    else
+        bytes = stashpy_bytes_view(region, pickle, len);
+    free(copy);
     Py_DECREF(region);
     return bytes;
 }
 
+/* A writable ndarray over malloc'd data, which it frees when it goes. */
+static PyObject *owned_array(void *data, const stash_array_desc *desc)
+{
+    PyObject *numpy = stashpy_numpy();
+    if (!numpy) {
+        free(data);
+        return NULL;
+    }
+    PyObject *region = stashpy_region_new(data, free_memory);
+    PyObject *view = region ? stashpy_view_new(region, data, desc, true) : NULL;
+    Py_XDECREF(region);
+    if (!view)
+        return NULL;
+    PyObject *array = PyObject_CallMethod(numpy, "asarray", "O", view);
+    Py_DECREF(view);
+    return array;
+}
+
 static PyObject *ncofile_array(PyObject *op, PyObject *arg)
 {
-    Py_ssize_t i = PyNumber_AsSsize_t(arg, PyExc_IndexError);
-    if (i == -1 && PyErr_Occurred())
-        return NULL;
-    PyObject *region = ncofile_object((NcoFile *)op, &i);
+    size_t i;
+    PyObject *region = ncofile_object((NcoFile *)op, arg, &i);
     if (!region)
         return NULL;
+    const stash_nco *nco = stashpy_region_resource(region);
     stash_array_desc desc;
-    const void *data;
-    stash_status status = stash_nco_array(stashpy_region_resource(region), (size_t)i, &desc,
-                                          &data);
-    PyObject *array = status < 0 ? stashpy_raise(status)
-                                 : stashpy_array_view(region, data, &desc);
+    stash_status status;
+    PyObject *array;
+    if (((NcoFile *)op)->mapped) {
+        const void *data;
+        status = stash_nco_array(nco, i, &desc, &data);
+        array = status < 0 ? stashpy_raise(status) : stashpy_array_view(region, data, &desc);
+    } else {
+        void *data = NULL;
+        Py_BEGIN_ALLOW_THREADS
+        status = stash_nco_array_read(nco, i, &desc, &data);
+        Py_END_ALLOW_THREADS
+        array = status < 0 ? stashpy_raise(status) : owned_array(data, &desc);
+    }
     Py_DECREF(region);
     return array;
 }
@@ -758,9 +814,11 @@ static PyMethodDef ncofile_methods[] = {
     {"meta", ncofile_meta, METH_O,
      "meta(i): the i-th object's metadata, read with stash's safe pickle reader."},
     {"meta_bytes", ncofile_meta_bytes, METH_O,
-     "meta_bytes(i): the i-th object's metadata pickle as a read-only memoryview, zero copy."},
+     "meta_bytes(i): the i-th object's metadata pickle: a read-only memoryview, zero copy\n"
+     "(bytes, read from the file, when not mapped)."},
     {"array", ncofile_array, METH_O,
-     "array(i): the i-th object's array, read-only and zero copy; valid after close()."},
+     "array(i): the i-th object's array, read-only and zero copy, valid after close()\n"
+     "(a writable copy, read from the file, when not mapped)."},
     {"close", ncofile_close, METH_NOARGS,
      "close(): drops the file's mapping once no array or memoryview of it is left."},
     {NULL, NULL, 0, NULL},

@@ -101,16 +101,22 @@ def batch(path, durable: bool = False) -> NcoBatch:
 
 
 class NcoFile(_stash._NcoFile):
-    """An NCO file's objects, mapped read-only: NcoFile(path) or stash.nco.open(path).
+    """An NCO file's objects: NcoFile(path, mapped=True) or stash.nco.open(path).
 
     len(f) objects; f.meta(i) is object i's metadata (read safely, as read()
-    does), f.array(i) its array (read-only, zero copy), f[i] both as a
-    pair, and iterating gives the pairs in order. f.meta_bytes(i) is the
-    metadata's pickle as a read-only memoryview, for callers who trust the
-    file and want pickle.loads of what the safe reader refuses. Arrays and
-    memoryviews keep the mapping alive: they stay valid after close() and
-    after the NcoFile is gone. The objects are those committed when the file
-    was opened. Usable from any number of threads at once.
+    does), f.array(i) its array, f[i] both as a pair, and iterating gives
+    the pairs in order. f.meta_bytes(i) is the metadata's pickle itself, for
+    callers who trust the file and want pickle.loads of what the safe reader
+    refuses. The objects are those committed when the file was opened.
+    Usable from any number of threads at once.
+
+    Mapped (the default), arrays are read-only views of the file, zero copy,
+    and meta_bytes a read-only memoryview; they keep the mapping alive after
+    close() and after the NcoFile is gone. A program that truncates the file
+    in place (cp over it) makes reading the lost pages raise SIGBUS; for
+    files others may rewrite so, open with mapped=False: every call then
+    reads the file with pread and returns copies (writable arrays, bytes),
+    and a file cut short meanwhile raises stash.Truncated.
     """
 
     __slots__ = ()
@@ -133,6 +139,6 @@ class NcoFile(_stash._NcoFile):
         return f"<stash.nco.NcoFile, {state}>"
 
 
-def open(path) -> NcoFile:  # noqa: A001  (shadows the builtin inside this module only)
+def open(path, *, mapped: bool = True) -> NcoFile:  # noqa: A001  (shadows the builtin here only)
     """Opens the NCO file at path: an NcoFile (a context manager)."""
-    return NcoFile(path)
+    return NcoFile(path, mapped=mapped)

@@ -614,3 +614,32 @@ def test_a_short_header_is_truncated_and_a_foreign_one_corrupt():
                         (b"XY", stash.Corrupt), (b"\x93NUMPY", stash.Corrupt)):
         with pytest.raises(error):
             read_bytes(data)
+
+
+# ---- not mapped: pread and copies ------------------------------------------------
+
+def test_an_unmapped_file_reads_copies(tmp_path):
+    path = tmp_path / "a.nco"
+    for i, array in enumerate(ARRAYS):
+        stash.nco.append(path, {"i": i}, array)
+    with stash.nco.open(path, mapped=False) as f:
+        assert len(f) == len(ARRAYS)
+        for i, (meta, array) in enumerate(f):
+            assert meta == {"i": i}
+            same_array(array, ARRAYS[i])
+            assert array.flags.writeable
+        raw = f.meta_bytes(0)
+        assert isinstance(raw, bytes) and pickle.loads(raw) == {"i": 0}
+        kept = f.array(0)
+    kept[0, 0] = 42  # a copy: the file is untouched
+    with stash.nco.open(path) as f:
+        assert f.array(0)[0, 0] == ARRAYS[0][0, 0]
+
+
+def test_an_unmapped_file_cut_short_raises_truncated(tmp_path):
+    path = tmp_path / "a.nco"
+    stash.nco.pack(path, "meta", np.arange(1000.0))
+    with stash.nco.NcoFile(path, mapped=False) as f:
+        os.truncate(path, 100)
+        with pytest.raises(stash.Truncated):
+            f.array(0)
