@@ -267,7 +267,7 @@ static int write_all(PyObject *fileobj, PyObject *region, unsigned char *data, s
         Py_DECREF(memory);
         if (!wrote)
             return -1;
-        if (wrote == Py_None) { /* a buffered writer took it all */
+        if (wrote == Py_None) { /* a file-like object that does not count took it all */
             Py_DECREF(wrote);
             return 0;
         }
