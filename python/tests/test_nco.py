@@ -516,6 +516,33 @@ def test_a_pickle_that_would_run_code_is_unsafe_and_runs_nothing(tmp_path):
     assert not marker.exists()
 
 
+def object_with_pickle(raw, array=np.arange(3.0)):
+    """An NCO object, laid out as nengo lays it out, around the pickle bytes given."""
+    npy = io.BytesIO()
+    np.save(npy, array)
+    pickle_end = align16(NENGO_HEADER_BYTES) + len(raw)
+    array_start = align16(pickle_end)
+    header = struct.pack(NENGO_HEADER, b"NCO", 0, align16(NENGO_HEADER_BYTES), pickle_end,
+                         array_start, array_start + len(npy.getvalue()))
+    return (header.ljust(align16(NENGO_HEADER_BYTES), b"\0") + raw).ljust(array_start, b"\0") \
+        + npy.getvalue()
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4, 5])
+def test_a_global_naming_os_system_is_unsafe_at_every_protocol(tmp_path, protocol):
+    marker = tmp_path / "ran"
+    if protocol == 0:  # GLOBAL, written by hand as an attacker would
+        raw = b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."
+    else:              # GLOBAL (2) or STACK_GLOBAL (4, 5), as pickle writes them
+        raw = pickle.dumps(RunsCode(marker), protocol)
+    safe = pickle.dumps("safe", protocol)
+    assert stash.nco.read(io.BytesIO(object_with_pickle(safe)))[0] == "safe"  # well formed
+    f = io.BytesIO(object_with_pickle(raw))
+    with pytest.raises(stash.Unsafe, match="GLOBAL"):
+        stash.nco.read(f)
+    assert not marker.exists()
+
+
 def test_an_unsafe_object_in_a_file_keeps_its_array(tmp_path):
     marker = tmp_path / "ran"
     (tmp_path / "a.nco").write_bytes(hostile_file(tmp_path, marker))
