@@ -37,6 +37,7 @@ class NotAFile(StashError, OSError): ...
 # ---- memfile
 
 # ---- npy and nco (submodules stash.npy and stash.nco have their own stubs)
+from . import nco as nco, npy as npy
 
 # ---- store
 
