@@ -1000,6 +1000,59 @@ static void test_remove_on_close_removes_only_its_own_ring(void **state)
     assert_ok(stash_ring_remove(name));
 }
 
+/*
+ * A child that abandons its copy of the writer's handle leaves the parent the
+ * ring's writer (a close would have marked it detached and woken readers),
+ * and holds the claim no longer: once the parent closes, a new writer comes.
+ */
+static void test_a_forked_child_abandons_the_writer_it_inherited(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 16, STASH_DTYPE_FLOAT32);
+    const char *name = ring_at("abandon");
+    stash_ring *w, *reader, *other;
+    assert_ok(stash_ring_create(name, &cfg, &w));
+    put_f32(w, 0, 2, 1);
+    int done[2], go[2];
+    assert_int_equal(pipe(done), 0);
+    assert_int_equal(pipe(go), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        char byte = 'x';
+        close(go[1]);
+        bool ok = stash_ring_abandon(&w) == STASH_OK && w == NULL &&
+                  stash_ring_abandon(&w) == STASH_OK;
+        ok = write(done[1], &byte, 1) == 1 && ok;
+        ok = read(go[0], &byte, 1) == 0 && ok; /* alive until the parent has checked */
+        _exit(ok ? 0 : 1);
+    }
+    close(go[0]);
+    close(done[1]);
+    char byte;
+    assert_int_equal(read(done[0], &byte, 1), 1); /* the child has abandoned its copy */
+    close(done[0]);
+    stash_ring_info info;
+    assert_ok(stash_ring_attach(name, 0, &reader));
+    assert_ok(stash_ring_info_get(reader, &info));
+    assert_true(info.writer_attached);
+    assert_int_equal(stash_ring_wait(reader, 3, 0, 0), STASH_E_TIMEOUT); /* not WRITER_GONE */
+    assert_int_equal(stash_ring_attach(name, STASH_RING_WRITER, &other), STASH_E_BUSY);
+    put_f32(w, 2, 3, 1);
+    assert_window_f32(reader, 0, 5, 1);
+    /* The child, still alive, keeps no descriptor holding the claim. */
+    assert_ok(stash_ring_close(&w));
+    assert_ok(stash_ring_attach(name, STASH_RING_WRITER, &other));
+    put_f32(other, 5, 1, 1);
+    assert_window_f32(reader, 0, 6, 1);
+    close(go[1]);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_ok(stash_ring_close(&other));
+    assert_ok(stash_ring_close(&reader));
+    assert_ok(stash_ring_remove(name));
+}
+
 /* True once process pid has an inotify descriptor open. */
 static bool has_inotify(pid_t pid)
 {
@@ -1313,6 +1366,7 @@ int main(void)
         cmocka_unit_test(test_remove_stale_takes_a_killed_writers_ring_and_keeps_a_read_one),
         cmocka_unit_test(test_an_attacher_waits_out_a_stale_removal_and_finds_nothing),
         cmocka_unit_test(test_remove_on_close_removes_only_its_own_ring),
+        cmocka_unit_test(test_a_forked_child_abandons_the_writer_it_inherited),
         cmocka_unit_test(test_attach_wait_sees_a_ring_created_after_it_began),
         cmocka_unit_test(test_attach_wait_times_out_cleanly),
     };

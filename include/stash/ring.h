@@ -244,6 +244,21 @@ STASH_API stash_status stash_ring_attach_wait(const char *name, unsigned flags,
 STASH_API stash_status stash_ring_close(stash_ring **ring);
 
 /**
+ * Frees a handle inherited across fork(2) without touching what the parent
+ * still uses, and sets *ring to NULL; NULL is a no-op. For the child only:
+ * the header is not written (a writer's handle leaves the ring marked as
+ * written by its live writer, the parent), no reader is woken, the name is
+ * not removed, and no lock is released: the writer's claim and the handle
+ * lock are open file description locks that the child's descriptor shares
+ * with the parent's, so closing it leaves them the parent's. The child's
+ * mappings, wake segment attachments and descriptor go, so the child no
+ * longer keeps the ring's memory or its claim alive once the parent closes.
+ * Pointers from stash_ring_view become invalid. Never returns an error.
+ * Like close, it must not race another call on the handle in the child.
+ */
+STASH_API stash_status stash_ring_abandon(stash_ring **ring);
+
+/**
  * Unlinks the ring's name (see Ownership), whoever uses it.
  * STASH_E_NOT_FOUND if there is none, STASH_E_CORRUPT (and nothing
  * removed) if the name is not a ring: a file without the ring's magic, or a

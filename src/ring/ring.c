@@ -301,6 +301,15 @@ stash_status stash_ring_close(stash_ring **ring)
     return st;
 }
 
+stash_status stash_ring_abandon(stash_ring **ring)
+{
+    if (ring == NULL || *ring == NULL)
+        return STASH_OK;
+    free_handle(*ring); /* unmaps, detaches, closes: nothing shared is written */
+    *ring = NULL;
+    return STASH_OK;
+}
+
 /* STASH_OK if path is a regular file that starts with the ring's magic (no link followed). */
 static stash_status is_ring(const char *path)
 {
