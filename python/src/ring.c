@@ -35,10 +35,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/* What a ring's Region owns: the C handle and the process that may close it. */
+/*
+ * What a ring's Region owns: the C handle, the process that may close it,
+ * and the calls running without the GIL. close() detaches the handle from
+ * its ring at once (a writer's claim ends, readers are told) unless such a
+ * call is in flight, in which case the last of them does; the mapping stays
+ * until the region's last reference goes.
+ */
 struct ring_handle {
     stash_ring *ring;
     pid_t pid;
+    int busy;      /* calls in flight without the GIL */
+    bool closing;  /* the Ring was closed: detach when nothing is in flight */
+    bool detached;
 };
 
 typedef struct RingObject {
@@ -94,6 +103,31 @@ static void release_handle(void *resource)
     else
         (void)stash_ring_abandon(&handle->ring);
     PyMem_RawFree(handle);
+}
+
+/* stash_ring_detach, once, and never in a forked child (which abandons). */
+static stash_status detach_handle(struct ring_handle *handle)
+{
+    if (handle->detached || handle->pid != getpid())
+        return STASH_OK;
+    handle->detached = true;
+    return stash_ring_detach(handle->ring);
+}
+
+/* Before letting go of the GIL in a call: the handle stays, and is not detached, until call_end. */
+static PyObject *call_begin(RingObject *self)
+{
+    PyObject *region = Py_NewRef(self->region);
+    ((struct ring_handle *)stashpy_region_resource(region))->busy++;
+    return region;
+}
+
+static void call_end(PyObject *region)
+{
+    struct ring_handle *handle = stashpy_region_resource(region);
+    if (--handle->busy == 0 && handle->closing)
+        (void)detach_handle(handle); /* close() has returned: nobody to tell of a failure */
+    Py_DECREF(region);
 }
 
 static int64_t monotonic_ns(void)
@@ -202,8 +236,7 @@ static PyObject *ring_wrap(stash_ring *ring, PyObject *name)
         stash_ring_close(&ring);
         return status == STASH_OK ? PyErr_NoMemory() : stashpy_raise(status);
     }
-    handle->ring = ring;
-    handle->pid = getpid();
+    *handle = (struct ring_handle){.ring = ring, .pid = getpid()};
     PyObject *region = stashpy_region_new(handle, release_handle);
     if (!region)
         return NULL;
@@ -353,9 +386,9 @@ static PyObject *ring_remove(PyObject *cls, PyObject *name_obj)
 /* ---- Closing ----------------------------------------------------------------- */
 
 /*
- * Drops the Ring's hold on its handle: closed now if nothing else holds it
- * (the status returned), else when the last view or call in flight lets go.
- * In a forked child (abandon) the handle is never closed here.
+ * Drops the Ring's hold on its handle: detached from the ring now (the
+ * status returned) unless a call is in flight, freed when the last view or
+ * call lets go. In a forked child (abandon) nothing shared is touched.
  */
 static stash_status ring_drop(RingObject *self, bool abandon)
 {
@@ -365,8 +398,11 @@ static stash_status ring_drop(RingObject *self, bool abandon)
     live_remove(self);
     Py_CLEAR(self->frames); /* its view of the region, unless a window still uses it */
     struct ring_handle *handle = stashpy_region_resource(self->region);
-    if (!abandon && Py_REFCNT(self->region) == 1 && handle->pid == getpid())
-        status = stash_ring_close(&handle->ring);
+    if (!abandon) {
+        handle->closing = true;
+        if (handle->busy == 0)
+            status = detach_handle(handle);
+    }
     self->ring = NULL;
     Py_CLEAR(self->region);
     return status;
@@ -446,18 +482,18 @@ static PyObject *ring_put(PyObject *op, PyObject *obj)
         PyBuffer_Release(&view);
         return closed_error(self);
     }
-    PyObject *region = Py_NewRef(self->region); /* the handle outlives a close meanwhile */
     stash_ring *ring = self->ring;
     stash_status status;
     if (view.len >= STASHPY_GIL_FREE_BYTES) {
+        PyObject *region = call_begin(self); /* the handle outlives a close meanwhile */
         Py_BEGIN_ALLOW_THREADS
         status = stash_ring_put_array(ring, &desc, view.buf);
         Py_END_ALLOW_THREADS
+        call_end(region);
     } else {
         status = stash_ring_put_array(ring, &desc, view.buf);
     }
     stashpy_lock_release(&self->lock);
-    Py_DECREF(region);
     PyBuffer_Release(&view);
     if (status == STASH_E_SHAPE)
         return shape_error(self, &desc);
@@ -570,15 +606,16 @@ static PyObject *ring_read(PyObject *op, PyObject *const *args, Py_ssize_t nargs
         Py_DECREF(out);
         return NULL;
     }
-    PyObject *region = Py_NewRef(self->region);
     if (view.len >= STASHPY_GIL_FREE_BYTES) {
+        stash_ring *ring = self->ring;
+        PyObject *region = call_begin(self);
         Py_BEGIN_ALLOW_THREADS
-        status = stash_ring_copy(self->ring, first, end, view.buf);
+        status = stash_ring_copy(ring, first, end, view.buf);
         Py_END_ALLOW_THREADS
+        call_end(region);
     } else {
         status = stash_ring_copy(self->ring, first, end, view.buf);
     }
-    Py_DECREF(region);
     PyBuffer_Release(&view);
     if (status < 0) {
         Py_DECREF(out);
@@ -605,7 +642,7 @@ static PyObject *ring_wait(PyObject *op, PyObject *args, PyObject *kwargs)
     uint64_t written = stash_ring_written(ring);
     if (written >= end)
         return PyLong_FromUnsignedLongLong(written);
-    PyObject *region = Py_NewRef(self->region); /* a close() meanwhile waits for us */
+    PyObject *region = call_begin(self); /* a close() meanwhile waits for us */
     int64_t deadline = timeout_ns < 0 ? -1 : monotonic_ns() + timeout_ns;
     stash_status status;
     for (;;) {
@@ -620,12 +657,12 @@ static PyObject *ring_wait(PyObject *op, PyObject *args, PyObject *kwargs)
         if (status != STASH_E_TIMEOUT || (deadline >= 0 && monotonic_ns() >= deadline))
             break;
         if (PyErr_CheckSignals() < 0) {
-            Py_DECREF(region);
+            call_end(region);
             return NULL;
         }
     }
     written = stash_ring_written(ring);
-    Py_DECREF(region);
+    call_end(region);
     if (status < 0)
         return stashpy_raise_context(status, "ring %R, waiting for sample %llu (written: %llu)",
                                      self->name, (unsigned long long)end - 1,

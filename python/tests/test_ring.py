@@ -227,15 +227,42 @@ def test_a_wait_in_flight_outlives_close_in_another_thread(names):
     name = names()
     with stash.Ring.create(name, 1, 16) as ring:
         reader = stash.Ring.attach(name)
-        got = []
-        waiter = threading.Thread(target=lambda: got.append(reader.wait(1, timeout=HANG)))
+        got, tid = [], []
+
+        def wait():
+            tid.append(threading.get_native_id())
+            try:
+                got.append(reader.wait(1, timeout=HANG))
+            except stash.Closed:
+                got.append("closed first")  # the signal below came too early
+
+        waiter = threading.Thread(target=wait)
         waiter.start()
-        time.sleep(0.1)  # most likely inside the wait by now; either order is correct
+        while not tid:
+            time.sleep(0.001)
+        _until_waiting(os.getpid(), tid[0], name)
         reader.close()
         ring.put(frames(0, 1, 1))
         waiter.join(HANG)
-        assert got == [1] or got == []  # [] only if close came first: then wait raised Closed
+        assert got == [1]
         assert reader.closed
+
+
+def test_closing_a_writer_with_windows_alive_ends_its_claim(names):
+    name = names()
+    ring = stash.Ring.create(name, 1, 16)
+    ring.put(frames(0, 4, 1))
+    window = ring.window(0, 4)
+    with stash.Ring.attach(name) as reader:
+        ring.close()
+        assert not reader.writer_attached
+        with pytest.raises(stash.WriterGone):
+            reader.wait(5, timeout=HANG)
+        with stash.Ring.attach(name, writer=True) as writer:
+            writer.put(frames(4, 16, 1))
+            np.testing.assert_array_equal(window, frames(0, 4, 1))  # still mapped
+            writer.put(frames(16, 17, 1))
+            assert window[0, 0] == 160  # the same memory, written by the new writer
 
 
 def test_threads_share_a_writer(names):
@@ -447,13 +474,25 @@ def test_a_python_writer_in_another_process(names):
         assert child.wait(HANG) == 0
 
 
-def _in_futex(pid):
-    """True once pid's main thread sleeps in futex(2) (stash_ring_wait's sleep)."""
+def _until_waiting(pid, task, name):
+    """Returns once the task (/proc/PID/task/TID) sleeps in futex(2) on a word of the
+    ring name (stash_ring_wait's sleep, not the GIL's); where that cannot be seen,
+    after half a second."""
     number = {"x86_64": "202", "aarch64": "98"}.get(platform.machine())
+    inode = os.stat(f"/dev/shm/{name}").st_ino
+    deadline = time.monotonic() + HANG
     try:
-        return number is not None and pathlib.Path(f"/proc/{pid}/syscall").read_text().split()[0] == number
-    except OSError:
-        return None
+        while number and time.monotonic() < deadline:
+            ranges = [tuple(int(x, 16) for x in line.split()[0].split("-"))
+                      for line in pathlib.Path(f"/proc/{pid}/maps").read_text().splitlines()
+                      if int(line.split()[4]) == inode]
+            call = pathlib.Path(f"/proc/{pid}/task/{task}/syscall").read_text().split()
+            if call[0] == number and any(lo <= int(call[1], 16) < hi for lo, hi in ranges):
+                return
+            time.sleep(0.005)
+    except (OSError, IndexError, ValueError):
+        pass
+    time.sleep(0.5)
 
 
 def test_ctrl_c_interrupts_a_wait_without_timeout(names):
@@ -472,11 +511,7 @@ def test_ctrl_c_interrupts_a_wait_without_timeout(names):
             """, name, stdout=subprocess.PIPE, text=True)
         try:
             assert child.stdout.readline() == "ready\n"
-            deadline = time.monotonic() + HANG
-            while _in_futex(child.pid) is False and time.monotonic() < deadline:
-                time.sleep(0.01)
-            if _in_futex(child.pid) is None:
-                time.sleep(0.5)  # cannot see its system call: most likely waiting by now
+            _until_waiting(child.pid, child.pid, name)
             child.send_signal(signal.SIGINT)
             assert child.wait(HANG) == 3
             assert child.stdout.read() == "interrupted\n"
