@@ -60,6 +60,13 @@ def stash_tool():
     return str(tool)
 
 
+def run_tool(*args, **kwargs):
+    """The stash program: without the ASan runtime preloaded for python (it links its own)."""
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    return subprocess.run([stash_tool(), *args], env=env, capture_output=True, timeout=HANG,
+                          **kwargs)
+
+
 def python_child(code, *args, **kwargs):
     """A child Python running code with this package importable."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
@@ -428,16 +435,13 @@ def test_hostile_geometry_and_windows(names):
 # ---- across processes ---------------------------------------------------------------------
 
 def test_written_by_python_read_by_the_program_and_back(names):
-    tool = stash_tool()
     name = names()
     with stash.Ring.create(name, 3, 64) as ring:
         ring.put(frames(0, 100, 3))
-        got = subprocess.run([tool, "ring", "read", name, "--first", "40", "--end", "100"],
-                             capture_output=True, check=True, timeout=HANG).stdout
+        got = run_tool("ring", "read", name, "--first", "40", "--end", "100", check=True).stdout
         assert got == frames(40, 100, 3).tobytes()  # wrapped, as the C library gives it
     # The program claims the ring (its writer closed) and goes on; Python reads.
-    written = subprocess.run([tool, "ring", "write", name], input=frames(100, 130, 3).tobytes(),
-                             capture_output=True, timeout=HANG)
+    written = run_tool("ring", "write", name, input=frames(100, 130, 3).tobytes())
     assert written.returncode == 0, written.stderr
     with stash.Ring.attach(name) as reader:
         assert reader.written == 130
@@ -445,16 +449,13 @@ def test_written_by_python_read_by_the_program_and_back(names):
 
 
 def test_created_by_the_program_written_by_python(names):
-    tool = stash_tool()
     name = names()
-    subprocess.run([tool, "ring", "create", name, "--channels", "2", "--capacity", "32",
-                    "--dtype", "int32", "--rate", "500"], check=True, timeout=HANG,
-                   capture_output=True)
+    run_tool("ring", "create", name, "--channels", "2", "--capacity", "32", "--dtype", "int32",
+             "--rate", "500", check=True)
     with stash.Ring.attach(name, writer=True) as ring:
         assert ring.dtype == np.int32 and ring.rate == 500.0 and ring.is_writer
         ring.put(frames(0, 10, 2, np.int32))
-        got = subprocess.run([tool, "ring", "read", name, "--first", "0", "--end", "10"],
-                             capture_output=True, check=True, timeout=HANG).stdout
+        got = run_tool("ring", "read", name, "--first", "0", "--end", "10", check=True).stdout
         assert got == frames(0, 10, 2, np.int32).tobytes()
 
 
