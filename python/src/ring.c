@@ -276,14 +276,17 @@ static PyObject *ring_create(PyObject *cls, PyObject *args, PyObject *kwargs)
     PyObject *name_obj, *dtype_obj = NULL;
     uint64_t channels, capacity;
     double rate = 0.0;
-    unsigned int mode = 0600;
+    int mode = 0600;
     int remove_on_close = 0;
     (void)cls;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO&O&|OdI$p:create", keywords, &name_obj,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO&O&|Odi$p:create", keywords, &name_obj,
                                      sample_converter, &channels, sample_converter, &capacity,
                                      &dtype_obj, &rate, &mode, &remove_on_close))
         return NULL;
-    stash_ring_config cfg = {.capacity_samples = capacity, .rate_hz = rate, .mode = mode};
+    if (mode <= 0 || mode > 07777)
+        return stashpy_raise_context(STASH_E_INVALID, "mode %d: permission bits, such as 0o640",
+                                     mode);
+    stash_ring_config cfg = {.capacity_samples = capacity, .rate_hz = rate, .mode = (unsigned)mode};
     if (channels > UINT32_MAX)
         return stashpy_raise_context(STASH_E_RANGE, "%llu channels",
                                      (unsigned long long)channels);

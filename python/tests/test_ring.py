@@ -324,6 +324,12 @@ def test_a_ring_is_weakly_referenceable_and_freed(names):
     assert ref() is None
 
 
+def test_mode(names):
+    name = names()
+    with stash.Ring.create(name, 1, 8, mode=0o640):
+        assert os.stat(f"/dev/shm/{name}").st_mode & 0o777 == 0o640
+
+
 def test_remove_on_close(names):
     name = names()
     with stash.Ring.create(name, 1, 8, remove_on_close=True):
@@ -410,6 +416,9 @@ def test_hostile_geometry_and_windows(names):
         stash.Ring.create(name, -1, 8)
     with pytest.raises(stash.UnsupportedDtype):
         stash.Ring.create(name, 1, 8, dtype=object)
+    for mode in (-1, 0, 0o10000):
+        with pytest.raises(stash.InvalidArgument):
+            stash.Ring.create(name, 1, 8, mode=mode)
     with pytest.raises(TypeError):
         stash.Ring.create(name, 1, 8, bogus=1)
     with pytest.raises(TypeError):
