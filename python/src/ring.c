@@ -4,10 +4,12 @@
  * The C handle belongs to a Region (region.c), not to the Ring object: the
  * Ring holds one reference and drops it at close(), and so does everything
  * that must outlive close: every window (a NumPy view of the mapped data),
- * and a wait or a large put running without the GIL in another thread. The
- * handle is closed when the last of them goes, so no view ever points at
- * unmapped memory and close() never races a call in flight (ring.h: close
- * must not race any other call).
+ * and a wait, copy or put running without the GIL in another thread.
+ * close() detaches the handle from its ring at once (stash_ring_detach: a
+ * writer's claim ends, its readers are told), or when the last call in
+ * flight returns; the handle, and its mapping, are freed when the last
+ * reference goes. So no view ever points at unmapped memory, and nothing
+ * races a call in flight (ring.h: close must not race any other call).
  *
  * Windows are slices of one read-only ndarray over the whole data area,
  * made on the first window() (numpy.asarray of a View, once): both layouts
