@@ -813,7 +813,8 @@ static PyObject *writer_getvalue(PyObject *op, PyObject *unused)
     PyObject *bytes = NULL;
     if (status >= 0 && size > (size_t)PY_SSIZE_T_MAX)
         PyErr_NoMemory();
-    else if (status >= 0 && (bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size)))
+    else if (status >= 0 && (bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size)) &&
+             size > 0) /* an empty stream may have no memory at all */
         RUN_RELEASING_GIL_IF(size >= STASHPY_GIL_FREE_BYTES,
                              memcpy(PyBytes_AS_STRING(bytes), data, size));
     codec_leave(self);
