@@ -373,19 +373,23 @@ static PyObject *storage_readinto(PyObject *op, PyObject *into)
 
 /*
  * Reads up to max bytes (negative: to the end) from offset on into a new
- * bytes object; the read pointer ends after them. Called with the lock held.
+ * bytes object *out; the read pointer ends after them. Called with the lock
+ * held, so a failed read is returned for raising after it is released (an
+ * exception object may start a collection, whose finalizers could call this
+ * storage); bytes objects are never collected, so allocating one here is
+ * safe. Out of memory: MemoryError is raised and *out stays NULL.
  */
-static PyObject *read_from(Storage *self, uint64_t offset, Py_ssize_t max)
+static stash_status read_from(Storage *self, uint64_t offset, Py_ssize_t max, PyObject **out)
 {
     uint64_t length = stash_storage_length(self->st);
     uint64_t left = offset < length ? length - offset : 0;
     if (max >= 0 && (uint64_t)max < left)
         left = (uint64_t)max;
-    if (left > (uint64_t)PY_SSIZE_T_MAX)
-        return PyErr_NoMemory();
-    PyObject *bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)left);
+    PyObject *bytes = left <= (uint64_t)PY_SSIZE_T_MAX
+                          ? PyBytes_FromStringAndSize(NULL, (Py_ssize_t)left)
+                          : PyErr_NoMemory();
     if (!bytes)
-        return NULL;
+        return STASH_OK;
     uint64_t was = stash_storage_tell_read(self->st);
     size_t got = 0;
     stash_status status = stash_storage_seek_read(self->st, (int64_t)offset, STASH_SEEK_SET, NULL);
@@ -396,17 +400,29 @@ static PyObject *read_from(Storage *self, uint64_t offset, Py_ssize_t max)
     if (status < 0) {
         stash_storage_seek_read(self->st, (int64_t)was, STASH_SEEK_SET, NULL);
         Py_DECREF(bytes);
-        return stashpy_raise(status);
+        return status;
     }
     if (got < left && _PyBytes_Resize(&bytes, (Py_ssize_t)got) < 0)
+        return STASH_OK; /* MemoryError, bytes gone */
+    *out = bytes;
+    return STASH_OK;
+}
+
+/* Reads at offset (negative max: to the end) under the lock, then raises what failed. */
+static PyObject *storage_read_at(Storage *self, bool from_start, Py_ssize_t max)
+{
+    if (!storage_enter(self))
         return NULL;
-    return bytes;
+    PyObject *bytes = NULL;
+    stash_status status = read_from(self, from_start ? 0 : stash_storage_tell_read(self->st), max,
+                                    &bytes);
+    storage_leave(self);
+    return status < 0 ? stashpy_raise(status) : bytes;
 }
 
 static PyObject *storage_read(PyObject *op, PyObject *args, PyObject *kwds)
 {
     static char *keywords[] = {"n", NULL};
-    Storage *self = (Storage *)op;
     PyObject *n_object = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:read", keywords, &n_object))
         return NULL;
@@ -419,22 +435,13 @@ static PyObject *storage_read(PyObject *op, PyObject *args, PyObject *kwds)
         if (n < -1)
             return stashpy_raise_context(STASH_E_INVALID, "read(%zd)", n);
     }
-    if (!storage_enter(self))
-        return NULL;
-    PyObject *bytes = read_from(self, stash_storage_tell_read(self->st), n);
-    storage_leave(self);
-    return bytes;
+    return storage_read_at((Storage *)op, false, n);
 }
 
 static PyObject *storage_read_all(PyObject *op, PyObject *unused)
 {
     (void)unused;
-    Storage *self = (Storage *)op;
-    if (!storage_enter(self))
-        return NULL;
-    PyObject *bytes = read_from(self, 0, -1);
-    storage_leave(self);
-    return bytes;
+    return storage_read_at((Storage *)op, true, -1);
 }
 
 /* ---- Storage: pointers ---------------------------------------------------- */

@@ -104,6 +104,15 @@ def test_a_bad_whence_is_an_invalid_argument(storage):
         assert caught.value.name == "STASH_E_INVALID"
 
 
+def test_offsets_beyond_int64_are_overflow_errors(storage):
+    storage.write(b"abc")
+    assert storage.seek_read(2**63 - 1) == 3
+    assert storage.seek_write(-2**63, os.SEEK_END) == 0
+    for seek in (storage.seek_read, storage.seek_write):
+        with pytest.raises(OverflowError):
+            seek(2**64)
+
+
 def test_eof_is_true_on_an_empty_storage(storage):
     assert storage.eof()
     storage.write(b"x")
