@@ -379,7 +379,9 @@ static PyObject *pread_bytes(MemFile *self, uint64_t offset, uint64_t size)
     }
     if (got < n && _PyBytes_Resize(&bytes, (Py_ssize_t)got) < 0)
         return NULL;
-    return size <= SMALL_READ_BYTES ? small_read_result(self, got, bytes) : read_result(got, bytes);
+    if (size <= SMALL_READ_BYTES)
+        return small_read_result(self, got, bytes);
+    return read_result(got, bytes);
 }
 
 /* Reads into the caller's writable buffer, which comes back as the data. */
@@ -390,7 +392,8 @@ static PyObject *pread_into(MemFile *self, uint64_t offset, uint64_t size, PyObj
         return NULL;
     if (size > (uint64_t)view.len) {
         PyBuffer_Release(&view);
-        return stashpy_raise_context(STASH_E_INVALID, "size %llu is larger than the buffer (%zd bytes)",
+        return stashpy_raise_context(STASH_E_INVALID,
+                                     "size %llu is larger than the buffer (%zd bytes)",
                                      (unsigned long long)size, view.len);
     }
     memfile_call call;

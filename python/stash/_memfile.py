@@ -26,13 +26,12 @@ class MemFileIO(io.RawIOBase):
         self._stream = None  # close() from __del__ must work if the next line fails
         self._stream = memfile._open_stream(mode)
         self.name = memfile.name
-        kind = mode[0]
-        self._readable = kind == "r" or "+" in mode
-        self._writable = kind != "r" or "+" in mode
-        # The mode as io.FileIO spells it.
-        self.mode = {"r": "rb", "w": "wb", "a": "ab", "x": "xb"}[kind] + ("+" if "+" in mode else "")
-        if kind in "wr" and self._readable and self._writable:
-            self.mode = "rb+"
+        kind, plus = mode[0], "+" in mode
+        self._readable = kind == "r" or plus
+        self._writable = kind != "r" or plus
+        # The mode as io.FileIO spells it ("w+" is "rb+" there too).
+        self.mode = ("rb+" if plus and kind in "rw" else
+                     {"r": "rb", "w": "wb", "a": "ab", "x": "xb"}[kind] + ("+" if plus else ""))
 
     def readinto(self, buffer):
         return self._stream.readinto(buffer)
