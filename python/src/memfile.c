@@ -786,11 +786,14 @@ static PyObject *stream_readinto(PyObject *op, PyObject *buffer)
     return PyLong_FromSize_t(got);
 }
 
-/* read(size=-1): bytes, up to the end for a negative size. */
+/* read(size=-1): bytes, up to the end for a negative size or None. */
 static PyObject *stream_read(PyObject *op, PyObject *args)
 {
-    Py_ssize_t size = -1;
-    if (!PyArg_ParseTuple(args, "|n:read", &size))
+    PyObject *size_obj = Py_None;
+    if (!PyArg_ParseTuple(args, "|O:read", &size_obj))
+        return NULL;
+    Py_ssize_t size = size_obj == Py_None ? -1 : PyLong_AsSsize_t(size_obj);
+    if (size == -1 && PyErr_Occurred())
         return NULL;
     Stream *self = (Stream *)op;
     memfile_call call;

@@ -460,6 +460,25 @@ def test_handle_outlives_close_of_the_file():
     assert not mapped(name)
 
 
+def test_handles_used_without_a_name(mf):
+    mf.pwrite(0, b"abc\ndef")
+    assert mf.open("rb", buffering=0).read() == b"abc\ndef"
+    assert mf.open("rb", 0).seek(0, io.SEEK_END) == 7
+    assert mf.open("rb").read(3) == b"abc"
+    assert mf.open().readlines() == ["abc\n", "def"]
+
+
+def test_a_handle_dropped_unclosed_lets_the_memory_go():
+    name = unique_name()
+    f = stash.MemFile(name)
+    f.pwrite(0, b"x")
+    f.open("rb", buffering=0)
+    f.open("r+b")
+    f.close()
+    gc.collect()
+    assert not mapped(name)
+
+
 def test_calls_on_a_closed_handle_raise_value_error(mf):
     handle = mf.open("r+b", buffering=0)
     handle.close()
