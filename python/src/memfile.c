@@ -38,6 +38,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -168,14 +169,14 @@ static stash_status would_shrink_viewed(const memfile_call *call, uint64_t new_s
 static int source_outside(const memfile_core *core, const void **data, size_t len,
                           void **copy)
 {
-    const unsigned char *p = *data;
+    uintptr_t p = (uintptr_t)*data, base = (uintptr_t)core->base;
     *copy = NULL;
-    if (len == 0 || p < core->base || (uint64_t)(p - core->base) >= core->viewed_bytes)
+    if (len == 0 || p < base || p - base >= core->viewed_bytes)
         return 0;
     *copy = PyMem_Malloc(len);
     if (!*copy)
         return -1;
-    memcpy(*copy, p, len);
+    memcpy(*copy, *data, len);
     *data = *copy;
     return 0;
 }
@@ -751,8 +752,8 @@ static PyTypeObject MemFileType = {
     .tp_doc = "MemFile(name='memfile', max_size=None)\n\n"
               "A file that lives in memory, opened through any number of handles, each with its\n"
               "own position, with positional calls, a read-only zero-copy view and a descriptor.\n"
-              "max_size bounds the file (rounded up to whole pages; None: 64 GiB of address\n"
-              "space, reserved, not used). Thread-safe: every call takes the file's lock.",
+              "max_size bounds the file (rounded up to whole pages; None or 0: 64 GiB of\n"
+              "address space, reserved, not used). Any threads may share it and its handles.",
     .tp_basicsize = sizeof(MemFile),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = memfile_new,
