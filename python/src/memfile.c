@@ -708,33 +708,33 @@ static void memfile_dealloc(PyObject *op)
 
 static PyMethodDef memfile_methods[] = {
     {"pread", (PyCFunction)(void (*)(void))memfile_pread, METH_FASTCALL | METH_KEYWORDS,
-     "pread(offset, size, buffer=None) -> (n, data)\n\n"
-     "Reads up to size bytes at offset: n is how many (0 at or past the end). Without a\n"
-     "buffer, data is new bytes; with a writable buffer of at least size bytes, the bytes\n"
-     "land in it (no copy in between) and data is that buffer."},
+     "pread($self, /, offset, size, buffer=None)\n--\n\n"
+     "Reads up to size bytes at offset; returns (n, data), n being how many (0 at or past\n"
+     "the end). Without a buffer, data is new bytes; with a writable buffer of at least\n"
+     "size bytes, the bytes land in it (no copy in between) and data is that buffer."},
     {"pwrite", (PyCFunction)(void (*)(void))memfile_pwrite, METH_FASTCALL | METH_KEYWORDS,
-     "pwrite(offset, data) -> n\n\n"
+     "pwrite($self, /, offset, data)\n--\n\n"
      "Writes all of data (any contiguous bytes-like object) at offset, extending the file\n"
      "(a gap reads as zeros); n is len(data) in bytes. stash.Full past max_size."},
-    {"size", memfile_size, METH_NOARGS, "size() -> int: the size in bytes."},
+    {"size", memfile_size, METH_NOARGS, "size($self, /)\n--\n\nThe size in bytes."},
     {"truncate", memfile_truncate, METH_O,
-     "truncate(size) -> size\n\n"
-     "Shrinks the file, or extends it with zeros. BufferError if it would shrink while\n"
+     "truncate($self, size, /)\n--\n\n"
+     "Shrinks the file, or extends it with zeros; returns size. BufferError if it would shrink while\n"
      "views exist; stash.Busy if it would shrink after fileno() exported it."},
     {"fileno", memfile_fileno, METH_NOARGS,
-     "fileno() -> int\n\n"
+     "fileno($self, /)\n--\n\n"
      "A descriptor for the same bytes, owned by this MemFile (closed by close()). Exporting\n"
      "seals the file against shrinking."},
     {"view", memfile_view, METH_NOARGS,
-     "view() -> memoryview\n\n"
+     "view($self, /)\n--\n\n"
      "A read-only view of the whole current content, without a copy. It stays valid after\n"
      "close(), which defers releasing the memory until the last view is gone."},
     {"open", (PyCFunction)(void (*)(void))memfile_open, METH_VARARGS | METH_KEYWORDS,
-     "open(mode='r', buffering=-1, encoding=None, errors=None, newline=None)\n\n"
+     "open($self, /, mode='r', buffering=-1, encoding=None, errors=None, newline=None)\n--\n\n"
      "A new handle with its own position, of the type io.open would return for the mode."},
     {"_open_stream", memfile_open_stream, METH_O, "The raw handle under open() (C modes)."},
     {"close", memfile_close, METH_NOARGS,
-     "close()\n\nCloses the file; the memory stays while views or handles use it."},
+     "close($self, /)\n--\n\nCloses the file; the memory stays while views or handles use it."},
     {"__enter__", memfile_enter, METH_NOARGS, NULL},
     {"__exit__", memfile_exit, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
@@ -749,7 +749,7 @@ static PyGetSetDef memfile_getset[] = {
 static PyTypeObject MemFileType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "stash.MemFile",
-    .tp_doc = "MemFile(name='memfile', max_size=None)\n\n"
+    .tp_doc = "MemFile(name='memfile', max_size=None)\n--\n\n"
               "A file that lives in memory, opened through any number of handles, each with its\n"
               "own position, with positional calls, a read-only zero-copy view and a descriptor.\n"
               "max_size bounds the file (rounded up to whole pages; None or 0: 64 GiB of\n"
