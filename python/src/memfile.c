@@ -719,8 +719,8 @@ static PyMethodDef memfile_methods[] = {
     {"size", memfile_size, METH_NOARGS, "size($self, /)\n--\n\nThe size in bytes."},
     {"truncate", memfile_truncate, METH_O,
      "truncate($self, size, /)\n--\n\n"
-     "Shrinks the file, or extends it with zeros; returns size. BufferError if it would shrink while\n"
-     "views exist; stash.Busy if it would shrink after fileno() exported it."},
+     "Shrinks the file, or extends it with zeros; returns size. BufferError if it would\n"
+     "shrink while views exist; stash.Busy if it would shrink after fileno() exported it."},
     {"fileno", memfile_fileno, METH_NOARGS,
      "fileno($self, /)\n--\n\n"
      "A descriptor for the same bytes, owned by this MemFile (closed by close()). Exporting\n"
