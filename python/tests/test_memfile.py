@@ -523,6 +523,19 @@ def test_exported_file_cannot_shrink(mf):
     assert mf.truncate(10) == 10
 
 
+def test_growth_through_the_descriptor_past_max_size():
+    small = stash.MemFile(max_size=4096)
+    fd = small.fileno()
+    os.pwrite(fd, b"x", 8192)  # a descriptor cannot be held to max_size
+    assert small.size() == 8193
+    assert small.pread(8190, 5) == (3, b"\0\0x")  # read past the mapping with pread(2)
+    with pytest.raises(stash.Full):
+        small.view()  # the view cannot cover it
+    with pytest.raises(stash.Full):
+        small.pwrite(8193, b"y")
+    small.close()
+
+
 def test_close_closes_the_descriptor():
     f = stash.MemFile()
     fd = f.fileno()
@@ -628,7 +641,7 @@ def test_close_from_another_thread_while_copying():
 
 # ---- Limits and hostile arguments ----------------------------------------------------
 
-def test_max_size_is_enforced(mf):
+def test_max_size_is_enforced():
     small = stash.MemFile(max_size=4096)
     assert small.pwrite(4095, b"x") == 1
     with pytest.raises(stash.Full) as raised:
@@ -686,6 +699,19 @@ def test_arguments_of_the_wrong_type_raise_type_error(call):
     with stash.MemFile() as f:
         with pytest.raises(TypeError):
             call(f)
+
+
+@pytest.mark.parametrize("call", [
+    lambda f: f.pwrite(0, np.zeros((4, 4))[:, ::2]),
+    lambda f: f.pread(0, 8, np.zeros((4, 4))[:, ::2]),
+    lambda f: f.pwrite(0, memoryview(b"abcd")[::2]),
+    lambda f: f.open("r+b", 0).write(memoryview(b"abcd")[::2]),
+])
+def test_non_contiguous_buffers_are_refused(call):
+    with stash.MemFile() as f:
+        with pytest.raises((BufferError, ValueError)):
+            call(f)
+        assert f.size() == 0
 
 
 @pytest.mark.parametrize("kwargs,error", [
