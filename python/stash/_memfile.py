@@ -23,7 +23,6 @@ class MemFileIO(io.RawIOBase):
 
     def __init__(self, memfile, mode):
         super().__init__()
-        self._stream = None  # close() from __del__ must work if the next line fails
         stream = self._stream = memfile._open_stream(mode)
         # The C stream's own calls, not methods that call them: a Python frame
         # each would double the cost of a small unbuffered read (measured).
@@ -71,8 +70,7 @@ class MemFileIO(io.RawIOBase):
         try:
             super().close()
         finally:
-            if self._stream is not None:
-                self._stream.close()
+            self._stream.close()
 
     def _check_open(self):
         if self.closed:
