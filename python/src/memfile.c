@@ -82,6 +82,9 @@ typedef struct {
 
 /* ---- One call on a memory file (see the top of the file) ------------------- */
 
+/* call_begin, call_end and unsigned_arg are inline: an 8-byte pread is mostly
+ * them, and inlining them takes a tenth off its instructions (callgrind). */
+
 typedef struct {
     PyObject *region; /* the call's own reference */
     memfile_core *core;
@@ -90,7 +93,7 @@ typedef struct {
 
 /* Unlocks if need be and drops the call's reference (which may release the
  * core, so the lock goes first). */
-static void call_end(memfile_call *call)
+static inline void call_end(memfile_call *call)
 {
     if (call->locked)
         stashpy_lock_release(&call->core->lock);
@@ -104,7 +107,7 @@ static void call_end(memfile_call *call)
  * stash.Closed raised if *slot is NULL, or became NULL while this thread
  * waited for the lock.
  */
-static int call_begin(PyObject *const *slot, uint64_t copy_bytes, memfile_call *call)
+static inline int call_begin(PyObject *const *slot, uint64_t copy_bytes, memfile_call *call)
 {
     PyObject *region = *slot;
     if (!region) {
@@ -188,7 +191,7 @@ static int source_outside(const memfile_core *core, const void **data, size_t le
  * the largest file offset (2^63 - 1) stash.OutOfRange, as the C calls say;
  * a non-integer is a TypeError.
  */
-static int unsigned_arg(PyObject *obj, const char *what, uint64_t *out)
+static inline int unsigned_arg(PyObject *obj, const char *what, uint64_t *out)
 {
     int overflow;
     long long value = PyLong_AsLongLongAndOverflow(obj, &overflow);
