@@ -342,6 +342,26 @@ def test_numpy_values_in_metadata_are_written_as_nengo_writes_them():
     assert_equal(nco.read(f, allow_unsafe_pickle=True)[0], metadata)
 
 
+def test_plain_values_stash_does_not_hold_are_read_safely_by_pythons_pickle():
+    for metadata in ({1: "a"}, {1, 2}, frozenset({3}), 2 ** 70, {"s": {1}, "k": {(1, 2): 3}}):
+        f = io.BytesIO()
+        nco.write(f, metadata, np.arange(2))
+        nco.write(f, "next", np.arange(3))
+        f.seek(0)
+        got, array = nco.read(f)
+        assert got == metadata and type(got) is type(metadata)
+        assert_equal(array, np.arange(2))
+        assert nco.read(f)[0] == "next"
+    data = io.BytesIO()  # a set, and a call after it: the stash error, nothing run
+    nengo_write(data, [{1}, Hostile()], np.arange(2))
+    RAN.clear()
+    with pytest.raises(stash.Unsupported):
+        nco.read(io.BytesIO(data.getvalue()))
+    assert RAN == []
+    assert nco.read(io.BytesIO(data.getvalue()), allow_unsafe_pickle=True)[0] == [{1}, None]
+    assert RAN == ["rm -rf ~"]
+
+
 def object_bytes(pickle_start, pickle_end, array_start, array_end, tail=b""):
     """A header with the given offsets over the body of a real object."""
     f = io.BytesIO()

@@ -18,6 +18,10 @@ file nengo writes. What differs, each difference on purpose:
   NumPy's constructors) raises stash.Unsafe, a pickle.UnpicklingError, and
   nothing runs. read(fileobj, allow_unsafe_pickle=True) reads such
   metadata with Python's pickle, as nengo does, for files the caller trusts.
+  Plain values stash's reader does not hold (sets, dicts with non-str keys,
+  ints beyond 64 bits) Python's pickle reads once a scan of the pickle's
+  opcodes shows that it imports and calls nothing; a pickle that holds one
+  and also would import or call raises stash.Unsupported.
 - read() checks the object before using it: offsets out of order, a body
   cut short, an NPY header that does not parse or a shape too large raise
   CacheIOError (as bad magic and an unsupported version do in nengo), of
@@ -47,6 +51,7 @@ messages.
 import io
 import os
 import pickle
+import pickletools
 import struct
 
 import numpy as np
@@ -75,8 +80,9 @@ class CacheIOError(NengoException, IOError):
 
 def _bad_file_class(stash_class):
     """stash_class raised as nengo's CacheIOError: catchable as either."""
-    doc = f"{stash_class.__name__} in a cache object: a CacheIOError and a stash.{stash_class.__name__}."
-    return type(stash_class.__name__, (CacheIOError, stash_class),
+    name = stash_class.__name__
+    doc = f"{name} in a cache object: a CacheIOError and a stash.{name}."
+    return type(name, (CacheIOError, stash_class),
                 {"__module__": __name__, "__doc__": doc})
 
 
@@ -203,32 +209,53 @@ def read(fileobj, *, allow_unsafe_pickle=False):
     except stash.Unsafe:
         if not allow_unsafe_pickle:
             raise
-        metadata = pickle.load(Subfile(fileobj, pickle_start, pickle_end))
-    except stash.UnsupportedDtype:
-        # stash's checks passed up to the array, whose dtype NumPy reads itself.
-        metadata = _metadata(fileobj, pickle_start, pickle_end, allow_unsafe_pickle)
+    except (stash.Unsupported, stash.UnsupportedDtype):
+        pass  # a value or a dtype stash does not hold: Python's pickle and NumPy read them
+    # stash checked the offsets and that the file holds the object.
+    pickled = Subfile(fileobj, pickle_start, pickle_end).read()
+    metadata = pickle.loads(pickled) if allow_unsafe_pickle else _safe_loads(pickled)
     array = np.load(Subfile(fileobj, array_start, array_end), allow_pickle=allow_unsafe_pickle)
     fileobj.seek(array_end)
     return metadata, array
 
 
+# The opcodes that import or call: what stash's safe reader refuses as unsafe.
+_RUNS_CODE = frozenset(("GLOBAL", "STACK_GLOBAL", "REDUCE", "BUILD", "INST", "OBJ", "NEWOBJ",
+                        "NEWOBJ_EX", "EXT1", "EXT2", "EXT4", "PERSID", "BINPERSID"))
 _EMPTY_NPY = None
 
 
-def _metadata(fileobj, pickle_start, pickle_end, allow_unsafe_pickle):
-    """The pickle at [pickle_start, pickle_end), read by stash's safe reader if not allowed."""
-    pickled = Subfile(fileobj, pickle_start, pickle_end).read()
-    if allow_unsafe_pickle:
-        return pickle.loads(pickled)
-    # stash's safe reader is reached through stash.nco.read: an object of this
-    # pickle and an empty array, in memory.
+def _safe_loads(pickled):
+    """A pickle's value, never importing or calling anything.
+
+    stash's safe reader reads it when its values can hold it; one it leaves
+    (a set, a dict with int keys, an int beyond 64 bits) Python's pickle
+    reads if no opcode of it imports or calls: then unpickling builds
+    builtins only.
+    """
+    try:
+        return _stash_loads(pickled)
+    except stash.Unsupported:
+        try:
+            runs_code = any(op.name in _RUNS_CODE for op, _, _ in pickletools.genops(pickled))
+        except ValueError:  # not a pickle: stash's error says where
+            runs_code = True
+        if runs_code:
+            raise
+    return pickle.loads(pickled)
+
+
+def _stash_loads(pickled):
+    """stash's safe reader, reached through stash.nco.read: an object of the
+    pickle and an empty array, in memory."""
     global _EMPTY_NPY
     if _EMPTY_NPY is None:
         buffer = io.BytesIO()
         np.save(buffer, np.zeros(0, np.uint8))
         _EMPTY_NPY = buffer.getvalue()
-    array_start = _align(HEADER_SIZE + len(pickled))
-    header = _HEADER.pack(MAGIC_STRING, 0, HEADER_SIZE, HEADER_SIZE + len(pickled), array_start,
+    pickle_end = HEADER_SIZE + len(pickled)
+    array_start = _align(pickle_end)
+    header = _HEADER.pack(MAGIC_STRING, 0, HEADER_SIZE, pickle_end, array_start,
                           array_start + len(_EMPTY_NPY))
-    body = b"".join((header, pickled, bytes(array_start - HEADER_SIZE - len(pickled)), _EMPTY_NPY))
+    body = b"".join((header, pickled, bytes(array_start - pickle_end), _EMPTY_NPY))
     return stash.nco.read(io.BytesIO(body))[0]
