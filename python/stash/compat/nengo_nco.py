@@ -124,9 +124,8 @@ class Subfile:
         fileobj.seek(start)
 
     def _limit(self, size):
-        if size is None or size < 0:
-            return self.max_size
-        return min(size, self.max_size)
+        left = max(0, self.max_size)  # never a negative size, which reads to the file's end
+        return left if size is None or size < 0 else min(size, left)
 
     def read(self, size=None):
         data = self.fileobj.read(self._limit(size))
