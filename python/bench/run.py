@@ -30,6 +30,7 @@ def main() -> int:
              + (", quick run: smoke figures, no verdicts" if args.quick else ""), "",
              "| figure | stash | baseline | baseline time | ratio | target | verdict |",
              "|---|---|---|---|---|---|---|"]
+    print("\n".join(lines), flush=True)
     missed = 0
     for part in parts:
         module = importlib.import_module(f"bench_{part}")

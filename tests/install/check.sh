@@ -33,4 +33,15 @@ env -u LD_LIBRARY_PATH "$work/cmake/consumer"
 
 echo "== installed program"
 "$work/prefix/bin/stash" version
+
+# The Python package lands in the prefix's site directory (when it is built),
+# and the installed program finds its benchmarks and the package there.
+site=$(find "$work/prefix" -path '*-packages/stash' -type d | head -n 1)
+if [ -n "$site" ] && [ -z "$sanitize" ]; then
+    echo "== installed Python package"
+    PYTHONPATH=$(dirname "$site") /usr/bin/python3 -c \
+        'import stash, numpy; m = stash._stash; print("stash", stash.__version__, "from", stash.__file__)'
+    [ -f "$work/prefix/share/stash/python-bench/run.py" ] ||
+        { echo "FAIL: the Python benchmarks are not installed" >&2; exit 1; }
+fi
 rm -rf "$work"

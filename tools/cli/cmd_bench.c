@@ -9,6 +9,7 @@
  */
 #include "bench_memfile.h"
 #include "bench_nco.h"
+#include "bench_python.h"
 #include "bench_ring.h"
 #include "bench_store.h"
 #include "bench_streams.h"
@@ -41,6 +42,7 @@ static const struct bench_part parts[] = {
     {"nco", "Cache objects (NPY, NCO)", bench_nco},
     {"store", "Result store", bench_store},
     {"ring", "Shared ring", bench_ring},
+    {"python", "Python package", bench_python_package},
 };
 #define PART_COUNT (sizeof parts / sizeof parts[0])
 
@@ -275,7 +277,7 @@ const struct stash_command cmd_bench = {
     .summary = "run the benchmarks and write docs/benchmarks.md",
     .usage = "usage: stash bench [PART...] [--quick] [--dir DIR] [--out FILE|-]\n\n"
              "Runs the benchmarks of the named parts (default: all; parts: streams, memfile,\n"
-             "nco, store, ring) and prints one Markdown table per measure: each figure beside\n"
+             "nco, store, ring, python) and prints one Markdown table per measure: each figure beside\n"
              "a baseline measured in the same run, their ratio, the target and whether it was\n"
              "met. A full run (no PART, no --quick) also writes the page docs/benchmarks.md,\n"
              "with the machine, a summary per part and plots (PNG, drawn by gnuplot) beside\n"
