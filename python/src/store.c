@@ -457,7 +457,7 @@ static PyObject *store_repr(PyObject *obj)
 {
     Store *self = (Store *)obj;
     const char *state = self->closed ? "closed" : stash_store_backend(self->store);
-    return PyUnicode_FromFormat("<%s %R (%s)>", Py_TYPE(obj)->tp_name, self->uri, state);
+    return PyUnicode_FromFormat("<stash.Store %R (%s)>", self->uri, state);
 }
 
 static PyMethodDef store_methods[] = {
