@@ -39,8 +39,8 @@ def same(a, b):
         return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
     if isinstance(a, dict):
         return type(b) is dict and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if type(a) is complex:  # a Python complex comes back as numpy.complex128, a complex
-        return isinstance(b, np.complex128) and a == b
+    if complex in (type(a), type(b)):  # a Python complex comes back as numpy.complex128
+        return {type(a), type(b)} <= {complex, np.complex128} and a == b
     return type(a) is type(b) and a == b
 
 
