@@ -853,8 +853,8 @@ static PyObject *memoized_call(PyObject *callable, PyObject *const *args, size_t
         store_leave(owner);
         self->last_hit = status == STASH_OK && memo.hit;
         if (status < 0) {
-            if (!call.raised)
-                stashpy_raise(status);
+            if (!call.raised) /* the store failed, not the function */
+                stashpy_raise_context(status, "memoized %R", self->func);
         } else if (memo.hit) {
             out = stashpy_value_to_object(&result);
         } else {
@@ -908,7 +908,8 @@ static PyObject *memoized_new(PyTypeObject *type, PyObject *args, PyObject *kwar
     }
     for (Py_ssize_t i = 0; i < count; i++) {
         long kind = PyLong_AsLong(PyTuple_GET_ITEM(kinds, i));
-        if (kind < POSITIONAL_ONLY || kind > VAR_KEYWORD || !PyUnicode_Check(PyTuple_GET_ITEM(names, i))) {
+        if (kind < POSITIONAL_ONLY || kind > VAR_KEYWORD ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(names, i))) {
             if (!PyErr_Occurred())
                 PyErr_SetString(PyExc_ValueError, "_Memoized: bad parameter kinds");
             Py_DECREF(self);

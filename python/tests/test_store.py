@@ -629,3 +629,57 @@ def test_threads_share_a_store_and_a_memoized_function(store):
         t.join()
     assert errors == []
     assert len([k for k in store if k.startswith("t")]) == 200
+
+
+# ---- More of hdf5: ----------------------------------------------------------------------------
+
+def test_hdf5_memoized_entry_is_hashed_hdf5_in_h5py(tmp_path):
+    path = tmp_path / "m.h5"
+    with stash.Store(f"hdf5:{path}") as s:
+        @s.memoize(name="f", version=2)
+        def f(x):
+            return np.arange(x)
+
+        f(4)
+        key = stash.content_key({"x": 4}, {"function": "f", "version": 2})
+    script = (
+        "import h5py, json, sys\n"
+        "with h5py.File(sys.argv[1], 'r') as f:\n"
+        "    g = f[sys.argv[2]]\n"
+        "    print(json.dumps([sorted(g), g['data'][()].tolist(),\n"
+        "                      json.loads(g['meta'][()])]))\n")
+    ran = subprocess.run(["/usr/bin/python3", "-c", script, str(path), key],
+                         capture_output=True, text=True)
+    if ran.returncode and "No module named 'h5py'" in ran.stderr:
+        pytest.skip("h5py is not installed")
+    assert ran.returncode == 0, ran.stderr
+    members, data, meta = json.loads(ran.stdout)
+    assert members == ["data", "input", "meta", "output"]
+    assert data == [0, 1, 2, 3] and meta == {"function": "f", "version": 2}
+
+
+def test_result_the_backend_cannot_hold_fails_the_call(tmp_path):
+    with stash.Store(f"hdf5:{tmp_path}/s.h5") as s:
+        @s.memoize
+        def f(x):
+            return {"a/b": x}  # a "/" in a dict key is a path in HDF5
+
+        with pytest.raises(stash.Unsupported, match="memoized"):
+            f(1)
+        assert not f.last_hit
+
+
+def test_uri_must_be_a_path(tmp_path):
+    with pytest.raises(TypeError):
+        stash.Store(3)
+    with pytest.raises(ValueError):
+        stash.Store(f"dir:{tmp_path}/a\0b")
+
+
+def test_closed_store_refuses_everything(tmp_path):
+    s = stash.Store(f"dir:{tmp_path}/s")
+    s.close()
+    for call in (lambda: len(s), lambda: list(s), lambda: "a" in s, lambda: s.gc(0),
+                 lambda: s.backend, lambda: s.__enter__()):
+        with pytest.raises(stash.Closed):
+            call()
