@@ -841,7 +841,8 @@ static PyObject *memoized_call(PyObject *callable, PyObject *const *args, size_t
     stash_store *store = inputs ? store_enter(owner) : NULL;
     if (store) {
         stash_status status;
-        if (stash_store_is_active(store)) {
+        /* Without the GIL: I/O, or (none:) hashing big inputs. */
+        if (stash_store_is_active(store) || borrowed_bytes(&borrowed) >= STASHPY_GIL_FREE_BYTES) {
             call.thread = PyEval_SaveThread();
             status = stash_store_memoise(store, inputs, self->meta, compute, &call, &result,
                                          &memo);
