@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 
-from setuptools import Extension, setup
+from setuptools import Extension, find_packages, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = pathlib.Path(__file__).resolve().parent
@@ -42,9 +42,9 @@ setup(
     description="Store and move scientific data: memory files, NPY and NCO files, "
                 "a content-keyed result store and a shared ring, from Python",
     python_requires=">=3.9",
-    packages=["stash"] + (["stash.compat"] if (ROOT / "python/stash/compat").is_dir() else []),
+    packages=find_packages(where="python", include=["stash", "stash.*"]),
     package_dir={"": "python"},
-    package_data={"stash": ["*.pyi", "py.typed"]},
+    package_data={"": ["*.pyi", "py.typed"]},
     ext_modules=[Extension("stash._stash", sources=[])],
     cmdclass={"build_ext": CMakeBuild},
     options={"build": {"build_base": "build-pip"}, "egg_info": {"egg_base": "build-pip"}},

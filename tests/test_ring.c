@@ -1000,6 +1000,143 @@ static void test_remove_on_close_removes_only_its_own_ring(void **state)
     assert_ok(stash_ring_remove(name));
 }
 
+/* True if this process maps the file with inode ino (the fifth field of /proc/self/maps). */
+static bool maps_inode(ino_t ino)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[512];
+    bool found = false;
+    unsigned long long inode;
+    while (maps && !found && fgets(line, sizeof line, maps))
+        found = sscanf(line, "%*s %*s %*s %*s %llu", &inode) == 1 &&
+                inode == (unsigned long long)ino;
+    if (maps)
+        fclose(maps);
+    return found;
+}
+
+/*
+ * A child that abandons its copy of the writer's handle leaves the parent the
+ * ring's writer (a close would have marked it detached and woken readers),
+ * and holds the claim no longer: once the parent closes, a new writer comes.
+ */
+static void test_a_forked_child_abandons_the_writer_it_inherited(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 16, STASH_DTYPE_FLOAT32);
+    const char *name = ring_at("abandon");
+    stash_ring *w, *reader, *other;
+    assert_ok(stash_ring_create(name, &cfg, &w));
+    put_f32(w, 0, 2, 1);
+    struct stat object;
+    assert_int_equal(stat(name, &object), 0);
+    int done[2], go[2];
+    assert_int_equal(pipe(done), 0);
+    assert_int_equal(pipe(go), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        char byte = 'x';
+        close(go[1]);
+        bool ok = maps_inode(object.st_ino) && stash_ring_abandon(&w) == STASH_OK &&
+                  w == NULL && !maps_inode(object.st_ino) && stash_ring_abandon(&w) == STASH_OK;
+        ok = write(done[1], &byte, 1) == 1 && ok;
+        ok = read(go[0], &byte, 1) == 0 && ok; /* alive until the parent has checked */
+        _exit(ok ? 0 : 1);
+    }
+    close(go[0]);
+    close(done[1]);
+    char byte;
+    assert_int_equal(read(done[0], &byte, 1), 1); /* the child has abandoned its copy */
+    close(done[0]);
+    stash_ring_info info;
+    assert_ok(stash_ring_attach(name, 0, &reader));
+    assert_ok(stash_ring_info_get(reader, &info));
+    assert_true(info.writer_attached);
+    assert_int_equal(stash_ring_wait(reader, 3, 0, 0), STASH_E_TIMEOUT); /* not WRITER_GONE */
+    assert_int_equal(stash_ring_attach(name, STASH_RING_WRITER, &other), STASH_E_BUSY);
+    put_f32(w, 2, 3, 1);
+    assert_window_f32(reader, 0, 5, 1);
+    /* The parent's close gives the claim up, whatever the child kept. */
+    assert_ok(stash_ring_close(&w));
+    assert_ok(stash_ring_attach(name, STASH_RING_WRITER, &other));
+    put_f32(other, 5, 1, 1);
+    assert_window_f32(reader, 0, 6, 1);
+    close(go[1]);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_ok(stash_ring_close(&other));
+    assert_ok(stash_ring_close(&reader));
+    assert_ok(stash_ring_remove(name));
+}
+
+/* A writer's close frees the claim even while a forked child holds a copy of its handle. */
+static void test_a_writers_close_frees_the_claim_a_child_shares(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 16, STASH_DTYPE_FLOAT32);
+    const char *name = ring_at("shared-claim");
+    stash_ring *w, *next;
+    assert_ok(stash_ring_create(name, &cfg, &w));
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t child = fork();
+    if (child == 0) { /* keeps its copy of the handle until the parent is done */
+        char byte;
+        close(go[1]);
+        _exit(read(go[0], &byte, 1) == 0 ? 0 : 1);
+    }
+    close(go[0]);
+    assert_ok(stash_ring_close(&w));
+    assert_ok(stash_ring_attach(name, STASH_RING_WRITER, &next));
+    close(go[1]);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_ok(stash_ring_close(&next));
+    assert_ok(stash_ring_remove(name));
+}
+
+/*
+ * A detached writer is gone for the ring (readers told, the claim free for
+ * the next) while its views stay readable, and closing it then touches nothing.
+ */
+static void test_a_detached_handle_keeps_its_views(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(2, 16, STASH_DTYPE_FLOAT32);
+    const char *name = ring_at("detach");
+    stash_ring *w, *reader, *next;
+    assert_ok(stash_ring_create(name, &cfg, &w));
+    assert_ok(stash_ring_attach(name, 0, &reader));
+    put_f32(w, 0, 4, 2);
+    const float *seen;
+    assert_ok(stash_ring_view(w, 0, 4, (const void **)&seen));
+    assert_ok(stash_ring_detach(w));
+    assert_int_equal(stash_ring_wait(reader, 5, -1, 0), STASH_E_WRITER_GONE);
+    assert_true(seen[7] == 3001.0f);
+    assert_ok(stash_ring_attach(name, STASH_RING_WRITER, &next)); /* the claim is free */
+    put_f32(next, 4, 13, 2); /* sample 16 replaces sample 0: the old view sees it */
+    assert_true(seen[0] == 16000.0f);
+    assert_ok(stash_ring_close(&w)); /* frees the mapping; nothing else happens */
+    assert_null(w);
+    stash_ring_info info;
+    assert_ok(stash_ring_info_get(reader, &info));
+    assert_true(info.writer_attached);
+    assert_int_equal(stash_ring_detach(NULL), STASH_E_CLOSED);
+    assert_ok(stash_ring_close(&next));
+    assert_ok(stash_ring_close(&reader));
+
+    /* The creator's detach removes a remove-on-close ring's name, as its close would. */
+    cfg.flags = STASH_RING_REMOVE_ON_CLOSE;
+    const char *shm = shm_ring("detach");
+    stash_ring_status st;
+    assert_ok(stash_ring_create(shm, &cfg, &w));
+    assert_ok(stash_ring_detach(w));
+    assert_int_equal(stash_ring_stat(shm, &st), STASH_E_NOT_FOUND);
+    assert_ok(stash_ring_close(&w));
+}
+
 /* True once process pid has an inotify descriptor open. */
 static bool has_inotify(pid_t pid)
 {
@@ -1313,6 +1450,9 @@ int main(void)
         cmocka_unit_test(test_remove_stale_takes_a_killed_writers_ring_and_keeps_a_read_one),
         cmocka_unit_test(test_an_attacher_waits_out_a_stale_removal_and_finds_nothing),
         cmocka_unit_test(test_remove_on_close_removes_only_its_own_ring),
+        cmocka_unit_test(test_a_forked_child_abandons_the_writer_it_inherited),
+        cmocka_unit_test(test_a_detached_handle_keeps_its_views),
+        cmocka_unit_test(test_a_writers_close_frees_the_claim_a_child_shares),
         cmocka_unit_test(test_attach_wait_sees_a_ring_created_after_it_began),
         cmocka_unit_test(test_attach_wait_times_out_cleanly),
     };

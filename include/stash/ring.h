@@ -236,12 +236,40 @@ STASH_API stash_status stash_ring_attach_wait(const char *name, unsigned flags,
 
 /**
  * Detaches and frees the handle, and sets *ring to NULL; NULL is a no-op.
- * A writer's close marks the ring as having no writer and wakes every
- * waiting reader (they get STASH_E_WRITER_GONE). The creator's handle of a
+ * A writer's close marks the ring as having no writer, gives the writer's
+ * claim up (also while a forked child still holds a copy of the handle)
+ * and wakes every waiting reader (they get STASH_E_WRITER_GONE). The creator's handle of a
  * ring made with STASH_RING_REMOVE_ON_CLOSE removes the name; if that
  * unlink fails, the handle is freed all the same and its -errno returned.
  */
 STASH_API stash_status stash_ring_close(stash_ring **ring);
+
+/**
+ * Does what stash_ring_close does to the ring (a writer's claim given up and
+ * its readers woken, the name removed for STASH_RING_REMOVE_ON_CLOSE, the
+ * descriptor and its locks released) but keeps the handle's memory mapped:
+ * pointers from stash_ring_view stay readable (the bytes go on changing as
+ * a later writer writes) until stash_ring_close or stash_ring_abandon frees
+ * the handle, which is all that may be done with it after this call. For a
+ * binding whose views of a window outlive the handle's close (Python's).
+ * Errors as close's; STASH_E_CLOSED for NULL. Must not race another call.
+ */
+STASH_API stash_status stash_ring_detach(stash_ring *ring);
+
+/**
+ * Frees a handle inherited across fork(2) without touching what the parent
+ * still uses, and sets *ring to NULL; NULL is a no-op. For the child only:
+ * the header is not written (a writer's handle leaves the ring marked as
+ * written by its live writer, the parent), no reader is woken, the name is
+ * not removed, and no lock is released: the writer's claim and the handle
+ * lock are open file description locks that the child's descriptor shares
+ * with the parent's, so closing it leaves them the parent's. The child's
+ * mappings, wake segment attachments and descriptor go, so the child no
+ * longer keeps the ring's memory or its claim alive once the parent closes.
+ * Pointers from stash_ring_view become invalid. Never returns an error.
+ * Like close, it must not race another call on the handle in the child.
+ */
+STASH_API stash_status stash_ring_abandon(stash_ring **ring);
 
 /**
  * Unlinks the ring's name (see Ownership), whoever uses it.

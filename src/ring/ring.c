@@ -98,6 +98,7 @@ static stash_status claim_writer(struct stash_ring *r)
     }
     r->next = announced;
     r->writer = true;
+    r->claimer = getpid();
     ring_wake_claim(r);
     atomic_store_explicit(&h->writer_pid, (int32_t)getpid(), memory_order_relaxed);
     atomic_store_explicit(&h->writer_claimed_unix_ns, unix_ns(), memory_order_relaxed);
@@ -282,23 +283,47 @@ static stash_status unlink_if_same(const char *path, dev_t dev, ino_t ino)
     return unlink(path) == 0 || errno == ENOENT ? STASH_OK : -errno;
 }
 
-stash_status stash_ring_close(stash_ring **ring)
+stash_status stash_ring_detach(stash_ring *r)
 {
-    if (ring == NULL || *ring == NULL)
-        return STASH_OK;
-    struct stash_ring *r = *ring;
+    if (r == NULL)
+        return STASH_E_CLOSED;
     stash_status st = STASH_OK;
     /* First: no one attaches to a ring whose creator has left. */
     if (r->remove_path && r->creator == getpid())
         st = unlink_if_same(r->remove_path, r->dev, r->ino);
+    free(r->remove_path);
+    r->remove_path = NULL;
     if (r->writer) {
         atomic_store_explicit(&r->map.header->writer_state, RING_WRITER_DETACHED,
                               memory_order_release);
         ring_wake_all(r);
+        if (r->claimer == getpid()) /* a forked child's handle shares the parent's claim */
+            ring_writer_unlock(r->fd);
+        r->writer = false;
     }
-    free_handle(r);
+    if (r->fd >= 0)
+        close(r->fd); /* releases the writer's lock, if held, and the handle's */
+    r->fd = -1;
+    return st;
+}
+
+stash_status stash_ring_close(stash_ring **ring)
+{
+    if (ring == NULL || *ring == NULL)
+        return STASH_OK;
+    stash_status st = stash_ring_detach(*ring);
+    free_handle(*ring);
     *ring = NULL;
     return st;
+}
+
+stash_status stash_ring_abandon(stash_ring **ring)
+{
+    if (ring == NULL || *ring == NULL)
+        return STASH_OK;
+    free_handle(*ring); /* unmaps, detaches, closes: nothing shared is written */
+    *ring = NULL;
+    return STASH_OK;
 }
 
 /* STASH_OK if path is a regular file that starts with the ring's magic (no link followed). */

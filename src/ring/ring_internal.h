@@ -23,6 +23,7 @@ struct stash_ring {
     struct ring_mapping map;
     int fd;                   /* holds the writer's lock, if this is the writer */
     bool writer;
+    pid_t claimer;            /* the process that claimed the writer's role */
     uint64_t next;            /* the writer's count: what it has written */
     bool writer_at_attach;    /* a live writer held the ring when this handle attached */
     uint32_t sessions_at_attach;

@@ -214,6 +214,12 @@ stash_status ring_writer_lock(int fd)
     return lock_now(fd, lock_range(F_WRLCK, RING_LOCK_WRITER, 1));
 }
 
+void ring_writer_unlock(int fd)
+{
+    struct flock lock = lock_range(F_UNLCK, RING_LOCK_WRITER, 1);
+    fcntl(fd, F_OFD_SETLK, &lock); /* cannot fail on a descriptor that holds the lock */
+}
+
 stash_status ring_handle_lock(int fd)
 {
     struct flock lock = lock_range(F_RDLCK, RING_LOCK_HANDLES, 1);

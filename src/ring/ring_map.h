@@ -72,6 +72,13 @@ stash_status ring_object_fits(int fd, const struct ring_geometry *geo);
 /* Takes the writer's claim without waiting: STASH_E_BUSY if a live writer has it. */
 stash_status ring_writer_lock(int fd);
 
+/*
+ * Gives the writer's claim up. Closing the descriptor alone would not while
+ * anything else refers to its open file description: a mapping of the
+ * object, or a forked child's copy of the descriptor.
+ */
+void ring_writer_unlock(int fd);
+
 /* Takes a handle's shared lock, waiting only while a stale ring's removal holds it. */
 stash_status ring_handle_lock(int fd);
 

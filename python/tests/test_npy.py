@@ -1,0 +1,278 @@
+"""stash.npy: numpy.save's bytes, numpy.load's arrays, zero-copy maps that outlive everything."""
+import errno
+import gc
+import os
+import pathlib
+import struct
+import threading
+
+import numpy as np
+import pytest
+
+import stash
+
+NUMERIC = ["?", "i1", "u1", "<i2", ">i2", "<i4", ">i4", "<i8", ">i8", "<u2", ">u2", "<u4",
+           ">u4", "<u8", ">u8", "<f2", ">f2", "<f4", ">f4", "<f8", ">f8", "<c8", ">c8",
+           "<c16", ">c16"]
+SHAPES = [(), (0,), (5,), (2, 3), (2, 0, 3), (3, 4, 5)]
+
+
+def sample(dtype, shape):
+    count = int(np.prod(shape, dtype=np.int64))
+    values = np.arange(count, dtype=np.float64) * 1.5 - 3
+    if np.dtype(dtype).kind == "c":
+        values = values + 0.25j * values
+    return values.astype(dtype).reshape(shape)
+
+
+def same_array(a, b):
+    assert a.dtype == b.dtype
+    assert a.shape == b.shape
+    assert a.flags.f_contiguous == b.flags.f_contiguous
+    assert a.flags.c_contiguous == b.flags.c_contiguous
+    assert a.tobytes("A") == b.tobytes("A")
+
+
+@pytest.mark.parametrize("dtype", NUMERIC)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_save_writes_numpy_saves_bytes(tmp_path, dtype, shape):
+    a = sample(dtype, shape)
+    stash.npy.save(tmp_path / "stash.npy", a)
+    np.save(tmp_path / "numpy.npy", a)
+    assert (tmp_path / "stash.npy").read_bytes() == (tmp_path / "numpy.npy").read_bytes()
+
+
+@pytest.mark.parametrize("dtype", ["<f8", ">i4", "<c16", "?"])
+@pytest.mark.parametrize("shape", [(2, 3), (3, 4, 5), (1, 7)])
+def test_fortran_order_is_written_as_numpy_writes_it(tmp_path, dtype, shape):
+    a = np.asfortranarray(sample(dtype, shape))
+    stash.npy.save(tmp_path / "stash.npy", a)
+    np.save(tmp_path / "numpy.npy", a)
+    assert (tmp_path / "stash.npy").read_bytes() == (tmp_path / "numpy.npy").read_bytes()
+    same_array(np.load(tmp_path / "stash.npy"), a)
+    same_array(stash.npy.load(tmp_path / "numpy.npy"), np.load(tmp_path / "numpy.npy"))
+    same_array(stash.npy.map(tmp_path / "numpy.npy"), np.load(tmp_path / "numpy.npy"))
+
+
+@pytest.mark.parametrize("dtype", NUMERIC)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_load_and_map_read_numpy_files(tmp_path, dtype, shape):
+    a = sample(dtype, shape)
+    np.save(tmp_path / "a.npy", a)
+    same_array(stash.npy.load(tmp_path / "a.npy"), a)
+    same_array(stash.npy.map(tmp_path / "a.npy"), a)
+
+
+def test_numpy_load_reads_what_stash_saves(tmp_path):
+    for dtype in NUMERIC:
+        a = sample(dtype, (4, 3))
+        stash.npy.save(tmp_path / "a.npy", a)
+        same_array(np.load(tmp_path / "a.npy"), a)
+
+
+def test_numpy_scalars_and_buffers_save_as_numpy_would(tmp_path):
+    for value in (np.float32(2.5), np.int16(-3), np.complex128(1 + 2j), np.bool_(True)):
+        stash.npy.save(tmp_path / "s.npy", value)
+        np.save(tmp_path / "n.npy", value)
+        assert (tmp_path / "s.npy").read_bytes() == (tmp_path / "n.npy").read_bytes()
+    stash.npy.save(tmp_path / "b.npy", bytearray(b"abc"))
+    np.save(tmp_path / "n.npy", np.frombuffer(b"abc", dtype=np.uint8))
+    assert (tmp_path / "b.npy").read_bytes() == (tmp_path / "n.npy").read_bytes()
+
+
+def test_load_returns_a_writable_copy_as_numpy_load_does(tmp_path):
+    a = sample("<f8", (3, 3))
+    stash.npy.save(tmp_path / "a.npy", a)
+    b = stash.npy.load(tmp_path / "a.npy")
+    assert b.flags.writeable and np.load(tmp_path / "a.npy").flags.writeable
+    b[0, 0] = 99
+    assert stash.npy.load(tmp_path / "a.npy")[0, 0] == a[0, 0]
+    assert stash.npy.map(tmp_path / "a.npy")[0, 0] == a[0, 0]
+
+
+def test_large_arrays_round_trip(tmp_path):
+    a = np.random.default_rng(1).standard_normal((512, 300))  # over the GIL-free size
+    stash.npy.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "n.npy", a)
+    assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "n.npy").read_bytes()
+    same_array(stash.npy.load(tmp_path / "a.npy"), a)
+    same_array(stash.npy.map(tmp_path / "a.npy"), a)
+
+
+def test_map_is_read_only_and_zero_copy(tmp_path):
+    stash.npy.save(tmp_path / "a.npy", sample("<i8", (64,)))
+    m = stash.npy.map(tmp_path / "a.npy")
+    assert not m.flags.writeable
+    with pytest.raises(ValueError):
+        m[0] = 1
+    assert not m.flags.owndata
+    assert m.ctypes.data % 64 == 0  # the NPY data is 64-byte aligned, and so is the map
+
+
+def test_map_outlives_every_other_reference(tmp_path):
+    a = sample("<f4", (100, 10))
+    path = tmp_path / "a.npy"
+    stash.npy.save(path, a)
+    m = stash.npy.map(path)
+    view = m[10:20, ::2]
+    del m
+    gc.collect()
+    os.unlink(path)
+    gc.collect()
+    np.testing.assert_array_equal(view, a[10:20, ::2])
+
+
+def test_save_over_a_mapped_file_leaves_the_map_intact(tmp_path):
+    path = tmp_path / "a.npy"
+    stash.npy.save(path, np.zeros(1000))
+    m = stash.npy.map(path)
+    stash.npy.save(path, np.ones(10))  # renamed over it
+    assert m.shape == (1000,) and not m.any()
+    assert stash.npy.load(path).shape == (10,)
+
+
+def test_info_describes_the_header(tmp_path):
+    a = np.asfortranarray(sample(">f8", (3, 4)))
+    np.save(tmp_path / "a.npy", a)
+    info = stash.npy.info(tmp_path / "a.npy")
+    assert info == (info.shape, info.dtype, info.fortran_order, info.version,
+                    info.data_offset, info.data_bytes)
+    assert info.shape == (3, 4)
+    assert info.dtype == np.dtype(">f8")
+    assert info.fortran_order is True
+    assert info.version == (1, 0)
+    assert info.data_offset == 128
+    assert info.data_bytes == 96
+    assert os.path.getsize(tmp_path / "a.npy") == info.data_offset + info.data_bytes
+
+
+def test_paths_may_be_str_bytes_or_pathlike(tmp_path):
+    a = sample("<i4", (3,))
+    for path in (str(tmp_path / "s.npy"), os.fsencode(tmp_path / "b.npy"),
+                 pathlib.Path(tmp_path / "p.npy")):
+        stash.npy.save(path, a)
+        same_array(stash.npy.load(path), a)
+        same_array(stash.npy.map(path), a)
+        assert stash.npy.info(path).shape == (3,)
+
+
+def test_durable_save_writes_the_same_bytes(tmp_path):
+    a = sample("<f8", (5,))
+    stash.npy.save(tmp_path / "a.npy", a, durable=True)
+    np.save(tmp_path / "n.npy", a)
+    assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "n.npy").read_bytes()
+
+
+def test_save_refuses_a_non_contiguous_array(tmp_path):
+    with pytest.raises(BufferError, match="ascontiguousarray"):
+        stash.npy.save(tmp_path / "a.npy", np.arange(10)[::2])
+    assert not (tmp_path / "a.npy").exists()
+
+
+@pytest.mark.parametrize("array", [np.array(["a", "b"]), np.array([1, None], dtype=object),
+                                   np.zeros(2, dtype=[("x", "<f8"), ("y", "<i4")]),
+                                   np.zeros(2, dtype="<M8[s]")])
+def test_save_refuses_types_stash_cannot_hold(tmp_path, array):
+    # stash.UnsupportedDtype, or NumPy's own ValueError for types it will not
+    # export through the buffer protocol (datetimes): a ValueError either way.
+    with pytest.raises(ValueError):
+        stash.npy.save(tmp_path / "a.npy", array)
+
+
+def test_missing_files_raise_file_not_found_with_the_name(tmp_path):
+    for call in (stash.npy.load, stash.npy.map, stash.npy.info):
+        with pytest.raises(FileNotFoundError) as caught:
+            call(tmp_path / "missing.npy")
+        assert caught.value.filename == str(tmp_path / "missing.npy")
+        assert caught.value.errno == errno.ENOENT and caught.value.name == "ENOENT"
+
+
+def test_saving_into_a_missing_directory_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        stash.npy.save(tmp_path / "no" / "a.npy", np.zeros(2))
+
+
+def test_a_directory_is_not_an_npy_file(tmp_path):
+    with pytest.raises(IsADirectoryError):
+        stash.npy.load(tmp_path)
+
+
+# ---- hostile files: each refusal is its own subclass, and nothing crashes
+
+def header(text, version=(1, 0)):
+    body = text.encode("latin1")
+    pad = 64 - (10 + len(body) + 1) % 64
+    body += b" " * (pad % 64) + b"\n"
+    return b"\x93NUMPY" + bytes(version) + struct.pack("<H", len(body)) + body
+
+
+def every_reader(path, error):
+    for call in (stash.npy.load, stash.npy.map, stash.npy.info):
+        with pytest.raises(error):
+            call(path)
+
+
+def test_bad_magic_is_corrupt(tmp_path):
+    (tmp_path / "a.npy").write_bytes(b"PK\x03\x04 not an npy file at all" + bytes(100))
+    every_reader(tmp_path / "a.npy", stash.Corrupt)
+
+
+def test_an_empty_file_is_not_an_npy_file(tmp_path):
+    (tmp_path / "a.npy").write_bytes(b"")
+    every_reader(tmp_path / "a.npy", stash.Truncated)
+
+
+def test_truncated_data_is_truncated(tmp_path):
+    np.save(tmp_path / "a.npy", np.arange(100.0))
+    data = (tmp_path / "a.npy").read_bytes()
+    (tmp_path / "a.npy").write_bytes(data[:-8])
+    every_reader(tmp_path / "a.npy", stash.Truncated)
+    (tmp_path / "a.npy").write_bytes(data[:20])  # inside the header
+    every_reader(tmp_path / "a.npy", stash.Truncated)
+
+
+def test_a_huge_shape_is_refused_before_anything_is_allocated(tmp_path):
+    (tmp_path / "a.npy").write_bytes(
+        header("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 8), }"))
+    every_reader(tmp_path / "a.npy", stash.OutOfRange)
+    # A shape that fits 63 bits but not the file: truncated, not a 1 TiB allocation.
+    (tmp_path / "a.npy").write_bytes(
+        header("{'descr': '<f8', 'fortran_order': False, 'shape': (137438953472,), }"))
+    every_reader(tmp_path / "a.npy", stash.Truncated)
+
+
+def test_an_unknown_version_is_refused(tmp_path):
+    (tmp_path / "a.npy").write_bytes(
+        header("{'descr': '<f8', 'fortran_order': False, 'shape': (0,), }", version=(9, 0)))
+    every_reader(tmp_path / "a.npy", stash.UnsupportedVersion)
+
+
+def test_object_arrays_are_refused_not_unpickled(tmp_path):
+    np.save(tmp_path / "a.npy", np.array([1, None], dtype=object), allow_pickle=True)
+    every_reader(tmp_path / "a.npy", stash.UnsupportedDtype)
+
+
+def test_a_header_that_is_not_a_dict_is_corrupt(tmp_path):
+    (tmp_path / "a.npy").write_bytes(header("__import__('os').system('false')"))
+    every_reader(tmp_path / "a.npy", stash.Corrupt)
+
+
+def test_threads_save_and_load_at_once(tmp_path):
+    errors = []
+
+    def work(n):
+        try:
+            a = np.full((200, 100), n, dtype=np.int32)
+            for _ in range(20):
+                stash.npy.save(tmp_path / f"{n}.npy", a)
+                assert (stash.npy.load(tmp_path / f"{n}.npy") == n).all()
+                assert (stash.npy.map(tmp_path / f"{n}.npy") == n).all()
+        except Exception as error:  # noqa: BLE001  (reported below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
