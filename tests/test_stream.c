@@ -79,6 +79,19 @@ static void test_growable_write_past_end_zero_fills_the_gap(void **state)
     stash_stream_close(&s);
 }
 
+static void test_zero_byte_read_before_any_view_reads_nothing(void **state)
+{
+    (void)state;
+    stash_stream *s;
+    char buf[1];
+    size_t n = 1;
+    assert_ok(stash_stream_open_growable(0, &s)); /* no view yet: it is NULL */
+    assert_ok(stash_stream_read(s, buf, 0, &n));  /* UBSan: NULL + 0 before the fix */
+    assert_int_equal(n, 0);
+    assert_int_equal(stash_stream_tell(s), 0);
+    stash_stream_close(&s);
+}
+
 /* ---- Seeking ------------------------------------------------------------ */
 
 static void test_seek_rejects_bad_whence_and_negative_results(void **state)
@@ -726,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_memory_view_is_read_only),
         cmocka_unit_test(test_fixed_buffer_rejects_growth_past_capacity_unchanged),
         cmocka_unit_test(test_growable_write_past_end_zero_fills_the_gap),
+        cmocka_unit_test(test_zero_byte_read_before_any_view_reads_nothing),
         cmocka_unit_test(test_seek_rejects_bad_whence_and_negative_results),
         cmocka_unit_test(test_seek_past_end_then_write_leaves_zeros),
         cmocka_unit_test(test_file_open_reports_the_system_reason),

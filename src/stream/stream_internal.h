@@ -37,11 +37,13 @@ static inline void stream_drop_view(stash_stream *s)
     s->view_len = 0;
 }
 
-/* The n bytes at the position if the view holds them all, else NULL. */
+/* The n bytes at the position if the view holds them all, else NULL (also
+ * before any view: NULL + 0 is undefined, and n may be 0). */
 static inline const unsigned char *stream_view_at_pos(const stash_stream *s, size_t n)
 {
     uint64_t into = s->pos - s->view_offset; /* wraps when pos < view_offset */
-    if (s->pos < s->view_offset || into > s->view_len || s->view_len - into < n)
+    if (s->view == NULL || s->pos < s->view_offset || into > s->view_len ||
+        s->view_len - into < n)
         return NULL;
     return s->view + into;
 }
