@@ -8,6 +8,7 @@ import array
 import io
 import locale
 import os
+import weakref
 
 import pytest
 
@@ -173,6 +174,14 @@ def test_raw_handles_pread_and_pwrite_leave_the_position(holey):
             writer.pread(0, 1)
     with holey.open("rb") as buffered:  # under a buffered handle: .raw
         assert buffered.raw.pread(5, 1) == (1, b"1")
+
+
+@pytest.mark.parametrize("mode, buffering", [("rb", 0), ("rb", -1), ("r", -1)])
+def test_a_dropped_handle_is_freed_at_once(holey, mode, buffering):
+    handle = holey.open(mode, buffering)
+    raw = weakref.ref(getattr(getattr(handle, "buffer", handle), "raw", handle))
+    del handle
+    assert raw() is None  # no cycle through pread/pwrite waits for the collector
 
 
 def test_handles_share_the_file_and_buffers_cache(holey):

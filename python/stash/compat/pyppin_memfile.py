@@ -65,6 +65,7 @@ differences:
 """
 import errno
 import io
+import weakref
 
 import stash
 
@@ -207,15 +208,21 @@ def _pread_into(read, offset, size, buffer):
 
 def _add_positional_calls(raw, memfile):
     """pyppin's raw handles also read and write at absolute offsets, leaving the
-    position alone, if the handle was opened for that direction."""
+    position alone, if the handle was opened for that direction.
+
+    The calls reach the handle through a weak reference: a strong one, from
+    the handle's own attributes, would be a cycle, and a handle dropped
+    unclosed would then hold the memory until the cycle collector ran.
+    """
+    handle = weakref.ref(raw)
 
     def pread(offset, size, buffer=None):
-        if not raw.readable():  # ValueError once closed, as every io call
+        if not handle().readable():  # ValueError once closed, as every io call
             raise io.UnsupportedOperation("handle was not opened for reading")
         return memfile.pread(offset, size, buffer)
 
     def pwrite(offset, data):
-        if not raw.writable():
+        if not handle().writable():
             raise io.UnsupportedOperation("handle was not opened for writing")
         return memfile.pwrite(offset, data)
 
