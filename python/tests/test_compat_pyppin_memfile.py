@@ -1,13 +1,17 @@
 """stash.compat.pyppin_memfile: pyppin's MemFile API over stash.MemFile.
 
 First pyppin's own four tests (tests/file/memfile_test.py), ported to
-pytest with only the import changed; then the rest of pyppin's documented
-behaviour; then one test for each difference the module's docstring lists.
+pytest (its raw and buffered tests as one parametrized test); then the rest
+of pyppin's behaviour; then a test for each difference the module's
+docstring lists. Each test before the differences passes against pyppin's
+own MemFile too, and each difference test fails there.
 """
 import array
+import copy
 import io
 import locale
 import os
+import pickle
 import weakref
 
 import pytest
@@ -116,12 +120,11 @@ def test_text_handles(holey):
 
 # ---- The rest of pyppin's API ---------------------------------------------------
 
-def test_name_str_and_properties():
+def test_str_is_the_name_and_the_file_is_readable_and_writable():
     file = MemFile()
-    assert str(file) == file.name == "memfile"
+    assert str(file) == "memfile"
     assert file.readable is True and file.writable is True
-    named = MemFile(name="upload.csv")
-    assert str(named) == named.name == "upload.csv"
+    assert str(MemFile(name="upload.csv")) == "upload.csv"
 
 
 def test_pread_returns_a_new_bytearray_of_the_bytes_read(holey):
@@ -150,6 +153,14 @@ def test_pwrite_counts_bytes_of_any_bytes_like():
     assert file.pwrite(8, memoryview(b"abc")) == 3
     assert file.pwrite(2, bytearray(b"zz")) == 2
     assert file.size() == 11
+
+
+def test_pickles_and_deep_copies_are_new_files_with_the_content(holey):
+    for twin in (pickle.loads(pickle.dumps(holey)), copy.deepcopy(holey)):
+        assert str(twin) == "memfile" and twin.bytes == HOLEY
+        twin.pwrite(0, b"T")
+        assert holey.pread(0, 1) == (1, b"\0")
+        twin.close()
 
 
 def test_wrong_direction_raises_oserror(holey):
@@ -265,6 +276,12 @@ def test_difference_bytes_is_a_copy_that_never_goes_stale():
         file.bytes[0] = 1  # write through pwrite or a handle
 
 
+def test_difference_a_shallow_copy_shares_the_file_for_good(holey):
+    twin = copy.copy(holey)
+    twin.pwrite(20, b"grown")  # where pyppin's copies stop sharing
+    assert holey.bytes == twin.bytes == HOLEY + bytes(10) + b"grown"
+
+
 def test_difference_append_mode_appends_every_write(holey):
     with holey.open("ab", buffering=0) as appender, holey.open("r+b", buffering=0) as other:
         other.seek(0, os.SEEK_END)
@@ -329,6 +346,10 @@ def test_difference_fileno_exports_the_bytes():
     with pytest.raises(stash.Busy):
         file.truncate(0)  # an exported file cannot shrink
     file.close()
+
+
+def test_difference_name_is_a_property_too():
+    assert MemFile().name == "memfile" and MemFile("run-3").name == "run-3"
 
 
 def test_difference_close_and_context_manager_release_the_file(holey):

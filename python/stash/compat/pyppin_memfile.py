@@ -32,7 +32,9 @@ differences:
 3. ``bytes`` is a ``bytes`` copy of the content at that moment. pyppin's is
    its live ``bytearray``, which goes stale (stops being the file) the first
    time a write past the end grows the file; write through ``pwrite`` or a
-   handle instead.
+   handle instead. For the same reason a shallow ``copy.copy`` of a MemFile
+   shares the file for good (pyppin's stops sharing when the file grows);
+   pickles and deep copies are new files with the content, as pyppin's.
 4. Modes, arguments and handles follow ``io.open`` exactly: ``"a"`` appends
    every write at the end as it is at that moment (pyppin's only starts at
    the end, then overwrites what other handles append), ``"x"`` opens an
@@ -89,6 +91,7 @@ class MemFile:
     def __init__(self, name="memfile", *, max_size=None):
         self._file = stash.MemFile(name, max_size)
         self._name = name
+        self._max_size = max_size
         # Per-instance calls (see _pread_function), and the C call itself
         # where nothing needs translating: a Python method around it would
         # double a small call's cost.
@@ -160,12 +163,30 @@ class MemFile:
         """Releases the memory once no handle uses it; calling it again does nothing."""
         self._file.close()
 
+    def __copy__(self):
+        """Another MemFile object over the same file, as a shallow copy of
+        pyppin's shares its bytearray (here it never stops sharing)."""
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        return twin
+
+    def __reduce__(self):
+        """Pickles (and deep copies) the name and content, as pyppin's pickle:
+        loading makes a new file."""
+        return _unpickled, (self._name, self._max_size, self.bytes)
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
         self.close()
         return False
+
+
+def _unpickled(name, max_size, content):
+    file = MemFile(name, max_size=max_size)
+    file.pwrite(0, content)
+    return file
 
 
 def _pread_function(read):
