@@ -12,6 +12,7 @@ import io
 import locale
 import os
 import pickle
+import threading
 import weakref
 
 import pytest
@@ -240,6 +241,27 @@ def test_text_handles_write_through_and_decode_as_open_does(holey):
 def test_open_argument_errors(kwargs):
     with pytest.raises(ValueError):
         MemFile().open(**kwargs)
+
+
+def test_threads_see_each_write_whole():
+    """pyppin's class leaves this to its callers; every call here is thread-safe."""
+    file = MemFile()
+    block = 1 << 17  # large enough to be copied without the GIL
+    file.pwrite(0, bytes(block))
+    done = threading.Event()
+
+    def writer():
+        for i in range(200):
+            file.pwrite(0, bytes([i % 256]) * block)
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    while not done.is_set():
+        n, data = file.pread(0, block)
+        assert n == block and data.count(data[0]) == block  # one write's bytes, not two
+    thread.join()
+    file.close()
 
 
 # ---- Each difference from pyppin (the module's docstring) -----------------------
