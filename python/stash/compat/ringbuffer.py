@@ -70,6 +70,7 @@ one thread at a time per ring.
 """
 import itertools
 import logging
+import operator
 import os
 import secrets
 import weakref
@@ -188,6 +189,37 @@ class _Uninitialized:
 
 _UNINITIALIZED = _Uninitialized()
 
+
+class _Reattach:
+    """A forked child's ring: attached by name, as a reader, on first use.
+
+    stash closes every Ring a child inherits as the fork returns (the
+    parent's handles are the parent's); the hook below puts one of these in
+    their place, so a RingBuffer carries on in the child without a check on
+    every call. stash.NotFound if the creator has removed the ring since.
+    """
+
+    __slots__ = ("_buf",)
+
+    def __init__(self, buf):
+        self._buf = buf
+
+    def __getattr__(self, name):
+        buf = self._buf
+        buf._ring = stash.Ring.attach(buf._raw.name)
+        return getattr(buf._ring, name)
+
+
+_live = weakref.WeakSet()  # the initialized RingBuffers, for the fork hook
+
+
+def _after_fork_in_child():
+    for buf in list(_live):
+        buf._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
 # stash's window errors as the original's codes.
 _CODES = ((stash.Overwritten, 2), (stash.NotYetWritten, 3), (stash.OutOfRange, 5))
 
@@ -200,11 +232,9 @@ class RingBuffer:
     """
 
     def __init__(self):
-        self._ring = _UNINITIALIZED
+        self._ring = _UNINITIALIZED  # a stash.Ring, or a stand-in (above)
         self._raw = None
         self._lease = None  # the creator's: its close removes the name
-        self._writer = False
-        self._pid = os.getpid()
 
     # ---- making and closing ------------------------------------------------------------
 
@@ -238,8 +268,9 @@ class RingBuffer:
 
     def _use(self, ring, raw):
         self.close()
-        self._ring, self._raw, self._writer, self._pid = ring, raw, False, os.getpid()
+        self._ring, self._raw = ring, raw
         self._dtype = ring.dtype
+        _live.add(self)
 
     def close(self):
         """Ends this RingBuffer's use of the ring (is_initialized becomes False).
@@ -249,9 +280,11 @@ class RingBuffer:
         already taken stay valid. Closing twice does nothing.
         """
         ring, lease = self._ring, self._lease
-        self._ring, self._raw, self._lease, self._writer = _UNINITIALIZED, None, None, False
+        self._ring, self._raw, self._lease = _UNINITIALIZED, None, None
+        self.__dict__.pop("_put", None)
+        _live.discard(self)
         try:
-            if ring is not _UNINITIALIZED:
+            if isinstance(ring, stash.Ring):
                 ring.close()
         finally:
             if lease is not None:
@@ -266,17 +299,10 @@ class RingBuffer:
     def __reduce__(self):
         return _from_raw, (self._raw,)
 
-    # ---- after fork ----------------------------------------------------------------------
-
-    def _revived(self, exc):
-        """The ring again after stash.Closed: attached anew in a forked child, else exc."""
-        if self._raw is None:
-            raise BufferError(1) from exc
-        if os.getpid() == self._pid:
-            raise exc
-        # A forked child: stash closed the parent's handles here; attach by name as a reader.
-        self._ring, self._writer, self._pid = stash.Ring.attach(self._raw.name), False, os.getpid()
-        return self._ring
+    def _forked(self):
+        """In a forked child: the inherited ring (closed by stash) is attached anew on use."""
+        self._ring = _Reattach(self)
+        self.__dict__.pop("_put", None)
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -289,15 +315,11 @@ class RingBuffer:
         if sampleStart < 0 or sampleEnd <= 0 or sampleStart > sampleEnd \
                 or sampleEnd - sampleStart > self.bufSize:
             return 5
-        try:
-            written = self._ring.written
-            intact = self._ring.validate(sampleStart)
-        except stash.Closed as exc:
-            ring = self._revived(exc)
-            written, intact = ring.written, ring.validate(sampleStart)
+        ring = self._ring
+        written = ring.written
         if sampleEnd > written:
             return 3
-        if sampleStart < sampleEnd and not intact:
+        if sampleStart < sampleEnd and not ring.validate(sampleStart):
             return 2
         return 0
 
@@ -312,23 +334,17 @@ class RingBuffer:
         writable copy instead. BufferError(code) if check_availablility
         would not return 0.
         """
+        if sampleEnd <= 0:
+            raise BufferError(5)
         try:
-            if sampleEnd <= 0:
-                raise BufferError(5)
             if wprotect:
                 return self._ring.window(sampleStart, sampleEnd)
             return self._ring.read(sampleStart, sampleEnd)
         except stash.StashError as exc:
-            return self._get_failed(exc, sampleStart, sampleEnd, wprotect)
-
-    def _get_failed(self, exc, sampleStart, sampleEnd, wprotect):  # noqa: N803
-        if isinstance(exc, stash.Closed):
-            self._revived(exc)
-            return self.get_data(sampleStart, sampleEnd, wprotect)
-        for kind, code in _CODES:
-            if isinstance(exc, kind):
-                raise BufferError(code) from exc
-        raise exc
+            for kind, code in _CODES:
+                if isinstance(exc, kind):
+                    raise BufferError(code) from exc
+            raise
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -340,25 +356,22 @@ class RingBuffer:
         first put_data claims the ring's writer role (stash.Busy, a
         BlockingIOError, while another live process holds it).
         """
-        if not self._writer:
-            self._claim()
         try:
-            self._ring.put(data)
+            self._put(data)
         except (stash.ShapeMismatch, TypeError, _builtin_BufferError):
-            self._ring.put(self._conform(data))
-        except stash.Closed as exc:  # a forked child's inherited writer: claim anew, or Busy
-            self._revived(exc)
-            self.put_data(data)
+            self._put(self._conform(data))
 
-    def _claim(self):
-        try:
-            ring = self._ring
-            name = ring.name
-        except stash.Closed as exc:
-            name = self._revived(exc).name
-        writer = stash.Ring.attach(name, writer=True)
-        self._ring.close()
-        self._ring, self._writer, self._pid = writer, True, os.getpid()
+    def _claim_and_put(self, data):
+        if self._raw is None:
+            raise BufferError(1)
+        writer = stash.Ring.attach(self._raw.name, writer=True)
+        reader, self._ring, self._put = self._ring, writer, writer.put
+        if isinstance(reader, stash.Ring):
+            reader.close()
+        writer.put(data)
+
+    # Until the first put_data claims the writer's role; then the writer's own put (no cycle).
+    _put = _claim_and_put
 
     def _conform(self, data):
         """data as the ring takes it, converted as NumPy assignment would; else BufferError(4)."""
@@ -379,22 +392,16 @@ class RingBuffer:
         """True once initialize or initialize_from_raw has run (and close has not)."""
         return self._raw is not None
 
-    @property
-    def nChannels(self):  # noqa: N802
-        """Values per sample."""
-        return self._ring.channels
-
-    @property
-    def bufSize(self):  # noqa: N802
-        """The capacity in samples."""
-        return self._ring.capacity
+    # Straight to the ring's attributes (no Python frame): BufferError(1) before initialize.
+    nChannels = property(operator.attrgetter("_ring.channels"), doc="Values per sample.")
+    bufSize = property(operator.attrgetter("_ring.capacity"), doc="The capacity in samples.")
+    nSamplesWritten = property(operator.attrgetter("_ring.written"),
+                               doc="Samples written since the ring was made (never wraps).")
 
     @property
     def pocketSize(self):  # noqa: N802
         """initialize's windowSize (1 for a ring attached by name)."""
-        if self._raw is None:
-            raise BufferError(1)
-        return self._raw.pocket_size
+        return self.raw.pocket_size
 
     @property
     def nptype(self):
@@ -402,17 +409,10 @@ class RingBuffer:
         return self._ring.dtype.name
 
     @property
-    def nSamplesWritten(self):  # noqa: N802
-        """Samples written since the ring was made (never wraps)."""
-        try:
-            return self._ring.written
-        except stash.Closed as exc:
-            return self._revived(exc).written
-
-    @property
     def writePtr(self):  # noqa: N802
         """Where the next sample goes: nSamplesWritten % bufSize."""
-        return self.nSamplesWritten % self.bufSize
+        ring = self._ring
+        return ring.written % ring.capacity
 
     @property
     def raw(self):
@@ -424,8 +424,9 @@ class RingBuffer:
     def __repr__(self):
         if self._raw is None:
             return "<RingBuffer, not initialized>"
+        writer = isinstance(self._ring, stash.Ring) and self._ring.is_writer
         return (f"<RingBuffer {self._raw.name!r}: {self.nChannels} x {self.nptype}, "
-                f"bufSize {self.bufSize}, {'writer' if self._writer else 'reader'}>")
+                f"bufSize {self.bufSize}, {'writer' if writer else 'reader'}>")
 
     def __str__(self):
         """The samples still held, one row per channel (as the original printed its data)."""
