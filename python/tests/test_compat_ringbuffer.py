@@ -353,6 +353,14 @@ def test_a_ringbuffer_pickles_as_its_raw(buffers):
     assert not pickle.loads(pickle.dumps(RingBuffer())).is_initialized
 
 
+def test_str_shows_the_samples_held_one_row_per_channel(buffers):
+    """The original showed its whole data section, then its pocket."""
+    buf = buffers(2, 10, 3)
+    buf.put_data(frames(0, 12, 2))
+    assert str(buf) == str(frames(2, 12, 2).T)
+    assert "not initialized" in str(RingBuffer()) and buf.raw.name in repr(buf)
+
+
 def test_context_manager_and_close(buffers):
     with buffers(2, 10) as buf:
         buf.put_data(frames(0, 3, 2))

@@ -53,6 +53,8 @@ differs from the original (rdaclient's src/ringbuffer.py):
   Others raise ValueError, as the original did.
 - Put data of another dtype is converted as NumPy assignment would (the
   original assigned into its array); of another shape, ``BufferError(4)``.
+- ``str(buf)`` shows the samples still held, one row per channel (the
+  original showed its whole data section, then its pocket).
 - Additions: ``close()``, ``with RingBuffer() as buf``, and a RingBuffer
   pickles as its raw (the receiver attaches).
 
