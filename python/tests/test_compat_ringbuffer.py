@@ -442,6 +442,16 @@ def _read_windows(buf, credits, process):
     return seen
 
 
+def _finish(process, credits):
+    """Lets the writer finish, also after a failed read (it never waits forever), and reaps it."""
+    for _ in range(CHUNKS):
+        credits.release()
+    process.join(HANG)
+    if process.is_alive():
+        process.kill()
+        process.join()
+
+
 @pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_a_writer_process_streams_and_the_parent_reads(buffers, method):
     context = multiprocessing.get_context(method)
@@ -452,7 +462,7 @@ def test_a_writer_process_streams_and_the_parent_reads(buffers, method):
     try:
         seen = _read_windows(buf, credits, process)
     finally:
-        process.join(HANG)
+        _finish(process, credits)
     assert process.exitcode == 0
     assert seen == [32] + [WINDOW] * (CHUNKS - 1)
     assert buf.nSamplesWritten == CHUNK * CHUNKS
@@ -477,7 +487,7 @@ def test_a_forked_child_reattaches_an_inherited_ringbuffer(buffers):
     try:
         _read_windows(buf, credits, process)
     finally:
-        process.join(HANG)
+        _finish(process, credits)
     assert process.exitcode == 0
     assert os.path.exists(shm_path(buf))
     assert buf.nSamplesWritten == CHUNK * CHUNKS
