@@ -2,7 +2,9 @@
 
 The workload is rdaclient's: a writer appends 32-sample chunks of 64
 channels (float32) and a reader takes the newest 32 samples by sample
-number. Each step is put_data, nSamplesWritten, get_data.
+number. Each step is put_data, nSamplesWritten, get_data. A second row,
+for information, is a wrapped window longer than the pocket: a view in
+stash, a copy in the original ("slow mode").
 
 The baseline is the original's design rebuilt from its documentation in
 plain Python + NumPy: one shared multiprocessing byte array holding a packed
@@ -25,6 +27,7 @@ from harness import compare
 from stash.compat.ringbuffer import RingBuffer
 
 CHANNELS, CAPACITY, CHUNK = 64, 4096, 32
+WRAPPED = 256  # a window longer than the pocket (CHUNK samples)
 
 
 class _Header(ctypes.Structure):
@@ -126,6 +129,15 @@ def rows(quick):
                        functools.partial(_step, original, chunk),
                        quick=quick, max_ratio=0.5,
                        note="the original's 1 ms sleep per put_data left out")
-        return [step]
+        written = max(buf.nSamplesWritten, original.nSamplesWritten)
+        end = (written // CAPACITY + 1) * CAPACITY + WRAPPED // 2
+        for ring in (buf, original):  # both at the same sample count, a window across the end
+            ring.put_data(np.ones((end - ring.nSamplesWritten, CHANNELS), np.float32))
+        wrapped = compare("RingBuffer get_data of a wrapped 256 x 64 window (a view)",
+                          functools.partial(buf.get_data, end - WRAPPED, end),
+                          "the original's design: longer than the pocket, a copy",
+                          functools.partial(original.get_data, end - WRAPPED, end),
+                          quick=quick, note="informational: no target")
+        return [step, wrapped]
     finally:
         buf.close()
