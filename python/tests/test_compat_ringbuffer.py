@@ -500,7 +500,8 @@ def test_a_forked_child_of_the_writer_cannot_write_while_it_does(buffers):
     if pid == 0:  # the child: no pytest past this point, only an exit status
         status = 1
         try:
-            assert buf.nSamplesWritten == 2 and buf.writePtr == 2  # attached anew, by name
+            assert buf.check_availablility(0, 2) == 0  # attached anew, by name, once
+            assert buf.nSamplesWritten == 2 and buf.writePtr == 2
             np.testing.assert_array_equal(buf.get_data(0, 2), frames(0, 2, 2))
             try:
                 buf.put_data(frames(2, 3, 2))

@@ -208,7 +208,8 @@ class _Reattach:
 
     def __getattr__(self, name):
         buf = self._buf
-        buf._ring = stash.Ring.attach(buf._raw.name)
+        if buf._ring is self:  # else attached already, through another reference to self
+            buf._ring = stash.Ring.attach(buf._raw.name)
         return getattr(buf._ring, name)
 
 
