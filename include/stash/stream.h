@@ -71,7 +71,7 @@ enum stash_whence { STASH_SEEK_SET = 0, STASH_SEEK_CUR = 1, STASH_SEEK_END = 2 }
  * optionally "b" or "t" (both ignored) and, after "w" or "a", glibc's "x".
  * In "a" modes every write goes to the current end.
  * Errors: STASH_E_MODE, -errno from open (-ENOENT, -EACCES, ...), -EISDIR for
- * a directory, -EINVAL for something that is not a regular file or device.
+ * a directory, STASH_E_NOT_FILE for a FIFO, socket or character device.
  */
 STASH_API stash_status stash_stream_open_file(const char *path, const char *mode,
                                               stash_stream **out);

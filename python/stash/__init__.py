@@ -10,3 +10,5 @@ from ._stash import *  # noqa: F401,F403  (the exception classes and the C types
 from ._stash import __version__  # noqa: F401
 from . import npy, nco  # noqa: F401
 from ._stash import Ring  # noqa: F401,E402
+from . import _memfile  # noqa: F401,E402  (MemFile.open: the io layers over its handles)
+from .store import Store, memoize, content_key  # noqa: F401,E402

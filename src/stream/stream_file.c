@@ -289,7 +289,8 @@ const stash_stream_backend stash_file_backend_ = {
     .close = file_close,
 };
 
-/* Regular files and block devices support positional I/O; nothing else does. */
+/* Regular files and block devices support positional I/O; nothing else does:
+ * a FIFO, socket or character device is STASH_E_NOT_FILE, as in sysio. */
 static stash_status check_file_kind(int fd, uint64_t *size)
 {
     struct stat st;
@@ -302,7 +303,7 @@ static stash_status check_file_kind(int fd, uint64_t *size)
         return STASH_OK;
     }
     if (!S_ISBLK(st.st_mode))
-        return -ESPIPE;
+        return STASH_E_NOT_FILE;
     off_t end = lseek(fd, 0, SEEK_END);
     if (end < 0)
         return -errno;
@@ -337,7 +338,7 @@ stash_status stash_stream_open_file(const char *path, const char *mode, stash_st
      * below, and the flag changes nothing for regular files. */
     int fd = open(path, m.open_flags | O_NONBLOCK, 0666);
     if (fd < 0)
-        return -errno;
+        return errno == ENXIO ? STASH_E_NOT_FILE : -errno; /* ENXIO: a FIFO with no reader */
     uint64_t size = 0;
     status = check_file_kind(fd, &size);
     if (status == STASH_OK)
