@@ -1,0 +1,153 @@
+"""BufferedTempfileDataStorage: temp files with two pointers, few descriptors open.
+
+SpiNNaker's original kept a class-wide LRU cache of open file objects. Here
+the storages of this module share one stash.StoragePool, which keeps at most
+lru_max descriptors open and reopens an evicted storage's file on its next
+use; eviction only closes a descriptor, so it never writes another
+storage's data. The pool is made on first use (importing this module makes
+no directory) inside a private directory of this process, so that a
+storage can name its file (``_name``, which the original's tests read):
+the pool's files are "t0", "t1", ... in the order they are opened.
+"""
+import atexit
+import operator
+import os
+import tempfile
+import threading
+import weakref
+
+from stash import Storage, StoragePool
+
+from ._storage import StashStorage, _count
+
+__all__ = ["BufferedTempfileDataStorage"]
+
+_LRU_MAX = 100
+
+
+class _Pools:
+    """The pool new storages use, made on first use. Guarded by lock."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.lru_max = _LRU_MAX
+        self.pool = None          # the current stash.StoragePool
+        self.directory = None     # its private directory
+        self.next_id = 0          # the number of its next file, "t<n>"
+        self.parent = None        # this process's directory for its pools
+        self.parent_pid = None
+
+    def open_storage(self):
+        """A new temp storage, with its directory and file number."""
+        with self.lock:
+            if self.pool is None:
+                self._make_pool()
+            storage = Storage.temp(self.pool)
+            number = self.next_id
+            self.next_id += 1
+            return storage, self.directory, number
+
+    def _make_pool(self):
+        if self.parent_pid != os.getpid():  # first use, or a forked child's
+            self.parent = tempfile.mkdtemp(prefix="spinn_storage_handlers-")
+            self.parent_pid = os.getpid()
+            atexit.register(_remove_at_exit, self.parent)
+        before = set(os.listdir(self.parent))
+        self.pool = StoragePool(self.lru_max, self.parent)
+        (name,) = set(os.listdir(self.parent)) - before
+        self.directory = os.path.join(self.parent, name)
+        self.next_id = 0
+
+    def replace(self, lru_max):
+        """New storages use a new pool of lru_max; the old one lives on in its storages."""
+        with self.lock:
+            old, self.pool, self.lru_max = self.pool, None, lru_max
+        if old is not None:
+            old.close()  # its directory goes with its last storage
+
+
+_pools = _Pools()
+
+
+def _remove_at_exit(parent):
+    if _pools.parent_pid != os.getpid() or _pools.parent != parent:
+        return  # a handler inherited through fork: the parent's files are not ours
+    BufferedTempfileDataStorage._close_all()
+    _pools.replace(_pools.lru_max)
+    try:
+        os.rmdir(parent)
+    except OSError:
+        pass  # a storage made after this handler ran; stash removes its files
+
+
+class BufferedTempfileDataStorage(StashStorage):
+    """Data storage in a temp file with a read pointer and a write pointer.
+
+    At most lru_max (100, or as set by initialise) temp files of this class
+    are open at once; more storages than that all work. The file is removed
+    at close, when the storage is garbage-collected, or at exit.
+    """
+
+    __slots__ = ("_directory", "_number", "__weakref__")
+
+    # The live storages, for _close_all (weak: a dropped storage is collected).
+    _ALL = weakref.WeakSet()
+
+    def __init__(self):
+        self._storage, self._directory, self._number = _pools.open_storage()
+        self._ALL.add(self)
+
+    @classmethod
+    def initialise(cls, lru_max):
+        """Storages made from now on keep at most lru_max descriptors open.
+
+        Existing storages keep their pool (and its limit) until they close.
+        lru_max must be an int >= 1 (else ValueError).
+        """
+        lru_max = operator.index(lru_max)
+        if lru_max < 1:
+            raise ValueError(f"lru_max must be at least 1, not {lru_max}")
+        _pools.replace(lru_max)
+
+    @classmethod
+    def _close_all(cls):
+        """Closes (and removes) every live storage; also run at exit."""
+        for storage in list(cls._ALL):
+            storage.close()
+
+    def write(self, data):
+        """Stores any bytes-like object at the write pointer; anything else is IOError."""
+        try:
+            self._storage.write(data)
+        except TypeError:
+            raise IOError("can only write bytes or bytearrays") from None
+
+    def read(self, data_size=None):
+        """Up to data_size bytes as a bytearray; None or negative: to the end."""
+        return bytearray(self._storage.read(_count(data_size)))
+
+    def readinto(self, data):
+        return self._storage.readinto(data)
+
+    def read_all(self):
+        """A copy of everything; the read pointer moves to the end."""
+        return bytearray(self._storage.read_all())
+
+    def close(self):
+        """Closes and removes the temp file; again is a no-op."""
+        self._storage.close()
+        self._ALL.discard(self)
+
+    @property
+    def _name(self):
+        """The temp file's path (the original's private attribute)."""
+        return os.path.join(self._directory, f"t{self._number}")
+
+
+def _forget_inherited_storages():
+    # A forked child must not close (and remove) its parent's temp files at
+    # its exit; it can still use the storages it inherited.
+    BufferedTempfileDataStorage._ALL = weakref.WeakSet()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_storages)
