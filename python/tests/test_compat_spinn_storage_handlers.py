@@ -361,6 +361,7 @@ def test_tempfile_initialise_sets_the_descriptor_limit():
         temps = [BufferedTempfileDataStorage() for _ in range(10)]
         for i, t in enumerate(temps):
             t.write(b"%d" % i)
+            assert os.path.isfile(t._name)  # asking for the name puts it in its file
         assert [int(t.read_all()) for t in temps] == list(range(10))
         assert 1 <= len(_open_files_under(os.path.dirname(temps[0]._name))) <= 3
         for t in temps:
@@ -580,19 +581,58 @@ def test_difference_initialise_keeps_existing_storages_working():
     try:
         before = BufferedTempfileDataStorage()
         before.write(b"old pool")
+        old_dir = os.path.dirname(before._name)
         BufferedTempfileDataStorage.initialise(2)  # the original leaked before's handle
         after = [BufferedTempfileDataStorage() for _ in range(4)]
         for t in after:
             t.write(b"new")
         assert before.read_all() == b"old pool"
-        assert os.path.dirname(before._name) != os.path.dirname(after[0]._name)
-        old_dir = os.path.dirname(before._name)
+        assert old_dir != os.path.dirname(after[0]._name)
         before.close()
         assert not os.path.exists(old_dir)  # the old pool's directory went with it
         for t in after:
             t.close()
     finally:
         BufferedTempfileDataStorage.initialise(100)
+
+
+def _temp_files_now():
+    from stash.compat.spinn_storage_handlers import buffered_tempfile_data_storage as module
+    directory = module._pools.directory
+    return set(os.listdir(directory)) if directory and os.path.isdir(directory) else set()
+
+
+def test_difference_small_tempfile_storage_stays_in_memory_until_it_grows():
+    files_before = _temp_files_now()
+    storage = BufferedTempfileDataStorage()
+    storage.write(b"0123456789")
+    storage.seek_read(3)
+    storage.seek_write(5)
+    assert _temp_files_now() == files_before  # no file for a small storage
+    big = bytes(range(256)) * (BufferedTempfileDataStorage.SPILL_BYTES // 256)
+    storage.write(big)  # grows past SPILL_BYTES: moves into its file, pointers kept
+    assert len(_temp_files_now() - files_before) == 1
+    assert (storage.tell_read(), storage.tell_write()) == (3, 5 + len(big))
+    assert storage.read(4) == b"34" + big[:2]  # the write overwrote from byte 5 on
+    assert storage.read_all() == b"01234" + big
+    name = storage._name
+    assert os.path.getsize(name) <= storage._file_len  # the rest may sit in its buffer
+    storage.close()
+    assert not os.path.exists(name)
+
+
+def test_tempfile_storage_at_the_spill_size_stays_in_memory():
+    files_before = _temp_files_now()
+    with BufferedTempfileDataStorage() as storage:
+        storage.write(bytes(BufferedTempfileDataStorage.SPILL_BYTES))
+        assert _temp_files_now() == files_before
+        storage.seek_write(0)
+        storage.write(b"overwrites, does not grow")
+        assert _temp_files_now() == files_before
+        storage.seek_write(0, os.SEEK_END)
+        storage.write(b"!")
+        assert len(_temp_files_now() - files_before) == 1
+        assert storage.read_all().startswith(b"overwrites")
 
 
 def test_difference_initialise_rejects_a_limit_below_one():
@@ -616,6 +656,7 @@ def test_difference_eviction_never_loses_or_crosses_data():
     try:
         BufferedTempfileDataStorage.initialise(1)
         a, b = BufferedTempfileDataStorage(), BufferedTempfileDataStorage()
+        assert a._name != b._name  # both in their files now
         a.write(b"aaaa")
         b.write(b"bb")  # evicts a's descriptor with a's bytes still buffered
         a.write(b"A")
@@ -642,6 +683,7 @@ def test_difference_temp_files_are_removed_at_exit(tmp_path):
 def test_difference_forked_child_leaves_parents_files():
     storage = BufferedTempfileDataStorage()
     storage.write(b"parent's")
+    name = storage._name
     pid = os.fork()
     if pid == 0:  # the child exits through the exit handlers
         code = 0
@@ -655,7 +697,7 @@ def test_difference_forked_child_leaves_parents_files():
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert os.path.isfile(storage._name)
+    assert os.path.isfile(name)
     assert storage.read_all() == b"parent's"
     storage.close()
 

@@ -1,7 +1,10 @@
 """BufferedTempfileDataStorage: temp files with two pointers, few descriptors open.
 
-SpiNNaker's original kept a class-wide LRU cache of open file objects. Here
-the storages of this module share one stash.StoragePool, which keeps at most
+SpiNNaker's original made a temp file per storage and kept a class-wide LRU
+cache of open file objects. Here a storage stays in memory (a stash memory
+storage) until it outgrows the buffer a temp file would keep in memory
+anyway; creating a file is what a small storage costs most. The temp files
+of this module share one stash.StoragePool, which keeps at most
 lru_max descriptors open and reopens an evicted storage's file on its next
 use; eviction only closes a descriptor, so it never writes another
 storage's data. The pool is made on first use (importing this module makes
@@ -83,25 +86,33 @@ def _remove_at_exit(parent):
 class BufferedTempfileDataStorage(StashStorage):
     """Data storage in a temp file with a read pointer and a write pointer.
 
-    At most lru_max (100, or as set by initialise) temp files of this class
-    are open at once; more storages than that all work. The file is removed
-    at close, when the storage is garbage-collected, or at exit.
+    A storage starts in memory and moves into its temp file when it would
+    grow past SPILL_BYTES (16 KiB, the buffer each stash temp storage keeps
+    in memory anyway), or when its ``_name`` is asked for, so small storages
+    cost no file and no descriptor. At most lru_max (100, or as set by
+    initialise) temp files of this class are open at once; more storages
+    than that all work. The file is removed at close, when the storage is
+    garbage-collected, or at exit. A storage serves one thread at a time,
+    as SpiNNaker's did.
     """
 
     __slots__ = ("_directory", "_number", "__weakref__")
+
+    SPILL_BYTES = 16 * 1024
 
     # The live storages, for _close_all (weak: a dropped storage is collected).
     _ALL = weakref.WeakSet()
 
     def __init__(self):
-        self._storage, self._directory, self._number = _pools.open_storage()
+        self._storage = Storage.memory()
+        self._directory = None  # in memory until _spill sets it
         self._ALL.add(self)
 
     @classmethod
     def initialise(cls, lru_max):
-        """Storages made from now on keep at most lru_max descriptors open.
+        """Temp files made from now on keep at most lru_max descriptors open.
 
-        Existing storages keep their pool (and its limit) until they close.
+        Existing temp files keep their pool (and its limit) until they close.
         lru_max must be an int >= 1 (else ValueError).
         """
         lru_max = operator.index(lru_max)
@@ -115,10 +126,32 @@ class BufferedTempfileDataStorage(StashStorage):
         for storage in list(cls._ALL):
             storage.close()
 
+    def _spill(self):
+        """Moves the content and both pointers into a new temp file; returns its storage."""
+        memory = self._storage
+        read_at, write_at = memory.tell_read(), memory.tell_write()  # stash.Closed if closed
+        content = memory.read_all()
+        temp, self._directory, self._number = _pools.open_storage()
+        try:
+            temp.write(content)
+            temp.seek_read(read_at)
+            temp.seek_write(write_at)
+        except BaseException:
+            temp.close()
+            self._directory = None
+            raise
+        self._storage = temp
+        memory.close()
+        return temp
+
     def write(self, data):
         """Stores any bytes-like object at the write pointer; anything else is IOError."""
+        storage = self._storage
         try:
-            self._storage.write(data)
+            if self._directory is None:
+                if storage.tell_write() + memoryview(data).nbytes > self.SPILL_BYTES:
+                    storage = self._spill()
+            storage.write(data)
         except TypeError:
             raise IOError("can only write bytes or bytearrays") from None
 
@@ -134,13 +167,16 @@ class BufferedTempfileDataStorage(StashStorage):
         return bytearray(self._storage.read_all())
 
     def close(self):
-        """Closes and removes the temp file; again is a no-op."""
+        """Closes the storage and removes its temp file; again is a no-op."""
         self._storage.close()
         self._ALL.discard(self)
 
     @property
     def _name(self):
-        """The temp file's path (the original's private attribute)."""
+        """The temp file's path (the original's private attribute, which its tests
+        read); a storage still in memory moves into its file first, so the path exists."""
+        if self._directory is None:
+            self._spill()
         return os.path.join(self._directory, f"t{self._number}")
 
 
