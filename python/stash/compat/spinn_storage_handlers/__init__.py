@@ -37,14 +37,17 @@ Different, on purpose (each has a test):
    str included, raises DataWriteException (str raised TypeError).
    BufferedTempfileDataStorage.write takes any bytes-like object and raises
    IOError for the rest.
-7. BufferedTempfileDataStorage.initialise(lru_max) makes new storages use a
-   new pool; existing ones keep theirs until they close (the original leaked
-   their open handles and added an exit hook per call); lru_max < 1 raises
-   ValueError (was AssertionError). Eviction only closes a descriptor: it
-   never flushes another storage's data. The temp files live in a private
-   directory; a storage dropped without close() is removed when it is
-   collected (the original kept its file until exit), and a forked child
-   does not remove its parent's files at its exit.
+7. A BufferedTempfileDataStorage stays in memory until it would grow past
+   SPILL_BYTES (16 KiB, the buffer a stash temp file keeps in memory anyway)
+   or its ``_name`` is asked for; only then is its temp file made (the
+   original made one per storage at once). initialise(lru_max) makes new
+   temp files use a new pool; existing ones keep theirs until they close
+   (the original leaked their open handles and added an exit hook per
+   call); lru_max < 1 raises ValueError (was AssertionError). Eviction only
+   closes a descriptor: it never flushes another storage's data. The temp
+   files live in a private directory; a storage dropped without close() is
+   removed when it is collected (the original kept its file until exit),
+   and a forked child does not remove its parent's files at its exit.
 8. The file storage tracks its length itself: bytes another process appends
    to the file after it was opened are not seen (the original asked fstat).
 9. LittleEndianDataReaderByteReader: a short read consumes nothing (the
