@@ -724,6 +724,13 @@ def test_difference_data_reader_short_read_consumes_nothing():
         reader.read_long()
 
 
+def test_data_reader_byte_reader_refuses_a_negative_size():
+    reader = LittleEndianDataReaderByteReader(ListDataReader(bytearray([1, 2])))
+    with pytest.raises(ValueError):
+        reader.read_bytes(-1)
+    assert reader.read_bytes(2) == b"\x01\x02"
+
+
 def test_difference_byte_array_reader_holds_the_buffer():
     data = bytearray(b"\x01\x00")
     reader = LittleEndianByteArrayByteReader(data)

@@ -30,6 +30,8 @@ class LittleEndianDataReaderByteReader(AbstractByteReader):
         return len(pending) >= size
 
     def _take(self, size, what):
+        if size < 0:
+            raise ValueError(f"cannot read {size} bytes")
         if not self._fill(size):
             raise EOFError(f"Not enough bytes to read {what}")
         taken = bytes(self._pending[:size])
