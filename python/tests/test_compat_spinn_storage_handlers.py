@@ -685,21 +685,43 @@ def test_difference_forked_child_leaves_parents_files():
     storage.write(b"parent's")
     name = storage._name
     pid = os.fork()
-    if pid == 0:  # the child exits through the exit handlers
-        code = 0
+    if pid == 0:
+        code = 1
         try:
+            inherited_ok = storage.read_all() == b"parent's"
             child_own = BufferedTempfileDataStorage()
             child_own.write(b"child's")
-            BufferedTempfileDataStorage._close_all()
-        except BaseException:
-            code = 1
+            own_dir = os.path.dirname(child_own._name)  # a pool of its own
+            BufferedTempfileDataStorage._close_all()    # closes only its own storages
+            code = 0 if inherited_ok and own_dir != os.path.dirname(name) else 2
+            from stash.compat.spinn_storage_handlers import buffered_tempfile_data_storage
+            pools = buffered_tempfile_data_storage._pools
+            buffered_tempfile_data_storage._remove_at_exit(pools.parent)  # os._exit skips it
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert os.path.isfile(name)
     assert storage.read_all() == b"parent's"
+    later = BufferedTempfileDataStorage()
+    assert os.path.dirname(later._name) == os.path.dirname(name)  # the parent's pool works on
+    later.close()
     storage.close()
+
+
+def test_forked_child_exit_leaves_parents_files(tmp_path):
+    script = ("import os, sys\n"
+              "from stash.compat.spinn_storage_handlers import BufferedTempfileDataStorage as T\n"
+              "t = T(); t.write(b'kept'); name = t._name\n"
+              "if os.fork() == 0:\n"
+              "    T()._name\n"
+              "    sys.exit(0)  # through the exit handlers\n"
+              "os.wait()\n"
+              "assert os.path.isfile(name) and t.read_all() == b'kept'\n"
+              "assert T()._name\n")
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    subprocess.run([sys.executable, "-c", script], env=env, check=True)
+    assert os.listdir(tmp_path) == []
 
 
 def test_difference_file_storage_tracks_its_own_length(tmp_path):

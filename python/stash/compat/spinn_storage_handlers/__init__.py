@@ -46,8 +46,9 @@ Different, on purpose (each has a test):
    call); lru_max < 1 raises ValueError (was AssertionError). Eviction only
    closes a descriptor: it never flushes another storage's data. The temp
    files live in a private directory; a storage dropped without close() is
-   removed when it is collected (the original kept its file until exit),
-   and a forked child does not remove its parent's files at its exit.
+   removed when it is collected (the original kept its file until exit);
+   a forked child does not remove its parent's files at its exit (it never
+   frees the storages it inherited) and makes its own in a pool of its own.
 8. The file storage tracks its length itself: bytes another process appends
    to the file after it was opened are not seen (the original asked fstat).
 9. LittleEndianDataReaderByteReader: a short read consumes nothing (the

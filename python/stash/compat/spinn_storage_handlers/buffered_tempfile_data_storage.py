@@ -13,6 +13,7 @@ storage can name its file (``_name``, which the original's tests read):
 the pool's files are "t0", "t1", ... in the order they are opened.
 """
 import atexit
+import ctypes
 import operator
 import os
 import tempfile
@@ -51,7 +52,7 @@ class _Pools:
             return storage, self.directory, number
 
     def _make_pool(self):
-        if self.parent_pid != os.getpid():  # first use, or a forked child's
+        if self.parent is None:
             self.parent = tempfile.mkdtemp(prefix="spinn_storage_handlers-")
             self.parent_pid = os.getpid()
             atexit.register(_remove_at_exit, self.parent)
@@ -60,6 +61,20 @@ class _Pools:
         (name,) = set(os.listdir(self.parent)) - before
         self.directory = os.path.join(self.parent, name)
         self.next_id = 0
+
+    def forget_inherited(self, storages):
+        """In a forked child: new temp files go to a pool and directory of its own.
+
+        The parent's stash storages and pool are never freed in the child:
+        freeing a temp storage removes its file, and freeing a pool's last
+        reference its directory, and those are the parent's. So each gets a
+        reference that is never dropped (the child can still use them, and
+        close() one on purpose).
+        """
+        self.lock = threading.Lock()  # another thread may have held it at the fork
+        for kept in storages + ([self.pool] if self.pool is not None else []):
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(kept))
+        self.pool = self.parent = self.parent_pid = None
 
     def replace(self, lru_max):
         """New storages use a new pool of lru_max; the old one lives on in its storages."""
@@ -180,10 +195,13 @@ class BufferedTempfileDataStorage(StashStorage):
         return os.path.join(self._directory, f"t{self._number}")
 
 
-def _forget_inherited_storages():
+def _after_fork_in_child():
     # A forked child must not close (and remove) its parent's temp files at
-    # its exit; it can still use the storages it inherited.
+    # its exit, nor number files in its parent's pool; it can still use the
+    # storages it inherited.
+    inherited = [storage._storage for storage in BufferedTempfileDataStorage._ALL]
     BufferedTempfileDataStorage._ALL = weakref.WeakSet()
+    _pools.forget_inherited(inherited)
 
 
-os.register_at_fork(after_in_child=_forget_inherited_storages)
+os.register_at_fork(after_in_child=_after_fork_in_child)
