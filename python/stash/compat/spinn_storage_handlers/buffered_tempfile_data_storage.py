@@ -161,14 +161,14 @@ class BufferedTempfileDataStorage(StashStorage):
 
     def write(self, data):
         """Stores any bytes-like object at the write pointer; anything else is IOError."""
-        storage = self._storage
         try:
-            if self._directory is None:
-                if storage.tell_write() + memoryview(data).nbytes > self.SPILL_BYTES:
-                    storage = self._spill()
-            storage.write(data)
+            size = memoryview(data).nbytes
         except TypeError:
             raise IOError("can only write bytes or bytearrays") from None
+        storage = self._storage
+        if self._directory is None and storage.tell_write() + size > self.SPILL_BYTES:
+            storage = self._spill()
+        storage.write(data)
 
     def read(self, data_size=None):
         """Up to data_size bytes as a bytearray; None or negative: to the end."""
