@@ -140,17 +140,31 @@ struct bench_stats bench_stats_of(const double *values, size_t n)
     return s;
 }
 
+/* value with digits significant digits, never in exponent form: 12345 stays 12345. */
+static void significant(char *buf, size_t size, double value, int digits)
+{
+    if (fabs(value) >= pow(10, digits))
+        snprintf(buf, size, "%.0f", value);
+    else
+        snprintf(buf, size, "%.*g", digits, value);
+}
+
 void bench_spread(char *buf, size_t size, const double *values, size_t n, double scale,
                   int digits, const char *unit)
 {
     struct bench_stats s = bench_stats_of(values, n);
-    if (isnan(s.median))
+    char median[32], min[32], max[32];
+    if (isnan(s.median)) {
         snprintf(buf, size, "n/a");
-    else if (n == 1)
-        snprintf(buf, size, "%.*g %s", digits, s.median * scale, unit);
+        return;
+    }
+    significant(median, sizeof median, s.median * scale, digits);
+    significant(min, sizeof min, s.min * scale, digits);
+    significant(max, sizeof max, s.max * scale, digits);
+    if (n == 1)
+        snprintf(buf, size, "%s %s", median, unit);
     else
-        snprintf(buf, size, "%.*g %s (%.*g-%.*g)", digits, s.median * scale, unit, digits,
-                 s.min * scale, digits, s.max * scale);
+        snprintf(buf, size, "%s %s (%s-%s)", median, unit, min, max);
 }
 
 double bench_python(const char *program)
