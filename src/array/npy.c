@@ -137,16 +137,12 @@ struct stash_npy_map {
     size_t size;
 };
 
-static stash_status map_file(int fd, void **base, size_t *size)
+/* Maps the file that sysio_open_regular_stat opened (st: its status then). */
+static stash_status map_file(int fd, const struct stat *st, void **base, size_t *size)
 {
-    struct stat st;
-    if (fstat(fd, &st) != 0)
-        return -errno;
-    if (!S_ISREG(st.st_mode))
-        return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-    if ((uint64_t)st.st_size > SIZE_MAX)
+    if ((uint64_t)st->st_size > SIZE_MAX)
         return STASH_E_RANGE;
-    *size = (size_t)st.st_size;
+    *size = (size_t)st->st_size;
     if (*size == 0)
         return STASH_E_TRUNCATED;
     *base = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -158,11 +154,14 @@ stash_status stash_npy_map_open(const char *path, stash_npy_map **out)
     if (path == NULL || out == NULL)
         return STASH_E_INVALID;
     int fd;
-    stash_status status = sysio_open_input(path, &fd); /* a FIFO must not hang the open */
+    struct stat st;
+    /* Never waits on a FIFO; O_NONBLOCK stays, as the descriptor is only mapped. */
+    stash_status status =
+        sysio_open_regular_stat(AT_FDCWD, path, O_RDONLY | O_NONBLOCK, &fd, &st);
     if (status != STASH_OK)
         return status;
     stash_npy_map m = {0};
-    status = map_file(fd, &m.base, &m.size);
+    status = map_file(fd, &st, &m.base, &m.size);
     sysio_close(fd); /* the mapping keeps the file */
     if (status != STASH_OK)
         return status;

@@ -49,11 +49,12 @@ static stash_status stat_regular(int fd, struct stat *st)
  * NCO_READ_SMALL one read into the heap, which costs less than setting up
  * and tearing down a mapping. STASH_NCO_NO_MAP keeps a descriptor instead.
  */
-static stash_status load_whole_file(int fd, unsigned flags, struct stat *st, stash_nco *nco)
+static stash_status load_whole_file(int fd, unsigned flags, const struct stat *st,
+                                    stash_nco *nco)
 {
-    stash_status status = stat_regular(fd, st);
-    if (status != STASH_OK || st->st_size == 0)
-        return status;
+    stash_status status = STASH_OK;
+    if (st->st_size == 0)
+        return STASH_OK;
     size_t size = (size_t)st->st_size;
     if (flags & STASH_NCO_NO_MAP) {
         nco->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -179,18 +180,19 @@ static stash_status find_objects(stash_nco *nco, const char *path, const struct 
     return status == STASH_OK ? found(nco, flags) : status;
 }
 
-stash_status nco_open_fd(int fd, const char *path, unsigned flags, stash_nco **out)
+/* nco_open_fd once the file's status is known: st is fstat of fd, a regular file. */
+static stash_status open_known(int fd, const struct stat *st, const char *path, unsigned flags,
+                               stash_nco **out)
 {
     stash_nco *nco = calloc(1, sizeof *nco);
     if (!nco)
         return -ENOMEM;
     nco->fd = -1;
-    struct stat st;
-    stash_status status = load_whole_file(fd, flags, &st, nco);
+    stash_status status = load_whole_file(fd, flags, st, nco);
     if (status == STASH_OK) {
-        nco->map_bytes = (size_t)st.st_size;
-        nco->info.file_bytes = (uint64_t)st.st_size;
-        status = find_objects(nco, path, &st, flags);
+        nco->map_bytes = (size_t)st->st_size;
+        nco->info.file_bytes = (uint64_t)st->st_size;
+        status = find_objects(nco, path, st, flags);
     }
     if (status != STASH_OK) {
         stash_nco_close(&nco);
@@ -198,6 +200,13 @@ stash_status nco_open_fd(int fd, const char *path, unsigned flags, stash_nco **o
     }
     *out = nco;
     return STASH_OK;
+}
+
+stash_status nco_open_fd(int fd, const char *path, unsigned flags, stash_nco **out)
+{
+    struct stat st;
+    stash_status status = stat_regular(fd, &st);
+    return status == STASH_OK ? open_known(fd, &st, path, flags, out) : status;
 }
 
 stash_status nco_open_heap(void *bytes, size_t len, stash_nco **out)
@@ -234,10 +243,15 @@ stash_status stash_nco_open(const char *path, unsigned flags, stash_nco **out)
     if (!path || !out || (flags & ~(unsigned)(STASH_NCO_NO_INDEX | STASH_NCO_NO_MAP)))
         return STASH_E_INVALID;
     int fd;
-    stash_status status = sysio_open_input(path, &fd); /* a FIFO must not hang the open */
+    struct stat st;
+    /* Never waits on a FIFO. A descriptor that is only mapped keeps O_NONBLOCK; one that
+     * STASH_NCO_NO_MAP reads from is blocking again. */
+    int open_flags = O_RDONLY | (flags & STASH_NCO_NO_MAP ? 0 : O_NONBLOCK);
+    stash_status status = sysio_open_regular_stat(AT_FDCWD, path, open_flags, &fd, &st);
     if (status != STASH_OK)
         return status;
-    status = nco_open_fd(fd, path, flags, out);
+    status = (uint64_t)st.st_size > SIZE_MAX ? STASH_E_RANGE
+                                             : open_known(fd, &st, path, flags, out);
     sysio_close(fd); /* the mapping (or, NO_MAP, a duplicate) keeps the file */
     return status;
 }
