@@ -24,6 +24,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* A mapped file's first bytes are also read into the handle, where headers are read from. */
+#define NCO_HEAD_READ_BYTES 4096
+
 struct stash_nco {
     const unsigned char *map; /* NULL for an empty file or a pread handle */
     size_t map_bytes;         /* the file's size when opened */
@@ -31,6 +34,15 @@ struct stash_nco {
     int fd;                   /* STASH_NCO_NO_MAP: read through this; else -1 */
     uint64_t *starts;
     stash_nco_info info;
+    /*
+     * The first head_bytes of a mapped file, read with one pread at open:
+     * headers there are read from this copy, not the mapping, whose first
+     * touch would fault pages in (up to 16, with the kernel's fault-around)
+     * that munmap must tear down again: more than the pread costs, for an
+     * open that only looks up an array. Data is never read from here.
+     */
+    size_t head_bytes;
+    unsigned char head[NCO_HEAD_READ_BYTES];
 };
 
 static stash_status stat_regular(int fd, struct stat *st)
@@ -78,7 +90,17 @@ static stash_status load_whole_file(int fd, unsigned flags, const struct stat *s
     if (p == MAP_FAILED)
         return -errno;
     nco->map = p;
+    size_t got = 0; /* a failed or short read leaves headers to the mapping, no worse */
+    if (sysio_pread_full(fd, nco->head, size < NCO_HEAD_READ_BYTES ? size : NCO_HEAD_READ_BYTES,
+                         0, &got) == STASH_OK)
+        nco->head_bytes = got;
     return STASH_OK;
+}
+
+/* The len bytes at `at` of a file in memory: from the head's copy if they lie in it. */
+static const unsigned char *bytes_at(const stash_nco *nco, uint64_t at, uint64_t len)
+{
+    return at <= nco->head_bytes && len <= nco->head_bytes - at ? nco->head + at : nco->map + at;
 }
 
 /* Copies len bytes at `at` (inside the file as opened) out of the mapping or
@@ -86,7 +108,7 @@ static stash_status load_whole_file(int fd, unsigned flags, const struct stat *s
 static stash_status copy_out(const stash_nco *nco, uint64_t at, void *buf, size_t len)
 {
     if (nco->fd < 0) {
-        memcpy(buf, nco->map + at, len);
+        memcpy(buf, bytes_at(nco, at, len), len);
         return STASH_OK;
     }
     size_t got = 0;
@@ -390,15 +412,27 @@ static stash_status read_npy_header(const stash_nco *nco, const stash_nco_object
     return status;
 }
 
+/* The NPY header of object o in a file in memory: from the head's copy if it lies in it. */
+static stash_status mapped_npy_header(const stash_nco *nco, const stash_nco_object *o,
+                                      stash_npy_header *h)
+{
+    size_t room = (size_t)(o->array_end - o->array_start);
+    if (o->array_start < nco->head_bytes) {
+        size_t in_head = nco->head_bytes - (size_t)o->array_start;
+        stash_status status = stash_npy_header_parse(nco->head + o->array_start,
+                                                     in_head < room ? in_head : room, h);
+        if (status != STASH_E_TRUNCATED || in_head >= room)
+            return status;
+    }
+    return stash_npy_header_parse(nco->map + o->array_start, room, h);
+}
+
 /* The NPY header of object o, checked to lie with its data inside the object. */
 static stash_status array_header(const stash_nco *nco, const stash_nco_object *o,
                                  stash_npy_header *h)
 {
-    stash_status status = nco->fd < 0 ? stash_npy_header_parse(nco->map + o->array_start,
-                                                                (size_t)(o->array_end -
-                                                                         o->array_start),
-                                                                h)
-                                      : read_npy_header(nco, o, h);
+    stash_status status =
+        nco->fd < 0 ? mapped_npy_header(nco, o, h) : read_npy_header(nco, o, h);
     if (status == STASH_OK && o->array_end - o->array_start - h->data_offset < h->data_bytes)
         status = STASH_E_TRUNCATED;
     return status;
