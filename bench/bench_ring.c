@@ -760,6 +760,7 @@ struct latency_job {
     int count;
     int64_t spin_ns;         /* the reader's spin before blocking; 0: block at once */
     struct raw_handoff *raw; /* NULL: through the ring */
+    const struct pinning *pinning;
 };
 
 struct latency_result {
@@ -813,6 +814,7 @@ static void latency_reader(const void *arg, int out)
 {
     const struct latency_job *job = arg;
     stash_ring *r = NULL;
+    pin_reader(job->pinning);
     if (job->raw == NULL && (r = attach_reader(job->name, out)) == NULL)
         return;
     if (job->raw != NULL) {
@@ -868,10 +870,10 @@ static stash_status send_wakeups(stash_ring *w, struct raw_handoff *raw, bool wa
 }
 
 /* One-way latency over the ring (raw false) or the raw hand-off (raw true). */
-static void latency_trial(bool raw, int64_t spin_ns, int count, int64_t gap_ns,
-                          struct latency_result *res)
+static void latency_trial_pinned(bool raw, int64_t spin_ns, int count, int64_t gap_ns,
+                                 const struct pinning *pinning, struct latency_result *res)
 {
-    struct latency_job job = {.count = count, .spin_ns = spin_ns};
+    struct latency_job job = {.count = count, .spin_ns = spin_ns, .pinning = pinning};
     stash_ring *w = NULL;
     struct child ch;
     *res = (struct latency_result){0};
@@ -898,6 +900,16 @@ static void latency_trial(bool raw, int64_t spin_ns, int count, int64_t gap_ns,
     }
     if (raw)
         munmap(job.raw, sizeof *job.raw);
+}
+
+/* The same, writer and reader on two CPUs as for throughput. */
+static void latency_trial(bool raw, int64_t spin_ns, int count, int64_t gap_ns,
+                          struct latency_result *res)
+{
+    struct pinning pinning;
+    pin_writer(&pinning);
+    latency_trial_pinned(raw, spin_ns, count, gap_ns, &pinning, res);
+    unpin(&pinning);
 }
 
 struct latency_mode {
