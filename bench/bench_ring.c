@@ -377,6 +377,9 @@ static void ring_trial(unsigned flags, struct stream_job *job, const unsigned ch
  * program does by hand, with no header, no checks, no wake-ups.
  */
 #define BARE_DATA_OFFSET 4096
+#define BARE_TRANSFER                                                                             \
+    "the bare transfer: the same chunks between the same two processes on the same CPUs "       \
+    "through one shared mapping and an atomic count of samples written, no stash code."
 
 struct bare_shared {
     _Alignas(64) _Atomic uint64_t written;
@@ -588,7 +591,7 @@ static void chunk_sweep(struct bench_config *c, const unsigned char *src)
              "Shared ring: throughput against chunk size (%llu MiB per run, medians of %d "
              "rounds; ratio: mirrored / bare transfer)",
              (unsigned long long)(total_bytes / MIB), rounds);
-    bench_table(c, title);
+    bench_table_against(c, title, BARE_TRANSFER);
     bool all_measured = true;
     for (size_t i = 0; i < POINTS; i++) {
         struct stream_case s = {.chunk = chunks[i], .total = total_bytes / FRAME_BYTES,
@@ -727,7 +730,8 @@ static void view_rows(struct bench_config *c, const unsigned char *src)
              "Shared ring: views of a 16 MiB ring, 64 ch float32 (medians of %d rounds of %d "
              "windows, or %ld views alone)",
              rounds, reps, view_reps);
-    bench_table(c, title);
+    bench_table_against(c, title,
+                        "the same window unwrapped; for a view alone, a view of 64 samples.");
     double(*figures[2])[VIEW_ROUNDS] = {mirrored, pocket};
     const stash_status status[2] = {st_m, st_p};
     static const char *const names[2] = {"mirrored", "pocket"};
@@ -992,7 +996,10 @@ static void bench_latency(struct bench_config *c)
              "process in stash_ring_wait, beside the raw hand-off (CLOCK_MONOTONIC both sides; "
              "medians of %d rounds of %d wake-ups)",
              l[0].rounds, count);
-    bench_table(c, title);
+    bench_table_against(c, title,
+                        "the raw hand-off between the same two processes on the same CPUs: a "
+                        "counter and a timestamp on a shared page, with a futex (blocked) or a "
+                        "spin (spinning).");
     for (size_t i = 0; i < MODES; i++) {
         bool raw_failed;
         stash_status st = latency_status(&l[i], &raw_failed);
@@ -1096,7 +1103,9 @@ static void seed_rows(struct bench_config *c, const struct stream_case *ring32)
              "Shared ring beside rdaclient's design (its RingBuffer in /usr/bin/python3 + "
              "NumPy; %ld chunks of 32 samples x 64 ch float32)",
              chunks);
-    bench_table(c, title);
+    bench_table_against(c, title,
+                        "a peer: rdaclient's RingBuffer design in Python, as written and "
+                        "without its sleeps.");
     static const char tight_what[] =
         "32-sample chunks received valid (ratio: speed-up over rdaclient's design without its "
         "sleeps)";
@@ -1181,7 +1190,7 @@ void bench_ring(struct bench_config *c)
              "separate processes on separate cores (%llu MiB per run, medians of %d rounds; "
              "reader: wait spinning, view, sum, validate)",
              (unsigned long long)(total_bytes / MIB), rounds);
-    bench_table(c, title);
+    bench_table_against(c, title, BARE_TRANSFER);
     stream_rows(c, cases, 2);
     chunk_sweep(c, src);
 

@@ -178,9 +178,11 @@ static void bench_typed_reads(struct bench_config *c)
     char title[192];
     snprintf(title, sizeof title,
              "Typed u32 reads from memory (medians of %d interleaved rounds; ratio: stash time / "
-             "the same loop by hand)",
+             "the loop's)",
              rounds);
-    bench_table(c, title);
+    bench_table_against(c, title,
+                        "the same loop written by hand (memcpy + byte-order conversion) on the "
+                        "same buffer.");
     struct {
         const char *what;
         summer ours, baseline;
@@ -217,7 +219,9 @@ static void bench_typed_reads(struct bench_config *c)
         "t = time.perf_counter()\n"
         "for i in range(0, 4 * n, 4): u(buf, i)\n"
         "print((time.perf_counter() - t) / n * 1e9)\n");
-    bench_table(c, "Typed u32 reads vs Python struct.unpack_from (a peer; ratio: speed-up)");
+    bench_table_against(c, "Typed u32 reads vs Python struct.unpack_from (ratio: speed-up)",
+                        "a peer: `struct.Struct(\"<I\").unpack_from` in a loop under "
+                        "`/usr/bin/python3`.");
     for (size_t i = 0; i < CASES; i++) {
         if (cases[i].passes != 1)
             continue;
@@ -309,9 +313,11 @@ static void bench_file_read(struct bench_config *c)
     char title[192];
     snprintf(title, sizeof title,
              "Sequential read of a cached file (medians of %d interleaved rounds; ratio: stash "
-             "throughput / raw read() of the same chunk size)",
+             "throughput / raw read()'s)",
              rounds);
-    bench_table(c, title);
+    bench_table_against(c, title,
+                        "raw `read()` of the same chunk size into the same buffer, from the "
+                        "same file.");
     size_t chunks[] = {MIB, 64 * 1024, 4096};
     for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
         double base[BENCH_ROUNDS], ours[BENCH_ROUNDS], ratio[BENCH_ROUNDS];
@@ -393,7 +399,7 @@ static void bench_small_writes(struct bench_config *c)
              "8-byte writes to a file (medians of %d interleaved rounds; ratio: speed-up over "
              "one write() per item)",
              rounds);
-    bench_table(c, title);
+    bench_table_against(c, title, "one `write()` of 8 bytes per item into a new file.");
     snprintf(what, sizeof what, "%zu writes of 8 bytes through a file storage", n);
     bench_spread(a, sizeof a, ours, (size_t)rounds, 1, 3, "ns/write");
     bench_spread(figure, sizeof figure, base, (size_t)rounds, 1, 3, "ns/write()");
@@ -460,7 +466,8 @@ static void bench_temp_pool(struct bench_config *c)
         bench_fail_status(c, what, status);
         return;
     }
-    bench_table(c, "Temp storages (ratio: pooled time / unpooled time)");
+    bench_table_against(c, "Temp storages (ratio: pooled time / unpooled time)",
+                        "the same storages all kept open (no pool).");
     snprintf(a, sizeof a, "%.1f ms (pool of 100)", pooled * 1e3);
     snprintf(b, sizeof b, "%.1f ms (all open)", unpooled * 1e3);
     bench_row(c, what, a, b, pooled / unpooled, NULL);

@@ -53,11 +53,19 @@ void bench_section(struct bench_config *c, const char *title, const char *method
     bench_printf(c, "\n## %s\n\n%s\n", title, method);
 }
 
+void bench_table_against(struct bench_config *c, const char *title, const char *baseline)
+{
+    bench_printf(c, "\n### %s%s\n\n", title,
+                 c->quick ? " (quick run: smoke figures, no verdicts)" : "");
+    if (baseline != NULL)
+        bench_printf(c, "Baseline: %s\n\n", baseline);
+    bench_printf(c, "| benchmark | stash | baseline | ratio | spread | target | |\n"
+                    "|---|---|---|---|---|---|---|\n");
+}
+
 void bench_table(struct bench_config *c, const char *title)
 {
-    bench_printf(c, "\n### %s%s\n\n| benchmark | stash | baseline | ratio | spread | target | |\n"
-                    "|---|---|---|---|---|---|---|\n",
-                 title, c->quick ? " (quick run: smoke figures, no verdicts)" : "");
+    bench_table_against(c, title, NULL);
 }
 
 int bench_rounds(const struct bench_config *c)

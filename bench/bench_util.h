@@ -51,6 +51,9 @@ void bench_section(struct bench_config *c, const char *title, const char *method
 
 void bench_table(struct bench_config *c, const char *title);
 
+/* A table whose rows share one baseline, defined in one line under the title. */
+void bench_table_against(struct bench_config *c, const char *title, const char *baseline);
+
 /* How many interleaved rounds a full run takes of each figure with a target, and a quick one. */
 #define BENCH_ROUNDS 5
 #define BENCH_QUICK_ROUNDS 2
