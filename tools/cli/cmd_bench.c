@@ -193,9 +193,10 @@ static void write_header(FILE *f, const struct bench_options *o)
             "a bare transfer through shared memory for the ring, the bare system calls for "
             "opening a file, raw `read()` of the same chunk size for streams, a bare `memcpy` "
             "for memory. A machine that is faster or slower moves the figure and its baseline "
-            "together, so the ratio holds. Each ratio with a target is the median of %d rounds "
-            "in which stash and its baseline run interleaved, with its spread (min-max) beside "
-            "it; absolute figures and budgets are only indicative. Peer libraries (NumPy, h5py, "
+            "together, so the ratio holds. Stash and its baseline run interleaved, in rounds "
+            "(%d unless the table says otherwise); a ratio is the median of the rounds' ratios, "
+            "with their spread (min-max) beside it. Absolute figures and budgets are only "
+            "indicative. Peer libraries (NumPy, h5py, "
             "joblib, Python) have rows of their own: they say where stash stands for a user. "
             "`stash bench` rewrites this page; `stash bench PART` prints one part's tables "
             "without touching it.\n\n",
