@@ -35,11 +35,12 @@ struct stash_nco {
     uint64_t *starts;
     stash_nco_info info;
     /*
-     * The first head_bytes of a mapped file, read with one pread at open:
-     * headers there are read from this copy, not the mapping, whose first
-     * touch would fault pages in (up to 16, with the kernel's fault-around)
-     * that munmap must tear down again: more than the pread costs, for an
-     * open that only looks up an array. Data is never read from here.
+     * The first head_bytes of a file that stash_nco_open mapped, read with
+     * one pread: headers there are read from this copy, not the mapping,
+     * whose first touch would fault pages in (up to 16, with the kernel's
+     * fault-around) that munmap must tear down again: more than the pread
+     * costs, for an open that only looks up an array. Data is never read
+     * from here. The store's opens, which hand the data out at once, skip it.
      */
     size_t head_bytes;
     unsigned char head[NCO_HEAD_READ_BYTES];
@@ -91,7 +92,8 @@ static stash_status load_whole_file(int fd, unsigned flags, const struct stat *s
         return -errno;
     nco->map = p;
     size_t got = 0; /* a failed or short read leaves headers to the mapping, no worse */
-    if (sysio_pread_full(fd, nco->head, size < NCO_HEAD_READ_BYTES ? size : NCO_HEAD_READ_BYTES,
+    if ((flags & NCO_READ_HEAD) &&
+        sysio_pread_full(fd, nco->head, size < NCO_HEAD_READ_BYTES ? size : NCO_HEAD_READ_BYTES,
                          0, &got) == STASH_OK)
         nco->head_bytes = got;
     return STASH_OK;
@@ -272,8 +274,9 @@ stash_status stash_nco_open(const char *path, unsigned flags, stash_nco **out)
     stash_status status = sysio_open_regular_stat(AT_FDCWD, path, open_flags, &fd, &st);
     if (status != STASH_OK)
         return status;
-    status = (uint64_t)st.st_size > SIZE_MAX ? STASH_E_RANGE
-                                             : open_known(fd, &st, path, flags, out);
+    status = (uint64_t)st.st_size > SIZE_MAX
+                 ? STASH_E_RANGE
+                 : open_known(fd, &st, path, flags | NCO_READ_HEAD, out);
     sysio_close(fd); /* the mapping (or, NO_MAP, a duplicate) keeps the file */
     return status;
 }
