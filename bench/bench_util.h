@@ -80,8 +80,9 @@ void bench_row_rounds(struct bench_config *c, const char *what, const char *stas
                       const char *target);
 
 /*
- * "MEDIAN UNIT (MIN-MAX)" of n figures, each times scale, in %.*g with
- * digits digits, into buf; "n/a" if any is NaN. The figures are not reordered.
+ * "MEDIAN UNIT (MIN-MAX)" of n figures (just "MEDIAN UNIT" for one), each
+ * times scale, with digits significant digits and never in exponent form,
+ * into buf; "n/a" if any is NaN. The figures are not reordered.
  */
 void bench_spread(char *buf, size_t size, const double *values, size_t n, double scale,
                   int digits, const char *unit);
