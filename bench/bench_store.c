@@ -354,11 +354,11 @@ static void measure_round(const char *dir, const struct size_case *s, int r, str
                                 "f[key][()]");
 }
 
-/* Medians over the rounds of backend b's time, h5py's, and their ratio. */
+/* Medians over the rounds of backend b's time and h5py's, and each round's ratio. */
 static stash_status round_medians(const struct size_case *s, int b, int op, double *ours,
-                                  double *h5py, double *ratio)
+                                  double *h5py, double ratios[ROUNDS])
 {
-    double us[ROUNDS], base[ROUNDS], ratios[ROUNDS];
+    double us[ROUNDS], base[ROUNDS];
     for (int r = 0; r < ROUNDS; r++) {
         const struct round *round = &s->rounds[r];
         if (round->m[b][op].status != STASH_OK)
@@ -369,7 +369,6 @@ static stash_status round_medians(const struct size_case *s, int b, int op, doub
     }
     *ours = bench_median(us, ROUNDS);
     *h5py = bench_median(base, ROUNDS);
-    *ratio = bench_median(ratios, ROUNDS);
     return STASH_OK;
 }
 
@@ -378,8 +377,8 @@ static void put_get_row(struct bench_config *c, const char *backend, int b, int 
 {
     static const char *const baseline[OPS] = {"h5py f[key] = a", "h5py f[key][()]"};
     char size[32], what[128], a[96], bl[96];
-    double ours = NAN, h5py = NAN, ratio = NAN;
-    stash_status status = round_medians(s, b, op, &ours, &h5py, &ratio);
+    double ours = NAN, h5py = NAN, ratios[ROUNDS];
+    stash_status status = round_medians(s, b, op, &ours, &h5py, ratios);
     size_label(size, sizeof size, s->bytes);
     snprintf(what, sizeof what, "%s %s %s (ratio: time / h5py's)", backend,
              op == PUT ? "put" : "get", size);
@@ -389,7 +388,7 @@ static void put_get_row(struct bench_config *c, const char *backend, int b, int 
     }
     snprintf(a, sizeof a, "%.1f us", ours);
     snprintf(bl, sizeof bl, "%.1f us (%s)", h5py, baseline[op]);
-    bench_row(c, what, a, bl, ratio, target);
+    bench_row_rounds(c, what, a, bl, ratios, ROUNDS, target);
 }
 
 static void bench_put_get(struct bench_config *c, const char *dir)

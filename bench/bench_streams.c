@@ -134,26 +134,33 @@ static double time_once(summer f, const unsigned char *p, size_t n, int passes)
     return (bench_seconds() - t0) / ((double)n * passes) * 1e9;
 }
 
-/* Best of reps for both, the runs interleaved: this host's memory speed
- * drifts, and two figures are only comparable if taken side by side. */
-static void time_pair(summer ours, summer baseline, const unsigned char *p, size_t n,
-                      int passes, double *ours_ns, double *baseline_ns)
+/* rounds runs of each, interleaved, the order alternating: this host's memory speed drifts,
+ * and two figures are only comparable if taken side by side. */
+static void time_rounds(summer ours, summer baseline, const unsigned char *p, size_t n,
+                        int passes, int rounds, double *ours_ns, double *baseline_ns)
 {
-    *ours_ns = *baseline_ns = INFINITY;
-    for (int r = 0; r < 7; r++) {
-        double b = time_once(baseline, p, n, passes), o = time_once(ours, p, n, passes);
-        *baseline_ns = b < *baseline_ns ? b : *baseline_ns;
-        *ours_ns = o < *ours_ns ? o : *ours_ns;
+    for (int r = 0; r < rounds; r++) {
+        if (r % 2)
+            ours_ns[r] = time_once(ours, p, n, passes);
+        baseline_ns[r] = time_once(baseline, p, n, passes);
+        if (r % 2 == 0)
+            ours_ns[r] = time_once(ours, p, n, passes);
     }
 }
 
-static void row_ns(struct bench_config *c, const char *what, double stash_ns,
-                   double baseline_ns, const char *target)
+/* A row of ns per value, round by round; speed_up flips the ratio to baseline / ours. */
+static void row_ns(struct bench_config *c, const char *what, const double *ours,
+                   const double *baseline, int rounds, const char *baseline_name,
+                   bool speed_up, const char *target)
 {
-    char a[64], b[64];
-    snprintf(a, sizeof a, "%.3f ns/value", stash_ns);
-    snprintf(b, sizeof b, "%.3f ns/value", baseline_ns);
-    bench_row(c, what, a, b, stash_ns / baseline_ns, target);
+    char a[64], b[128], figure[64];
+    double ratio[BENCH_ROUNDS];
+    for (int r = 0; r < rounds; r++)
+        ratio[r] = speed_up ? baseline[r] / ours[r] : ours[r] / baseline[r];
+    bench_spread(a, sizeof a, ours, (size_t)rounds, 1, 3, "ns/value");
+    bench_spread(figure, sizeof figure, baseline, (size_t)rounds, 1, 3, "ns/value");
+    snprintf(b, sizeof b, "%s (%s)", figure, baseline_name);
+    bench_row_rounds(c, what, a, b, ratio, (size_t)rounds, target);
 }
 
 static void bench_typed_reads(struct bench_config *c)
@@ -167,7 +174,15 @@ static void bench_typed_reads(struct bench_config *c)
     for (size_t i = 0; i < big * 4; i++)
         p[i] = (unsigned char)(i * 131 + 7);
 
-    bench_table(c, "Typed u32 reads from memory (ratio: stash time / baseline time)");
+    int rounds = bench_rounds(c);
+    char title[192];
+    snprintf(title, sizeof title,
+             "Typed u32 reads from memory (medians of %d interleaved rounds; ratio: stash time / "
+             "the loop's)",
+             rounds);
+    bench_table_against(c, title,
+                        "the same loop written by hand (memcpy + byte-order conversion) on the "
+                        "same buffer.");
     struct {
         const char *what;
         summer ours, baseline;
@@ -184,13 +199,15 @@ static void bench_typed_reads(struct bench_config *c)
         {"u32 LE stream array reads, 64 MiB", sum_stream_array_le, sum_baseline_le, big, 1},
         {"u32 LE stream, one call per value, 64 MiB", sum_stream_le, sum_baseline_le, big, 1},
     };
-    double ours_ns[sizeof cases / sizeof cases[0]];
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    enum { CASES = sizeof cases / sizeof cases[0] };
+    double ours_ns[CASES][BENCH_ROUNDS], base_ns[BENCH_ROUNDS];
+    for (size_t i = 0; i < CASES; i++) {
         int passes = c->quick ? 1 : cases[i].passes;
-        double base;
-        time_pair(cases[i].ours, cases[i].baseline, p, cases[i].n, passes, &ours_ns[i], &base);
+        time_rounds(cases[i].ours, cases[i].baseline, p, cases[i].n, passes, rounds, ours_ns[i],
+                    base_ns);
         bool per_call = cases[i].ours == sum_stream_le || cases[i].ours == sum_stream_array_le;
-        row_ns(c, cases[i].what, ours_ns[i], base, per_call ? NULL : "<= 1.5");
+        row_ns(c, cases[i].what, ours_ns[i], base_ns, rounds, "memcpy + byte-order loop", false,
+               per_call ? NULL : "<= 1.5");
     }
     free(p);
 
@@ -202,15 +219,18 @@ static void bench_typed_reads(struct bench_config *c)
         "t = time.perf_counter()\n"
         "for i in range(0, 4 * n, 4): u(buf, i)\n"
         "print((time.perf_counter() - t) / n * 1e9)\n");
-    bench_table(c, "Typed u32 reads vs Python struct.unpack_from (ratio: speed-up)");
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    bench_table_against(c, "Typed u32 reads vs Python struct.unpack_from (ratio: speed-up)",
+                        "a peer: `struct.Struct(\"<I\").unpack_from` in a loop under "
+                        "`/usr/bin/python3`.");
+    for (size_t i = 0; i < CASES; i++) {
         if (cases[i].passes != 1)
             continue;
         char a[64], b[64];
-        snprintf(a, sizeof a, "%.3f ns/value", ours_ns[i]);
+        double ours = bench_stats_of(ours_ns[i], (size_t)rounds).median;
+        snprintf(a, sizeof a, "%.3f ns/value", ours);
         snprintf(b, sizeof b, "%.1f ns/value", python_ns);
         bool per_call = cases[i].ours == sum_stream_le;
-        bench_row(c, cases[i].what, a, b, python_ns / ours_ns[i], per_call ? NULL : ">= 100");
+        bench_row(c, cases[i].what, a, b, python_ns / ours, per_call ? NULL : ">= 100");
     }
 }
 
@@ -238,47 +258,36 @@ static int make_file(const char *path, size_t bytes)
     return rc;
 }
 
-/* Best of reps, in GB/s. */
-static double raw_read_gbs(const char *path, unsigned char *buf, size_t chunk, int reps)
+/* GB/s of one pass over the file with raw read() of chunk bytes. */
+static double raw_read_gbs(const char *path, unsigned char *buf, size_t chunk)
 {
-    double best = 0;
-    for (int r = 0; r < reps; r++) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return NAN;
-        size_t total = 0;
-        ssize_t n;
-        double t0 = bench_seconds();
-        while ((n = read(fd, buf, chunk)) > 0)
-            total += (size_t)n;
-        double gbs = (double)total / (bench_seconds() - t0) / 1e9;
-        close(fd);
-        if (n < 0)
-            return NAN;
-        best = gbs > best ? gbs : best;
-    }
-    return best;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NAN;
+    size_t total = 0;
+    ssize_t n;
+    double t0 = bench_seconds();
+    while ((n = read(fd, buf, chunk)) > 0)
+        total += (size_t)n;
+    double gbs = (double)total / (bench_seconds() - t0) / 1e9;
+    close(fd);
+    return n < 0 ? NAN : gbs;
 }
 
-static double stream_read_gbs(const char *path, unsigned char *buf, size_t chunk, int reps)
+/* GB/s of one pass over the file with stream reads of chunk bytes. */
+static double stream_read_gbs(const char *path, unsigned char *buf, size_t chunk)
 {
-    double best = 0;
-    for (int r = 0; r < reps; r++) {
-        stash_stream *s;
-        if (stash_stream_open_file(path, "r", &s) != STASH_OK)
-            return NAN;
-        size_t total = 0, n;
-        stash_status status;
-        double t0 = bench_seconds();
-        while ((status = stash_stream_read(s, buf, chunk, &n)) == STASH_OK && n > 0)
-            total += n;
-        double gbs = (double)total / (bench_seconds() - t0) / 1e9;
-        stash_stream_close(&s);
-        if (status != STASH_OK)
-            return NAN;
-        best = gbs > best ? gbs : best;
-    }
-    return best;
+    stash_stream *s;
+    if (stash_stream_open_file(path, "r", &s) != STASH_OK)
+        return NAN;
+    size_t total = 0, n;
+    stash_status status;
+    double t0 = bench_seconds();
+    while ((status = stash_stream_read(s, buf, chunk, &n)) == STASH_OK && n > 0)
+        total += n;
+    double gbs = (double)total / (bench_seconds() - t0) / 1e9;
+    stash_stream_close(&s);
+    return status == STASH_OK ? gbs : NAN;
 }
 
 static void bench_file_read(struct bench_config *c)
@@ -297,24 +306,36 @@ static void bench_file_read(struct bench_config *c)
     memset(buf, 1, MIB);
     /* Bring it into the page cache; this VM's host reclaims idle cache, so
      * the first pass or two can run at disk speed. */
-    raw_read_gbs(path, buf, MIB, 2);
+    raw_read_gbs(path, buf, MIB);
+    raw_read_gbs(path, buf, MIB);
 
-    bench_table(c, "Sequential read of a cached file (ratio: stash throughput / raw read())");
+    int rounds = bench_rounds(c);
+    char title[192];
+    snprintf(title, sizeof title,
+             "Sequential read of a cached file (medians of %d interleaved rounds; ratio: stash "
+             "throughput / raw read()'s)",
+             rounds);
+    bench_table_against(c, title,
+                        "raw `read()` of the same chunk size into the same buffer, from the "
+                        "same file.");
     size_t chunks[] = {MIB, 64 * 1024, 4096};
     for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
-        double base = 0, ours = 0;
-        for (int r = 0; r < 5; r++) { /* interleaved, best of each */
-            double b = raw_read_gbs(path, buf, MIB, 1);
-            double o = stream_read_gbs(path, buf, chunks[i], 1);
-            base = isnan(b) || b > base ? b : base; /* a failed read fails the figure */
-            ours = isnan(o) || o > ours ? o : ours;
+        double base[BENCH_ROUNDS], ours[BENCH_ROUNDS], ratio[BENCH_ROUNDS];
+        for (int r = 0; r < rounds; r++) { /* the order alternates */
+            if (r % 2)
+                ours[r] = stream_read_gbs(path, buf, chunks[i]);
+            base[r] = raw_read_gbs(path, buf, chunks[i]);
+            if (r % 2 == 0)
+                ours[r] = stream_read_gbs(path, buf, chunks[i]);
+            ratio[r] = ours[r] / base[r]; /* a failed read fails the row */
         }
-        char what[96], a[64], b[64];
-        snprintf(what, sizeof what, "%zu MiB file, stream reads of %zu KiB",
-                 bytes / MIB, chunks[i] / 1024);
-        snprintf(a, sizeof a, "%.2f GB/s", ours);
-        snprintf(b, sizeof b, "%.2f GB/s (1 MiB reads)", base);
-        bench_row(c, what, a, b, ours / base, chunks[i] >= 64 * 1024 ? ">= 0.8" : NULL);
+        char what[96], a[64], b[128], figure[64];
+        snprintf(what, sizeof what, "%zu MiB file, stream reads of %zu KiB", bytes / MIB,
+                 chunks[i] / 1024);
+        bench_spread(a, sizeof a, ours, (size_t)rounds, 1, 3, "GB/s");
+        bench_spread(figure, sizeof figure, base, (size_t)rounds, 1, 3, "GB/s");
+        snprintf(b, sizeof b, "%s (read() of %zu KiB)", figure, chunks[i] / 1024);
+        bench_row_rounds(c, what, a, b, ratio, (size_t)rounds, ">= 0.8");
     }
     unlink(path);
     free(buf);
@@ -359,27 +380,31 @@ static void bench_small_writes(struct bench_config *c)
     char path[4096];
     snprintf(path, sizeof path, "%s/stash-bench-writes.bin", c->scratch_dir);
 
-    double base = INFINITY, ours = INFINITY;
+    int rounds = bench_rounds(c);
+    double base[BENCH_ROUNDS], ours[BENCH_ROUNDS], ratio[BENCH_ROUNDS];
     stash_status status = STASH_OK;
-    for (int r = 0; status == STASH_OK && r < 3; r++) {
-        double t = 0;
-        status = write_calls_ns(path, n, &t);
-        base = t < base ? t : base;
+    for (int r = 0; status == STASH_OK && r < rounds; r++) {
+        status = write_calls_ns(path, n, &base[r]);
         if (status == STASH_OK)
-            status = storage_writes_ns(path, n, &t);
-        ours = t < ours ? t : ours;
+            status = storage_writes_ns(path, n, &ours[r]);
+        ratio[r] = base[r] / ours[r];
     }
     unlink(path);
     if (status != STASH_OK) {
         bench_fail_status(c, path, status);
         return;
     }
-    bench_table(c, "8-byte writes to a file (ratio: speed-up over one write() per item)");
-    char what[96], a[64], b[64];
+    char title[160], what[96], a[64], b[96], figure[64];
+    snprintf(title, sizeof title,
+             "8-byte writes to a file (medians of %d interleaved rounds; ratio: speed-up over "
+             "one write() per item)",
+             rounds);
+    bench_table_against(c, title, "one `write()` of 8 bytes per item into a new file.");
     snprintf(what, sizeof what, "%zu writes of 8 bytes through a file storage", n);
-    snprintf(a, sizeof a, "%.1f ns/write", ours);
-    snprintf(b, sizeof b, "%.1f ns/write()", base);
-    bench_row(c, what, a, b, base / ours, ">= 20");
+    bench_spread(a, sizeof a, ours, (size_t)rounds, 1, 3, "ns/write");
+    bench_spread(figure, sizeof figure, base, (size_t)rounds, 1, 3, "ns/write()");
+    snprintf(b, sizeof b, "%s", figure);
+    bench_row_rounds(c, what, a, b, ratio, (size_t)rounds, ">= 20");
 }
 
 /* ---- Temp storages through a pool --------------------------------------- */
@@ -441,19 +466,22 @@ static void bench_temp_pool(struct bench_config *c)
         bench_fail_status(c, what, status);
         return;
     }
-    bench_table(c, "Temp storages (ratio: pooled time / unpooled time)");
+    bench_table_against(c, "Temp storages (ratio: pooled time / unpooled time)",
+                        "the same storages all kept open (no pool).");
     snprintf(a, sizeof a, "%.1f ms (pool of 100)", pooled * 1e3);
     snprintf(b, sizeof b, "%.1f ms (all open)", unpooled * 1e3);
     bench_row(c, what, a, b, pooled / unpooled, NULL);
 }
 
 static const char STREAMS_METHOD[] =
-    "Typed reads from memory run the same loop as the baseline (memcpy + le32toh), interleaved, and\n"
-    "the best of 7 runs of each is kept (5 for files), because this host's memory and page-cache\n"
-    "speed drift between two modes. Python runs `struct.Struct(\"<I\").unpack_from` in a loop under\n"
-    "`/usr/bin/python3`. \"One call per value\" stream reads pay for the position going through\n"
-    "memory between calls; peek + cursor and array reads are the fast paths (docs/streams.md). The\n"
-    "cached file is read through the stream and, as the baseline, with raw `read()` of 1 MiB.\n";
+    "**Baselines.** Typed reads: the same loop written by hand (memcpy + le32toh), on the same\n"
+    "buffer. Cached file: raw `read()` of the same chunk size into the same buffer. Small writes:\n"
+    "one `write()` per item. Python's `struct.Struct(\"<I\").unpack_from` in a loop under\n"
+    "`/usr/bin/python3` is a peer row. Each pair runs in interleaved rounds, the order\n"
+    "alternating, because this host's memory and page-cache speed drift; each ratio is the\n"
+    "median of the rounds' ratios, with its spread. \"One call per value\" stream reads pay for\n"
+    "the position going through memory between calls; peek + cursor and array reads are the\n"
+    "fast paths (docs/streams.md).\n";
 
 void bench_streams(struct bench_config *c)
 {

@@ -53,11 +53,24 @@ void bench_section(struct bench_config *c, const char *title, const char *method
     bench_printf(c, "\n## %s\n\n%s\n", title, method);
 }
 
+void bench_table_against(struct bench_config *c, const char *title, const char *baseline)
+{
+    bench_printf(c, "\n### %s%s\n\n", title,
+                 c->quick ? " (quick run: smoke figures, no verdicts)" : "");
+    if (baseline != NULL)
+        bench_printf(c, "Baseline: %s\n\n", baseline);
+    bench_printf(c, "| benchmark | stash | baseline | ratio | spread | target | |\n"
+                    "|---|---|---|---|---|---|---|\n");
+}
+
 void bench_table(struct bench_config *c, const char *title)
 {
-    bench_printf(c, "\n### %s\n\n| benchmark | stash | baseline | ratio | target | |\n"
-                    "|---|---|---|---|---|---|\n",
-                 title);
+    bench_table_against(c, title, NULL);
+}
+
+int bench_rounds(const struct bench_config *c)
+{
+    return c->quick ? BENCH_QUICK_ROUNDS : BENCH_ROUNDS;
 }
 
 static bool target_met(double ratio, const char *target)
@@ -66,21 +79,40 @@ static bool target_met(double ratio, const char *target)
     return strncmp(target, ">=", 2) == 0 ? ratio >= bound : ratio <= bound;
 }
 
-void bench_row(struct bench_config *c, const char *what, const char *stash_figure,
-               const char *baseline_figure, double ratio, const char *target)
+/* The row itself; spread is "" for a single figure. A quick run gives no verdict. */
+static void print_row(struct bench_config *c, const char *what, const char *stash_figure,
+                      const char *baseline_figure, double ratio, const char *spread,
+                      const char *target)
 {
     if (!isfinite(ratio)) {
         bench_fail(c, what, "the measurement failed; no figure");
         return;
     }
     const char *verdict = "";
-    if (target != NULL) {
+    if (target != NULL && !c->quick) {
         bool met = target_met(ratio, target);
         verdict = met ? "met" : "MISSED";
         met ? c->met++ : c->missed++;
     }
-    bench_printf(c, "| %s | %s | %s | %.3g | %s | %s |\n", what, stash_figure, baseline_figure,
-                 ratio, target ? target : "", verdict);
+    bench_printf(c, "| %s | %s | %s | %.3g | %s | %s | %s |\n", what, stash_figure,
+                 baseline_figure, ratio, spread, target ? target : "", verdict);
+}
+
+void bench_row(struct bench_config *c, const char *what, const char *stash_figure,
+               const char *baseline_figure, double ratio, const char *target)
+{
+    print_row(c, what, stash_figure, baseline_figure, ratio, "", target);
+}
+
+void bench_row_rounds(struct bench_config *c, const char *what, const char *stash_figure,
+                      const char *baseline_figure, const double *ratios, size_t rounds,
+                      const char *target)
+{
+    struct bench_stats s = bench_stats_of(ratios, rounds);
+    char spread[64] = "";
+    if (rounds > 1)
+        snprintf(spread, sizeof spread, "%.3g-%.3g", s.min, s.max);
+    print_row(c, what, stash_figure, baseline_figure, s.median, spread, target);
 }
 
 static int compare_doubles(const void *a, const void *b)
@@ -98,6 +130,49 @@ double bench_median(double *values, size_t n)
         return NAN;
     qsort(values, n, sizeof *values, compare_doubles);
     return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+struct bench_stats bench_stats_of(const double *values, size_t n)
+{
+    struct bench_stats s = {NAN, NAN, NAN};
+    double *sorted = n ? malloc(n * sizeof *sorted) : NULL;
+    if (sorted == NULL)
+        return s;
+    memcpy(sorted, values, n * sizeof *sorted);
+    s.median = bench_median(sorted, n);
+    if (!isnan(s.median)) {
+        s.min = sorted[0];
+        s.max = sorted[n - 1];
+    }
+    free(sorted);
+    return s;
+}
+
+/* value with digits significant digits, never in exponent form: 12345 stays 12345. */
+static void significant(char *buf, size_t size, double value, int digits)
+{
+    if (fabs(value) >= pow(10, digits))
+        snprintf(buf, size, "%.0f", value);
+    else
+        snprintf(buf, size, "%.*g", digits, value);
+}
+
+void bench_spread(char *buf, size_t size, const double *values, size_t n, double scale,
+                  int digits, const char *unit)
+{
+    struct bench_stats s = bench_stats_of(values, n);
+    char median[32], min[32], max[32];
+    if (isnan(s.median)) {
+        snprintf(buf, size, "n/a");
+        return;
+    }
+    significant(median, sizeof median, s.median * scale, digits);
+    significant(min, sizeof min, s.min * scale, digits);
+    significant(max, sizeof max, s.max * scale, digits);
+    if (n == 1)
+        snprintf(buf, size, "%s %s", median, unit);
+    else
+        snprintf(buf, size, "%s %s (%s-%s)", median, unit, min, max);
 }
 
 double bench_python(const char *program)

@@ -419,6 +419,35 @@ static void test_opened_input_is_blocking_again(void **state)
     close(fd);
 }
 
+/* The open that also gives its fstat: a mapper keeps O_NONBLOCK and needs no second fstat. */
+static void test_open_with_status_gives_its_fstat_and_keeps_nonblocking_if_asked(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "stated");
+    write_file(path, "stated", 6);
+    int fd;
+    struct stat st, again;
+    assert_ok(sysio_open_regular_stat(AT_FDCWD, path, O_RDONLY | O_NONBLOCK, &fd, &st));
+    assert_int_not_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    assert_int_equal(fstat(fd, &again), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_size, 6);
+    assert_int_equal(st.st_ino, again.st_ino);
+    close(fd);
+    assert_ok(sysio_open_regular_stat(AT_FDCWD, path, O_RDONLY, &fd, &st));
+    assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    close(fd);
+    fd = -1;
+    alarm(20); /* asking for O_NONBLOCK changes nothing for what is refused */
+    assert_int_equal(sysio_open_regular_stat(AT_FDCWD, "/dev/null", O_RDONLY | O_NONBLOCK, &fd,
+                                             &st),
+                     STASH_E_NOT_FILE);
+    assert_int_equal(sysio_open_regular_stat(AT_FDCWD, dir, O_RDONLY | O_NONBLOCK, &fd, &st),
+                     -EISDIR);
+    alarm(0);
+    assert_int_equal(fd, -1);
+}
+
 static void test_capped_reader_takes_exactly_its_limit(void **state)
 {
     (void)state;
@@ -582,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_library_opens_refuse_a_fifo_at_once),
         cmocka_unit_test(test_creators_link_whole_files_without_o_tmpfile),
         cmocka_unit_test(test_opened_input_is_blocking_again),
+        cmocka_unit_test(test_open_with_status_gives_its_fstat_and_keeps_nonblocking_if_asked),
         cmocka_unit_test(test_capped_reader_takes_exactly_its_limit),
         cmocka_unit_test(test_capped_reader_stops_on_dev_zero_within_an_address_space_limit),
         cmocka_unit_test(

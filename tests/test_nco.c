@@ -866,6 +866,46 @@ static void test_copies_match_the_mapping_and_pread_handles_refuse_zero_copy(voi
 }
 
 /*
+ * Opening and finding an array read the headers from one pread of the
+ * file's first 4 KiB: the mapping holds no page until the data is used.
+ * Headers past those 4 KiB (object 1 here) are read from the mapping.
+ */
+static void test_open_and_array_touch_no_page_of_the_mapping(void **state)
+{
+    (void)state;
+    if (under_valgrind() || access("/proc/self/smaps", R_OK) != 0)
+        skip();
+    const char *path = path_in(dir, "untouched.nco");
+    uint64_t shape[1] = {1u << 16}; /* 512 KiB */
+    double *values = calloc(shape[0], sizeof *values);
+    stash_array_desc d;
+    assert_ok(stash_array_desc_init(&d, STASH_DTYPE_FLOAT64, 1, shape));
+    values[0] = 7;
+    assert_ok(stash_nco_pack(path, NULL, &d, values, 0));
+    stash_nco *nco;
+    const void *data;
+    assert_ok(stash_nco_open(path, 0, &nco));
+    assert_ok(stash_nco_array(nco, 0, &d, &data));
+    assert_int_equal(mapping_rss_kb(data), 0);
+    assert_true(((const double *)data)[0] == 7);
+    assert_true(mapping_rss_kb(data) > 0);
+    assert_ok(stash_nco_close(&nco));
+
+    values[0] = 8;
+    assert_ok(stash_nco_append(path, NULL, &d, values, 0));
+    free(values);
+    assert_ok(stash_nco_open(path, 0, &nco));
+    assert_ok(stash_nco_array(nco, 1, &d, &data));
+    assert_int_equal(d.shape[0], shape[0]);
+    assert_true(((const double *)data)[0] == 8);
+    assert_ok(stash_nco_close(&nco));
+    char index[4200];
+    snprintf(index, sizeof index, "%s" STASH_NCO_INDEX_SUFFIX, path);
+    unlink(index);
+    unlink(path);
+}
+
+/*
  * Another process truncating the file - as `cp` over it does, before it
  * writes - while a pread handle reads it: a clear STASH_E_TRUNCATED, never
  * SIGBUS. (A mapped handle would be killed touching the lost pages.)
@@ -930,6 +970,7 @@ int main(void)
         cmocka_unit_test(test_appenders_racing_to_create_a_file_lose_nothing),
         cmocka_unit_test(test_copies_match_the_mapping_and_pread_handles_refuse_zero_copy),
         cmocka_unit_test(test_a_file_truncated_by_another_process_reads_as_truncated),
+        cmocka_unit_test(test_open_and_array_touch_no_page_of_the_mapping),
     };
     return cmocka_run_group_tests_name("nco", tests, make_dir, NULL);
 }

@@ -432,6 +432,57 @@ static void read_last_byte(const void *map)
     (void)data[h->data_bytes - 1];
 }
 
+/* Opening reads the header with a read: the mapping holds no page until the data is used. */
+static void test_map_open_touches_no_page_of_the_mapping(void **state)
+{
+    (void)state;
+    if (under_valgrind() || access("/proc/self/smaps", R_OK) != 0)
+        skip();
+    uint64_t shape[1] = {1u << 16}; /* 512 KiB */
+    stash_array_desc d;
+    assert_ok(stash_array_desc_init(&d, STASH_DTYPE_FLOAT64, 1, shape));
+    double *values = calloc(shape[0], sizeof *values);
+    values[0] = 7;
+    const char *path = path_in(dir, "untouched.npy");
+    assert_ok(stash_npy_save(path, &d, values, 0));
+    free(values);
+    stash_npy_map *map = NULL;
+    assert_ok(stash_npy_map_open(path, &map));
+    const double *data = stash_npy_map_data(map);
+    assert_int_equal(mapping_rss_kb(data), 0);
+    assert_true(data[0] == 7);
+    assert_true(mapping_rss_kb(data) > 0);
+    assert_ok(stash_npy_map_close(&map));
+    unlink(path);
+}
+
+/* A header longer than the first read (4 KiB) is parsed from the mapping. */
+static void test_map_open_reads_a_header_longer_than_a_page(void **state)
+{
+    (void)state;
+    enum { TOTAL = 6016 }; /* the data's offset: a multiple of 64 */
+    static const char dict[] = "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }";
+    unsigned char file[TOTAL + 12];
+    memset(file, ' ', TOTAL);
+    memcpy(file, "\x93NUMPY\x02\x00", 8);
+    uint32_t header_len = TOTAL - 12;
+    for (int i = 0; i < 4; i++)
+        file[8 + i] = (unsigned char)(header_len >> (8 * i));
+    memcpy(file + 12, dict, sizeof dict - 1);
+    file[TOTAL - 1] = '\n';
+    int32_t data[3] = {1, 2, 3}; /* little-endian hosts only, as '<i4' says */
+    memcpy(file + TOTAL, data, sizeof data);
+    const char *path = path_in(dir, "long-header.npy");
+    write_file(path, file, sizeof file);
+    stash_npy_map *map = NULL;
+    assert_ok(stash_npy_map_open(path, &map));
+    assert_int_equal(stash_npy_map_header(map)->data_offset, TOTAL);
+    assert_int_equal(stash_npy_map_header(map)->desc.shape[0], 3);
+    assert_memory_equal(stash_npy_map_data(map), data, sizeof data);
+    assert_ok(stash_npy_map_close(&map));
+    unlink(path);
+}
+
 /*
  * Another process cuts the file short, as a `cp` over it does before it
  * writes: reads through a stream (as stash_npy_load makes them) end with a
@@ -490,6 +541,8 @@ int main(void)
         cmocka_unit_test(test_short_files_are_truncated_not_crashes),
         cmocka_unit_test(test_a_file_cut_by_another_process_is_truncated_to_copies_and_fatal_to_maps),
         cmocka_unit_test(test_huge_claims_allocate_nothing),
+        cmocka_unit_test(test_map_open_touches_no_page_of_the_mapping),
+        cmocka_unit_test(test_map_open_reads_a_header_longer_than_a_page),
         cmocka_unit_test(test_stream_reads_leave_the_position_at_the_data),
     };
     return cmocka_run_group_tests_name("npy", tests, make_dir, NULL);

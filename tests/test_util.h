@@ -102,4 +102,26 @@ static inline bool under_valgrind(void)
     return v && strcmp(v, "1") == 0;
 }
 
+/*
+ * Resident kilobytes of this process's mapping that holds address p, from
+ * /proc/self/smaps: how many of its pages have been touched. -1 if unknown.
+ */
+static inline long mapping_rss_kb(const void *p)
+{
+    char line[512];
+    unsigned long at = (unsigned long)(uintptr_t)p, lo, hi;
+    FILE *f = fopen("/proc/self/smaps", "r");
+    long kb = -1;
+    bool in_it = false;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) /* a mapping's first line */
+            in_it = lo <= at && at < hi;
+        else if (in_it && sscanf(line, "Rss: %ld kB", &kb) == 1)
+            break;
+    }
+    if (f != NULL)
+        fclose(f);
+    return kb;
+}
+
 #endif

@@ -137,20 +137,44 @@ struct stash_npy_map {
     size_t size;
 };
 
-static stash_status map_file(int fd, void **base, size_t *size)
+/* Maps the file that sysio_open_regular_stat opened (st: its status then). */
+static stash_status map_file(int fd, const struct stat *st, void **base, size_t *size)
 {
-    struct stat st;
-    if (fstat(fd, &st) != 0)
-        return -errno;
-    if (!S_ISREG(st.st_mode))
-        return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-    if ((uint64_t)st.st_size > SIZE_MAX)
+    if ((uint64_t)st->st_size > SIZE_MAX)
         return STASH_E_RANGE;
-    *size = (size_t)st.st_size;
+    *size = (size_t)st->st_size;
     if (*size == 0)
         return STASH_E_TRUNCATED;
-    *base = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
-    return *base == MAP_FAILED ? -errno : STASH_OK;
+    void *p = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    *base = p;
+    return STASH_OK;
+}
+
+/* Headers up to this long are read with the one pread; longer ones (rare) from the mapping. */
+#define NPY_HEAD_READ_BYTES 4096
+
+/*
+ * The header of the mapped file, read with one pread rather than through the
+ * mapping: a first touch of the mapping faults its first pages in (with the
+ * kernel's fault-around, up to 16) and munmap must then tear them down, which
+ * costs more than the pread for a caller that opens, looks and closes. A
+ * caller that goes on to read the data faults those pages in then, as it
+ * would have anyway.
+ */
+static stash_status map_header(int fd, const stash_npy_map *m, stash_npy_header *h)
+{
+    unsigned char head[NPY_HEAD_READ_BYTES];
+    size_t want = m->size < sizeof head ? m->size : sizeof head, got = 0;
+    if (sysio_pread_full(fd, head, want, 0, &got) == STASH_OK) {
+        stash_status status = stash_npy_header_parse(head, got, h);
+        if (status != STASH_E_TRUNCATED)
+            return status;
+        if (got < want)
+            return STASH_E_TRUNCATED; /* shorter than when mapped: never touch the mapping */
+    }
+    return stash_npy_header_parse(m->base, m->size, h);
 }
 
 stash_status stash_npy_map_open(const char *path, stash_npy_map **out)
@@ -158,22 +182,26 @@ stash_status stash_npy_map_open(const char *path, stash_npy_map **out)
     if (path == NULL || out == NULL)
         return STASH_E_INVALID;
     int fd;
-    stash_status status = sysio_open_input(path, &fd); /* a FIFO must not hang the open */
+    struct stat st;
+    /* Never waits on a FIFO; O_NONBLOCK stays, as the descriptor is only mapped and read
+     * from once (a regular file's read ignores it; if one did not, see map_header). */
+    stash_status status =
+        sysio_open_regular_stat(AT_FDCWD, path, O_RDONLY | O_NONBLOCK, &fd, &st);
     if (status != STASH_OK)
         return status;
     stash_npy_map m = {0};
-    status = map_file(fd, &m.base, &m.size);
+    status = map_file(fd, &st, &m.base, &m.size);
+    if (status == STASH_OK)
+        status = map_header(fd, &m, &m.header);
     sysio_close(fd); /* the mapping keeps the file */
-    if (status != STASH_OK)
-        return status;
-    status = stash_npy_header_parse(m.base, m.size, &m.header);
     if (status == STASH_OK && m.size - m.header.data_offset < m.header.data_bytes)
         status = STASH_E_TRUNCATED;
     stash_npy_map *map = status == STASH_OK ? malloc(sizeof *map) : NULL;
     if (status == STASH_OK && map == NULL)
         status = -ENOMEM;
     if (status != STASH_OK) {
-        munmap(m.base, m.size);
+        if (m.base != NULL)
+            munmap(m.base, m.size);
         return status;
     }
     *map = m;

@@ -386,16 +386,18 @@ stash_status sysio_publish_output(const char *path, stash_status (*write)(int fd
 
 /* ---- Input ----------------------------------------------------------------------------- */
 
-stash_status sysio_open_regular(int dirfd, const char *path, int flags, int *fd)
+stash_status sysio_open_regular_stat(int dirfd, const char *path, int flags, int *fd,
+                                     struct stat *st)
 {
     int f = openat(dirfd, path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
     if (f < 0)
         return errno == ENXIO ? STASH_E_NOT_FILE : -errno; /* ENXIO: a FIFO with no reader */
-    struct stat st;
-    stash_status status = fstat(f, &st) == 0 ? STASH_OK : -errno;
-    if (status == STASH_OK && !S_ISREG(st.st_mode))
-        status = S_ISDIR(st.st_mode) ? -EISDIR : STASH_E_NOT_FILE;
-    if (status == STASH_OK && fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK) != 0)
+    stash_status status = fstat(f, st) == 0 ? STASH_OK : -errno;
+    if (status == STASH_OK && !S_ISREG(st->st_mode))
+        status = S_ISDIR(st->st_mode) ? -EISDIR : STASH_E_NOT_FILE;
+    /* Blocking again, unless the caller asked to keep O_NONBLOCK (two system calls saved). */
+    if (status == STASH_OK && !(flags & O_NONBLOCK) &&
+        fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK) != 0)
         status = -errno;
     if (status != STASH_OK) {
         sysio_close(f);
@@ -403,6 +405,12 @@ stash_status sysio_open_regular(int dirfd, const char *path, int flags, int *fd)
     }
     *fd = f;
     return STASH_OK;
+}
+
+stash_status sysio_open_regular(int dirfd, const char *path, int flags, int *fd)
+{
+    struct stat st;
+    return sysio_open_regular_stat(dirfd, path, flags & ~O_NONBLOCK, fd, &st);
 }
 
 stash_status sysio_open_input(const char *path, int *fd)

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /* Reads until len bytes or the end of file; *got says how many. */
 stash_status sysio_pread_full(int fd, void *buf, size_t len, uint64_t offset, size_t *got);
@@ -137,6 +138,17 @@ stash_status sysio_open_input(const char *path, int *fd);
  * directory -EISDIR, and a symlink under O_NOFOLLOW -ELOOP.
  */
 stash_status sysio_open_regular(int dirfd, const char *path, int flags, int *fd);
+
+/*
+ * sysio_open_regular that also gives the status the check took (*st: the
+ * size and identity as opened), so the caller need not fstat again. With
+ * O_NONBLOCK in flags the descriptor keeps it, which saves the two fcntl
+ * calls that clear it: for a caller that only maps the file and closes it
+ * (a mapping ignores the flag). Each system call counts when opening is all
+ * a lookup does (docs/benchmarks.md).
+ */
+stash_status sysio_open_regular_stat(int dirfd, const char *path, int flags, int *fd,
+                                     struct stat *st);
 
 /*
  * Reads fd from its position to its end into a new buffer (*data, free()

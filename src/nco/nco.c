@@ -24,6 +24,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* A mapped file's first bytes are also read into the handle, where headers are read from. */
+#define NCO_HEAD_READ_BYTES 4096
+
 struct stash_nco {
     const unsigned char *map; /* NULL for an empty file or a pread handle */
     size_t map_bytes;         /* the file's size when opened */
@@ -31,6 +34,16 @@ struct stash_nco {
     int fd;                   /* STASH_NCO_NO_MAP: read through this; else -1 */
     uint64_t *starts;
     stash_nco_info info;
+    /*
+     * The first head_bytes of a file that stash_nco_open mapped, read with
+     * one pread: headers there are read from this copy, not the mapping,
+     * whose first touch would fault pages in (up to 16, with the kernel's
+     * fault-around) that munmap must tear down again: more than the pread
+     * costs, for an open that only looks up an array. Data is never read
+     * from here. The store's opens, which hand the data out at once, skip it.
+     */
+    size_t head_bytes;
+    unsigned char head[NCO_HEAD_READ_BYTES];
 };
 
 static stash_status stat_regular(int fd, struct stat *st)
@@ -49,11 +62,12 @@ static stash_status stat_regular(int fd, struct stat *st)
  * NCO_READ_SMALL one read into the heap, which costs less than setting up
  * and tearing down a mapping. STASH_NCO_NO_MAP keeps a descriptor instead.
  */
-static stash_status load_whole_file(int fd, unsigned flags, struct stat *st, stash_nco *nco)
+static stash_status load_whole_file(int fd, unsigned flags, const struct stat *st,
+                                    stash_nco *nco)
 {
-    stash_status status = stat_regular(fd, st);
-    if (status != STASH_OK || st->st_size == 0)
-        return status;
+    stash_status status = STASH_OK;
+    if (st->st_size == 0)
+        return STASH_OK;
     size_t size = (size_t)st->st_size;
     if (flags & STASH_NCO_NO_MAP) {
         nco->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -77,7 +91,18 @@ static stash_status load_whole_file(int fd, unsigned flags, struct stat *st, sta
     if (p == MAP_FAILED)
         return -errno;
     nco->map = p;
+    size_t got = 0; /* a failed or short read leaves headers to the mapping, no worse */
+    if ((flags & NCO_READ_HEAD) &&
+        sysio_pread_full(fd, nco->head, size < NCO_HEAD_READ_BYTES ? size : NCO_HEAD_READ_BYTES,
+                         0, &got) == STASH_OK)
+        nco->head_bytes = got;
     return STASH_OK;
+}
+
+/* The len bytes at `at` of a file in memory: from the head's copy if they lie in it. */
+static const unsigned char *bytes_at(const stash_nco *nco, uint64_t at, uint64_t len)
+{
+    return at <= nco->head_bytes && len <= nco->head_bytes - at ? nco->head + at : nco->map + at;
 }
 
 /* Copies len bytes at `at` (inside the file as opened) out of the mapping or
@@ -85,7 +110,7 @@ static stash_status load_whole_file(int fd, unsigned flags, struct stat *st, sta
 static stash_status copy_out(const stash_nco *nco, uint64_t at, void *buf, size_t len)
 {
     if (nco->fd < 0) {
-        memcpy(buf, nco->map + at, len);
+        memcpy(buf, bytes_at(nco, at, len), len);
         return STASH_OK;
     }
     size_t got = 0;
@@ -179,18 +204,19 @@ static stash_status find_objects(stash_nco *nco, const char *path, const struct 
     return status == STASH_OK ? found(nco, flags) : status;
 }
 
-stash_status nco_open_fd(int fd, const char *path, unsigned flags, stash_nco **out)
+/* nco_open_fd once the file's status is known: st is fstat of fd, a regular file. */
+static stash_status open_known(int fd, const struct stat *st, const char *path, unsigned flags,
+                               stash_nco **out)
 {
     stash_nco *nco = calloc(1, sizeof *nco);
     if (!nco)
         return -ENOMEM;
     nco->fd = -1;
-    struct stat st;
-    stash_status status = load_whole_file(fd, flags, &st, nco);
+    stash_status status = load_whole_file(fd, flags, st, nco);
     if (status == STASH_OK) {
-        nco->map_bytes = (size_t)st.st_size;
-        nco->info.file_bytes = (uint64_t)st.st_size;
-        status = find_objects(nco, path, &st, flags);
+        nco->map_bytes = (size_t)st->st_size;
+        nco->info.file_bytes = (uint64_t)st->st_size;
+        status = find_objects(nco, path, st, flags);
     }
     if (status != STASH_OK) {
         stash_nco_close(&nco);
@@ -198,6 +224,13 @@ stash_status nco_open_fd(int fd, const char *path, unsigned flags, stash_nco **o
     }
     *out = nco;
     return STASH_OK;
+}
+
+stash_status nco_open_fd(int fd, const char *path, unsigned flags, stash_nco **out)
+{
+    struct stat st;
+    stash_status status = stat_regular(fd, &st);
+    return status == STASH_OK ? open_known(fd, &st, path, flags, out) : status;
 }
 
 stash_status nco_open_heap(void *bytes, size_t len, stash_nco **out)
@@ -234,10 +267,16 @@ stash_status stash_nco_open(const char *path, unsigned flags, stash_nco **out)
     if (!path || !out || (flags & ~(unsigned)(STASH_NCO_NO_INDEX | STASH_NCO_NO_MAP)))
         return STASH_E_INVALID;
     int fd;
-    stash_status status = sysio_open_input(path, &fd); /* a FIFO must not hang the open */
+    struct stat st;
+    /* Never waits on a FIFO. A descriptor that is only mapped keeps O_NONBLOCK; one that
+     * STASH_NCO_NO_MAP reads from is blocking again. */
+    int open_flags = O_RDONLY | (flags & STASH_NCO_NO_MAP ? 0 : O_NONBLOCK);
+    stash_status status = sysio_open_regular_stat(AT_FDCWD, path, open_flags, &fd, &st);
     if (status != STASH_OK)
         return status;
-    status = nco_open_fd(fd, path, flags, out);
+    status = (uint64_t)st.st_size > SIZE_MAX
+                 ? STASH_E_RANGE
+                 : open_known(fd, &st, path, flags | NCO_READ_HEAD, out);
     sysio_close(fd); /* the mapping (or, NO_MAP, a duplicate) keeps the file */
     return status;
 }
@@ -376,15 +415,27 @@ static stash_status read_npy_header(const stash_nco *nco, const stash_nco_object
     return status;
 }
 
+/* The NPY header of object o in a file in memory: from the head's copy if it lies in it. */
+static stash_status mapped_npy_header(const stash_nco *nco, const stash_nco_object *o,
+                                      stash_npy_header *h)
+{
+    size_t room = (size_t)(o->array_end - o->array_start);
+    if (o->array_start < nco->head_bytes) {
+        size_t in_head = nco->head_bytes - (size_t)o->array_start;
+        stash_status status = stash_npy_header_parse(nco->head + o->array_start,
+                                                     in_head < room ? in_head : room, h);
+        if (status != STASH_E_TRUNCATED || in_head >= room)
+            return status;
+    }
+    return stash_npy_header_parse(nco->map + o->array_start, room, h);
+}
+
 /* The NPY header of object o, checked to lie with its data inside the object. */
 static stash_status array_header(const stash_nco *nco, const stash_nco_object *o,
                                  stash_npy_header *h)
 {
-    stash_status status = nco->fd < 0 ? stash_npy_header_parse(nco->map + o->array_start,
-                                                                (size_t)(o->array_end -
-                                                                         o->array_start),
-                                                                h)
-                                      : read_npy_header(nco, o, h);
+    stash_status status =
+        nco->fd < 0 ? mapped_npy_header(nco, o, h) : read_npy_header(nco, o, h);
     if (status == STASH_OK && o->array_end - o->array_start - h->data_offset < h->data_bytes)
         status = STASH_E_TRUNCATED;
     return status;

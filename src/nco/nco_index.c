@@ -57,14 +57,15 @@ static uint64_t checksum(const unsigned char *hdr, const unsigned char *entries,
 static stash_status read_index(const char *index, unsigned char **buf, size_t *len)
 {
     int fd;
-    stash_status status = sysio_open_regular(AT_FDCWD, index, O_RDONLY | O_NOFOLLOW, &fd);
+    struct stat st;
+    /* O_NONBLOCK stays: a regular file's pread ignores it, and an index that cannot be
+     * read at once is no worse than a missing one (the open walks). */
+    stash_status status =
+        sysio_open_regular_stat(AT_FDCWD, index, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, &fd, &st);
     if (status != STASH_OK) /* missing, or a link, FIFO or device planted there: walk */
         return status == -ENOENT ? STASH_E_NOT_FOUND : STASH_E_CORRUPT;
-    struct stat st;
-    status = fstat(fd, &st) == 0 ? STASH_OK : -errno;
-    if (status == STASH_OK && (st.st_size < INDEX_HEADER_BYTES ||
-                               (uint64_t)st.st_size > SIZE_MAX / 2 ||
-                               (st.st_size - INDEX_HEADER_BYTES) % 8))
+    if (st.st_size < INDEX_HEADER_BYTES || (uint64_t)st.st_size > SIZE_MAX / 2 ||
+        (st.st_size - INDEX_HEADER_BYTES) % 8)
         status = STASH_E_CORRUPT;
     unsigned char *data = status == STASH_OK ? malloc((size_t)st.st_size) : NULL;
     if (status == STASH_OK && !data)

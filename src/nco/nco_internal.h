@@ -77,6 +77,9 @@ stash_status nco_index_save(const char *path, const struct stat *st, const uint6
 /* An internal open flag, the appender's: an empty file, or one whose first
  * header is blank, is an empty chain rather than "not an NCO file". */
 #define NCO_EMPTY_OK (1u << 17)
+/* An internal open flag, stash_nco_open's: read the mapped file's first
+ * 4 KiB once, and its headers there from that copy (nco.c says why). */
+#define NCO_READ_HEAD (1u << 18)
 #define NCO_SMALL_FILE_BYTES (64u * 1024u)
 
 /* stash_nco_open on an open descriptor (which the caller keeps); flags may

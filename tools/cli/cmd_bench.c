@@ -114,29 +114,107 @@ static void cpu_name(char *buf, size_t size)
         fclose(f);
 }
 
-static void write_header(FILE *f, const struct bench_options *o)
+/* The first line of a sysfs file, without its newline; false if there is none. */
+static bool read_line(const char *path, char *buf, size_t size)
 {
-    char cpu[256], date[64];
-    struct utsname u;
-    time_t now = time(NULL);
-    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
-    cpu_name(cpu, sizeof cpu);
-    if (uname(&u) != 0)
-        snprintf(u.release, sizeof u.release, "unknown");
-    fprintf(f,
-            "# Benchmarks\n\n"
-            "Written by `stash bench%s` (stash %s) on %s: %s, %ld CPUs, Linux %s, built with "
-            "%s. Every figure stands beside a baseline measured in the same run, with their "
-            "ratio and the target it is held to; a ratio is reliable, an absolute figure only "
-            "indicative. `stash bench` rewrites this page; `stash bench PART` prints one "
-            "part's tables without touching it.\n\n",
-            o->quick ? " --quick" : "", stash_version_string(), date, cpu,
-            sysconf(_SC_NPROCESSORS_ONLN), u.release, __VERSION__);
+    FILE *f = fopen(path, "r");
+    bool ok = f != NULL && fgets(buf, (int)size, f) != NULL;
+    if (f != NULL)
+        fclose(f);
+    if (ok)
+        buf[strcspn(buf, "\n")] = '\0';
+    return ok;
 }
 
-static void write_summary(FILE *f, const struct part_outcome *outcomes)
+/* CPU 0's caches from sysfs, e.g. "L1d 32K, L1i 32K, L2 512K, L3 32768K (shared by CPUs 0-1)". */
+static void cache_sizes(char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 8; i++) {
+        char dir[96], path[128], level[16], type[32], bytes[32], shared[64];
+        snprintf(dir, sizeof dir, "/sys/devices/system/cpu/cpu0/cache/index%d", i);
+        snprintf(path, sizeof path, "%s/level", dir);
+        if (!read_line(path, level, sizeof level))
+            break;
+        snprintf(path, sizeof path, "%s/type", dir);
+        if (!read_line(path, type, sizeof type))
+            snprintf(type, sizeof type, "?");
+        snprintf(path, sizeof path, "%s/size", dir);
+        if (!read_line(path, bytes, sizeof bytes))
+            snprintf(bytes, sizeof bytes, "?");
+        snprintf(path, sizeof path, "%s/shared_cpu_list", dir);
+        bool is_shared = read_line(path, shared, sizeof shared) && strpbrk(shared, ",-");
+        const char *kind = strcmp(type, "Data") == 0          ? "d"
+                           : strcmp(type, "Instruction") == 0 ? "i"
+                                                              : "";
+        int n = snprintf(buf + used, size - used, "%sL%s%s %s%s%s%s", used ? ", " : "", level,
+                         kind, bytes, is_shared ? " (shared by CPUs " : "",
+                         is_shared ? shared : "", is_shared ? ")" : "");
+        if (n < 0 || (size_t)n >= size - used)
+            break;
+        used += (size_t)n;
+    }
+    if (used == 0)
+        snprintf(buf, size, "cache sizes unknown");
+}
+
+/* The machine in one line: CPU model, CPUs online, caches, kernel and compiler. */
+static void describe_machine(char *buf, size_t size)
+{
+    char cpu[256], caches[512];
+    struct utsname u;
+    cpu_name(cpu, sizeof cpu);
+    cache_sizes(caches, sizeof caches);
+    if (uname(&u) != 0)
+        snprintf(u.release, sizeof u.release, "unknown");
+    snprintf(buf, size, "%s, %ld CPUs online; caches of CPU 0: %s; Linux %s; built with %s", cpu,
+             sysconf(_SC_NPROCESSORS_ONLN), caches, u.release, __VERSION__);
+}
+
+static void write_header(FILE *f, const struct bench_options *o)
+{
+    char machine[1024], date[64];
+    time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    describe_machine(machine, sizeof machine);
+    fprintf(f,
+            "# Benchmarks\n\n"
+            "Written by `stash bench%s` (stash %s) on %s.\n\n"
+            "**Machine:** %s.\n\n",
+            o->quick ? " --quick" : "", stash_version_string(), date, machine);
+    if (o->quick)
+        fputs("**A quick run: smoke figures on small inputs, no verdicts.** Only a full run "
+              "(`stash bench`, on an otherwise idle machine) holds figures to their targets.\n\n",
+              f);
+    fprintf(f,
+            "Every target is a ratio to a baseline that is the limit of the same operation, "
+            "measured in the same run on the same machine (each table says which in one line): "
+            "a bare transfer through shared memory for the ring, the bare system calls for "
+            "opening a file, raw `read()` of the same chunk size for streams, a bare `memcpy` "
+            "for memory. A machine that is faster or slower moves the figure and its baseline "
+            "together, so the ratio holds. Stash and its baseline run interleaved, in rounds "
+            "(%d unless the table says otherwise); a ratio is the median of the rounds' ratios, "
+            "with their spread (min-max) beside it. Absolute figures and budgets are only "
+            "indicative. Peer libraries (NumPy, h5py, "
+            "joblib, Python) have rows of their own: they say where stash stands for a user. "
+            "`stash bench` rewrites this page; `stash bench PART` prints one part's tables "
+            "without touching it.\n\n",
+            BENCH_ROUNDS);
+}
+
+static void write_summary(FILE *f, const struct bench_options *o,
+                          const struct part_outcome *outcomes)
 {
     unsigned met = 0, missed = 0;
+    if (o->quick) { /* no verdicts: only the parts and their times */
+        fputs("| part | time |\n|---|---|\n", f);
+        for (size_t p = 0; p < PART_COUNT; p++)
+            if (outcomes[p].ran)
+                fprintf(f, "| [%s](#%s) | %.0f s |\n", parts[p].title, parts[p].name,
+                        outcomes[p].seconds);
+        return;
+    }
     fputs("| part | targets met | missed | time |\n|---|---|---|---|\n", f);
     for (size_t p = 0; p < PART_COUNT; p++) {
         if (!outcomes[p].ran)
@@ -160,7 +238,7 @@ static int write_page(const char *path, const struct bench_options *o,
     if (f == NULL)
         return -errno;
     write_header(f, o);
-    write_summary(f, outcomes);
+    write_summary(f, o, outcomes);
     int err = fclose(f) == 0 ? 0 : -ENOMEM;
     if (err == 0) {
         struct iovec page[2] = {{head, head_len}, {(void *)tables, len}};
@@ -243,9 +321,15 @@ static int run(int argc, char **argv)
         }
         c.plot_dir = plots ? plot_dir : NULL;
     }
-    fprintf(console, "## stash benchmarks%s\n", o.quick ? " (quick)" : "");
+    char machine[1024];
+    describe_machine(machine, sizeof machine);
+    fprintf(console, "## stash benchmarks%s\n\n%s\n",
+            o.quick ? " (quick run: smoke figures, no verdicts)" : "", machine);
     run_parts(&c, &o, outcomes);
-    fprintf(console, "\ntargets met: %u, missed: %u\n", c.met, c.missed);
+    if (o.quick)
+        fprintf(console, "\nquick run: smoke figures, no verdicts\n");
+    else
+        fprintf(console, "\ntargets met: %u, missed: %u\n", c.met, c.missed);
     if (c.failed != 0) { /* a page with holes is no report: keep the old one */
         fprintf(stderr, "stash bench: %u setup%s or measurement%s failed (see above)%s\n",
                 c.failed, c.failed == 1 ? "" : "s", c.failed == 1 ? "" : "s",
@@ -277,14 +361,17 @@ const struct stash_command cmd_bench = {
     .summary = "run the benchmarks and write docs/benchmarks.md",
     .usage = "usage: stash bench [PART...] [--quick] [--dir DIR] [--out FILE|-]\n\n"
              "Runs the benchmarks of the named parts (default: all; parts: streams, memfile,\n"
-             "nco, store, ring, python) and prints one Markdown table per measure: each figure beside\n"
-             "a baseline measured in the same run, their ratio, the target and whether it was\n"
-             "met. A full run (no PART, no --quick) also writes the page docs/benchmarks.md,\n"
-             "with the machine, a summary per part and plots (PNG, drawn by gnuplot) beside\n"
-             "it; --out FILE writes the page to FILE instead (a symlink's target is\n"
-             "replaced, a FIFO or device written into: --out /dev/null writes none), and\n"
-             "--out - writes it to standard output, the tables going to stderr, no plots.\n"
-             "--quick uses small inputs; --dir puts scratch files in DIR (default .).\n"
+             "nco, store, ring, python) and prints one Markdown table per measure: each\n"
+             "figure beside a baseline measured in the same run (the limit of the same\n"
+             "operation), their ratio (the median of interleaved rounds, with its spread),\n"
+             "the target and whether it was met. A full run (no PART, no --quick) also\n"
+             "writes the page docs/benchmarks.md, with the machine, a summary per part and\n"
+             "plots (PNG, drawn by gnuplot) beside it; --out FILE writes the page to FILE\n"
+             "instead (a symlink's target is replaced, a FIFO or device written into:\n"
+             "--out /dev/null writes none), and --out - writes it to standard output, the\n"
+             "tables going to stderr, no plots.\n"
+             "--quick uses small inputs and prints smoke figures with no verdicts (what CI\n"
+             "runs); --dir puts scratch files in DIR (default .).\n"
              "A setup or measurement that fails is reported on stderr, never as a row,\n"
              "and makes the command exit 1 (without writing the page).\n"
              "A full run wants an otherwise idle machine.\n\n"
