@@ -87,10 +87,11 @@ static FILE *start(const struct python_paths *p, bool quick, pid_t *pid)
     return fdopen(pipe_fds[0], "r");
 }
 
+/* A row ends "| met |" or "| MISSED |": the verdict is its last cell. */
 static void count_verdict(struct bench_config *c, const char *line)
 {
     size_t len = strlen(line);
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == ' '))
+    while (len > 0 && strchr("\n |", line[len - 1]))
         len--;
     if (len >= 8 && strncmp(line + len - 8, "| MISSED", 8) == 0)
         c->missed++;
