@@ -42,7 +42,7 @@ static stash_status value_alloc(stash_value_kind kind, stash_value **out)
     v->refs = 1;
     v->expanded_nodes = 1;
     bool container = kind == STASH_VALUE_LIST || kind == STASH_VALUE_TUPLE ||
-                     kind == STASH_VALUE_DICT;
+                     kind == STASH_VALUE_DICT || kind == VALUE_KIND_ARGS;
     v->depth = container ? 1 : 0;
     *out = v;
     return STASH_OK;
@@ -54,6 +54,22 @@ stash_status value_new_constructor(int64_t which, stash_value **out)
     if (st == STASH_OK)
         (*out)->u.i = which;
     return st;
+}
+
+stash_status value_new_args(stash_value **out)
+{
+    return value_alloc(VALUE_KIND_ARGS, out);
+}
+
+void value_become(stash_value *node, stash_value **from)
+{
+    uint32_t refs = node->refs;
+    bool frozen = node->frozen;
+    *node = **from;
+    node->refs = refs;
+    node->frozen = frozen;
+    free(*from); /* its contents are node's now */
+    *from = NULL;
 }
 
 stash_status stash_value_new_null(stash_value **out)
@@ -237,7 +253,8 @@ static void value_release(stash_value *v);
 
 static void value_destroy(stash_value *v)
 {
-    switch (v->kind) {
+    /* An argument tuple (value_internal.h) holds its items as a tuple does. */
+    switch (v->kind == VALUE_KIND_ARGS ? STASH_VALUE_TUPLE : v->kind) {
     case STASH_VALUE_STRING:
     case STASH_VALUE_BYTES:
         free(v->u.blob.data);
@@ -285,13 +302,16 @@ void stash_value_free(stash_value **v)
 
 static bool is_seq(const stash_value *v)
 {
-    return v && (v->kind == STASH_VALUE_LIST || v->kind == STASH_VALUE_TUPLE);
+    return v && (v->kind == STASH_VALUE_LIST || v->kind == STASH_VALUE_TUPLE ||
+                 v->kind == VALUE_KIND_ARGS);
 }
 
 /* Checks that item may join container, before anything changes. */
 static stash_status check_adoption(const stash_value *container, const stash_value *item)
 {
-    if (item->kind == VALUE_KIND_CONSTRUCTOR)
+    /* Reader-only nodes: a constructor goes into call arguments only. */
+    if (item->kind == VALUE_KIND_ARGS ||
+        (item->kind == VALUE_KIND_CONSTRUCTOR && container->kind != VALUE_KIND_ARGS))
         return STASH_E_UNSAFE;
     if (container->frozen || container == item)
         return STASH_E_UNSUPPORTED;
