@@ -382,6 +382,47 @@ static void test_hostile_array_pickles_get_clear_statuses(void **state)
     assert_null(v);
 }
 
+/* Appends n bytes to a growing buffer. */
+static void put_bytes(unsigned char *buf, size_t *len, const void *bytes, size_t n)
+{
+    memcpy(buf + *len, bytes, n);
+    *len += n;
+}
+
+/*
+ * One 64 KiB bytes object in the memo, then a thousand _frombuffer calls on it:
+ * each array made is taken from the payload limit at once, so the read stops at the
+ * seventeenth array of a 1 MiB limit instead of making 64 MiB of arrays first.
+ */
+static void test_shared_bytes_cannot_be_rebuilt_into_arrays_without_bound(void **state)
+{
+    (void)state;
+    size_t cap = 70000 + 1000 * 64, len = 0;
+    unsigned char *p = malloc(cap);
+    put_bytes(p, &len, "\x80\4B\0\0\1\0", 7); /* BINBYTES of 65536 */
+    memset(p + len, 7, 65536);
+    len += 65536;
+    put_bytes(p, &len, "\x94" "0", 2); /* MEMOIZE as 0, POP */
+    static const char dtype[] = "\x8c\5numpy\x8c\5dtype\x93\x8c\2u1\x89\x88\x87R\x94" "0";
+    put_bytes(p, &len, dtype, sizeof dtype - 1); /* memo 1 */
+    put_bytes(p, &len, "](", 2);
+    static const char call[] = "\x8c\x12numpy.core.numeric\x8c\x0b_frombuffer\x93(h\0h\1"
+                               "J\0\0\1\0\x85\x8c\1CtR";
+    for (int i = 0; i < 1000; i++)
+        put_bytes(p, &len, call, sizeof call - 1);
+    put_bytes(p, &len, "e.", 2);
+    stash_pickle_limits limits = {1u << 24, 1u << 20};
+    stash_value *v = NULL;
+    stash_pickle_error err;
+    assert_int_equal(stash_pickle_read(p, len, &limits, &v, &err), STASH_E_LIMIT);
+    assert_string_equal(err.opcode_name, "REDUCE");
+    limits.max_bytes = 1u << 30; /* 64 MiB of arrays is within this one */
+    assert_ok(stash_pickle_read(p, len, &limits, &v, &err));
+    assert_int_equal(stash_value_length(v), 1000);
+    stash_value_free(&v);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_arrays_of_every_dtype_and_layout_round_trip),
         cmocka_unit_test(test_out_of_band_buffers_come_from_the_caller),
         cmocka_unit_test(test_hostile_array_pickles_get_clear_statuses),
+        cmocka_unit_test(test_shared_bytes_cannot_be_rebuilt_into_arrays_without_bound),
     };
     return cmocka_run_group_tests_name("pickle", tests, NULL, NULL);
 }

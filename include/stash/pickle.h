@@ -50,6 +50,8 @@
  * memo references share a subtree rather than copy it, the tree a pickle
  * stands for is bounded by stash_pickle_limits (STASH_E_LIMIT), so a few
  * hundred bytes cannot expand into a tree of 2^30 nodes when written out.
+ * Each NumPy array made is also taken from max_bytes as it is made, so bytes
+ * shared through the memo cannot be rebuilt into arrays without bound.
  * Time and memory are linear in the input.
  *
  * Writing: protocol 3, 4 or 5 (4 by default), the compact opcodes Python's

@@ -189,7 +189,7 @@ static stash_status shape_of(const stash_value *shape, stash_array_desc *desc)
  */
 static stash_status make_array(const stash_value *dtype, const stash_value *shape,
                                stash_array_order order, const stash_value *bytes,
-                               stash_value **made)
+                               uint64_t *budget, stash_value **made)
 {
     stash_array_desc desc = {0};
     dtype_of(dtype, &desc.dtype, &desc.byte_order);
@@ -205,6 +205,9 @@ static stash_status make_array(const stash_value *dtype, const stash_value *shap
         return STASH_E_UNSAFE; /* object arrays pickle a list here */
     if (nbytes != bytes->u.blob.len)
         return STASH_E_SHAPE;
+    if (nbytes > *budget)
+        return STASH_E_LIMIT;
+    *budget -= nbytes;
     if (desc.ndim < 2 || stash_array_layout_is_trivial(&desc))
         desc.order = STASH_ORDER_C; /* as NumPy records such arrays */
     return stash_value_new_array(&desc, bytes->u.blob.data, made);
@@ -223,7 +226,8 @@ static stash_status reconstruct(const stash_value *args, stash_value **made)
 }
 
 /* ndarray.__setstate__((1, shape, dtype, is_fortran, raw bytes)). */
-static stash_status set_array_state(stash_value *obj, const stash_value *state)
+static stash_status set_array_state(stash_value *obj, const stash_value *state,
+                                    uint64_t *budget)
 {
     stash_value *const *s = state->u.seq.items;
     int64_t version;
@@ -232,14 +236,14 @@ static stash_status set_array_state(stash_value *obj, const stash_value *state)
         return STASH_E_UNSAFE;
     stash_value *array = NULL;
     stash_status st = make_array(s[2], s[1], s[3]->u.b ? STASH_ORDER_F : STASH_ORDER_C, s[4],
-                                 &array);
+                                 budget, &array);
     if (st == STASH_OK)
         value_become(obj, &array);
     return st;
 }
 
 /* scalar(dtype, raw bytes): a numpy scalar, held as a 0-d array. */
-static stash_status scalar(const stash_value *args, stash_value **made)
+static stash_status scalar(const stash_value *args, uint64_t *budget, stash_value **made)
 {
     stash_value *const *a = args->u.seq.items;
     if (args->u.seq.len != 2 || !is_dtype(a[0]))
@@ -247,24 +251,24 @@ static stash_status scalar(const stash_value *args, stash_value **made)
     stash_value *none = NULL;
     stash_status st = stash_value_new_tuple(&none); /* shape () */
     if (st == STASH_OK)
-        st = make_array(a[0], none, STASH_ORDER_C, a[1], made);
+        st = make_array(a[0], none, STASH_ORDER_C, a[1], budget, made);
     stash_value_free(&none);
     return st;
 }
 
 /* _frombuffer(buffer, dtype, shape, order): protocol 5's contiguous arrays. */
-static stash_status frombuffer(const stash_value *args, stash_value **made)
+static stash_status frombuffer(const stash_value *args, uint64_t *budget, stash_value **made)
 {
     stash_value *const *a = args->u.seq.items;
     if (args->u.seq.len != 4 || !is_dtype(a[1]) || !is_string(a[3]) ||
         a[3]->u.blob.len != 1 || (a[3]->u.blob.data[0] != 'C' && a[3]->u.blob.data[0] != 'F'))
         return STASH_E_UNSAFE;
     stash_array_order order = a[3]->u.blob.data[0] == 'F' ? STASH_ORDER_F : STASH_ORDER_C;
-    return make_array(a[1], a[2], order, a[0], made);
+    return make_array(a[1], a[2], order, a[0], budget, made);
 }
 
-stash_status numpy_reduce(int code, const stash_value *args, stash_value **made,
-                          char why[NUMPY_WHY_MAX])
+stash_status numpy_reduce(int code, const stash_value *args, uint64_t *budget,
+                          stash_value **made, char why[NUMPY_WHY_MAX])
 {
     switch (code) {
     case NUMPY_RECONSTRUCT:
@@ -272,14 +276,15 @@ stash_status numpy_reduce(int code, const stash_value *args, stash_value **made,
     case NUMPY_DTYPE:
         return make_dtype(args, made, why);
     case NUMPY_SCALAR:
-        return scalar(args, made);
+        return scalar(args, budget, made);
     case NUMPY_FROMBUFFER:
-        return frombuffer(args, made);
+        return frombuffer(args, budget, made);
     }
     return STASH_E_UNSAFE; /* ndarray itself, or an object already made */
 }
 
-stash_status numpy_build(stash_value *obj, const stash_value *state, char why[NUMPY_WHY_MAX])
+stash_status numpy_build(stash_value *obj, const stash_value *state, uint64_t *budget,
+                         char why[NUMPY_WHY_MAX])
 {
     bool tuple = state->kind == STASH_VALUE_TUPLE || state->kind == VALUE_KIND_ARGS;
     if (obj->kind != VALUE_KIND_CONSTRUCTOR || !tuple)
@@ -288,6 +293,6 @@ stash_status numpy_build(stash_value *obj, const stash_value *state, char why[NU
         return state->kind == STASH_VALUE_TUPLE ? set_dtype_state(obj, state, why)
                                                 : STASH_E_UNSAFE;
     if (obj->u.i == NUMPY_PENDING_ARRAY)
-        return set_array_state(obj, state);
+        return set_array_state(obj, state, budget);
     return STASH_E_UNSAFE;
 }

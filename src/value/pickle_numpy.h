@@ -15,6 +15,7 @@
 #include "value/value_internal.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Constructor codes: below NUMPY_FIRST are the reader's own (bytes and friends). */
 enum numpy_code {
@@ -39,16 +40,20 @@ int numpy_name(const char *module, size_t module_len, const char *name, size_t n
  * node in *made. STASH_E_UNSAFE for arguments NumPy never writes,
  * STASH_E_DTYPE for a dtype stash has no type for (named in why),
  * STASH_E_SHAPE when an array's bytes and shape disagree, STASH_E_RANGE for
- * a shape whose size overflows, -ENOMEM.
+ * a shape whose size overflows, STASH_E_LIMIT for an array larger than
+ * *budget (the bytes of arrays a read may still make; each array made is
+ * taken from it, so bytes shared through the memo cannot be rebuilt into
+ * arrays without bound), -ENOMEM.
  */
-stash_status numpy_reduce(int code, const stash_value *args, stash_value **made,
-                          char why[NUMPY_WHY_MAX]);
+stash_status numpy_reduce(int code, const stash_value *args, uint64_t *budget,
+                          stash_value **made, char why[NUMPY_WHY_MAX]);
 
 /*
  * BUILD on obj (a node numpy_reduce made) with state: a dtype takes its byte
  * order, an array waiting for its state becomes an array value in place.
  * STASH_E_UNSAFE for any other object; the errors of numpy_reduce.
  */
-stash_status numpy_build(stash_value *obj, const stash_value *state, char why[NUMPY_WHY_MAX]);
+stash_status numpy_build(stash_value *obj, const stash_value *state, uint64_t *budget,
+                         char why[NUMPY_WHY_MAX]);
 
 #endif

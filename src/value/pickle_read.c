@@ -40,6 +40,7 @@ struct unpickler {
     const stash_pickle_buffer *buffers; /* out-of-band, for NEXT_BUFFER */
     size_t buffer_count, buffers_used;
     char why[NUMPY_WHY_MAX]; /* the name refused, for stash_pickle_error */
+    uint64_t array_budget;   /* bytes of NumPy arrays still to be made: limits.max_bytes */
 };
 
 /* ---- Input ------------------------------------------------------------------ */
@@ -707,7 +708,7 @@ static stash_status apply_constructor(struct unpickler *u, int c, const stash_va
 {
     if (c >= NUMPY_FIRST) {
         stash_value *made = NULL;
-        return push_new(u, numpy_reduce(c, args, &made, u->why), &made);
+        return push_new(u, numpy_reduce(c, args, &u->array_budget, &made, u->why), &made);
     }
     if (args->kind != STASH_VALUE_TUPLE)
         return STASH_E_UNSAFE;
@@ -750,7 +751,8 @@ static stash_status build(struct unpickler *u)
     size_t floor = u->mark_count ? u->marks[u->mark_count - 1] : 0;
     if (u->depth < floor + 2)
         return STASH_E_UNSAFE; /* no object NumPy made under a state */
-    stash_status st = numpy_build(u->stack[u->depth - 2], u->stack[u->depth - 1], u->why);
+    stash_status st =
+        numpy_build(u->stack[u->depth - 2], u->stack[u->depth - 1], &u->array_budget, u->why);
     if (st == STASH_OK)
         release_above(u, u->depth - 1); /* the state; the object stays, changed */
     return st;
@@ -1080,6 +1082,7 @@ stash_status pickle_read_with(const void *buf, size_t len, const struct pickle_r
     u.limits = o->limits ? *o->limits
                          : (stash_pickle_limits){STASH_PICKLE_DEFAULT_MAX_NODES,
                                                  STASH_PICKLE_DEFAULT_MAX_BYTES};
+    u.array_budget = u.limits.max_bytes;
     stash_status st = STASH_OK;
     size_t at = 0;
     int op = -1;
