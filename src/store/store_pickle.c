@@ -19,6 +19,7 @@
 #include "core/sysio.h"
 #include "value/pickle_internal.h"
 #include "value/value_internal.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -85,6 +86,32 @@ static stash_status add_record(struct pickle_index *ix, const char *key, uint64_
     return STASH_OK;
 }
 
+/*
+ * The key and length of the record at buf[0..len): skimmed (pickle_skim.c),
+ * or, where the skim cannot tell the key, read in full.
+ */
+static stash_status scan_record(const char *buf, size_t len, size_t *used, char **key)
+{
+    const char *literal;
+    size_t n;
+    stash_status st = pickle_skim_record(buf, len, used, &literal, &n);
+    if (st != STASH_OK)
+        return st;
+    if (literal && utf8_is_valid(literal, n) && !memchr(literal, '\0', n)) {
+        *key = strndup(literal, n);
+        return *key ? STASH_OK : -ENOMEM;
+    }
+    stash_value *record = NULL;
+    const char *found;
+    st = stash_pickle_read(buf, *used, NULL, &record, NULL);
+    if (st == STASH_OK)
+        st = record_key(record, &found);
+    if (st == STASH_OK && !(*key = strdup(found)))
+        st = -ENOMEM;
+    stash_value_free(&record);
+    return st;
+}
+
 /* Indexes the whole records in buf[0..len), which starts at ix->end. */
 static stash_status index_records(struct pickle_index *ix, const char *buf, size_t len,
                                   bool *torn)
@@ -93,19 +120,15 @@ static stash_status index_records(struct pickle_index *ix, const char *buf, size
     size_t pos = 0;
     while (pos < len && st == STASH_OK) {
         size_t used = 0;
-        stash_value *record = NULL;
-        struct pickle_read_options o = {.end = &used};
-        const char *key;
-        st = pickle_read_with(buf + pos, len - pos, &o, &record, NULL);
+        char *key = NULL;
+        st = scan_record(buf + pos, len - pos, &used, &key);
         if (st == STASH_E_TRUNCATED) {
             *torn = true; /* the end of the file cuts this record: it is not there yet */
             return STASH_OK;
         }
         if (st == STASH_OK)
-            st = record_key(record, &key);
-        if (st == STASH_OK)
             st = add_record(ix, key, ix->end, ix->end + used);
-        stash_value_free(&record);
+        free(key);
         if (st == STASH_OK) {
             pos += used;
             ix->end += used;
@@ -114,21 +137,19 @@ static stash_status index_records(struct pickle_index *ix, const char *buf, size
     return st;
 }
 
-stash_status pickle_index_update(struct pickle_index *ix, int fd, bool *torn)
+stash_status pickle_index_update_to(struct pickle_index *ix, int fd, const struct stat *about,
+                                    bool *torn)
 {
     bool ignored;
     torn = torn ? torn : &ignored;
     *torn = false;
-    struct stat about;
-    if (fstat(fd, &about) != 0)
-        return -errno;
-    uint64_t size = (uint64_t)about.st_size;
-    if (!ix->valid || about.st_dev != ix->dev || about.st_ino != ix->ino || size < ix->end) {
+    uint64_t size = (uint64_t)about->st_size;
+    if (!ix->valid || about->st_dev != ix->dev || about->st_ino != ix->ino || size < ix->end) {
         pickle_index_reset(ix);
         stash_status st = stash_value_new_dict(&ix->keys);
         if (st != STASH_OK)
             return st;
-        *ix = (struct pickle_index){.valid = true, .dev = about.st_dev, .ino = about.st_ino,
+        *ix = (struct pickle_index){.valid = true, .dev = about->st_dev, .ino = about->st_ino,
                                     .keys = ix->keys};
     }
     if (size == ix->end)
@@ -144,6 +165,14 @@ stash_status pickle_index_update(struct pickle_index *ix, int fd, bool *torn)
         st = index_records(ix, buf, got, torn);
     free(buf);
     return st;
+}
+
+stash_status pickle_index_update(struct pickle_index *ix, int fd, bool *torn)
+{
+    struct stat about;
+    if (fstat(fd, &about) != 0)
+        return -errno;
+    return pickle_index_update_to(ix, fd, &about, torn);
 }
 
 /* ---- Files and the lock ---------------------------------------------------------- */
@@ -196,12 +225,44 @@ static stash_status ensure_file(struct pickle_store *p, bool read_only)
     return st;
 }
 
+/*
+ * The file for reading, and the index brought up to it: one stat of the path
+ * tells whether the descriptor kept from the last read still names the file
+ * (delete and gc put a new one in its place) and how long it is now.
+ */
+static stash_status reader(struct pickle_store *p, int *fd)
+{
+    struct stat about;
+    if (stat(p->path, &about) != 0)
+        return -errno;
+    if (p->read_fd < 0 || about.st_dev != p->read_dev || about.st_ino != p->read_ino) {
+        int fresh;
+        stash_status st = pickle_open_file(p, false, &fresh);
+        if (st == STASH_OK && fstat(fresh, &about) != 0)
+            st = -errno;
+        if (st != STASH_OK) {
+            if (st == STASH_OK)
+                sysio_close(fresh);
+            return st;
+        }
+        if (p->read_fd >= 0)
+            sysio_close(p->read_fd);
+        p->read_fd = fresh;
+        p->read_dev = about.st_dev;
+        p->read_ino = about.st_ino;
+    }
+    *fd = p->read_fd;
+    return pickle_index_update_to(&p->index, p->read_fd, &about, NULL);
+}
+
 static stash_status pickle_close(void *impl)
 {
     struct pickle_store *p = impl;
     if (!p)
         return STASH_OK;
     stash_status st = p->lock_fd >= 0 ? sysio_close(p->lock_fd) : STASH_OK;
+    stash_status read_closed = p->read_fd >= 0 ? sysio_close(p->read_fd) : STASH_OK;
+    st = st == STASH_OK ? read_closed : st;
     pickle_index_reset(&p->index);
     free(p->path);
     free(p);
@@ -223,6 +284,7 @@ stash_status store_pickle_open(const char *path, const stash_store_options *opti
     }
     p->options = *options;
     p->lock_fd = -1;
+    p->read_fd = -1;
     stash_status st = open_lock(p, read_only);
     if (st == STASH_OK)
         st = ensure_file(p, read_only);
@@ -314,12 +376,9 @@ static stash_status pickle_put(void *impl, const char *key, const stash_value *v
 
 /* ---- Reading ----------------------------------------------------------------------- */
 
-/* The number of key's last record, after reading what was appended. */
-static stash_status find(struct pickle_store *p, int fd, const char *key, size_t *number)
+/* The number of key's last record in the index. */
+static stash_status find(const struct pickle_store *p, const char *key, size_t *number)
 {
-    stash_status st = pickle_index_update(&p->index, fd, NULL);
-    if (st != STASH_OK)
-        return st;
     const stash_value *n = stash_value_dict_get(p->index.keys, key);
     if (!n)
         return STASH_E_NOT_FOUND;
@@ -354,10 +413,13 @@ static stash_status read_record(int fd, const struct pickle_record *r, const cha
     return st;
 }
 
-static stash_status get_from(struct pickle_store *p, int fd, const char *key, stash_value **out)
+static stash_status get_once(struct pickle_store *p, const char *key, stash_value **out)
 {
+    int fd;
     size_t number;
-    stash_status st = find(p, fd, key, &number);
+    stash_status st = reader(p, &fd);
+    if (st == STASH_OK)
+        st = find(p, key, &number);
     if (st == STASH_OK)
         st = read_record(fd, &p->index.records[number], key, out);
     return st;
@@ -366,19 +428,14 @@ static stash_status get_from(struct pickle_store *p, int fd, const char *key, st
 static stash_status pickle_get(void *impl, const char *key, stash_value **out)
 {
     struct pickle_store *p = impl;
-    int fd;
-    stash_status st = pickle_open_file(p, false, &fd);
-    if (st != STASH_OK)
-        return st;
-    st = get_from(p, fd, key, out);
-    if (st != STASH_OK && st != STASH_E_NOT_FOUND && st != -ENOMEM) {
+    stash_status st = get_once(p, key, out);
+    if (st == STASH_E_CORRUPT || st == STASH_E_TRUNCATED) {
         /* A file rewritten in place (corelay's "w" mode) can keep its inode
          * and grow past the index: read it afresh once before believing it. */
         pickle_index_reset(&p->index);
-        st = get_from(p, fd, key, out);
+        st = get_once(p, key, out);
     }
-    stash_status closed = sysio_close(fd);
-    return st == STASH_OK ? closed : st;
+    return st;
 }
 
 static stash_status pickle_has(void *impl, const char *key)
@@ -386,12 +443,8 @@ static stash_status pickle_has(void *impl, const char *key)
     struct pickle_store *p = impl;
     int fd;
     size_t number;
-    stash_status st = pickle_open_file(p, false, &fd);
-    if (st != STASH_OK)
-        return st;
-    st = find(p, fd, key, &number);
-    stash_status closed = sysio_close(fd);
-    return st == STASH_OK ? closed : st;
+    stash_status st = reader(p, &fd);
+    return st == STASH_OK ? find(p, key, &number) : st;
 }
 
 /* Each key stash can name, with the size of its last record, in first-put order. */
@@ -399,13 +452,7 @@ static stash_status pickle_list(void *impl, stash_store_list_fn fn, void *ctx)
 {
     struct pickle_store *p = impl;
     int fd;
-    stash_status st = pickle_open_file(p, false, &fd);
-    if (st != STASH_OK)
-        return st;
-    st = pickle_index_update(&p->index, fd, NULL);
-    stash_status closed = sysio_close(fd);
-    if (st == STASH_OK)
-        st = closed;
+    stash_status st = reader(p, &fd);
     const stash_value *keys = p->index.keys;
     for (size_t i = 0; i < stash_value_length(keys) && st == STASH_OK; i++) {
         const char *key;

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* One whole record of the file: its bytes [offset, end). */
@@ -37,6 +38,9 @@ struct pickle_index {
 struct pickle_store {
     char *path;
     int lock_fd; /* PATH.lock; -1 for a read-only handle without one */
+    int read_fd; /* the file as readers last found it, kept open; -1: none yet */
+    dev_t read_dev;
+    ino_t read_ino;
     stash_store_options options;
     struct pickle_index index;
 };
@@ -52,6 +56,10 @@ void pickle_index_reset(struct pickle_index *ix);
  * STASH_E_CORRUPT; a pickle stash refuses gives the reader's status.
  */
 stash_status pickle_index_update(struct pickle_index *ix, int fd, bool *torn);
+
+/* The same for a file whose identity and size the caller has just read (about). */
+stash_status pickle_index_update_to(struct pickle_index *ix, int fd, const struct stat *about,
+                                    bool *torn);
 
 /* Takes the lock file alone (writers), or STASH_E_NOT_WRITABLE for a read-only handle. */
 stash_status pickle_lock(struct pickle_store *p);

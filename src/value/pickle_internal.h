@@ -44,6 +44,20 @@ struct pickle_read_options {
 stash_status pickle_read_with(const void *buf, size_t len, const struct pickle_read_options *o,
                               stash_value **out, stash_pickle_error *err);
 
+/*
+ * Walks a pickle's opcodes by their argument formats, building and calling
+ * nothing (pickle_skim.c): where it ends (*end, just past STOP), and, when it
+ * is a dict whose "key" was given a string written out as such, that string
+ * (*key, pointing into buf, *key_len bytes, not checked as UTF-8). *key is
+ * NULL when there is no such string: read the pickle in full to know.
+ * STASH_E_TRUNCATED if buf ends before STOP, STASH_E_VERSION for a protocol
+ * above 5, STASH_E_CORRUPT for an unknown opcode or a stack that runs out,
+ * -ENOMEM. Only where a pickle ends is certain; what it holds is the
+ * reader's to judge.
+ */
+stash_status pickle_skim_record(const void *buf, size_t len, size_t *end, const char **key,
+                                size_t *key_len);
+
 /* stash_pickle_read that resolves BINPERSID through load (NULL: refused). */
 stash_status pickle_read_refs(const void *buf, size_t len, const stash_pickle_limits *limits,
                               pickle_load_fn load, void *load_ctx, stash_value **out,
