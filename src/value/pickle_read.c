@@ -40,6 +40,10 @@ struct unpickler {
     const stash_pickle_buffer *buffers; /* out-of-band, for NEXT_BUFFER */
     size_t buffer_count, buffers_used;
     char why[NUMPY_WHY_MAX]; /* the name refused, for stash_pickle_error */
+    /* The first slots of stack, marks and memo: most pickles need no more (no malloc). */
+    stash_value *stack_inline[64];
+    size_t marks_inline[16];
+    stash_value *memo_inline[64];
     uint64_t array_budget;   /* bytes of NumPy arrays still to be made: limits.max_bytes */
 };
 
@@ -81,18 +85,38 @@ static stash_status take_line(struct unpickler *u, const char **line, size_t *n)
 
 /* ---- The stack ---------------------------------------------------------------- */
 
+/*
+ * Grows an array that starts in the unpickler's inline slots to hold need
+ * elements: realloc once on the heap, malloc and copy when leaving the
+ * inline slots. The new slots are not cleared.
+ */
+static stash_status grow(void **array, size_t *cap, size_t need, size_t elem, void *inline_slots)
+{
+    if (need <= *cap)
+        return STASH_OK;
+    size_t n = *cap ? *cap * 2 : 16;
+    while (n < need)
+        n *= 2;
+    if (n > SIZE_MAX / elem)
+        return -ENOMEM;
+    void *p = *array == inline_slots ? malloc(n * elem) : realloc(*array, n * elem);
+    if (!p)
+        return -ENOMEM;
+    if (*array == inline_slots)
+        memcpy(p, inline_slots, *cap * elem);
+    *array = p;
+    *cap = n;
+    return STASH_OK;
+}
+
 /* Takes v's reference; releases it if the stack cannot grow. */
 static stash_status push(struct unpickler *u, stash_value *v)
 {
-    if (u->depth == u->stack_cap) {
-        size_t cap = u->stack_cap ? u->stack_cap * 2 : 16;
-        stash_value **s = realloc(u->stack, cap * sizeof *s);
-        if (!s) {
-            stash_value_free(&v);
-            return -ENOMEM;
-        }
-        u->stack = s;
-        u->stack_cap = cap;
+    if (u->depth == u->stack_cap &&
+        grow((void **)&u->stack, &u->stack_cap, u->depth + 1, sizeof *u->stack,
+             u->stack_inline) != STASH_OK) {
+        stash_value_free(&v);
+        return -ENOMEM;
     }
     u->stack[u->depth++] = v;
     return STASH_OK;
@@ -111,16 +135,11 @@ static stash_value *pop(struct unpickler *u)
 
 static stash_status push_mark(struct unpickler *u)
 {
-    if (u->mark_count == u->marks_cap) {
-        size_t cap = u->marks_cap ? u->marks_cap * 2 : 8;
-        size_t *m = realloc(u->marks, cap * sizeof *m);
-        if (!m)
-            return -ENOMEM;
-        u->marks = m;
-        u->marks_cap = cap;
-    }
-    u->marks[u->mark_count++] = u->depth;
-    return STASH_OK;
+    stash_status st = grow((void **)&u->marks, &u->marks_cap, u->mark_count + 1, sizeof *u->marks,
+                           u->marks_inline);
+    if (st == STASH_OK)
+        u->marks[u->mark_count++] = u->depth;
+    return st;
 }
 
 static stash_status pop_mark(struct unpickler *u, size_t *start)
@@ -290,15 +309,12 @@ static stash_status memo_put(struct unpickler *u, uint64_t key)
     if (u->depth == 0 || key > u->len)
         return STASH_E_CORRUPT;
     if (key >= u->memo_cap) {
-        size_t cap = u->memo_cap ? u->memo_cap : 16;
-        while (cap <= key)
-            cap *= 2;
-        stash_value **m = realloc(u->memo, cap * sizeof *m);
-        if (!m)
-            return -ENOMEM;
-        memset(m + u->memo_cap, 0, (cap - u->memo_cap) * sizeof *m);
-        u->memo = m;
-        u->memo_cap = cap;
+        size_t old = u->memo_cap;
+        stash_status st = grow((void **)&u->memo, &u->memo_cap, key + 1, sizeof *u->memo,
+                               u->memo_inline);
+        if (st != STASH_OK)
+            return st;
+        memset(u->memo + old, 0, (u->memo_cap - old) * sizeof *u->memo);
     }
     if (u->memo[key])
         stash_value_free(&u->memo[key]);
@@ -1057,9 +1073,12 @@ static void unpickler_free(struct unpickler *u)
     release_above(u, 0);
     for (size_t i = 0; i < u->memo_cap; i++)
         stash_value_free(&u->memo[i]);
-    free(u->stack);
-    free(u->marks);
-    free(u->memo);
+    if (u->stack != u->stack_inline)
+        free(u->stack);
+    if (u->marks != u->marks_inline)
+        free(u->marks);
+    if (u->memo != u->memo_inline)
+        free(u->memo);
 }
 
 static void report(stash_pickle_error *err, size_t offset, int op, const char *why)
@@ -1079,6 +1098,12 @@ stash_status pickle_read_with(const void *buf, size_t len, const struct pickle_r
         return STASH_E_INVALID;
     struct unpickler u = {.in = buf, .len = len, .load = o->load, .load_ctx = o->load_ctx,
                           .buffers = o->buffers, .buffer_count = o->buffer_count};
+    u.stack = u.stack_inline;
+    u.stack_cap = sizeof u.stack_inline / sizeof *u.stack_inline;
+    u.marks = u.marks_inline;
+    u.marks_cap = sizeof u.marks_inline / sizeof *u.marks_inline;
+    u.memo = u.memo_inline; /* zeroed with the rest of u */
+    u.memo_cap = sizeof u.memo_inline / sizeof *u.memo_inline;
     u.limits = o->limits ? *o->limits
                          : (stash_pickle_limits){STASH_PICKLE_DEFAULT_MAX_NODES,
                                                  STASH_PICKLE_DEFAULT_MAX_BYTES};

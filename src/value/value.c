@@ -31,11 +31,14 @@ const char *stash_value_kind_name(stash_value_kind kind)
     return kind_names[kind];
 }
 
-static stash_status value_alloc(stash_value_kind kind, stash_value **out)
+/* A node with extra bytes after it (a blob's data lives there: one allocation, not two). */
+static stash_status value_alloc_with(stash_value_kind kind, size_t extra, stash_value **out)
 {
     if (!out)
         return STASH_E_INVALID;
-    stash_value *v = calloc(1, sizeof *v);
+    stash_value *v = malloc(sizeof *v + extra);
+    if (v)
+        memset(v, 0, sizeof *v);
     if (!v)
         return -ENOMEM;
     v->kind = kind;
@@ -46,6 +49,11 @@ static stash_status value_alloc(stash_value_kind kind, stash_value **out)
     v->depth = container ? 1 : 0;
     *out = v;
     return STASH_OK;
+}
+
+static stash_status value_alloc(stash_value_kind kind, stash_value **out)
+{
+    return value_alloc_with(kind, 0, out);
 }
 
 stash_status value_new_constructor(int64_t which, stash_value **out)
@@ -63,6 +71,7 @@ stash_status value_new_args(stash_value **out)
 
 void value_become(stash_value *node, stash_value **from)
 {
+    /* Not for strings and bytes, whose bytes follow their node and would stay behind. */
     uint32_t refs = node->refs;
     bool frozen = node->frozen;
     *node = **from;
@@ -104,16 +113,12 @@ stash_status stash_value_new_float(double f, stash_value **out)
 static stash_status value_new_blob(stash_value_kind kind, const void *data, size_t len,
                                    stash_value **out)
 {
-    if ((!data && len) || len == SIZE_MAX)
+    if ((!data && len) || len >= SIZE_MAX - sizeof(stash_value))
         return STASH_E_INVALID;
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return -ENOMEM;
-    stash_status st = value_alloc(kind, out);
-    if (st != STASH_OK) {
-        free(copy);
+    stash_status st = value_alloc_with(kind, len + 1, out);
+    if (st != STASH_OK)
         return st;
-    }
+    char *copy = (char *)(*out + 1); /* the bytes follow the node, freed with it */
     if (len)
         memcpy(copy, data, len);
     copy[len] = '\0';
@@ -255,10 +260,6 @@ static void value_destroy(stash_value *v)
 {
     /* An argument tuple (value_internal.h) holds its items as a tuple does. */
     switch (v->kind == VALUE_KIND_ARGS ? STASH_VALUE_TUPLE : v->kind) {
-    case STASH_VALUE_STRING:
-    case STASH_VALUE_BYTES:
-        free(v->u.blob.data);
-        break;
     case STASH_VALUE_ARRAY:
         free(v->u.array.desc);
         value_owner_release(v->u.array.owner);

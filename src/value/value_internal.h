@@ -57,7 +57,7 @@ struct stash_value {
         int64_t i;
         double f;
         struct {
-            char *data; /* NUL-terminated for strings */
+            char *data; /* NUL-terminated; follows the node, in its allocation */
             size_t len;
         } blob;
         struct {
