@@ -238,11 +238,11 @@ static stash_status reader(struct pickle_store *p, int *fd)
     if (p->read_fd < 0 || about.st_dev != p->read_dev || about.st_ino != p->read_ino) {
         int fresh;
         stash_status st = pickle_open_file(p, false, &fresh);
-        if (st == STASH_OK && fstat(fresh, &about) != 0)
+        if (st != STASH_OK)
+            return st;
+        if (fstat(fresh, &about) != 0) {
             st = -errno;
-        if (st != STASH_OK) {
-            if (st == STASH_OK)
-                sysio_close(fresh);
+            sysio_close(fresh);
             return st;
         }
         if (p->read_fd >= 0)
