@@ -436,6 +436,19 @@ static void test_a_scalar_root_is_the_callers_own(void **state)
         assert_ok(stash_value_append(list, v)); /* refused if v were frozen or shared */
         stash_value_free(&list);
     }
+    /* A tuple the reader made with room for its items grows like any other. */
+    stash_value *pair = NULL;
+    assert_ok(read_pickle("\x80\4K\1K\2\x86.", 7, &pair, NULL));
+    for (int64_t i = 3; i < 40; i++) {
+        stash_value *item = NULL;
+        assert_ok(stash_value_new_int(i * 1000, &item));
+        assert_ok(stash_value_append(pair, item));
+    }
+    assert_int_equal(stash_value_length(pair), 39);
+    int64_t last;
+    assert_ok(stash_value_get_int(stash_value_item(pair, 38), &last));
+    assert_int_equal(last, 39000);
+    stash_value_free(&pair);
     /* Shared ones inside a tree read, compare and free as any other. */
     const char tree[] = "\x80\4](K\5K\5N\x88\x89" "e.";
     stash_value *v = NULL, *want = NULL;

@@ -220,10 +220,11 @@ static stash_status adopt_pairs(struct unpickler *u, stash_value *dict, size_t s
  */
 static stash_status new_tuple_of(const struct unpickler *u, size_t start, stash_value **t)
 {
+    stash_value_kind kind = STASH_VALUE_TUPLE;
     for (size_t i = start; i < u->depth; i++)
         if (u->stack[i]->kind == VALUE_KIND_CONSTRUCTOR)
-            return value_new_args(t);
-    return stash_value_new_tuple(t);
+            kind = VALUE_KIND_ARGS;
+    return value_new_seq_sized(kind, u->depth - start, t);
 }
 
 /* LIST, TUPLE, DICT: a new container of everything above the last mark. */

@@ -70,6 +70,24 @@ stash_status value_new_args(stash_value **out)
     return value_alloc(VALUE_KIND_ARGS, out);
 }
 
+/* A node's own item slots, right after it (value_new_seq_sized). */
+static stash_value **trailing_items(stash_value *v)
+{
+    return (stash_value **)(v + 1);
+}
+
+stash_status value_new_seq_sized(stash_value_kind kind, size_t n, stash_value **out)
+{
+    if (n > (SIZE_MAX - sizeof(stash_value)) / sizeof(stash_value *))
+        return -ENOMEM;
+    stash_status st = value_alloc_with(kind, n * sizeof(stash_value *), out);
+    if (st == STASH_OK && n) {
+        (*out)->u.seq.items = trailing_items(*out);
+        (*out)->u.seq.cap = n;
+    }
+    return st;
+}
+
 void value_become(stash_value *node, stash_value **from)
 {
     /* Not for strings and bytes, whose bytes follow their node and would stay behind. */
@@ -337,7 +355,8 @@ static void value_destroy(stash_value *v)
     case STASH_VALUE_TUPLE:
         for (size_t i = 0; i < v->u.seq.len; i++)
             value_release(v->u.seq.items[i]);
-        free(v->u.seq.items);
+        if (v->u.seq.items != trailing_items(v))
+            free(v->u.seq.items);
         break;
     case STASH_VALUE_DICT:
         for (size_t i = 0; i < v->u.dict.len; i++) {
@@ -429,6 +448,16 @@ stash_status value_adopt(stash_value *container, stash_value *item)
     if (!is_seq(container) || !item)
         return STASH_E_INVALID;
     stash_status st = check_adoption(container, item);
+    if (st == STASH_OK && container->u.seq.items == trailing_items(container) &&
+        container->u.seq.len == container->u.seq.cap) {
+        /* Outgrowing the slots it was made with: move the items to the heap. */
+        stash_value **heap = malloc(2 * container->u.seq.cap * sizeof *heap);
+        if (!heap)
+            return -ENOMEM;
+        memcpy(heap, container->u.seq.items, container->u.seq.len * sizeof *heap);
+        container->u.seq.items = heap;
+        container->u.seq.cap *= 2;
+    }
     if (st == STASH_OK)
         st = grow((void **)&container->u.seq.items, &container->u.seq.cap,
                   container->u.seq.len + 1, sizeof(stash_value *));

@@ -100,6 +100,13 @@ stash_status value_new_constructor(int64_t which, stash_value **out);
 stash_status value_new_args(stash_value **out);
 
 /*
+ * A list, tuple or argument tuple with room for n items in the node's own
+ * allocation (the reader knows how many a tuple gets): one allocation, not
+ * two. It grows onto the heap like any other if more are added.
+ */
+stash_status value_new_seq_sized(stash_value_kind kind, size_t n, stash_value **out);
+
+/*
  * Turns the constructor node node into *from in place, so that every holder
  * of node (the memo, the stack) sees the object a BUILD made, as Python's
  * objects change under their references; frees the shell of *from, which
