@@ -438,7 +438,7 @@ static void test_a_scalar_root_is_the_callers_own(void **state)
     }
     /* A tuple the reader made with room for its items grows like any other. */
     stash_value *pair = NULL;
-    assert_ok(read_pickle("\x80\4K\1K\2\x86.", 7, &pair, NULL));
+    assert_ok(read_pickle("\x80\4K\1K\2\x86.", 8, &pair, NULL));
     for (int64_t i = 3; i < 40; i++) {
         stash_value *item = NULL;
         assert_ok(stash_value_new_int(i * 1000, &item));
