@@ -86,11 +86,16 @@ static stash_status add_record(struct pickle_index *ix, const char *key, uint64_
     return STASH_OK;
 }
 
+/* Keys shorter than this are copied into the caller's buffer, not allocated. */
+#define SMALL_KEY 256
+
 /*
  * The key and length of the record at buf[0..len): skimmed (pickle_skim.c),
- * or, where the skim cannot tell the key, read in full.
+ * or, where the skim cannot tell the key, read in full. *key is small or
+ * allocated (free it if it is not small).
  */
-static stash_status scan_record(const char *buf, size_t len, size_t *used, char **key)
+static stash_status scan_record(const char *buf, size_t len, size_t *used, char **key,
+                                char small[SMALL_KEY])
 {
     const char *literal;
     size_t n;
@@ -98,8 +103,12 @@ static stash_status scan_record(const char *buf, size_t len, size_t *used, char 
     if (st != STASH_OK)
         return st;
     if (literal && utf8_is_valid(literal, n) && !memchr(literal, '\0', n)) {
-        *key = strndup(literal, n);
-        return *key ? STASH_OK : -ENOMEM;
+        *key = n < SMALL_KEY ? small : malloc(n + 1);
+        if (!*key)
+            return -ENOMEM;
+        memcpy(*key, literal, n);
+        (*key)[n] = '\0';
+        return STASH_OK;
     }
     stash_value *record = NULL;
     const char *found;
@@ -120,15 +129,16 @@ static stash_status index_records(struct pickle_index *ix, const char *buf, size
     size_t pos = 0;
     while (pos < len && st == STASH_OK) {
         size_t used = 0;
-        char *key = NULL;
-        st = scan_record(buf + pos, len - pos, &used, &key);
+        char *key = NULL, small[SMALL_KEY];
+        st = scan_record(buf + pos, len - pos, &used, &key, small);
         if (st == STASH_E_TRUNCATED) {
             *torn = true; /* the end of the file cuts this record: it is not there yet */
             return STASH_OK;
         }
         if (st == STASH_OK)
             st = add_record(ix, key, ix->end, ix->end + used);
-        free(key);
+        if (key != small)
+            free(key);
         if (st == STASH_OK) {
             pos += used;
             ix->end += used;
