@@ -274,6 +274,7 @@ static stash_status pickle_close(void *impl)
     stash_status read_closed = p->read_fd >= 0 ? sysio_close(p->read_fd) : STASH_OK;
     st = st == STASH_OK ? read_closed : st;
     pickle_index_reset(&p->index);
+    free(p->record_buf);
     free(p->path);
     free(p);
     return st;
@@ -397,19 +398,23 @@ static stash_status find(const struct pickle_store *p, const char *key, size_t *
 }
 
 /* Record r's "data", which must be key's (else the file changed under the index). */
-static stash_status read_record(int fd, const struct pickle_record *r, const char *key,
-                                stash_value **out)
+static stash_status read_record(struct pickle_store *p, int fd, const struct pickle_record *r,
+                                const char *key, stash_value **out)
 {
     size_t len = (size_t)(r->end - r->offset), got;
-    char *buf = malloc(len ? len : 1);
-    if (!buf)
-        return -ENOMEM;
+    if (len > p->record_cap) {
+        char *grown = realloc(p->record_buf, len);
+        if (!grown)
+            return -ENOMEM;
+        p->record_buf = grown;
+        p->record_cap = len;
+    }
     stash_value *record = NULL;
     const char *found;
-    stash_status st = sysio_pread_full(fd, buf, len, r->offset, &got);
+    stash_status st = sysio_pread_full(fd, p->record_buf, len, r->offset, &got);
     if (st == STASH_OK)
-        st = got == len ? stash_pickle_read(buf, len, NULL, &record, NULL) : STASH_E_TRUNCATED;
-    free(buf);
+        st = got == len ? stash_pickle_read(p->record_buf, len, NULL, &record, NULL)
+                        : STASH_E_TRUNCATED;
     if (st == STASH_OK)
         st = record_key(record, &found);
     if (st == STASH_OK && strcmp(found, key) != 0)
@@ -440,7 +445,7 @@ static stash_status get_once(struct pickle_store *p, const char *key, stash_valu
     if (st == STASH_OK)
         st = find(p, key, &number);
     if (st == STASH_OK)
-        st = read_record(fd, &p->index.records[number], key, out);
+        st = read_record(p, fd, &p->index.records[number], key, out);
     return st;
 }
 
