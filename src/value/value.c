@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,21 +32,29 @@ const char *stash_value_kind_name(stash_value_kind kind)
     return kind_names[kind];
 }
 
-static stash_status value_alloc(stash_value_kind kind, stash_value **out)
+/* A node with extra bytes after it (a blob's data lives there: one allocation, not two). */
+static stash_status value_alloc_with(stash_value_kind kind, size_t extra, stash_value **out)
 {
     if (!out)
         return STASH_E_INVALID;
-    stash_value *v = calloc(1, sizeof *v);
+    stash_value *v = malloc(sizeof *v + extra);
+    if (v)
+        memset(v, 0, sizeof *v);
     if (!v)
         return -ENOMEM;
     v->kind = kind;
     v->refs = 1;
     v->expanded_nodes = 1;
     bool container = kind == STASH_VALUE_LIST || kind == STASH_VALUE_TUPLE ||
-                     kind == STASH_VALUE_DICT;
+                     kind == STASH_VALUE_DICT || kind == VALUE_KIND_ARGS;
     v->depth = container ? 1 : 0;
     *out = v;
     return STASH_OK;
+}
+
+static stash_status value_alloc(stash_value_kind kind, stash_value **out)
+{
+    return value_alloc_with(kind, 0, out);
 }
 
 stash_status value_new_constructor(int64_t which, stash_value **out)
@@ -54,6 +63,41 @@ stash_status value_new_constructor(int64_t which, stash_value **out)
     if (st == STASH_OK)
         (*out)->u.i = which;
     return st;
+}
+
+stash_status value_new_args(stash_value **out)
+{
+    return value_alloc(VALUE_KIND_ARGS, out);
+}
+
+/* A node's own item slots, right after it (value_new_seq_sized). */
+static stash_value **trailing_items(stash_value *v)
+{
+    return (stash_value **)(v + 1);
+}
+
+stash_status value_new_seq_sized(stash_value_kind kind, size_t n, stash_value **out)
+{
+    if (n > (SIZE_MAX - sizeof(stash_value)) / sizeof(stash_value *))
+        return -ENOMEM;
+    stash_status st = value_alloc_with(kind, n * sizeof(stash_value *), out);
+    if (st == STASH_OK && n) {
+        (*out)->u.seq.items = trailing_items(*out);
+        (*out)->u.seq.cap = n;
+    }
+    return st;
+}
+
+void value_become(stash_value *node, stash_value **from)
+{
+    /* Not for strings and bytes, whose bytes follow their node and would stay behind. */
+    uint32_t refs = node->refs;
+    bool frozen = node->frozen;
+    *node = **from;
+    node->refs = refs;
+    node->frozen = frozen;
+    free(*from); /* its contents are node's now */
+    *from = NULL;
 }
 
 stash_status stash_value_new_null(stash_value **out)
@@ -88,16 +132,12 @@ stash_status stash_value_new_float(double f, stash_value **out)
 static stash_status value_new_blob(stash_value_kind kind, const void *data, size_t len,
                                    stash_value **out)
 {
-    if ((!data && len) || len == SIZE_MAX)
+    if ((!data && len) || len >= SIZE_MAX - sizeof(stash_value))
         return STASH_E_INVALID;
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return -ENOMEM;
-    stash_status st = value_alloc(kind, out);
-    if (st != STASH_OK) {
-        free(copy);
+    stash_status st = value_alloc_with(kind, len + 1, out);
+    if (st != STASH_OK)
         return st;
-    }
+    char *copy = (char *)(*out + 1); /* the bytes follow the node, freed with it */
     if (len)
         memcpy(copy, data, len);
     copy[len] = '\0';
@@ -228,20 +268,85 @@ stash_status stash_value_new_dict(stash_value **out)
     return value_alloc(STASH_VALUE_DICT, out);
 }
 
+/* ---- Shared scalars ---------------------------------------------------------- */
+
+/*
+ * None, True, False and the ints -1 to 255, one node each for every reader:
+ * the pickle reader pushes them for the NONE, NEWTRUE, NEWFALSE and small
+ * int opcodes (a NumPy dtype state holds eight of them) instead of
+ * allocating. They are frozen from the start and never counted or freed, so
+ * threads share them without writing to them.
+ */
+#define SHARED_REFS UINT32_MAX
+#define SHARED_INT_MIN (-1)
+#define SHARED_INT_MAX 255
+
+static stash_value shared_null, shared_bool[2], shared_int[SHARED_INT_MAX - SHARED_INT_MIN + 1];
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+
+static void shared_node(stash_value *v, stash_value_kind kind)
+{
+    v->kind = kind;
+    v->refs = SHARED_REFS;
+    v->frozen = true;
+    v->expanded_nodes = 1;
+}
+
+static void shared_init(void)
+{
+    shared_node(&shared_null, STASH_VALUE_NULL);
+    for (int b = 0; b < 2; b++) {
+        shared_node(&shared_bool[b], STASH_VALUE_BOOL);
+        shared_bool[b].u.b = b;
+    }
+    for (int64_t i = SHARED_INT_MIN; i <= SHARED_INT_MAX; i++) {
+        shared_node(&shared_int[i - SHARED_INT_MIN], STASH_VALUE_INT);
+        shared_int[i - SHARED_INT_MIN].u.i = i;
+    }
+}
+
+stash_value *value_shared_scalar(stash_value_kind kind, int64_t i)
+{
+    pthread_once(&shared_once, shared_init);
+    if (kind == STASH_VALUE_NULL)
+        return &shared_null;
+    if (kind == STASH_VALUE_BOOL)
+        return &shared_bool[i != 0];
+    if (kind == STASH_VALUE_INT && i >= SHARED_INT_MIN && i <= SHARED_INT_MAX)
+        return &shared_int[i - SHARED_INT_MIN];
+    return NULL;
+}
+
+bool value_is_shared(const stash_value *v)
+{
+    return v->refs == SHARED_REFS;
+}
+
+stash_status value_unshare(stash_value **v)
+{
+    stash_value *shared = *v;
+    if (!value_is_shared(shared))
+        return STASH_OK;
+    *v = NULL;
+    if (shared->kind == STASH_VALUE_NULL)
+        return stash_value_new_null(v);
+    if (shared->kind == STASH_VALUE_BOOL)
+        return stash_value_new_bool(shared->u.b, v);
+    return stash_value_new_int(shared->u.i, v);
+}
+
 void value_retain(stash_value *v)
 {
-    v->refs++;
+    if (v->refs != SHARED_REFS)
+        v->refs++;
 }
 
 static void value_release(stash_value *v);
 
 static void value_destroy(stash_value *v)
 {
-    switch (v->kind) {
-    case STASH_VALUE_STRING:
-    case STASH_VALUE_BYTES:
-        free(v->u.blob.data);
-        break;
+    /* An argument tuple (value_internal.h) holds its items as a tuple does. */
+    switch (v->kind == VALUE_KIND_ARGS ? STASH_VALUE_TUPLE : v->kind) {
     case STASH_VALUE_ARRAY:
         free(v->u.array.desc);
         value_owner_release(v->u.array.owner);
@@ -250,7 +355,8 @@ static void value_destroy(stash_value *v)
     case STASH_VALUE_TUPLE:
         for (size_t i = 0; i < v->u.seq.len; i++)
             value_release(v->u.seq.items[i]);
-        free(v->u.seq.items);
+        if (v->u.seq.items != trailing_items(v))
+            free(v->u.seq.items);
         break;
     case STASH_VALUE_DICT:
         for (size_t i = 0; i < v->u.dict.len; i++) {
@@ -269,7 +375,7 @@ static void value_destroy(stash_value *v)
 /* Recursion is bounded by STASH_VALUE_MAX_DEPTH. */
 static void value_release(stash_value *v)
 {
-    if (v && --v->refs == 0)
+    if (v && v->refs != SHARED_REFS && --v->refs == 0)
         value_destroy(v);
 }
 
@@ -285,13 +391,16 @@ void stash_value_free(stash_value **v)
 
 static bool is_seq(const stash_value *v)
 {
-    return v && (v->kind == STASH_VALUE_LIST || v->kind == STASH_VALUE_TUPLE);
+    return v && (v->kind == STASH_VALUE_LIST || v->kind == STASH_VALUE_TUPLE ||
+                 v->kind == VALUE_KIND_ARGS);
 }
 
 /* Checks that item may join container, before anything changes. */
 static stash_status check_adoption(const stash_value *container, const stash_value *item)
 {
-    if (item->kind == VALUE_KIND_CONSTRUCTOR)
+    /* Reader-only nodes: a constructor goes into call arguments only. */
+    if (item->kind == VALUE_KIND_ARGS ||
+        (item->kind == VALUE_KIND_CONSTRUCTOR && container->kind != VALUE_KIND_ARGS))
         return STASH_E_UNSAFE;
     if (container->frozen || container == item)
         return STASH_E_UNSUPPORTED;
@@ -308,7 +417,8 @@ static uint64_t add_saturating(uint64_t a, uint64_t b)
 
 static void account_child(stash_value *container, stash_value *item, size_t key_len)
 {
-    item->frozen = true;
+    if (!item->frozen) /* shared scalars are frozen already, and never written */
+        item->frozen = true;
     if (item->depth + 1 > container->depth)
         container->depth = item->depth + 1;
     container->expanded_nodes = add_saturating(container->expanded_nodes, item->expanded_nodes);
@@ -338,6 +448,16 @@ stash_status value_adopt(stash_value *container, stash_value *item)
     if (!is_seq(container) || !item)
         return STASH_E_INVALID;
     stash_status st = check_adoption(container, item);
+    if (st == STASH_OK && container->u.seq.items == trailing_items(container) &&
+        container->u.seq.len == container->u.seq.cap) {
+        /* Outgrowing the slots it was made with: move the items to the heap. */
+        stash_value **heap = malloc(2 * container->u.seq.cap * sizeof *heap);
+        if (!heap)
+            return -ENOMEM;
+        memcpy(heap, container->u.seq.items, container->u.seq.len * sizeof *heap);
+        container->u.seq.items = heap;
+        container->u.seq.cap *= 2;
+    }
     if (st == STASH_OK)
         st = grow((void **)&container->u.seq.items, &container->u.seq.cap,
                   container->u.seq.len + 1, sizeof(stash_value *));
