@@ -524,9 +524,15 @@ static int make_frames(RingObject *self, uint64_t first, const void *at)
     uint64_t shape[2] = {2 * self->capacity, self->channels};
     if (stashpy_check(stash_array_desc_init(&desc, self->element, 2, shape)))
         return -1;
-    self->frames = stashpy_array_view(self->region, data, &desc);
-    if (!self->frames)
+    PyObject *frames = stashpy_array_view(self->region, data, &desc);
+    if (!frames)
         return -1;
+    if (!self->ring) { /* making it ran Python code, which closed the ring: keep nothing */
+        Py_DECREF(frames);
+        closed_error(self);
+        return -1;
+    }
+    self->frames = frames;
     self->data = data;
     return 0;
 }
@@ -610,6 +616,11 @@ static PyObject *ring_read(PyObject *op, PyObject *const *args, Py_ssize_t nargs
     if (PyObject_GetBuffer(out, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
         Py_DECREF(out);
         return NULL;
+    }
+    if (!self->ring) { /* allocating ran Python code (a collection's finalizers): closed */
+        PyBuffer_Release(&view);
+        Py_DECREF(out);
+        return closed_error(self);
     }
     if (view.len >= STASHPY_GIL_FREE_BYTES) {
         stash_ring *ring = self->ring;

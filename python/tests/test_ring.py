@@ -317,6 +317,34 @@ def test_closed_rings_refuse_every_call(names):
         assert isinstance(caught.value, ValueError)
 
 
+def test_a_close_by_a_finalizer_during_read_is_refused_not_a_crash(names):
+    # read() allocates its output (Python objects): a collection may run there and a
+    # finalizer close the ring; the copy must then see it closed, not a freed handle.
+    # The tuple free list is drained so the allocation really reaches the collector.
+    child = python_child("""
+        import gc, sys
+        import numpy as np
+        import stash
+        ring = stash.Ring.create(sys.argv[1], 4, 1 << 16, dtype="float64")
+        ring.put(np.zeros((1 << 15, 4)))
+        def close_once(phase, info):
+            if phase == "start" and not ring.closed:
+                ring.close()
+        keep = [(i, -i) for i in range(10000)]
+        gc.set_threshold(1)
+        gc.callbacks.append(close_once)
+        try:
+            ring.read(0, 1 << 14)
+            print("copied")
+        except stash.Closed:
+            print("closed")
+        gc.callbacks.clear()
+    """, names(), stdout=subprocess.PIPE)
+    out, _ = child.communicate(timeout=HANG)
+    assert child.returncode == 0
+    assert out.strip() in (b"closed", b"copied")
+
+
 def test_a_ring_is_weakly_referenceable_and_freed(names):
     ring = stash.Ring.create(names(), 1, 8)
     ref = weakref.ref(ring)
