@@ -773,8 +773,8 @@ typedef struct {
 } memo_call;
 
 /*
- * stash_store_memoise's compute: calls the function with the GIL and
- * without the handle's lock, and converts what it returned.
+ * stash_store_memoise's compute: calls the function and converts what it
+ * returned with the GIL and without the handle's lock.
  */
 static stash_status compute(void *ctx, const stash_value *inputs, const stash_value *meta,
                             stash_value **out)
@@ -786,8 +786,7 @@ static stash_status compute(void *ctx, const stash_value *inputs, const stash_va
     call->store->busy++;
     stashpy_lock_release(&call->store->lock);
     call->result = PyObject_Vectorcall(call->memo->func, call->args, call->nargsf, call->kwnames);
-    stashpy_lock_acquire(&call->store->lock);
-    call->store->busy--;
+    /* Converting runs Python code (a collection's finalizers may call the store): unlocked. */
     if (!call->result) {
         call->raised = true;
     } else if (stashpy_value_from_object(call->result, out, &call->borrowed) < 0) {
@@ -799,6 +798,8 @@ static stash_status compute(void *ctx, const stash_value *inputs, const stash_va
             Py_XDECREF(what);
         }
     }
+    stashpy_lock_acquire(&call->store->lock);
+    call->store->busy--;
     if (call->thread)
         call->thread = PyEval_SaveThread();
     return call->raised ? STASH_E_INVALID : STASH_OK;

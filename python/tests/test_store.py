@@ -8,6 +8,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import textwrap
 import threading
 
 import numpy as np
@@ -567,6 +568,38 @@ def test_damaged_entry_is_recomputed(dir_store, tmp_path):
         entry.write_bytes(b"not an entry")
     assert f(1)["sum"] == 3 and not f.last_hit and len(calls) == 2
     assert f(1)["sum"] == 3 and f.last_hit
+
+
+def test_a_finalizer_using_the_store_while_a_result_is_refused_does_not_deadlock(tmp_path):
+    # The result's conversion (and the TypeError it raises) may start a collection whose
+    # finalizers call the store: it must not run under the handle's lock. The tuple free
+    # list is drained so that the error's objects really reach the collector.
+    script = textwrap.dedent("""
+        import gc, sys
+        import stash
+        s = stash.Store("dir:" + sys.argv[1])
+        armed, bad = [], {1, 2}  # a set: the store cannot hold it
+        @s.memoize
+        def f(x):
+            armed.append(1)
+            return bad
+        def finalizer(phase, info):
+            if phase == "start" and armed:
+                len(s)
+        keep = [(i, -i) for i in range(10000)]
+        gc.set_threshold(1)
+        gc.callbacks.append(finalizer)
+        try:
+            f(1)
+        except TypeError:
+            print("refused")
+        gc.callbacks.clear()
+    """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    ran = subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "refused"
 
 
 def test_stash_memoize_opens_once_and_lazily(tmp_path):
