@@ -13,8 +13,6 @@ import pickle
 import platform
 import signal
 import subprocess
-import sys
-import textwrap
 import threading
 import time
 import weakref
@@ -65,13 +63,6 @@ def run_tool(*args, **kwargs):
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     return subprocess.run([stash_tool(), *args], env=env, capture_output=True, timeout=HANG,
                           **kwargs)
-
-
-def python_child(code, *args, **kwargs):
-    """A child Python running code with this package importable."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
-                            env=env, **kwargs)
 
 
 # ---- every call --------------------------------------------------------------------------
@@ -317,7 +308,7 @@ def test_closed_rings_refuse_every_call(names):
         assert isinstance(caught.value, ValueError)
 
 
-def test_a_close_by_a_finalizer_during_read_is_refused_not_a_crash(names):
+def test_a_close_by_a_finalizer_during_read_is_refused_not_a_crash(names, python_child):
     # read() allocates its output (Python objects): a collection may run there and a
     # finalizer close the ring; the copy must then see it closed, not a freed handle.
     # The tuple free list is drained so the allocation really reaches the collector.
@@ -496,7 +487,7 @@ def test_created_by_the_program_written_by_python(names):
         assert got == frames(0, 10, 2, np.int32).tobytes()
 
 
-def test_a_python_writer_in_another_process(names):
+def test_a_python_writer_in_another_process(names, python_child):
     name = names()
     with stash.Ring.create(name, 2, 256):
         pass  # the ring stays, without a writer
@@ -533,7 +524,7 @@ def _until_waiting(pid, task, name):
     time.sleep(0.5)
 
 
-def test_ctrl_c_interrupts_a_wait_without_timeout(names):
+def test_ctrl_c_interrupts_a_wait_without_timeout(names, python_child):
     name = names()
     with stash.Ring.create(name, 1, 16):
         child = python_child("""

@@ -8,7 +8,6 @@ import pathlib
 import shutil
 import subprocess
 import sys
-import textwrap
 import threading
 
 import numpy as np
@@ -570,11 +569,12 @@ def test_damaged_entry_is_recomputed(dir_store, tmp_path):
     assert f(1)["sum"] == 3 and f.last_hit
 
 
-def test_a_finalizer_using_the_store_while_a_result_is_refused_does_not_deadlock(tmp_path):
+def test_a_finalizer_using_the_store_while_a_result_is_refused_does_not_deadlock(
+        tmp_path, python_child):
     # The result's conversion (and the TypeError it raises) may start a collection whose
     # finalizers call the store: it must not run under the handle's lock. The tuple free
     # list is drained so that the error's objects really reach the collector.
-    script = textwrap.dedent("""
+    child = python_child("""
         import gc, sys
         import stash
         s = stash.Store("dir:" + sys.argv[1])
@@ -594,12 +594,10 @@ def test_a_finalizer_using_the_store_while_a_result_is_refused_does_not_deadlock
         except TypeError:
             print("refused")
         gc.callbacks.clear()
-    """)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    ran = subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=env,
-                         capture_output=True, text=True, timeout=60)
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.strip() == "refused"
+    """, tmp_path, stdout=subprocess.PIPE, text=True)
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 0
+    assert out.strip() == "refused"
 
 
 def test_stash_memoize_opens_once_and_lazily(tmp_path):
