@@ -562,7 +562,7 @@ static PyObject *memfile_view(PyObject *op, PyObject *unused)
     else if (size > PY_SSIZE_T_MAX)
         PyErr_NoMemory();
     else
-        view = stashpy_bytes_view(region, data, (size_t)size);
+        view = stashpy_bytes_view(region, data, (size_t)size, false);
     Py_DECREF(region);
     return view;
 }

@@ -14,6 +14,7 @@
  */
 #include "stashpy.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -180,12 +181,13 @@ PyObject *stashpy_numpy(void)
     return numpy_module;
 }
 
-PyObject *stashpy_array_view(PyObject *region, const void *data, const stash_array_desc *desc)
+PyObject *stashpy_array_view(PyObject *region, const void *data, const stash_array_desc *desc,
+                             bool writable)
 {
     PyObject *numpy = stashpy_numpy();
     if (!numpy)
         return NULL;
-    PyObject *view = stashpy_view_new(region, data, desc, false);
+    PyObject *view = stashpy_view_new(region, data, desc, writable);
     if (!view)
         return NULL;
     PyObject *array = PyObject_CallMethod(numpy, "asarray", "O", view);
@@ -193,18 +195,33 @@ PyObject *stashpy_array_view(PyObject *region, const void *data, const stash_arr
     return array;
 }
 
-PyObject *stashpy_bytes_view(PyObject *region, const void *data, size_t len)
+PyObject *stashpy_bytes_view(PyObject *region, const void *data, size_t len, bool writable)
 {
     stash_array_desc desc;
     uint64_t shape[1] = {len};
     if (stashpy_check(stash_array_desc_init(&desc, STASH_DTYPE_UINT8, 1, shape)))
         return NULL;
-    PyObject *view = stashpy_view_new(region, data, &desc, false);
+    PyObject *view = stashpy_view_new(region, data, &desc, writable);
     if (!view)
         return NULL;
     PyObject *memory = PyMemoryView_FromObject(view);
     Py_DECREF(view);
     return memory;
+}
+
+void stashpy_release_malloced(void *data)
+{
+    free(data);
+}
+
+PyObject *stashpy_owned_array(void *data, const stash_array_desc *desc)
+{
+    PyObject *region = stashpy_region_new(data, stashpy_release_malloced); /* frees on failure */
+    if (!region)
+        return NULL;
+    PyObject *array = stashpy_array_view(region, data, desc, true);
+    Py_DECREF(region);
+    return array;
 }
 
 int stashpy_add_region(PyObject *module)

@@ -524,7 +524,7 @@ static int make_frames(RingObject *self, uint64_t first, const void *at)
     uint64_t shape[2] = {2 * self->capacity, self->channels};
     if (stashpy_check(stash_array_desc_init(&desc, self->element, 2, shape)))
         return -1;
-    PyObject *frames = stashpy_array_view(self->region, data, &desc);
+    PyObject *frames = stashpy_array_view(self->region, data, &desc, false);
     if (!frames)
         return -1;
     if (!self->ring) { /* making it ran Python code, which closed the ring: keep nothing */

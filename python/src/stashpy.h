@@ -60,6 +60,9 @@ PyObject *stashpy_raise_context(stash_status status, const char *format, ...);
 /** The same for a call about a file: OSError subclasses get .filename. */
 PyObject *stashpy_raise_path(stash_status status, PyObject *path);
 
+/** stashpy_raise_path for a path as PyUnicode_FSConverter gives it (bytes). */
+PyObject *stashpy_raise_fspath(stash_status status, PyObject *fspath);
+
 /** -1 with the exception raised if status failed, else 0: `if (stashpy_check(st)) return NULL;` */
 static inline int stashpy_check(stash_status status)
 {
@@ -103,11 +106,21 @@ Py_ssize_t stashpy_region_exports(PyObject *region);
 PyObject *stashpy_view_new(PyObject *region, const void *data, const stash_array_desc *desc,
                            bool writable);
 
-/** A read-only NumPy array over data (numpy.asarray of a View), zero copy. */
-PyObject *stashpy_array_view(PyObject *region, const void *data, const stash_array_desc *desc);
+/** A NumPy array over data (numpy.asarray of a View), zero copy. */
+PyObject *stashpy_array_view(PyObject *region, const void *data, const stash_array_desc *desc,
+                             bool writable);
 
-/** A read-only memoryview of len bytes at data, zero copy. */
-PyObject *stashpy_bytes_view(PyObject *region, const void *data, size_t len);
+/** A memoryview of len bytes at data, zero copy. */
+PyObject *stashpy_bytes_view(PyObject *region, const void *data, size_t len, bool writable);
+
+/** The release of a Region that owns malloc'd memory: free(). */
+void stashpy_release_malloced(void *data);
+
+/**
+ * A writable NumPy array over malloc'd data (what a C call returned for the
+ * caller to free), which frees it when it goes; data is freed on failure too.
+ */
+PyObject *stashpy_owned_array(void *data, const stash_array_desc *desc);
 
 /** numpy, imported on first use (borrowed; NULL with ImportError raised if absent). */
 PyObject *stashpy_numpy(void);
@@ -187,6 +200,21 @@ void stashpy_lock_release(stashpy_lock *lock);
 
 /** Copies and I/O of this many bytes or more run without the GIL. */
 #define STASHPY_GIL_FREE_BYTES (64 * 1024)
+
+/**
+ * Runs statement without the GIL when big is true (a wait, I/O, or a copy or
+ * hash of STASHPY_GIL_FREE_BYTES or more), else with it: letting the GIL go
+ * costs more than a short call. statement must not touch Python objects.
+ */
+#define STASHPY_RELEASE_GIL_IF(big, statement)                                              \
+    do {                                                                                     \
+        if (big) {                                                                           \
+            Py_BEGIN_ALLOW_THREADS statement;                                                \
+            Py_END_ALLOW_THREADS                                                             \
+        } else {                                                                             \
+            statement;                                                                       \
+        }                                                                                    \
+    } while (0)
 
 /**
  * Waits run in slices of at most this long, with PyErr_CheckSignals()

@@ -20,17 +20,6 @@
 
 #include <string.h>
 
-/* Runs statement without the GIL when it moves STASHPY_GIL_FREE_BYTES or more. */
-#define RUN_RELEASING_GIL_IF(big, statement)                                                 \
-    do {                                                                                     \
-        if (big) {                                                                           \
-            Py_BEGIN_ALLOW_THREADS statement;                                                \
-            Py_END_ALLOW_THREADS                                                             \
-        } else {                                                                             \
-            statement;                                                                       \
-        }                                                                                    \
-    } while (0)
-
 /* The longest fopen-like mode kept for repr, with its NUL. */
 #define MODE_MAX 8
 
@@ -339,7 +328,7 @@ static PyObject *storage_write(PyObject *op, PyObject *data)
         return NULL;
     }
     stash_status status;
-    RUN_RELEASING_GIL_IF(buffer.len >= STASHPY_GIL_FREE_BYTES,
+    STASHPY_RELEASE_GIL_IF(buffer.len >= STASHPY_GIL_FREE_BYTES,
                          status = stash_storage_write(self->st, buffer.buf, (size_t)buffer.len));
     storage_leave(self);
     Py_ssize_t written = buffer.len;
@@ -361,7 +350,7 @@ static PyObject *storage_readinto(PyObject *op, PyObject *into)
     }
     stash_status status;
     size_t got = 0;
-    RUN_RELEASING_GIL_IF(
+    STASHPY_RELEASE_GIL_IF(
         buffer.len >= STASHPY_GIL_FREE_BYTES,
         status = stash_storage_readinto(self->st, buffer.buf, (size_t)buffer.len, &got));
     storage_leave(self);
@@ -394,7 +383,7 @@ static stash_status read_from(Storage *self, uint64_t offset, Py_ssize_t max, Py
     size_t got = 0;
     stash_status status = stash_storage_seek_read(self->st, (int64_t)offset, STASH_SEEK_SET, NULL);
     if (status >= 0)
-        RUN_RELEASING_GIL_IF(left >= STASHPY_GIL_FREE_BYTES,
+        STASHPY_RELEASE_GIL_IF(left >= STASHPY_GIL_FREE_BYTES,
                              status = stash_storage_readinto(self->st, PyBytes_AS_STRING(bytes),
                                                              (size_t)left, &got));
     if (status < 0) {

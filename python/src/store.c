@@ -208,13 +208,8 @@ static PyObject *store_subscript(PyObject *obj, PyObject *key)
         return NULL;
     stash_value *value = NULL;
     stash_status status;
-    if (!stash_store_is_active(store)) {
-        status = stash_store_get(store, text, &value);
-    } else {
-        Py_BEGIN_ALLOW_THREADS
-        status = stash_store_get(store, text, &value);
-        Py_END_ALLOW_THREADS
-    }
+    STASHPY_RELEASE_GIL_IF(stash_store_is_active(store),
+                           status = stash_store_get(store, text, &value));
     store_leave(self);
     if (status < 0)
         return key_error(status, key, text);
@@ -232,13 +227,8 @@ static int store_put(Store *self, PyObject *key, const char *text, PyObject *val
     stash_status status = STASH_E_CLOSED;
     stash_store *store = store_enter(self);
     if (store) {
-        if (!stash_store_is_active(store)) {
-            status = stash_store_put(store, text, tree);
-        } else {
-            Py_BEGIN_ALLOW_THREADS
-            status = stash_store_put(store, text, tree);
-            Py_END_ALLOW_THREADS
-        }
+        STASHPY_RELEASE_GIL_IF(stash_store_is_active(store),
+                           status = stash_store_put(store, text, tree));
         store_leave(self);
     }
     stash_value_free(&tree);
@@ -254,13 +244,8 @@ static int store_delete(Store *self, PyObject *key, const char *text)
     if (!store)
         return -1;
     stash_status status;
-    if (!stash_store_is_active(store)) {
-        status = stash_store_delete(store, text);
-    } else {
-        Py_BEGIN_ALLOW_THREADS
-        status = stash_store_delete(store, text);
-        Py_END_ALLOW_THREADS
-    }
+    STASHPY_RELEASE_GIL_IF(stash_store_is_active(store),
+                           status = stash_store_delete(store, text));
     store_leave(self);
     return status < 0 ? (key_error(status, key, text), -1) : 0;
 }
@@ -288,13 +273,8 @@ static int store_contains(PyObject *obj, PyObject *key)
     if (!store)
         return -1;
     stash_status status;
-    if (!stash_store_is_active(store)) {
-        status = stash_store_has(store, text);
-    } else {
-        Py_BEGIN_ALLOW_THREADS
-        status = stash_store_has(store, text);
-        Py_END_ALLOW_THREADS
-    }
+    STASHPY_RELEASE_GIL_IF(stash_store_is_active(store),
+                           status = stash_store_has(store, text));
     store_leave(self);
     if (status == STASH_OK)
         return 1;
@@ -523,13 +503,8 @@ static PyObject *content_key(PyObject *module, PyObject *args, PyObject *kwargs)
         goto done;
     stash_key key;
     stash_status status;
-    if (borrowed_bytes(&borrowed) >= STASHPY_GIL_FREE_BYTES) {
-        Py_BEGIN_ALLOW_THREADS
-        status = stash_hash_inputs(inputs, meta_tree, &key);
-        Py_END_ALLOW_THREADS
-    } else {
-        status = stash_hash_inputs(inputs, meta_tree, &key);
-    }
+    STASHPY_RELEASE_GIL_IF(borrowed_bytes(&borrowed) >= STASHPY_GIL_FREE_BYTES,
+                           status = stash_hash_inputs(inputs, meta_tree, &key));
     if (!stashpy_check(status))
         result = PyUnicode_FromStringAndSize(key.text, STASH_KEY_CHARS);
 done:

@@ -390,7 +390,7 @@ static PyObject *array_to_object(const stash_value *v, PyObject *region)
     const void *data;
     if (stashpy_check(stash_value_get_array(v, &desc, &data)))
         return NULL;
-    PyObject *array = stashpy_array_view(region, data, desc);
+    PyObject *array = stashpy_array_view(region, data, desc, false);
     if (!array || desc->ndim != 0)
         return array;
     /* A 0-d array is a NumPy scalar: numpy.float64, numpy.complex128, ... */
