@@ -650,7 +650,11 @@ static stash_status object_pickle(const NcoFile *self, PyObject *region, size_t 
     return status;
 }
 
-static PyObject *ncofile_meta(PyObject *op, PyObject *arg)
+/* What meta() and meta_bytes() make of a pickle; copied: read into memory the call frees. */
+typedef PyObject *(*pickle_fn)(PyObject *region, const void *pickle, size_t len, bool copied);
+
+/* Object arg's pickle handed to make, the region held meanwhile. */
+static PyObject *with_pickle(PyObject *op, PyObject *arg, pickle_fn make)
 {
     size_t i;
     PyObject *region = ncofile_object((NcoFile *)op, arg, &i);
@@ -660,32 +664,33 @@ static PyObject *ncofile_meta(PyObject *op, PyObject *arg)
     size_t len;
     void *copy;
     stash_status status = object_pickle((NcoFile *)op, region, i, &pickle, &len, &copy);
-    PyObject *meta = status < 0 ? stashpy_raise(status) : meta_from_pickle(pickle, len);
+    PyObject *result = status < 0 ? stashpy_raise(status) : make(region, pickle, len, copy != NULL);
     free(copy);
     Py_DECREF(region);
-    return meta;
+    return result;
+}
+
+static PyObject *pickle_meta(PyObject *region, const void *pickle, size_t len, bool copied)
+{
+    (void)region, (void)copied;
+    return meta_from_pickle(pickle, len);
+}
+
+static PyObject *pickle_bytes(PyObject *region, const void *pickle, size_t len, bool copied)
+{
+    if (copied)
+        return PyBytes_FromStringAndSize(pickle, (Py_ssize_t)len);
+    return stashpy_bytes_view(region, pickle, len, false);
+}
+
+static PyObject *ncofile_meta(PyObject *op, PyObject *arg)
+{
+    return with_pickle(op, arg, pickle_meta);
 }
 
 static PyObject *ncofile_meta_bytes(PyObject *op, PyObject *arg)
 {
-    size_t i;
-    PyObject *region = ncofile_object((NcoFile *)op, arg, &i);
-    if (!region)
-        return NULL;
-    const void *pickle;
-    size_t len;
-    void *copy;
-    stash_status status = object_pickle((NcoFile *)op, region, i, &pickle, &len, &copy);
-    PyObject *bytes;
-    if (status < 0)
-        bytes = stashpy_raise(status);
-    else if (copy)
-        bytes = PyBytes_FromStringAndSize(copy, (Py_ssize_t)len);
-    else
-        bytes = stashpy_bytes_view(region, pickle, len, false);
-    free(copy);
-    Py_DECREF(region);
-    return bytes;
+    return with_pickle(op, arg, pickle_bytes);
 }
 
 static PyObject *ncofile_array(PyObject *op, PyObject *arg)
