@@ -537,18 +537,30 @@ static int make_frames(RingObject *self, uint64_t first, const void *at)
     return 0;
 }
 
+/* The (start, end) of window() and read(), on an open ring; -1 with the error raised. */
+static int range_args(RingObject *self, const char *call, PyObject *const *args,
+                      Py_ssize_t nargs, uint64_t *first, uint64_t *end)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "%s() takes 2 arguments (start, end), not %zd", call,
+                     nargs);
+        return -1;
+    }
+    if (sample_arg(args[0], first) < 0 || sample_arg(args[1], end) < 0)
+        return -1;
+    if (!self->ring) {
+        closed_error(self);
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *ring_window(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 {
     RingObject *self = (RingObject *)op;
     uint64_t first, end;
-    if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "window() takes 2 arguments (start, end), not %zd", nargs);
+    if (range_args(self, "window", args, nargs, &first, &end) < 0)
         return NULL;
-    }
-    if (sample_arg(args[0], &first) < 0 || sample_arg(args[1], &end) < 0)
-        return NULL;
-    if (!self->ring)
-        return closed_error(self);
     const void *at;
     stash_status status = stash_ring_view(self->ring, first, end, &at);
     if (status < 0)
@@ -593,14 +605,8 @@ static PyObject *ring_read(PyObject *op, PyObject *const *args, Py_ssize_t nargs
 {
     RingObject *self = (RingObject *)op;
     uint64_t first, end;
-    if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "read() takes 2 arguments (start, end), not %zd", nargs);
+    if (range_args(self, "read", args, nargs, &first, &end) < 0)
         return NULL;
-    }
-    if (sample_arg(args[0], &first) < 0 || sample_arg(args[1], &end) < 0)
-        return NULL;
-    if (!self->ring)
-        return closed_error(self);
     /* Before allocating: a window longer than the ring is refused, not allocated. */
     stash_status status = availability_status(stash_ring_check(self->ring, first, end));
     if (status < 0)
