@@ -139,6 +139,26 @@ static int64_t monotonic_ns(void)
     return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
+/* Waits run in slices against a monotonic deadline (-1: none), Ctrl-C checked between. */
+static int64_t deadline_ns(int64_t timeout_ns)
+{
+    return timeout_ns < 0 ? -1 : monotonic_ns() + timeout_ns;
+}
+
+static int64_t wait_slice_ns(int64_t deadline)
+{
+    int64_t slice = (int64_t)STASHPY_WAIT_SLICE_MS * 1000000;
+    if (deadline < 0)
+        return slice;
+    int64_t left = deadline - monotonic_ns();
+    return left < 0 ? 0 : left < slice ? left : slice;
+}
+
+static bool deadline_passed(int64_t deadline)
+{
+    return deadline >= 0 && monotonic_ns() >= deadline;
+}
+
 /* ---- Arguments ------------------------------------------------------------- */
 
 /* A sample number: an int (or anything with __index__) from 0 to 2**64 - 1. */
@@ -329,17 +349,13 @@ static stash_status attach_in_slices(const char *path, unsigned flags, int64_t t
         Py_END_ALLOW_THREADS
         return status;
     }
-    int64_t deadline = timeout_ns < 0 ? -1 : monotonic_ns() + timeout_ns;
+    int64_t deadline = deadline_ns(timeout_ns);
     for (;;) {
-        int64_t slice = (int64_t)STASHPY_WAIT_SLICE_MS * 1000000;
-        if (deadline >= 0) {
-            int64_t left = deadline - monotonic_ns();
-            slice = left < 0 ? 0 : left < slice ? left : slice;
-        }
+        int64_t slice = wait_slice_ns(deadline);
         Py_BEGIN_ALLOW_THREADS
         status = stash_ring_attach_wait(path, flags, slice, ring);
         Py_END_ALLOW_THREADS
-        if (status != STASH_E_TIMEOUT || (deadline >= 0 && monotonic_ns() >= deadline))
+        if (status != STASH_E_TIMEOUT || deadline_passed(deadline))
             return status;
         if (PyErr_CheckSignals() < 0)
             return STASH_E_CLOSED; /* any failure: the exception is set */
@@ -665,18 +681,14 @@ static PyObject *ring_wait(PyObject *op, PyObject *args, PyObject *kwargs)
     if (written >= end)
         return PyLong_FromUnsignedLongLong(written);
     PyObject *region = call_begin(self); /* a close() meanwhile waits for us */
-    int64_t deadline = timeout_ns < 0 ? -1 : monotonic_ns() + timeout_ns;
+    int64_t deadline = deadline_ns(timeout_ns);
     stash_status status;
     for (;;) {
-        int64_t slice = (int64_t)STASHPY_WAIT_SLICE_MS * 1000000;
-        if (deadline >= 0) {
-            int64_t left = deadline - monotonic_ns();
-            slice = left < 0 ? 0 : left < slice ? left : slice;
-        }
+        int64_t slice = wait_slice_ns(deadline);
         Py_BEGIN_ALLOW_THREADS
         status = stash_ring_wait(ring, end, slice, 0);
         Py_END_ALLOW_THREADS
-        if (status != STASH_E_TIMEOUT || (deadline >= 0 && monotonic_ns() >= deadline))
+        if (status != STASH_E_TIMEOUT || deadline_passed(deadline))
             break;
         if (PyErr_CheckSignals() < 0) {
             call_end(region);

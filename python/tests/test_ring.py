@@ -547,6 +547,7 @@ def test_ctrl_c_interrupts_a_wait_without_timeout(names, python_child):
         finally:
             child.kill()
             child.wait()
+            child.stdout.close()
 
 
 # ---- fork and spawn -----------------------------------------------------------------------
