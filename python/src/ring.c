@@ -803,18 +803,18 @@ static PyMethodDef ring_methods[] = {
      "attach(name, timeout=None, *, writer=False)\n--\n\nAttaches to the ring name as a reader "
      "(or its writer); timeout None tries once, else waits that many seconds for it to appear."},
     {"remove", ring_remove, METH_O | METH_CLASS,
-     "remove(name)\n--\n\nUnlinks the ring's name; attached handles keep working."},
+     "remove($type, name, /)\n--\n\nUnlinks the ring's name; attached handles keep working."},
     {"put", ring_put, METH_O,
-     "put(array)\n--\n\nWrites samples: shape (n, channels), or (n,) for one channel, of the "
+     "put($self, array, /)\n--\n\nWrites samples: shape (n, channels), or (n,) for one channel, of the "
      "ring's dtype."},
     {"window", (PyCFunction)(void (*)(void))ring_window, METH_FASTCALL,
-     "window(start, end)\n--\n\nSamples [start, end) as a read-only ndarray view (zero copy); "
+     "window($self, start, end, /)\n--\n\nSamples [start, end) as a read-only ndarray view (zero copy); "
      "check validate(start) after using it."},
     {"validate", ring_validate, METH_O,
-     "validate(start)\n--\n\nTrue if no sample at or after start has been overwritten since "
+     "validate($self, start, /)\n--\n\nTrue if no sample at or after start has been overwritten since "
      "it was viewed."},
     {"read", (PyCFunction)(void (*)(void))ring_read, METH_FASTCALL,
-     "read(start, end)\n--\n\nA validated copy of samples [start, end)."},
+     "read($self, start, end, /)\n--\n\nA validated copy of samples [start, end)."},
     {"wait", (PyCFunction)(void (*)(void))ring_wait, METH_VARARGS | METH_KEYWORDS,
      "wait(end, timeout=None)\n--\n\nWaits until samples before end are written (None: no "
      "limit); returns the count written."},

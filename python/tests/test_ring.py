@@ -632,3 +632,14 @@ def test_spawn_receives_a_pickled_ring(names):
         assert not is_writer and written >= 8
         np.testing.assert_array_equal(np.array(got, np.float32), frames(0, 8, 2))
         ring.put(frames(8, 9, 2))  # still the writer
+
+
+def test_signatures_say_the_positional_only_calls_they_are(names):
+    # window, read, validate and put take no keywords: inspect and help() must not offer them.
+    import inspect
+    with stash.Ring.create(names(), 1, 8) as ring:
+        for method in (ring.window, ring.read, ring.validate, ring.put, stash.Ring.remove):
+            kinds = {p.kind for p in inspect.signature(method).parameters.values()}
+            assert kinds == {inspect.Parameter.POSITIONAL_ONLY}, method
+        with pytest.raises(TypeError):
+            ring.window(start=0, end=0)
