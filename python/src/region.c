@@ -30,7 +30,7 @@ typedef struct {
     void *data;
     Py_ssize_t len, itemsize;
     int ndim;
-    bool writable, c_order;
+    bool writable, c_order, f_order;
     char format[8];
     Py_ssize_t *shape;   /* ndim entries, then ndim strides */
 } View;
@@ -89,6 +89,12 @@ static int view_getbuffer(PyObject *self, Py_buffer *buffer, int flags)
     bool with_strides = (flags & PyBUF_STRIDES) == PyBUF_STRIDES;
     if (with_shape && !with_strides && !view->c_order) {
         PyErr_SetString(PyExc_BufferError, "stash: this view is Fortran-ordered; ask for strides");
+        return -1;
+    }
+    /* A consumer that asks for one order relies on it and reads no strides. */
+    if (((flags & PyBUF_C_CONTIGUOUS) == PyBUF_C_CONTIGUOUS && !view->c_order) ||
+        ((flags & PyBUF_F_CONTIGUOUS) == PyBUF_F_CONTIGUOUS && !view->f_order)) {
+        PyErr_SetString(PyExc_BufferError, "stash: this view is not in the order asked for");
         return -1;
     }
     buffer->buf = view->data;
@@ -164,7 +170,9 @@ PyObject *stashpy_view_new(PyObject *region, const void *data, const stash_array
     view->itemsize = (Py_ssize_t)stash_dtype_size(desc->dtype);
     view->ndim = (int)desc->ndim;
     view->writable = writable;
-    view->c_order = desc->order == STASH_ORDER_C || desc->ndim <= 1;
+    bool both = stash_array_layout_is_trivial(desc); /* one long dimension at most */
+    view->c_order = desc->order == STASH_ORDER_C || both;
+    view->f_order = desc->order == STASH_ORDER_F || both;
     snprintf(view->format, sizeof view->format, "%s", stashpy_format(desc));
     for (unsigned i = 0; i < desc->ndim; i++)
         view->shape[i] = (Py_ssize_t)desc->shape[i];

@@ -1,4 +1,5 @@
 """stash.npy: numpy.save's bytes, numpy.load's arrays, zero-copy maps that outlive everything."""
+import ctypes
 import errno
 import gc
 import os
@@ -120,6 +121,44 @@ def test_map_outlives_every_other_reference(tmp_path):
     os.unlink(path)
     gc.collect()
     np.testing.assert_array_equal(view, a[10:20, ::2])
+
+
+class _Py_buffer(ctypes.Structure):
+    _fields_ = [("buf", ctypes.c_void_p), ("obj", ctypes.py_object), ("len", ctypes.c_ssize_t),
+                ("itemsize", ctypes.c_ssize_t), ("readonly", ctypes.c_int),
+                ("ndim", ctypes.c_int), ("format", ctypes.c_char_p),
+                ("shape", ctypes.POINTER(ctypes.c_ssize_t)),
+                ("strides", ctypes.POINTER(ctypes.c_ssize_t)), ("suboffsets", ctypes.c_void_p),
+                ("internal", ctypes.c_void_p)]
+
+
+def _exports(obj, flags):
+    """Whether obj's buffer export succeeds for flags (PyObject_GetBuffer, as C consumers call it)."""
+    get, release = ctypes.pythonapi.PyObject_GetBuffer, ctypes.pythonapi.PyBuffer_Release
+    get.argtypes = [ctypes.py_object, ctypes.POINTER(_Py_buffer), ctypes.c_int]
+    release.argtypes = [ctypes.POINTER(_Py_buffer)]
+    view = _Py_buffer()
+    try:
+        get(obj, ctypes.byref(view), flags)
+    except BufferError:
+        return False
+    release(ctypes.byref(view))
+    return True
+
+
+def test_a_mapped_view_refuses_an_order_it_is_not_in(tmp_path):
+    # A consumer asking for C (or Fortran) contiguity reads no strides: a Fortran-ordered
+    # view must refuse it rather than hand out bytes in the other order.
+    c_contiguous, f_contiguous, any_contiguous = 0x38, 0x58, 0x98  # PyBUF_*_CONTIGUOUS
+    np.save(tmp_path / "f.npy", np.asfortranarray(np.arange(6.0).reshape(2, 3)))
+    np.save(tmp_path / "c.npy", np.arange(6.0).reshape(2, 3))
+    np.save(tmp_path / "v.npy", np.arange(6.0).reshape(6, 1))  # both orders at once
+    fortran, c, vector = (stash.npy.map(tmp_path / f"{n}.npy").base.obj for n in "fcv")
+    assert type(fortran).__name__ == "View"  # what the ndarray's memoryview exports
+    assert not _exports(fortran, c_contiguous)
+    assert _exports(fortran, f_contiguous) and _exports(fortran, any_contiguous)
+    assert _exports(c, c_contiguous) and not _exports(c, f_contiguous)
+    assert _exports(vector, c_contiguous) and _exports(vector, f_contiguous)
 
 
 def test_save_over_a_mapped_file_leaves_the_map_intact(tmp_path):
