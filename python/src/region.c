@@ -103,7 +103,7 @@ static int view_getbuffer(PyObject *self, Py_buffer *buffer, int flags)
     buffer->readonly = !view->writable;
     /* Without shapes a consumer sees the bytes (contiguous in either order). */
     buffer->itemsize = with_shape ? view->itemsize : 1;
-    buffer->format = (flags & PyBUF_FORMAT) ? view->format : NULL;
+    buffer->format = !(flags & PyBUF_FORMAT) ? NULL : with_shape ? view->format : "B";
     buffer->ndim = with_shape ? view->ndim : 1;
     buffer->shape = with_shape ? view->shape : NULL;
     buffer->strides = with_strides ? view->shape + view->ndim : NULL;

@@ -132,8 +132,9 @@ class _Py_buffer(ctypes.Structure):
                 ("internal", ctypes.c_void_p)]
 
 
-def _exports(obj, flags):
-    """Whether obj's buffer export succeeds for flags (PyObject_GetBuffer, as C consumers call it)."""
+def _export(obj, flags):
+    """obj's buffer for flags as C consumers get it (PyObject_GetBuffer): (format, itemsize,
+    len, ndim), or None for a BufferError."""
     get, release = ctypes.pythonapi.PyObject_GetBuffer, ctypes.pythonapi.PyBuffer_Release
     get.argtypes = [ctypes.py_object, ctypes.POINTER(_Py_buffer), ctypes.c_int]
     release.argtypes = [ctypes.POINTER(_Py_buffer)]
@@ -141,9 +142,15 @@ def _exports(obj, flags):
     try:
         get(obj, ctypes.byref(view), flags)
     except BufferError:
-        return False
-    release(ctypes.byref(view))
-    return True
+        return None
+    try:
+        return view.format, view.itemsize, view.len, view.ndim
+    finally:
+        release(ctypes.byref(view))
+
+
+def _exports(obj, flags):
+    return _export(obj, flags) is not None
 
 
 def test_a_mapped_view_refuses_an_order_it_is_not_in(tmp_path):
@@ -159,6 +166,16 @@ def test_a_mapped_view_refuses_an_order_it_is_not_in(tmp_path):
     assert _exports(fortran, f_contiguous) and _exports(fortran, any_contiguous)
     assert _exports(c, c_contiguous) and not _exports(c, f_contiguous)
     assert _exports(vector, c_contiguous) and _exports(vector, f_contiguous)
+
+
+def test_a_mapped_view_without_a_shape_is_bytes_in_every_field(tmp_path):
+    # Asked for a format but no shape (PyBUF_FORMAT alone), a consumer gets the bytes:
+    # the format must then say bytes too, as the itemsize of 1 does.
+    np.save(tmp_path / "a.npy", np.arange(6.0))
+    view = stash.npy.map(tmp_path / "a.npy").base.obj
+    form, itemsize, length, ndim = _export(view, 0x0004)  # PyBUF_FORMAT
+    assert (itemsize, length, ndim) == (1, 48, 1)
+    assert struct.calcsize(form.decode()) == itemsize
 
 
 def test_save_over_a_mapped_file_leaves_the_map_intact(tmp_path):
