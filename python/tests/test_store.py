@@ -8,6 +8,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import textwrap
 import threading
 
 import numpy as np
@@ -262,23 +263,29 @@ def test_hdf5_gets_copies(tmp_path):
 
 # ---- Across implementations -----------------------------------------------------------------
 
+def h5py_json(body, path, *args):
+    """What body prints (JSON), run by Debian's python3 in a process of its own with
+    h5py.File f open on path; sys.argv holds path and args. Skips without h5py."""
+    script = ("import h5py, json, sys\nwith h5py.File(sys.argv[1], 'r') as f:\n" +
+              textwrap.indent(textwrap.dedent(body), "    "))
+    ran = subprocess.run(["/usr/bin/python3", "-c", script, str(path), *args],
+                         capture_output=True, text=True)
+    if ran.returncode and "No module named 'h5py'" in ran.stderr:
+        pytest.skip("h5py is not installed")
+    assert ran.returncode == 0, ran.stderr
+    return json.loads(ran.stdout)
+
+
 def test_hdf5_file_reads_in_h5py(tmp_path):
     path = tmp_path / "s.h5"
     with stash.Store(f"hdf5:{path}") as s:
         s["run/x"] = np.arange(6, dtype=">i4").reshape(2, 3)
         s["meta"] = {"rate": 1000.0, "name": "abc"}
-    script = (
-        "import h5py, json, sys\n"
-        "with h5py.File(sys.argv[1], 'r') as f:\n"
-        "    x = f['run/x']\n"
-        "    print(json.dumps([x.dtype.str, list(x.shape), x[()].tolist(),\n"
-        "                      float(f['meta/rate'][()]), f['meta/name'][()].decode()]))\n")
-    ran = subprocess.run(["/usr/bin/python3", "-c", script, str(path)], capture_output=True,
-                         text=True)
-    if ran.returncode and "No module named 'h5py'" in ran.stderr:
-        pytest.skip("h5py is not installed")
-    assert ran.returncode == 0, ran.stderr
-    assert json.loads(ran.stdout) == [">i4", [2, 3], [[0, 1, 2], [3, 4, 5]], 1000.0, "abc"]
+    assert h5py_json("""
+        x = f['run/x']
+        print(json.dumps([x.dtype.str, list(x.shape), x[()].tolist(),
+                          float(f['meta/rate'][()]), f['meta/name'][()].decode()]))
+        """, path) == [">i4", [2, 3], [[0, 1, 2], [3, 4, 5]], 1000.0, "abc"]
 
 
 def spec_key(value):
@@ -675,18 +682,10 @@ def test_hdf5_memoized_entry_is_hashed_hdf5_in_h5py(tmp_path):
 
         f(4)
         key = stash.content_key({"x": 4}, {"function": "f", "version": 2})
-    script = (
-        "import h5py, json, sys\n"
-        "with h5py.File(sys.argv[1], 'r') as f:\n"
-        "    g = f[sys.argv[2]]\n"
-        "    print(json.dumps([sorted(g), g['data'][()].tolist(),\n"
-        "                      json.loads(g['meta'][()])]))\n")
-    ran = subprocess.run(["/usr/bin/python3", "-c", script, str(path), key],
-                         capture_output=True, text=True)
-    if ran.returncode and "No module named 'h5py'" in ran.stderr:
-        pytest.skip("h5py is not installed")
-    assert ran.returncode == 0, ran.stderr
-    members, data, meta = json.loads(ran.stdout)
+    members, data, meta = h5py_json("""
+        g = f[sys.argv[2]]
+        print(json.dumps([sorted(g), g['data'][()].tolist(), json.loads(g['meta'][()])]))
+        """, path, key)
     assert members == ["data", "input", "meta", "output"]
     assert data == [0, 1, 2, 3] and meta == {"function": "f", "version": 2}
 
