@@ -608,11 +608,13 @@ static PyMethodDef reader_methods[] = {
      "new 1-d numpy.ndarray in native byte order; the dtype's own byte order is ignored."},
     {"bytes", (PyCFunction)(void (*)(void))reader_bytes, METH_VARARGS | METH_KEYWORDS,
      "bytes(n=None)\n--\n\nReads exactly n bytes (None: the rest)."},
-    {"tell", codec_tell, METH_NOARGS, "The position, in bytes from the start."},
+    {"tell", codec_tell, METH_NOARGS, "tell($self, /)\n--\n\n"
+     "The position, in bytes from the start."},
     {"seek", (PyCFunction)(void (*)(void))codec_seek, METH_VARARGS | METH_KEYWORDS,
      "seek(offset, whence=0)\n--\n\nMoves the position; returns it."},
-    {"eof", reader_eof, METH_NOARGS, "True if nothing remains."},
-    {"close", codec_close, METH_NOARGS, "Releases the stream and the source buffer."},
+    {"eof", reader_eof, METH_NOARGS, "eof($self, /)\n--\n\nTrue if nothing remains."},
+    {"close", codec_close, METH_NOARGS, "close($self, /)\n--\n\n"
+     "Releases the stream and the source buffer."},
     {"__enter__", codec_context_enter, METH_NOARGS, NULL},
     {"__exit__", codec_context_exit, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
@@ -836,13 +838,16 @@ static PyMethodDef writer_methods[] = {
      "memory order, converted to the writer's byte order."},
     {"bytes", writer_bytes, METH_O, "bytes(data, /)\n--\n\nWrites a bytes-like object as is."},
     {"getvalue", writer_getvalue, METH_NOARGS,
+     "getvalue($self, /)\n--\n\n"
      "Everything written, as bytes (memory writers; stash.Unsupported for files)."},
-    {"tell", codec_tell, METH_NOARGS, "The position, in bytes from the start."},
+    {"tell", codec_tell, METH_NOARGS, "tell($self, /)\n--\n\n"
+     "The position, in bytes from the start."},
     {"seek", (PyCFunction)(void (*)(void))codec_seek, METH_VARARGS | METH_KEYWORDS,
      "seek(offset, whence=0)\n--\n\nMoves the position (writes past the end leave zeros); "
      "returns it."},
-    {"flush", codec_flush, METH_NOARGS, "Hands a file writer's buffered bytes to the system."},
-    {"close", codec_close, METH_NOARGS, "Flushes and releases the writer."},
+    {"flush", codec_flush, METH_NOARGS, "flush($self, /)\n--\n\n"
+     "Hands a file writer's buffered bytes to the system."},
+    {"close", codec_close, METH_NOARGS, "close($self, /)\n--\n\nFlushes and releases the writer."},
     {"__enter__", codec_context_enter, METH_NOARGS, NULL},
     {"__exit__", codec_context_exit, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},

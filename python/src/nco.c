@@ -743,15 +743,17 @@ static Py_ssize_t ncofile_len(PyObject *op)
 
 static PyMethodDef ncofile_methods[] = {
     {"meta", ncofile_meta, METH_O,
-     "meta(i): the i-th object's metadata, read with stash's safe pickle reader."},
+     "meta($self, i, /)\n--\n\nThe i-th object's metadata, read with stash's safe pickle reader."},
     {"meta_bytes", ncofile_meta_bytes, METH_O,
-     "meta_bytes(i): the i-th object's metadata pickle: a read-only memoryview, zero copy\n"
+     "meta_bytes($self, i, /)\n--\n\n"
+     "The i-th object's metadata pickle: a read-only memoryview, zero copy\n"
      "(bytes, read from the file, when not mapped)."},
     {"array", ncofile_array, METH_O,
-     "array(i): the i-th object's array, read-only and zero copy, valid after close()\n"
+     "array($self, i, /)\n--\n\n"
+     "The i-th object's array, read-only and zero copy, valid after close()\n"
      "(a writable copy, read from the file, when not mapped)."},
     {"close", ncofile_close, METH_NOARGS,
-     "close(): drops the file's mapping once no array or memoryview of it is left."},
+     "close($self, /)\n--\n\nDrops the file's mapping once no array or memoryview of it is left."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -888,9 +890,9 @@ static PyObject *ncobatch_closed(PyObject *op, void *unused)
 
 static PyMethodDef ncobatch_methods[] = {
     {"add", (PyCFunction)(void (*)(void))ncobatch_add, METH_VARARGS | METH_KEYWORDS,
-     "add(metadata, array): appends one object, committed when add returns."},
+     "add($self, /, metadata, array)\n--\n\nAppends one object, committed when add returns."},
     {"close", ncobatch_close, METH_NOARGS,
-     "close(): writes the index and releases the file's lock; twice is fine."},
+     "close($self, /)\n--\n\nWrites the index and releases the file's lock; twice is fine."},
     {NULL, NULL, 0, NULL},
 };
 

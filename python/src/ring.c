@@ -805,13 +805,16 @@ static PyMethodDef ring_methods[] = {
     {"remove", ring_remove, METH_O | METH_CLASS,
      "remove($type, name, /)\n--\n\nUnlinks the ring's name; attached handles keep working."},
     {"put", ring_put, METH_O,
-     "put($self, array, /)\n--\n\nWrites samples: shape (n, channels), or (n,) for one channel, of the "
+     "put($self, array, /)\n--\n\n"
+     "Writes samples: shape (n, channels), or (n,) for one channel, of the "
      "ring's dtype."},
     {"window", (PyCFunction)(void (*)(void))ring_window, METH_FASTCALL,
-     "window($self, start, end, /)\n--\n\nSamples [start, end) as a read-only ndarray view (zero copy); "
+     "window($self, start, end, /)\n--\n\n"
+     "Samples [start, end) as a read-only ndarray view (zero copy); "
      "check validate(start) after using it."},
     {"validate", ring_validate, METH_O,
-     "validate($self, start, /)\n--\n\nTrue if no sample at or after start has been overwritten since "
+     "validate($self, start, /)\n--\n\n"
+     "True if no sample at or after start has been overwritten since "
      "it was viewed."},
     {"read", (PyCFunction)(void (*)(void))ring_read, METH_FASTCALL,
      "read($self, start, end, /)\n--\n\nA validated copy of samples [start, end)."},
