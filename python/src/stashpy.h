@@ -72,6 +72,29 @@ static inline int stashpy_check(stash_status status)
     return -1;
 }
 
+/**
+ * A non-negative size or offset from Python: negative is stash.InvalidArgument
+ * and past the largest file offset (2**63 - 1) stash.OutOfRange, as the C
+ * calls say; a non-integer is a TypeError. Inline: hot paths parse with it.
+ */
+static inline int stashpy_unsigned_arg(PyObject *obj, const char *what, uint64_t *out)
+{
+    int overflow;
+    long long value = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (value == -1 && !overflow && PyErr_Occurred())
+        return -1;
+    if (overflow > 0) {
+        stashpy_raise_context(STASH_E_RANGE, "%s past 2**63 - 1", what);
+        return -1;
+    }
+    if (overflow < 0 || value < 0) {
+        stashpy_raise_context(STASH_E_INVALID, "negative %s", what);
+        return -1;
+    }
+    *out = (uint64_t)value;
+    return 0;
+}
+
 /** The exception class for a status (borrowed), for tests and isinstance. */
 PyObject *stashpy_error_class(stash_status status);
 

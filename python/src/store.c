@@ -115,11 +115,8 @@ static PyObject *store_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                                      &max_bytes_obj, &read_only, &durable, &exclusive, &copy))
         return NULL;
     stash_store_options options = {0};
-    if (max_bytes_obj) {
-        options.max_bytes = PyLong_AsUnsignedLongLong(max_bytes_obj);
-        if (PyErr_Occurred())
-            return NULL;
-    }
+    if (max_bytes_obj && stashpy_unsigned_arg(max_bytes_obj, "max_bytes", &options.max_bytes) < 0)
+        return NULL;
     options.flags = (read_only ? STASH_STORE_READ_ONLY : 0) | (durable ? STASH_STORE_DURABLE : 0) |
                     (exclusive ? STASH_STORE_EXCLUSIVE : 0) | (copy ? STASH_STORE_COPY : 0);
     if (!PyUnicode_FSConverter(uri, &path))
@@ -374,12 +371,10 @@ static PyObject *store_iter(PyObject *obj)
 static PyObject *store_gc(PyObject *obj, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"max_bytes", NULL};
-    unsigned long long max_bytes;
+    uint64_t max_bytes;
     PyObject *limit;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:gc", keywords, &limit))
-        return NULL;
-    max_bytes = PyLong_AsUnsignedLongLong(limit);
-    if (PyErr_Occurred())
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:gc", keywords, &limit) ||
+        stashpy_unsigned_arg(limit, "max_bytes", &max_bytes) < 0)
         return NULL;
     Store *self = (Store *)obj;
     stash_store *store = store_enter(self);

@@ -165,6 +165,18 @@ def test_gc_evicts_least_recently_used(dir_store):
     assert "k0" in dir_store and "k3" in dir_store and "k1" not in dir_store
 
 
+def test_hostile_byte_budgets_are_value_errors(tmp_path):
+    # As MemFile's sizes: negative is stash.InvalidArgument, past 2**63 - 1 stash.OutOfRange.
+    for bad, error in ((-1, stash.InvalidArgument), (2**64, stash.OutOfRange)):
+        with pytest.raises(error) as caught:
+            stash.Store(f"dir:{tmp_path}/s", max_bytes=bad)
+        assert isinstance(caught.value, ValueError)
+        with stash.Store(f"dir:{tmp_path}/s") as s, pytest.raises(error):
+            s.gc(bad)
+    with pytest.raises(TypeError):
+        stash.Store(f"dir:{tmp_path}/s", max_bytes=1.5)
+
+
 def test_max_bytes_evicts_on_put(tmp_path):
     with stash.Store(f"dir:{tmp_path}/s", max_bytes=64 * 1024) as s:
         for i in range(10):
