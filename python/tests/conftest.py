@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 
@@ -33,3 +34,27 @@ def python_child():
     """Starts a child Python (subprocess.Popen keywords pass through): for crashes,
     hangs, signals and processes that share a resource with the test."""
     return _python_child
+
+
+@pytest.fixture
+def run_threads():
+    """Runs each callable given in a thread of its own, waits for them all, and raises
+    the first exception any of them raised, so a failed assert in a thread fails the test."""
+    def run(*targets, timeout=120):
+        errors = []
+
+        def guarded(target):
+            try:
+                target()
+            except BaseException as error:  # noqa: BLE001  (raised below)
+                errors.append(error)
+
+        threads = [threading.Thread(target=guarded, args=(target,)) for target in targets]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout)
+        assert not any(thread.is_alive() for thread in threads), "a thread hangs"
+        if errors:
+            raise errors[0]
+    return run

@@ -1,11 +1,11 @@
 """stash.npy: numpy.save's bytes, numpy.load's arrays, zero-copy maps that outlive everything."""
 import ctypes
 import errno
+import functools
 import gc
 import os
 import pathlib
 import struct
-import threading
 
 import numpy as np
 import pytest
@@ -313,22 +313,12 @@ def test_a_header_that_is_not_a_dict_is_corrupt(tmp_path):
     every_reader(tmp_path / "a.npy", stash.Corrupt)
 
 
-def test_threads_save_and_load_at_once(tmp_path):
-    errors = []
-
+def test_threads_save_and_load_at_once(tmp_path, run_threads):
     def work(n):
-        try:
-            a = np.full((200, 100), n, dtype=np.int32)
-            for _ in range(20):
-                stash.npy.save(tmp_path / f"{n}.npy", a)
-                assert (stash.npy.load(tmp_path / f"{n}.npy") == n).all()
-                assert (stash.npy.map(tmp_path / f"{n}.npy") == n).all()
-        except Exception as error:  # noqa: BLE001  (reported below)
-            errors.append(error)
+        a = np.full((200, 100), n, dtype=np.int32)
+        for _ in range(20):
+            stash.npy.save(tmp_path / f"{n}.npy", a)
+            assert (stash.npy.load(tmp_path / f"{n}.npy") == n).all()
+            assert (stash.npy.map(tmp_path / f"{n}.npy") == n).all()
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_threads(*(functools.partial(work, n) for n in range(4)))

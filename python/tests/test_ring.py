@@ -263,7 +263,7 @@ def test_closing_a_writer_with_windows_alive_ends_its_claim(names):
             assert window[0, 0] == 160  # the same memory, written by the new writer
 
 
-def test_threads_share_a_writer(names):
+def test_threads_share_a_writer(names, run_threads):
     with stash.Ring.create(names(), 4, 1 << 16, dtype="float64") as ring:
         block = np.ones((1 << 12, 4))  # 128 KiB: put runs without the GIL
 
@@ -271,11 +271,7 @@ def test_threads_share_a_writer(names):
             for _ in range(20):
                 ring.put(block)
 
-        threads = [threading.Thread(target=put_many) for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(HANG)
+        run_threads(*[put_many] * 3, timeout=HANG)
         assert ring.written == 3 * 20 * (1 << 12)
         assert ring.read(ring.written - 10, ring.written).sum() == 40
 

@@ -1,5 +1,6 @@
 """stash.Store, stash.memoize and stash.content_key: the result store from Python."""
 import collections.abc
+import functools
 import gc
 import io
 import json
@@ -9,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import threading
 
 import numpy as np
 import pytest
@@ -658,28 +658,18 @@ def test_close_inside_the_function_waits_for_the_call(tmp_path):
 
 # ---- Threads --------------------------------------------------------------------------------
 
-def test_threads_share_a_store_and_a_memoized_function(store):
+def test_threads_share_a_store_and_a_memoized_function(store, run_threads):
     @store.memoize
     def square(x):
         return np.full(100, x * x)
 
-    errors = []
-
     def work(t):
-        try:
-            for i in range(50):
-                store[f"t{t}/{i}"] = i
-                assert store[f"t{t}/{i}"] == i
-                assert square(i % 7)[0] == (i % 7) ** 2
-        except Exception as e:  # reported below, with the thread's failure
-            errors.append(e)
+        for i in range(50):
+            store[f"t{t}/{i}"] = i
+            assert store[f"t{t}/{i}"] == i
+            assert square(i % 7)[0] == (i % 7) ** 2
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_threads(*(functools.partial(work, t) for t in range(4)))
     assert len([k for k in store if k.startswith("t")]) == 200
 
 
