@@ -3,59 +3,17 @@
 The target (issue 19): stash.nco.read of a small object at least 5x faster
 than nengo's procedure - a struct header, pickle.load and numpy.load, each
 through a window of the file - which is reimplemented here as nengo.utils.nco
-does it. The NPY rows are informative: they compare with numpy.load.
+does it (nengo_reference.py). The NPY rows are informative: they compare with numpy.load.
 """
 import io
 import os
-import pickle
-import struct
 import tempfile
 
 import numpy as np
 
 import stash
 from harness import compare
-
-HEADER = "@3sBLLLL"
-HEADER_BYTES = struct.calcsize(HEADER)
-
-
-class Window:
-    """Reads limited to [start, end) of a file, as nengo's Subfile."""
-
-    def __init__(self, fileobj, start, end):
-        self.fileobj, self.start, self.end = fileobj, start, end
-        fileobj.seek(start)
-
-    def _left(self, size):
-        left = max(0, self.end - self.fileobj.tell())
-        return left if size is None or size < 0 else min(size, left)
-
-    def read(self, size=-1):
-        return self.fileobj.read(self._left(size))
-
-    def readline(self, size=-1):
-        return self.fileobj.readline(self._left(size))
-
-    def seek(self, offset, whence=os.SEEK_SET):
-        base = {os.SEEK_SET: self.start, os.SEEK_CUR: self.fileobj.tell(),
-                os.SEEK_END: self.end}[whence]
-        self.fileobj.seek(max(self.start, min(self.end, base + offset)))
-
-    def tell(self):
-        return self.fileobj.tell() - self.start
-
-
-def nengo_read(fileobj):
-    """nengo's read: the header with struct, then pickle.load and numpy.load."""
-    magic, version, pickle_start, pickle_end, array_start, array_end = struct.unpack(
-        HEADER, fileobj.read(HEADER_BYTES))
-    if magic != b"NCO" or version != 0:
-        raise ValueError("not an NCO object")
-    metadata = pickle.load(Window(fileobj, pickle_start, pickle_end))
-    array = np.load(Window(fileobj, array_start, array_end))
-    return metadata, array
-
+from nengo_reference import nengo_read
 
 def rows(quick):
     small_meta = {"name": "decoders", "seed": 12, "shape": (4, 4), "solver": "LstsqL2"}

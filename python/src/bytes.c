@@ -30,17 +30,6 @@
 #define NATIVE_BIG false
 #endif
 
-/* Runs statement without the GIL when it moves STASHPY_GIL_FREE_BYTES or more. */
-#define RUN_RELEASING_GIL_IF(big, statement)                                                 \
-    do {                                                                                     \
-        if (big) {                                                                           \
-            Py_BEGIN_ALLOW_THREADS statement;                                                \
-            Py_END_ALLOW_THREADS                                                             \
-        } else {                                                                             \
-            statement;                                                                       \
-        }                                                                                    \
-    } while (0)
-
 /* What a reader and a writer share; each type starts with it. */
 typedef struct {
     PyObject_HEAD
@@ -531,7 +520,7 @@ static PyObject *reader_array(PyObject *op, PyObject *args, PyObject *kwds)
         at = stash_stream_tell(self->stream);
         status = check_available(self, count, size);
         if (status >= 0)
-            RUN_RELEASING_GIL_IF(into.len >= STASHPY_GIL_FREE_BYTES,
+            STASHPY_RELEASE_GIL_IF(into.len >= STASHPY_GIL_FREE_BYTES,
                                  status = read_array(self->stream, self->big, desc.dtype,
                                                      into.buf, (size_t)count));
         codec_leave(self);
@@ -571,7 +560,7 @@ static PyObject *reader_bytes(PyObject *op, PyObject *args, PyObject *kwds)
     if (status >= 0 && left > (uint64_t)PY_SSIZE_T_MAX)
         PyErr_NoMemory();
     else if (status >= 0 && (bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)left)))
-        RUN_RELEASING_GIL_IF(left >= STASHPY_GIL_FREE_BYTES,
+        STASHPY_RELEASE_GIL_IF(left >= STASHPY_GIL_FREE_BYTES,
                              status = stash_stream_read_exact(self->stream,
                                                               PyBytes_AS_STRING(bytes), left));
     codec_leave(self);
@@ -619,11 +608,13 @@ static PyMethodDef reader_methods[] = {
      "new 1-d numpy.ndarray in native byte order; the dtype's own byte order is ignored."},
     {"bytes", (PyCFunction)(void (*)(void))reader_bytes, METH_VARARGS | METH_KEYWORDS,
      "bytes(n=None)\n--\n\nReads exactly n bytes (None: the rest)."},
-    {"tell", codec_tell, METH_NOARGS, "The position, in bytes from the start."},
+    {"tell", codec_tell, METH_NOARGS, "tell($self, /)\n--\n\n"
+     "The position, in bytes from the start."},
     {"seek", (PyCFunction)(void (*)(void))codec_seek, METH_VARARGS | METH_KEYWORDS,
      "seek(offset, whence=0)\n--\n\nMoves the position; returns it."},
-    {"eof", reader_eof, METH_NOARGS, "True if nothing remains."},
-    {"close", codec_close, METH_NOARGS, "Releases the stream and the source buffer."},
+    {"eof", reader_eof, METH_NOARGS, "eof($self, /)\n--\n\nTrue if nothing remains."},
+    {"close", codec_close, METH_NOARGS, "close($self, /)\n--\n\n"
+     "Releases the stream and the source buffer."},
     {"__enter__", codec_context_enter, METH_NOARGS, NULL},
     {"__exit__", codec_context_exit, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
@@ -771,7 +762,7 @@ static PyObject *writer_array(PyObject *op, PyObject *values)
         return NULL;
     }
     stash_status status;
-    RUN_RELEASING_GIL_IF(buffer.len >= STASHPY_GIL_FREE_BYTES,
+    STASHPY_RELEASE_GIL_IF(buffer.len >= STASHPY_GIL_FREE_BYTES,
                          status = write_elements(self, &desc, buffer.buf, n));
     codec_leave(self);
     PyBuffer_Release(&buffer);
@@ -791,7 +782,7 @@ static PyObject *writer_bytes(PyObject *op, PyObject *data)
         return NULL;
     }
     stash_status status;
-    RUN_RELEASING_GIL_IF(buffer.len >= STASHPY_GIL_FREE_BYTES,
+    STASHPY_RELEASE_GIL_IF(buffer.len >= STASHPY_GIL_FREE_BYTES,
                          status = stash_stream_write(self->stream, buffer.buf,
                                                      (size_t)buffer.len));
     codec_leave(self);
@@ -815,7 +806,7 @@ static PyObject *writer_getvalue(PyObject *op, PyObject *unused)
         PyErr_NoMemory();
     else if (status >= 0 && (bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size)) &&
              size > 0) /* an empty stream may have no memory at all */
-        RUN_RELEASING_GIL_IF(size >= STASHPY_GIL_FREE_BYTES,
+        STASHPY_RELEASE_GIL_IF(size >= STASHPY_GIL_FREE_BYTES,
                              memcpy(PyBytes_AS_STRING(bytes), data, size));
     codec_leave(self);
     if (status < 0)
@@ -847,13 +838,16 @@ static PyMethodDef writer_methods[] = {
      "memory order, converted to the writer's byte order."},
     {"bytes", writer_bytes, METH_O, "bytes(data, /)\n--\n\nWrites a bytes-like object as is."},
     {"getvalue", writer_getvalue, METH_NOARGS,
+     "getvalue($self, /)\n--\n\n"
      "Everything written, as bytes (memory writers; stash.Unsupported for files)."},
-    {"tell", codec_tell, METH_NOARGS, "The position, in bytes from the start."},
+    {"tell", codec_tell, METH_NOARGS, "tell($self, /)\n--\n\n"
+     "The position, in bytes from the start."},
     {"seek", (PyCFunction)(void (*)(void))codec_seek, METH_VARARGS | METH_KEYWORDS,
      "seek(offset, whence=0)\n--\n\nMoves the position (writes past the end leave zeros); "
      "returns it."},
-    {"flush", codec_flush, METH_NOARGS, "Hands a file writer's buffered bytes to the system."},
-    {"close", codec_close, METH_NOARGS, "Flushes and releases the writer."},
+    {"flush", codec_flush, METH_NOARGS, "flush($self, /)\n--\n\n"
+     "Hands a file writer's buffered bytes to the system."},
+    {"close", codec_close, METH_NOARGS, "close($self, /)\n--\n\nFlushes and releases the writer."},
     {"__enter__", codec_context_enter, METH_NOARGS, NULL},
     {"__exit__", codec_context_exit, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},

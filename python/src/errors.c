@@ -149,6 +149,17 @@ PyObject *stashpy_raise_path(stash_status status, PyObject *path)
     return NULL;
 }
 
+PyObject *stashpy_raise_fspath(stash_status status, PyObject *fspath)
+{
+    PyObject *name = PyUnicode_DecodeFSDefaultAndSize(PyBytes_AS_STRING(fspath),
+                                                      PyBytes_GET_SIZE(fspath));
+    if (!name)
+        return NULL;
+    stashpy_raise_path(status, name);
+    Py_DECREF(name);
+    return NULL;
+}
+
 static PyObject *new_class(PyObject *module, const char *name, PyObject *bases, const char *doc)
 {
     char qualified[64];

@@ -82,7 +82,7 @@ typedef struct {
 
 /* ---- One call on a memory file (see the top of the file) ------------------- */
 
-/* call_begin, call_end and unsigned_arg are inline: an 8-byte pread is mostly
+/* call_begin, call_end and stashpy_unsigned_arg are inline: an 8-byte pread is mostly
  * them, and inlining them takes a tenth off its instructions (callgrind). */
 
 typedef struct {
@@ -186,29 +186,6 @@ static int source_outside(const memfile_core *core, const void **data, size_t le
 
 /* ---- Arguments ------------------------------------------------------------ */
 
-/*
- * A non-negative offset or size: negative is stash.InvalidArgument and past
- * the largest file offset (2^63 - 1) stash.OutOfRange, as the C calls say;
- * a non-integer is a TypeError.
- */
-static inline int unsigned_arg(PyObject *obj, const char *what, uint64_t *out)
-{
-    int overflow;
-    long long value = PyLong_AsLongLongAndOverflow(obj, &overflow);
-    if (value == -1 && !overflow && PyErr_Occurred())
-        return -1;
-    if (overflow > 0) {
-        stashpy_raise_context(STASH_E_RANGE, "%s past 2**63 - 1", what);
-        return -1;
-    }
-    if (overflow < 0 || value < 0) {
-        stashpy_raise_context(STASH_E_INVALID, "negative %s", what);
-        return -1;
-    }
-    *out = (uint64_t)value;
-    return 0;
-}
-
 /* A signed offset (seek): out of int64 is stash.OutOfRange. */
 static int signed_arg(PyObject *obj, const char *what, int64_t *out)
 {
@@ -278,7 +255,7 @@ static PyObject *memfile_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
                                      &max_size_obj))
         return NULL;
     stash_memfile_options options = {0}; /* not STASH_MEMFILE_LOCKED: see the top */
-    if (max_size_obj != Py_None && unsigned_arg(max_size_obj, "max_size", &options.max_size) < 0)
+    if (max_size_obj != Py_None && stashpy_unsigned_arg(max_size_obj, "max_size", &options.max_size) < 0)
         return NULL;
     MemFile *self = (MemFile *)type->tp_alloc(type, 0);
     if (!self)
@@ -345,11 +322,47 @@ static PyObject *small_read_result(MemFile *self, size_t n, PyObject *data)
     return Py_NewRef(result);
 }
 
+/* A read of len bytes at offset: the file's own (read_at) or a handle's (read_stream). */
+typedef stash_status (*read_fn)(const memfile_call *call, void *stream, void *into, size_t len,
+                                uint64_t offset, size_t *got);
+
+static stash_status read_at(const memfile_call *call, void *stream, void *into, size_t len,
+                            uint64_t offset, size_t *got)
+{
+    (void)stream;
+    return stash_memfile_pread(call->core->mf, into, len, offset, got);
+}
+
+/*
+ * New bytes holding a read of up to n bytes through read (n <= PY_SSIZE_T_MAX), shrunk
+ * to the *got that came; ends the call. Bytes are not tracked by the cycle collector:
+ * allocating them inside the call runs no Python code. Inline: pread's hot path.
+ */
+static inline PyObject *read_new_bytes(memfile_call *call, uint64_t n, read_fn read, void *stream,
+                                       uint64_t offset, size_t *got)
+{
+    PyObject *bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
+    stash_status status = STASH_OK;
+    *got = 0;
+    if (bytes)
+        COPY_CALL(call, status, n,
+                  read(call, stream, PyBytes_AS_STRING(bytes), (size_t)n, offset, got));
+    call_end(call);
+    if (!bytes)
+        return NULL;
+    if (stashpy_check(status)) {
+        Py_DECREF(bytes);
+        return NULL;
+    }
+    if (*got < n && _PyBytes_Resize(&bytes, (Py_ssize_t)*got) < 0)
+        return NULL;
+    return bytes;
+}
+
 /*
  * Reads into new bytes. A small read allocates them at the size asked and
  * shrinks them after (no size query); a larger one sizes them to what the
- * file holds past offset, so a huge size costs nothing. Bytes are not
- * tracked by the cycle collector: allocating them runs no Python code.
+ * file holds past offset, so a huge size costs nothing.
  */
 static PyObject *pread_bytes(MemFile *self, uint64_t offset, uint64_t size)
 {
@@ -368,20 +381,9 @@ static PyObject *pread_bytes(MemFile *self, uint64_t offset, uint64_t size)
         call_end(&call);
         return status != STASH_OK ? stashpy_raise(status) : PyErr_NoMemory();
     }
-    PyObject *bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
-    size_t got = 0;
-    if (bytes)
-        COPY_CALL(&call, status, n,
-                  stash_memfile_pread(call.core->mf, PyBytes_AS_STRING(bytes), (size_t)n, offset,
-                                      &got));
-    call_end(&call);
+    size_t got;
+    PyObject *bytes = read_new_bytes(&call, n, read_at, NULL, offset, &got);
     if (!bytes)
-        return NULL;
-    if (stashpy_check(status)) {
-        Py_DECREF(bytes);
-        return NULL;
-    }
-    if (got < n && _PyBytes_Resize(&bytes, (Py_ssize_t)got) < 0)
         return NULL;
     if (size <= SMALL_READ_BYTES)
         return small_read_result(self, got, bytes);
@@ -432,13 +434,53 @@ static PyObject *memfile_pread(PyObject *op, PyObject *const *args, Py_ssize_t n
         return NULL;
     }
     uint64_t offset, size;
-    if (unsigned_arg(offset_obj, "offset", &offset) < 0 ||
-        unsigned_arg(size_obj, "size", &size) < 0)
+    if (stashpy_unsigned_arg(offset_obj, "offset", &offset) < 0 ||
+        stashpy_unsigned_arg(size_obj, "size", &size) < 0)
         return NULL;
     MemFile *self = (MemFile *)op;
     if (buffer != Py_None)
         return pread_into(self, offset, size, buffer);
     return pread_bytes(self, offset, size);
+}
+
+/* A write of len bytes at offset: the file's own (write_at) or a handle's (write_stream). */
+typedef stash_status (*write_fn)(const memfile_call *call, void *stream, const void *data,
+                                 size_t len, uint64_t offset);
+
+static stash_status write_at(const memfile_call *call, void *stream, const void *data, size_t len,
+                             uint64_t offset)
+{
+    (void)stream;
+    return stash_memfile_pwrite(call->core->mf, data, len, offset);
+}
+
+/* Writes all of data's bytes through write; n is their count. Shared by pwrite and a
+ * handle's write. */
+static PyObject *write_buffer(PyObject *const *slot, PyObject *data, write_fn write,
+                              void *stream, uint64_t offset)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    size_t len = (size_t)view.len;
+    memfile_call call;
+    if (call_begin(slot, len, &call) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    const void *source = view.buf;
+    void *copy;
+    stash_status status = STASH_OK;
+    if (source_outside(call.core, &source, len, &copy) < 0)
+        status = -ENOMEM;
+    else
+        COPY_CALL(&call, status, len, write(&call, stream, source, len, offset));
+    call_end(&call);
+    PyMem_Free(copy);
+    PyBuffer_Release(&view);
+    if (stashpy_check(status))
+        return NULL;
+    return PyLong_FromSize_t(len);
 }
 
 static PyObject *memfile_pwrite(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
@@ -454,30 +496,9 @@ static PyObject *memfile_pwrite(PyObject *op, PyObject *const *args, Py_ssize_t 
         return NULL;
     }
     uint64_t offset;
-    if (unsigned_arg(offset_obj, "offset", &offset) < 0)
+    if (stashpy_unsigned_arg(offset_obj, "offset", &offset) < 0)
         return NULL;
-    Py_buffer view;
-    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    size_t len = (size_t)view.len;
-    memfile_call call;
-    if (call_begin(&((MemFile *)op)->region, len, &call) < 0) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    const void *source = view.buf;
-    void *copy;
-    stash_status status = STASH_OK;
-    if (source_outside(call.core, &source, len, &copy) < 0)
-        status = -ENOMEM;
-    else
-        COPY_CALL(&call, status, len, stash_memfile_pwrite(call.core->mf, source, len, offset));
-    call_end(&call);
-    PyMem_Free(copy);
-    PyBuffer_Release(&view);
-    if (stashpy_check(status))
-        return NULL;
-    return PyLong_FromSize_t(len);
+    return write_buffer(&((MemFile *)op)->region, data, write_at, NULL, offset);
 }
 
 static PyObject *memfile_size(PyObject *op, PyObject *unused)
@@ -499,7 +520,7 @@ static PyObject *memfile_size(PyObject *op, PyObject *unused)
 static PyObject *truncate_file(PyObject *const *slot, PyObject *size_obj)
 {
     uint64_t size;
-    if (unsigned_arg(size_obj, "size", &size) < 0)
+    if (stashpy_unsigned_arg(size_obj, "size", &size) < 0)
         return NULL;
     memfile_call call;
     if (call_begin(slot, 0, &call) < 0)
@@ -562,7 +583,7 @@ static PyObject *memfile_view(PyObject *op, PyObject *unused)
     else if (size > PY_SSIZE_T_MAX)
         PyErr_NoMemory();
     else
-        view = stashpy_bytes_view(region, data, (size_t)size);
+        view = stashpy_bytes_view(region, data, (size_t)size, false);
     Py_DECREF(region);
     return view;
 }
@@ -790,6 +811,13 @@ static PyObject *stream_readinto(PyObject *op, PyObject *buffer)
     return PyLong_FromSize_t(got);
 }
 
+static stash_status read_stream(const memfile_call *call, void *stream, void *into, size_t len,
+                                uint64_t offset, size_t *got)
+{
+    (void)call, (void)offset;
+    return stash_stream_read(((Stream *)stream)->stream, into, len, got);
+}
+
 /* read(size=-1): bytes, up to the end for a negative size or None. */
 static PyObject *stream_read(PyObject *op, PyObject *args)
 {
@@ -813,48 +841,20 @@ static PyObject *stream_read(PyObject *op, PyObject *args)
         call_end(&call);
         return status != STASH_OK ? stashpy_raise(status) : PyErr_NoMemory();
     }
-    PyObject *bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n); /* see pread_bytes */
-    size_t got = 0;
-    if (bytes)
-        COPY_CALL(&call, status, n,
-                  stash_stream_read(self->stream, PyBytes_AS_STRING(bytes), (size_t)n, &got));
-    call_end(&call);
-    if (!bytes)
-        return NULL;
-    if (stashpy_check(status)) {
-        Py_DECREF(bytes);
-        return NULL;
-    }
-    if (got < n && _PyBytes_Resize(&bytes, (Py_ssize_t)got) < 0)
-        return NULL;
-    return bytes;
+    size_t got;
+    return read_new_bytes(&call, n, read_stream, self, 0, &got);
+}
+
+static stash_status write_stream(const memfile_call *call, void *stream, const void *data,
+                                 size_t len, uint64_t offset)
+{
+    (void)call, (void)offset;
+    return stash_stream_write(((Stream *)stream)->stream, data, len);
 }
 
 static PyObject *stream_write(PyObject *op, PyObject *data)
 {
-    Stream *self = (Stream *)op;
-    Py_buffer view;
-    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    size_t len = (size_t)view.len;
-    memfile_call call;
-    if (call_begin(&self->region, len, &call) < 0) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    const void *source = view.buf;
-    void *copy;
-    stash_status status = STASH_OK;
-    if (source_outside(call.core, &source, len, &copy) < 0)
-        status = -ENOMEM;
-    else
-        COPY_CALL(&call, status, len, stash_stream_write(self->stream, source, len));
-    call_end(&call);
-    PyMem_Free(copy);
-    PyBuffer_Release(&view);
-    if (stashpy_check(status))
-        return NULL;
-    return PyLong_FromSize_t(len);
+    return write_buffer(&((Stream *)op)->region, data, write_stream, op, 0);
 }
 
 static PyObject *stream_seek(PyObject *op, PyObject *args)

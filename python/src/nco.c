@@ -103,52 +103,11 @@ static PyObject *meta_from_pickle(const void *pickle, size_t len)
     stash_value *tree = NULL;
     stash_pickle_error err = {0};
     stash_status status;
-    if (len >= STASHPY_GIL_FREE_BYTES) {
-        Py_BEGIN_ALLOW_THREADS
-        status = stash_pickle_read(pickle, len, NULL, &tree, &err);
-        Py_END_ALLOW_THREADS
-    } else {
-        status = stash_pickle_read(pickle, len, NULL, &tree, &err);
-    }
+    STASHPY_RELEASE_GIL_IF(len >= STASHPY_GIL_FREE_BYTES,
+                           status = stash_pickle_read(pickle, len, NULL, &tree, &err));
     if (status < 0)
         return raise_pickle(status, &err);
     return meta_object(&tree);
-}
-
-/* ---- Paths ------------------------------------------------------------------- */
-
-/* The exception for a failed call about the file at path (a bytes path). */
-static PyObject *raise_for_path(stash_status status, PyObject *path)
-{
-    PyObject *name = PyUnicode_DecodeFSDefaultAndSize(PyBytes_AS_STRING(path),
-                                                      PyBytes_GET_SIZE(path));
-    if (!name)
-        return NULL;
-    stashpy_raise_path(status, name);
-    Py_DECREF(name);
-    return NULL;
-}
-
-/* ---- Memory handed to Python ------------------------------------------------ */
-
-static void free_memory(void *memory)
-{
-    free(memory);
-}
-
-/* A memoryview of len bytes at data, which region keeps alive. */
-static PyObject *memory_view(PyObject *region, void *data, size_t len, bool writable)
-{
-    stash_array_desc desc;
-    uint64_t shape[1] = {len};
-    if (stashpy_check(stash_array_desc_init(&desc, STASH_DTYPE_UINT8, 1, shape)))
-        return NULL;
-    PyObject *view = stashpy_view_new(region, data, &desc, writable);
-    if (!view)
-        return NULL;
-    PyObject *memory = PyMemoryView_FromObject(view);
-    Py_DECREF(view);
-    return memory;
 }
 
 /* ---- write(fileobj, metadata, array) ----------------------------------------- */
@@ -260,7 +219,7 @@ static int write_all(PyObject *fileobj, PyObject *region, unsigned char *data, s
 {
     size_t done = 0;
     while (done < len) {
-        PyObject *memory = memory_view(region, data + done, len - done, false);
+        PyObject *memory = stashpy_bytes_view(region, data + done, len - done, false);
         if (!memory)
             return -1;
         PyObject *wrote = PyObject_CallMethodOneArg(fileobj, str_write, memory);
@@ -308,20 +267,16 @@ static PyObject *nco_write(PyObject *module, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     stash_status status = stash_array_nbytes(&desc, &nbytes);
-    if (status == STASH_OK && nbytes >= STASHPY_GIL_FREE_BYTES) {
-        Py_BEGIN_ALLOW_THREADS
-        status = serialise(&b, meta, &desc, view.buf, nbytes);
-        Py_END_ALLOW_THREADS
-    } else if (status == STASH_OK) {
-        status = serialise(&b, meta, &desc, view.buf, nbytes);
-    }
+    if (status == STASH_OK)
+        STASHPY_RELEASE_GIL_IF(nbytes >= STASHPY_GIL_FREE_BYTES,
+                               status = serialise(&b, meta, &desc, view.buf, nbytes));
     meta_tree_free(&meta, &borrowed);
     PyBuffer_Release(&view);
     if (status < 0) {
         free(b.data);
         return stashpy_raise(status);
     }
-    PyObject *region = stashpy_region_new(b.data, free_memory);
+    PyObject *region = stashpy_region_new(b.data, stashpy_release_malloced);
     if (!region)
         return NULL;
     int written = write_all(fileobj, region, b.data, b.len);
@@ -362,16 +317,12 @@ static int body_grow(struct body *body, size_t cap)
     }
     uintptr_t aligned = ((uintptr_t)raw + STASH_NPY_ALIGN - 1) & ~(uintptr_t)(STASH_NPY_ALIGN - 1);
     unsigned char *data = (unsigned char *)aligned + body->at % STASH_NPY_ALIGN;
-    PyObject *region = stashpy_region_new(raw, free_memory);
+    PyObject *region = stashpy_region_new(raw, stashpy_release_malloced);
     if (!region)
         return -1;
-    if (body->len >= STASHPY_GIL_FREE_BYTES) {
-        Py_BEGIN_ALLOW_THREADS
-        memcpy(data, body->data, body->len);
-        Py_END_ALLOW_THREADS
-    } else if (body->len) {
-        memcpy(data, body->data, body->len);
-    }
+    if (body->len)
+        STASHPY_RELEASE_GIL_IF(body->len >= STASHPY_GIL_FREE_BYTES,
+                               memcpy(data, body->data, body->len));
     Py_XSETREF(body->region, region);
     body->data = data;
     body->cap = cap;
@@ -418,7 +369,7 @@ static int read_some(PyObject *fileobj, struct body *body, size_t *got)
         return -1;
     PyErr_Clear();
     if (readinto) {
-        PyObject *memory = memory_view(body->region, body->data + body->len, want, true);
+        PyObject *memory = stashpy_bytes_view(body->region, body->data + body->len, want, true);
         PyObject *result = memory ? PyObject_CallOneArg(readinto, memory) : NULL;
         Py_XDECREF(memory);
         Py_DECREF(readinto);
@@ -521,14 +472,7 @@ static PyObject *body_array(struct body *body, const unsigned char *npy, size_t 
         status = STASH_E_TRUNCATED;
     if (status < 0)
         return stashpy_raise_context(status, "stash.nco.read: the array");
-    PyObject *numpy = stashpy_numpy();
-    PyObject *view = numpy ? stashpy_view_new(body->region, npy + h.data_offset, &h.desc, true)
-                           : NULL;
-    if (!view)
-        return NULL;
-    PyObject *array = PyObject_CallMethod(numpy, "asarray", "O", view);
-    Py_DECREF(view);
-    return array;
+    return stashpy_array_view(body->region, npy + h.data_offset, &h.desc, true);
 }
 
 static PyObject *nco_read(PyObject *module, PyObject *args, PyObject *kwargs)
@@ -590,7 +534,7 @@ static PyObject *put_object(PyObject *args, PyObject *kwargs, const char *format
         status = put(PyBytes_AS_STRING(path), meta, &desc, view.buf,
                      durable ? STASH_NCO_DURABLE : 0);
         Py_END_ALLOW_THREADS
-        result = status < 0 ? raise_for_path(status, path) : Py_NewRef(Py_None);
+        result = status < 0 ? stashpy_raise_fspath(status, path) : Py_NewRef(Py_None);
     }
     meta_tree_free(&meta, &borrowed);
     PyBuffer_Release(&view);
@@ -644,7 +588,7 @@ static PyObject *ncofile_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
         stash_nco_close(&nco);
     Py_END_ALLOW_THREADS
     if (status < 0) {
-        raise_for_path(status, path);
+        stashpy_raise_fspath(status, path);
         Py_DECREF(path);
         return NULL;
     }
@@ -706,7 +650,11 @@ static stash_status object_pickle(const NcoFile *self, PyObject *region, size_t 
     return status;
 }
 
-static PyObject *ncofile_meta(PyObject *op, PyObject *arg)
+/* What meta() and meta_bytes() make of a pickle; copied: read into memory the call frees. */
+typedef PyObject *(*pickle_fn)(PyObject *region, const void *pickle, size_t len, bool copied);
+
+/* Object arg's pickle handed to make, the region held meanwhile. */
+static PyObject *with_pickle(PyObject *op, PyObject *arg, pickle_fn make)
 {
     size_t i;
     PyObject *region = ncofile_object((NcoFile *)op, arg, &i);
@@ -716,50 +664,33 @@ static PyObject *ncofile_meta(PyObject *op, PyObject *arg)
     size_t len;
     void *copy;
     stash_status status = object_pickle((NcoFile *)op, region, i, &pickle, &len, &copy);
-    PyObject *meta = status < 0 ? stashpy_raise(status) : meta_from_pickle(pickle, len);
+    PyObject *result = status < 0 ? stashpy_raise(status) : make(region, pickle, len, copy != NULL);
     free(copy);
     Py_DECREF(region);
-    return meta;
+    return result;
+}
+
+static PyObject *pickle_meta(PyObject *region, const void *pickle, size_t len, bool copied)
+{
+    (void)region, (void)copied;
+    return meta_from_pickle(pickle, len);
+}
+
+static PyObject *pickle_bytes(PyObject *region, const void *pickle, size_t len, bool copied)
+{
+    if (copied)
+        return PyBytes_FromStringAndSize(pickle, (Py_ssize_t)len);
+    return stashpy_bytes_view(region, pickle, len, false);
+}
+
+static PyObject *ncofile_meta(PyObject *op, PyObject *arg)
+{
+    return with_pickle(op, arg, pickle_meta);
 }
 
 static PyObject *ncofile_meta_bytes(PyObject *op, PyObject *arg)
 {
-    size_t i;
-    PyObject *region = ncofile_object((NcoFile *)op, arg, &i);
-    if (!region)
-        return NULL;
-    const void *pickle;
-    size_t len;
-    void *copy;
-    stash_status status = object_pickle((NcoFile *)op, region, i, &pickle, &len, &copy);
-    PyObject *bytes;
-    if (status < 0)
-        bytes = stashpy_raise(status);
-    else if (copy)
-        bytes = PyBytes_FromStringAndSize(copy, (Py_ssize_t)len);
-    else
-        bytes = stashpy_bytes_view(region, pickle, len);
-    free(copy);
-    Py_DECREF(region);
-    return bytes;
-}
-
-/* A writable ndarray over malloc'd data, which it frees when it goes. */
-static PyObject *owned_array(void *data, const stash_array_desc *desc)
-{
-    PyObject *numpy = stashpy_numpy();
-    if (!numpy) {
-        free(data);
-        return NULL;
-    }
-    PyObject *region = stashpy_region_new(data, free_memory);
-    PyObject *view = region ? stashpy_view_new(region, data, desc, true) : NULL;
-    Py_XDECREF(region);
-    if (!view)
-        return NULL;
-    PyObject *array = PyObject_CallMethod(numpy, "asarray", "O", view);
-    Py_DECREF(view);
-    return array;
+    return with_pickle(op, arg, pickle_bytes);
 }
 
 static PyObject *ncofile_array(PyObject *op, PyObject *arg)
@@ -775,13 +706,13 @@ static PyObject *ncofile_array(PyObject *op, PyObject *arg)
     if (((NcoFile *)op)->mapped) {
         const void *data;
         status = stash_nco_array(nco, i, &desc, &data);
-        array = status < 0 ? stashpy_raise(status) : stashpy_array_view(region, data, &desc);
+        array = status < 0 ? stashpy_raise(status) : stashpy_array_view(region, data, &desc, false);
     } else {
         void *data = NULL;
         Py_BEGIN_ALLOW_THREADS
         status = stash_nco_array_read(nco, i, &desc, &data);
         Py_END_ALLOW_THREADS
-        array = status < 0 ? stashpy_raise(status) : owned_array(data, &desc);
+        array = status < 0 ? stashpy_raise(status) : stashpy_owned_array(data, &desc);
     }
     Py_DECREF(region);
     return array;
@@ -812,15 +743,17 @@ static Py_ssize_t ncofile_len(PyObject *op)
 
 static PyMethodDef ncofile_methods[] = {
     {"meta", ncofile_meta, METH_O,
-     "meta(i): the i-th object's metadata, read with stash's safe pickle reader."},
+     "meta($self, i, /)\n--\n\nThe i-th object's metadata, read with stash's safe pickle reader."},
     {"meta_bytes", ncofile_meta_bytes, METH_O,
-     "meta_bytes(i): the i-th object's metadata pickle: a read-only memoryview, zero copy\n"
+     "meta_bytes($self, i, /)\n--\n\n"
+     "The i-th object's metadata pickle: a read-only memoryview, zero copy\n"
      "(bytes, read from the file, when not mapped)."},
     {"array", ncofile_array, METH_O,
-     "array(i): the i-th object's array, read-only and zero copy, valid after close()\n"
+     "array($self, i, /)\n--\n\n"
+     "The i-th object's array, read-only and zero copy, valid after close()\n"
      "(a writable copy, read from the file, when not mapped)."},
     {"close", ncofile_close, METH_NOARGS,
-     "close(): drops the file's mapping once no array or memoryview of it is left."},
+     "close($self, /)\n--\n\nDrops the file's mapping once no array or memoryview of it is left."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -878,7 +811,7 @@ static PyObject *ncobatch_new(PyTypeObject *type, PyObject *args, PyObject *kwar
     stash_status status = stash_nco_batch_open(PyBytes_AS_STRING(path),
                                                durable ? STASH_NCO_DURABLE : 0, &self->batch);
     if (status < 0) {
-        raise_for_path(status, path);
+        stashpy_raise_fspath(status, path);
         Py_DECREF(self);
         return NULL;
     }
@@ -930,7 +863,7 @@ static PyObject *ncobatch_add(PyObject *op, PyObject *args, PyObject *kwargs)
             Py_END_ALLOW_THREADS
         }
         stashpy_lock_release(&self->lock);
-        result = status < 0 ? raise_for_path(status, self->path) : Py_NewRef(Py_None);
+        result = status < 0 ? stashpy_raise_fspath(status, self->path) : Py_NewRef(Py_None);
     }
     meta_tree_free(&meta, &borrowed);
     PyBuffer_Release(&view);
@@ -945,7 +878,7 @@ static PyObject *ncobatch_close(PyObject *op, PyObject *unused)
     stash_status status = ncobatch_close_locked(self);
     stashpy_lock_release(&self->lock);
     if (status < 0)
-        return raise_for_path(status, self->path);
+        return stashpy_raise_fspath(status, self->path);
     Py_RETURN_NONE;
 }
 
@@ -957,9 +890,9 @@ static PyObject *ncobatch_closed(PyObject *op, void *unused)
 
 static PyMethodDef ncobatch_methods[] = {
     {"add", (PyCFunction)(void (*)(void))ncobatch_add, METH_VARARGS | METH_KEYWORDS,
-     "add(metadata, array): appends one object, committed when add returns."},
+     "add($self, /, metadata, array)\n--\n\nAppends one object, committed when add returns."},
     {"close", ncobatch_close, METH_NOARGS,
-     "close(): writes the index and releases the file's lock; twice is fine."},
+     "close($self, /)\n--\n\nWrites the index and releases the file's lock; twice is fine."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -10,20 +10,6 @@
  */
 #include "stashpy.h"
 
-#include <stdlib.h>
-
-/* The exception for a failed call about the file at path (a bytes path). */
-static PyObject *raise_for_path(stash_status status, PyObject *path)
-{
-    PyObject *name = PyUnicode_DecodeFSDefaultAndSize(PyBytes_AS_STRING(path),
-                                                      PyBytes_GET_SIZE(path));
-    if (!name)
-        return NULL;
-    stashpy_raise_path(status, name);
-    Py_DECREF(name);
-    return NULL;
-}
-
 static PyObject *npy_save(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"path", "array", "durable", NULL};
@@ -45,33 +31,8 @@ static PyObject *npy_save(PyObject *module, PyObject *args, PyObject *kwargs)
                             durable ? STASH_NPY_DURABLE : 0);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
-    PyObject *result = status < 0 ? raise_for_path(status, path) : Py_NewRef(Py_None);
+    PyObject *result = status < 0 ? stashpy_raise_fspath(status, path) : Py_NewRef(Py_None);
     Py_DECREF(path);
-    return result;
-}
-
-static void free_data(void *data)
-{
-    free(data);
-}
-
-/* A writable ndarray over malloc'd data, which it frees when it goes. */
-static PyObject *owned_array(void *data, const stash_array_desc *desc)
-{
-    PyObject *numpy = stashpy_numpy();
-    if (!numpy) {
-        free(data);
-        return NULL;
-    }
-    PyObject *region = stashpy_region_new(data, free_data);
-    if (!region)
-        return NULL;
-    PyObject *view = stashpy_view_new(region, data, desc, true);
-    Py_DECREF(region);
-    if (!view)
-        return NULL;
-    PyObject *result = PyObject_CallMethod(numpy, "asarray", "O", view);
-    Py_DECREF(view);
     return result;
 }
 
@@ -89,7 +50,8 @@ static PyObject *npy_load(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_BEGIN_ALLOW_THREADS
     status = stash_npy_load(PyBytes_AS_STRING(path), &desc, &data);
     Py_END_ALLOW_THREADS
-    PyObject *result = status < 0 ? raise_for_path(status, path) : owned_array(data, &desc);
+    PyObject *result = status < 0 ? stashpy_raise_fspath(status, path)
+                                  : stashpy_owned_array(data, &desc);
     Py_DECREF(path);
     return result;
 }
@@ -114,7 +76,7 @@ static PyObject *npy_map(PyObject *module, PyObject *args, PyObject *kwargs)
     status = stash_npy_map_open(PyBytes_AS_STRING(path), &map);
     Py_END_ALLOW_THREADS
     if (status < 0) {
-        raise_for_path(status, path);
+        stashpy_raise_fspath(status, path);
         Py_DECREF(path);
         return NULL;
     }
@@ -125,7 +87,7 @@ static PyObject *npy_map(PyObject *module, PyObject *args, PyObject *kwargs)
     if (!region)
         return NULL;
     PyObject *array = stashpy_array_view(region, stash_npy_map_data(map),
-                                         &stash_npy_map_header(map)->desc);
+                                         &stash_npy_map_header(map)->desc, false);
     Py_DECREF(region);
     return array;
 }
@@ -178,7 +140,7 @@ static PyObject *npy_info(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_BEGIN_ALLOW_THREADS
     status = read_header(PyBytes_AS_STRING(path), &h);
     Py_END_ALLOW_THREADS
-    PyObject *result = status < 0 ? raise_for_path(status, path) : header_tuple(&h);
+    PyObject *result = status < 0 ? stashpy_raise_fspath(status, path) : header_tuple(&h);
     Py_DECREF(path);
     return result;
 }

@@ -14,6 +14,7 @@
  */
 #include "stashpy.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -29,7 +30,7 @@ typedef struct {
     void *data;
     Py_ssize_t len, itemsize;
     int ndim;
-    bool writable, c_order;
+    bool writable, c_order, f_order;
     char format[8];
     Py_ssize_t *shape;   /* ndim entries, then ndim strides */
 } View;
@@ -90,13 +91,19 @@ static int view_getbuffer(PyObject *self, Py_buffer *buffer, int flags)
         PyErr_SetString(PyExc_BufferError, "stash: this view is Fortran-ordered; ask for strides");
         return -1;
     }
+    /* A consumer that asks for one order relies on it and reads no strides. */
+    if (((flags & PyBUF_C_CONTIGUOUS) == PyBUF_C_CONTIGUOUS && !view->c_order) ||
+        ((flags & PyBUF_F_CONTIGUOUS) == PyBUF_F_CONTIGUOUS && !view->f_order)) {
+        PyErr_SetString(PyExc_BufferError, "stash: this view is not in the order asked for");
+        return -1;
+    }
     buffer->buf = view->data;
     buffer->obj = Py_NewRef(self);
     buffer->len = view->len;
     buffer->readonly = !view->writable;
     /* Without shapes a consumer sees the bytes (contiguous in either order). */
     buffer->itemsize = with_shape ? view->itemsize : 1;
-    buffer->format = (flags & PyBUF_FORMAT) ? view->format : NULL;
+    buffer->format = !(flags & PyBUF_FORMAT) ? NULL : with_shape ? view->format : "B";
     buffer->ndim = with_shape ? view->ndim : 1;
     buffer->shape = with_shape ? view->shape : NULL;
     buffer->strides = with_strides ? view->shape + view->ndim : NULL;
@@ -163,7 +170,9 @@ PyObject *stashpy_view_new(PyObject *region, const void *data, const stash_array
     view->itemsize = (Py_ssize_t)stash_dtype_size(desc->dtype);
     view->ndim = (int)desc->ndim;
     view->writable = writable;
-    view->c_order = desc->order == STASH_ORDER_C || desc->ndim <= 1;
+    bool both = stash_array_layout_is_trivial(desc); /* one long dimension at most */
+    view->c_order = desc->order == STASH_ORDER_C || both;
+    view->f_order = desc->order == STASH_ORDER_F || both;
     snprintf(view->format, sizeof view->format, "%s", stashpy_format(desc));
     for (unsigned i = 0; i < desc->ndim; i++)
         view->shape[i] = (Py_ssize_t)desc->shape[i];
@@ -180,12 +189,13 @@ PyObject *stashpy_numpy(void)
     return numpy_module;
 }
 
-PyObject *stashpy_array_view(PyObject *region, const void *data, const stash_array_desc *desc)
+PyObject *stashpy_array_view(PyObject *region, const void *data, const stash_array_desc *desc,
+                             bool writable)
 {
     PyObject *numpy = stashpy_numpy();
     if (!numpy)
         return NULL;
-    PyObject *view = stashpy_view_new(region, data, desc, false);
+    PyObject *view = stashpy_view_new(region, data, desc, writable);
     if (!view)
         return NULL;
     PyObject *array = PyObject_CallMethod(numpy, "asarray", "O", view);
@@ -193,18 +203,33 @@ PyObject *stashpy_array_view(PyObject *region, const void *data, const stash_arr
     return array;
 }
 
-PyObject *stashpy_bytes_view(PyObject *region, const void *data, size_t len)
+PyObject *stashpy_bytes_view(PyObject *region, const void *data, size_t len, bool writable)
 {
     stash_array_desc desc;
     uint64_t shape[1] = {len};
     if (stashpy_check(stash_array_desc_init(&desc, STASH_DTYPE_UINT8, 1, shape)))
         return NULL;
-    PyObject *view = stashpy_view_new(region, data, &desc, false);
+    PyObject *view = stashpy_view_new(region, data, &desc, writable);
     if (!view)
         return NULL;
     PyObject *memory = PyMemoryView_FromObject(view);
     Py_DECREF(view);
     return memory;
+}
+
+void stashpy_release_malloced(void *data)
+{
+    free(data);
+}
+
+PyObject *stashpy_owned_array(void *data, const stash_array_desc *desc)
+{
+    PyObject *region = stashpy_region_new(data, stashpy_release_malloced); /* frees on failure */
+    if (!region)
+        return NULL;
+    PyObject *array = stashpy_array_view(region, data, desc, true);
+    Py_DECREF(region);
+    return array;
 }
 
 int stashpy_add_region(PyObject *module)

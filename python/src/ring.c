@@ -139,6 +139,26 @@ static int64_t monotonic_ns(void)
     return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
+/* Waits run in slices against a monotonic deadline (-1: none), Ctrl-C checked between. */
+static int64_t deadline_ns(int64_t timeout_ns)
+{
+    return timeout_ns < 0 ? -1 : monotonic_ns() + timeout_ns;
+}
+
+static int64_t wait_slice_ns(int64_t deadline)
+{
+    int64_t slice = (int64_t)STASHPY_WAIT_SLICE_MS * 1000000;
+    if (deadline < 0)
+        return slice;
+    int64_t left = deadline - monotonic_ns();
+    return left < 0 ? 0 : left < slice ? left : slice;
+}
+
+static bool deadline_passed(int64_t deadline)
+{
+    return deadline >= 0 && monotonic_ns() >= deadline;
+}
+
 /* ---- Arguments ------------------------------------------------------------- */
 
 /* A sample number: an int (or anything with __index__) from 0 to 2**64 - 1. */
@@ -329,17 +349,13 @@ static stash_status attach_in_slices(const char *path, unsigned flags, int64_t t
         Py_END_ALLOW_THREADS
         return status;
     }
-    int64_t deadline = timeout_ns < 0 ? -1 : monotonic_ns() + timeout_ns;
+    int64_t deadline = deadline_ns(timeout_ns);
     for (;;) {
-        int64_t slice = (int64_t)STASHPY_WAIT_SLICE_MS * 1000000;
-        if (deadline >= 0) {
-            int64_t left = deadline - monotonic_ns();
-            slice = left < 0 ? 0 : left < slice ? left : slice;
-        }
+        int64_t slice = wait_slice_ns(deadline);
         Py_BEGIN_ALLOW_THREADS
         status = stash_ring_attach_wait(path, flags, slice, ring);
         Py_END_ALLOW_THREADS
-        if (status != STASH_E_TIMEOUT || (deadline >= 0 && monotonic_ns() >= deadline))
+        if (status != STASH_E_TIMEOUT || deadline_passed(deadline))
             return status;
         if (PyErr_CheckSignals() < 0)
             return STASH_E_CLOSED; /* any failure: the exception is set */
@@ -524,10 +540,34 @@ static int make_frames(RingObject *self, uint64_t first, const void *at)
     uint64_t shape[2] = {2 * self->capacity, self->channels};
     if (stashpy_check(stash_array_desc_init(&desc, self->element, 2, shape)))
         return -1;
-    self->frames = stashpy_array_view(self->region, data, &desc);
-    if (!self->frames)
+    PyObject *frames = stashpy_array_view(self->region, data, &desc, false);
+    if (!frames)
         return -1;
+    if (!self->ring) { /* making it ran Python code, which closed the ring: keep nothing */
+        Py_DECREF(frames);
+        closed_error(self);
+        return -1;
+    }
+    self->frames = frames;
     self->data = data;
+    return 0;
+}
+
+/* The (start, end) of window() and read(), on an open ring; -1 with the error raised. */
+static int range_args(RingObject *self, const char *call, PyObject *const *args,
+                      Py_ssize_t nargs, uint64_t *first, uint64_t *end)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "%s() takes 2 arguments (start, end), not %zd", call,
+                     nargs);
+        return -1;
+    }
+    if (sample_arg(args[0], first) < 0 || sample_arg(args[1], end) < 0)
+        return -1;
+    if (!self->ring) {
+        closed_error(self);
+        return -1;
+    }
     return 0;
 }
 
@@ -535,14 +575,8 @@ static PyObject *ring_window(PyObject *op, PyObject *const *args, Py_ssize_t nar
 {
     RingObject *self = (RingObject *)op;
     uint64_t first, end;
-    if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "window() takes 2 arguments (start, end), not %zd", nargs);
+    if (range_args(self, "window", args, nargs, &first, &end) < 0)
         return NULL;
-    }
-    if (sample_arg(args[0], &first) < 0 || sample_arg(args[1], &end) < 0)
-        return NULL;
-    if (!self->ring)
-        return closed_error(self);
     const void *at;
     stash_status status = stash_ring_view(self->ring, first, end, &at);
     if (status < 0)
@@ -587,14 +621,8 @@ static PyObject *ring_read(PyObject *op, PyObject *const *args, Py_ssize_t nargs
 {
     RingObject *self = (RingObject *)op;
     uint64_t first, end;
-    if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "read() takes 2 arguments (start, end), not %zd", nargs);
+    if (range_args(self, "read", args, nargs, &first, &end) < 0)
         return NULL;
-    }
-    if (sample_arg(args[0], &first) < 0 || sample_arg(args[1], &end) < 0)
-        return NULL;
-    if (!self->ring)
-        return closed_error(self);
     /* Before allocating: a window longer than the ring is refused, not allocated. */
     stash_status status = availability_status(stash_ring_check(self->ring, first, end));
     if (status < 0)
@@ -610,6 +638,11 @@ static PyObject *ring_read(PyObject *op, PyObject *const *args, Py_ssize_t nargs
     if (PyObject_GetBuffer(out, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
         Py_DECREF(out);
         return NULL;
+    }
+    if (!self->ring) { /* allocating ran Python code (a collection's finalizers): closed */
+        PyBuffer_Release(&view);
+        Py_DECREF(out);
+        return closed_error(self);
     }
     if (view.len >= STASHPY_GIL_FREE_BYTES) {
         stash_ring *ring = self->ring;
@@ -648,18 +681,14 @@ static PyObject *ring_wait(PyObject *op, PyObject *args, PyObject *kwargs)
     if (written >= end)
         return PyLong_FromUnsignedLongLong(written);
     PyObject *region = call_begin(self); /* a close() meanwhile waits for us */
-    int64_t deadline = timeout_ns < 0 ? -1 : monotonic_ns() + timeout_ns;
+    int64_t deadline = deadline_ns(timeout_ns);
     stash_status status;
     for (;;) {
-        int64_t slice = (int64_t)STASHPY_WAIT_SLICE_MS * 1000000;
-        if (deadline >= 0) {
-            int64_t left = deadline - monotonic_ns();
-            slice = left < 0 ? 0 : left < slice ? left : slice;
-        }
+        int64_t slice = wait_slice_ns(deadline);
         Py_BEGIN_ALLOW_THREADS
         status = stash_ring_wait(ring, end, slice, 0);
         Py_END_ALLOW_THREADS
-        if (status != STASH_E_TIMEOUT || (deadline >= 0 && monotonic_ns() >= deadline))
+        if (status != STASH_E_TIMEOUT || deadline_passed(deadline))
             break;
         if (PyErr_CheckSignals() < 0) {
             call_end(region);
@@ -774,18 +803,21 @@ static PyMethodDef ring_methods[] = {
      "attach(name, timeout=None, *, writer=False)\n--\n\nAttaches to the ring name as a reader "
      "(or its writer); timeout None tries once, else waits that many seconds for it to appear."},
     {"remove", ring_remove, METH_O | METH_CLASS,
-     "remove(name)\n--\n\nUnlinks the ring's name; attached handles keep working."},
+     "remove($type, name, /)\n--\n\nUnlinks the ring's name; attached handles keep working."},
     {"put", ring_put, METH_O,
-     "put(array)\n--\n\nWrites samples: shape (n, channels), or (n,) for one channel, of the "
+     "put($self, array, /)\n--\n\n"
+     "Writes samples: shape (n, channels), or (n,) for one channel, of the "
      "ring's dtype."},
     {"window", (PyCFunction)(void (*)(void))ring_window, METH_FASTCALL,
-     "window(start, end)\n--\n\nSamples [start, end) as a read-only ndarray view (zero copy); "
+     "window($self, start, end, /)\n--\n\n"
+     "Samples [start, end) as a read-only ndarray view (zero copy); "
      "check validate(start) after using it."},
     {"validate", ring_validate, METH_O,
-     "validate(start)\n--\n\nTrue if no sample at or after start has been overwritten since "
+     "validate($self, start, /)\n--\n\n"
+     "True if no sample at or after start has been overwritten since "
      "it was viewed."},
     {"read", (PyCFunction)(void (*)(void))ring_read, METH_FASTCALL,
-     "read(start, end)\n--\n\nA validated copy of samples [start, end)."},
+     "read($self, start, end, /)\n--\n\nA validated copy of samples [start, end)."},
     {"wait", (PyCFunction)(void (*)(void))ring_wait, METH_VARARGS | METH_KEYWORDS,
      "wait(end, timeout=None)\n--\n\nWaits until samples before end are written (None: no "
      "limit); returns the count written."},

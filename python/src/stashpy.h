@@ -60,6 +60,9 @@ PyObject *stashpy_raise_context(stash_status status, const char *format, ...);
 /** The same for a call about a file: OSError subclasses get .filename. */
 PyObject *stashpy_raise_path(stash_status status, PyObject *path);
 
+/** stashpy_raise_path for a path as PyUnicode_FSConverter gives it (bytes). */
+PyObject *stashpy_raise_fspath(stash_status status, PyObject *fspath);
+
 /** -1 with the exception raised if status failed, else 0: `if (stashpy_check(st)) return NULL;` */
 static inline int stashpy_check(stash_status status)
 {
@@ -67,6 +70,29 @@ static inline int stashpy_check(stash_status status)
         return 0;
     stashpy_raise(status);
     return -1;
+}
+
+/**
+ * A non-negative size or offset from Python: negative is stash.InvalidArgument
+ * and past the largest file offset (2**63 - 1) stash.OutOfRange, as the C
+ * calls say; a non-integer is a TypeError. Inline: hot paths parse with it.
+ */
+static inline int stashpy_unsigned_arg(PyObject *obj, const char *what, uint64_t *out)
+{
+    int overflow;
+    long long value = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (value == -1 && !overflow && PyErr_Occurred())
+        return -1;
+    if (overflow > 0) {
+        stashpy_raise_context(STASH_E_RANGE, "%s past 2**63 - 1", what);
+        return -1;
+    }
+    if (overflow < 0 || value < 0) {
+        stashpy_raise_context(STASH_E_INVALID, "negative %s", what);
+        return -1;
+    }
+    *out = (uint64_t)value;
+    return 0;
 }
 
 /** The exception class for a status (borrowed), for tests and isinstance. */
@@ -103,11 +129,21 @@ Py_ssize_t stashpy_region_exports(PyObject *region);
 PyObject *stashpy_view_new(PyObject *region, const void *data, const stash_array_desc *desc,
                            bool writable);
 
-/** A read-only NumPy array over data (numpy.asarray of a View), zero copy. */
-PyObject *stashpy_array_view(PyObject *region, const void *data, const stash_array_desc *desc);
+/** A NumPy array over data (numpy.asarray of a View), zero copy. */
+PyObject *stashpy_array_view(PyObject *region, const void *data, const stash_array_desc *desc,
+                             bool writable);
 
-/** A read-only memoryview of len bytes at data, zero copy. */
-PyObject *stashpy_bytes_view(PyObject *region, const void *data, size_t len);
+/** A memoryview of len bytes at data, zero copy. */
+PyObject *stashpy_bytes_view(PyObject *region, const void *data, size_t len, bool writable);
+
+/** The release of a Region that owns malloc'd memory: free(). */
+void stashpy_release_malloced(void *data);
+
+/**
+ * A writable NumPy array over malloc'd data (what a C call returned for the
+ * caller to free), which frees it when it goes; data is freed on failure too.
+ */
+PyObject *stashpy_owned_array(void *data, const stash_array_desc *desc);
 
 /** numpy, imported on first use (borrowed; NULL with ImportError raised if absent). */
 PyObject *stashpy_numpy(void);
@@ -187,6 +223,21 @@ void stashpy_lock_release(stashpy_lock *lock);
 
 /** Copies and I/O of this many bytes or more run without the GIL. */
 #define STASHPY_GIL_FREE_BYTES (64 * 1024)
+
+/**
+ * Runs statement without the GIL when big is true (a wait, I/O, or a copy or
+ * hash of STASHPY_GIL_FREE_BYTES or more), else with it: letting the GIL go
+ * costs more than a short call. statement must not touch Python objects.
+ */
+#define STASHPY_RELEASE_GIL_IF(big, statement)                                              \
+    do {                                                                                     \
+        if (big) {                                                                           \
+            Py_BEGIN_ALLOW_THREADS statement;                                                \
+            Py_END_ALLOW_THREADS                                                             \
+        } else {                                                                             \
+            statement;                                                                       \
+        }                                                                                    \
+    } while (0)
 
 /**
  * Waits run in slices of at most this long, with PyErr_CheckSignals()

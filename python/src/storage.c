@@ -20,17 +20,6 @@
 
 #include <string.h>
 
-/* Runs statement without the GIL when it moves STASHPY_GIL_FREE_BYTES or more. */
-#define RUN_RELEASING_GIL_IF(big, statement)                                                 \
-    do {                                                                                     \
-        if (big) {                                                                           \
-            Py_BEGIN_ALLOW_THREADS statement;                                                \
-            Py_END_ALLOW_THREADS                                                             \
-        } else {                                                                             \
-            statement;                                                                       \
-        }                                                                                    \
-    } while (0)
-
 /* The longest fopen-like mode kept for repr, with its NUL. */
 #define MODE_MAX 8
 
@@ -145,6 +134,7 @@ static PyObject *pool_repr(PyObject *op)
 
 static PyMethodDef pool_methods[] = {
     {"close", pool_close, METH_NOARGS,
+     "close($self, /)\n--\n\n"
      "Drops the pool; its temp storages keep working, and its directory goes with the last."},
     {"__enter__", pool_enter, METH_NOARGS, NULL},
     {"__exit__", pool_exit, METH_VARARGS, NULL},
@@ -339,7 +329,7 @@ static PyObject *storage_write(PyObject *op, PyObject *data)
         return NULL;
     }
     stash_status status;
-    RUN_RELEASING_GIL_IF(buffer.len >= STASHPY_GIL_FREE_BYTES,
+    STASHPY_RELEASE_GIL_IF(buffer.len >= STASHPY_GIL_FREE_BYTES,
                          status = stash_storage_write(self->st, buffer.buf, (size_t)buffer.len));
     storage_leave(self);
     Py_ssize_t written = buffer.len;
@@ -361,7 +351,7 @@ static PyObject *storage_readinto(PyObject *op, PyObject *into)
     }
     stash_status status;
     size_t got = 0;
-    RUN_RELEASING_GIL_IF(
+    STASHPY_RELEASE_GIL_IF(
         buffer.len >= STASHPY_GIL_FREE_BYTES,
         status = stash_storage_readinto(self->st, buffer.buf, (size_t)buffer.len, &got));
     storage_leave(self);
@@ -394,7 +384,7 @@ static stash_status read_from(Storage *self, uint64_t offset, Py_ssize_t max, Py
     size_t got = 0;
     stash_status status = stash_storage_seek_read(self->st, (int64_t)offset, STASH_SEEK_SET, NULL);
     if (status >= 0)
-        RUN_RELEASING_GIL_IF(left >= STASHPY_GIL_FREE_BYTES,
+        STASHPY_RELEASE_GIL_IF(left >= STASHPY_GIL_FREE_BYTES,
                              status = stash_storage_readinto(self->st, PyBytes_AS_STRING(bytes),
                                                              (size_t)left, &got));
     if (status < 0) {
@@ -558,7 +548,8 @@ static PyObject *storage_repr(PyObject *op)
 }
 
 static PyMethodDef storage_methods[] = {
-    {"memory", storage_memory, METH_NOARGS | METH_CLASS, "An empty storage in memory."},
+    {"memory", storage_memory, METH_NOARGS | METH_CLASS, "memory($type, /)\n--\n\n"
+     "An empty storage in memory."},
     {"file", (PyCFunction)(void (*)(void))storage_file, METH_VARARGS | METH_KEYWORDS | METH_CLASS,
      "file(path, mode='r')\n--\n\nA storage over a named file; mode as fopen's (r, r+, w, w+, "
      "a, a+, x, x+, with b or t ignored). 'r' refuses writes, 'w' and 'a' refuse reads."},
@@ -575,18 +566,22 @@ static PyMethodDef storage_methods[] = {
      "readinto(buf, /)\n--\n\nReads up to len(buf) bytes from the read pointer into a "
      "writable bytes-like object; returns how many (0 at the end)."},
     {"read_all", storage_read_all, METH_NOARGS,
-     "The whole content as bytes; the read pointer moves to the end."},
+     "read_all($self, /)\n--\n\nThe whole content as bytes; the read pointer moves to the end."},
     {"seek_read", (PyCFunction)(void (*)(void))storage_seek_read, METH_VARARGS | METH_KEYWORDS,
      "seek_read(offset, whence=0)\n--\n\nMoves the read pointer (os.SEEK_SET, SEEK_CUR, "
      "SEEK_END), clamped into [0, length]; returns it."},
     {"seek_write", (PyCFunction)(void (*)(void))storage_seek_write, METH_VARARGS | METH_KEYWORDS,
      "seek_write(offset, whence=0)\n--\n\nMoves the write pointer, clamped into [0, length]; "
      "returns it."},
-    {"tell_read", storage_tell_read, METH_NOARGS, "The read pointer."},
-    {"tell_write", storage_tell_write, METH_NOARGS, "The write pointer."},
-    {"eof", storage_eof, METH_NOARGS, "True if the read pointer is at the end."},
-    {"flush", storage_flush, METH_NOARGS, "Hands buffered writes to the system (no fsync)."},
+    {"tell_read", storage_tell_read, METH_NOARGS, "tell_read($self, /)\n--\n\nThe read pointer."},
+    {"tell_write", storage_tell_write, METH_NOARGS, "tell_write($self, /)\n--\n\n"
+     "The write pointer."},
+    {"eof", storage_eof, METH_NOARGS, "eof($self, /)\n--\n\n"
+     "True if the read pointer is at the end."},
+    {"flush", storage_flush, METH_NOARGS, "flush($self, /)\n--\n\n"
+     "Hands buffered writes to the system (no fsync)."},
     {"close", storage_close, METH_NOARGS,
+     "close($self, /)\n--\n\n"
      "Flushes and releases the storage (a temp file is removed); again is a no-op."},
     {"__enter__", storage_context_enter, METH_NOARGS, NULL},
     {"__exit__", storage_context_exit, METH_VARARGS, NULL},

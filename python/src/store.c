@@ -115,11 +115,8 @@ static PyObject *store_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                                      &max_bytes_obj, &read_only, &durable, &exclusive, &copy))
         return NULL;
     stash_store_options options = {0};
-    if (max_bytes_obj) {
-        options.max_bytes = PyLong_AsUnsignedLongLong(max_bytes_obj);
-        if (PyErr_Occurred())
-            return NULL;
-    }
+    if (max_bytes_obj && stashpy_unsigned_arg(max_bytes_obj, "max_bytes", &options.max_bytes) < 0)
+        return NULL;
     options.flags = (read_only ? STASH_STORE_READ_ONLY : 0) | (durable ? STASH_STORE_DURABLE : 0) |
                     (exclusive ? STASH_STORE_EXCLUSIVE : 0) | (copy ? STASH_STORE_COPY : 0);
     if (!PyUnicode_FSConverter(uri, &path))
@@ -208,13 +205,8 @@ static PyObject *store_subscript(PyObject *obj, PyObject *key)
         return NULL;
     stash_value *value = NULL;
     stash_status status;
-    if (!stash_store_is_active(store)) {
-        status = stash_store_get(store, text, &value);
-    } else {
-        Py_BEGIN_ALLOW_THREADS
-        status = stash_store_get(store, text, &value);
-        Py_END_ALLOW_THREADS
-    }
+    STASHPY_RELEASE_GIL_IF(stash_store_is_active(store),
+                           status = stash_store_get(store, text, &value));
     store_leave(self);
     if (status < 0)
         return key_error(status, key, text);
@@ -232,13 +224,8 @@ static int store_put(Store *self, PyObject *key, const char *text, PyObject *val
     stash_status status = STASH_E_CLOSED;
     stash_store *store = store_enter(self);
     if (store) {
-        if (!stash_store_is_active(store)) {
-            status = stash_store_put(store, text, tree);
-        } else {
-            Py_BEGIN_ALLOW_THREADS
-            status = stash_store_put(store, text, tree);
-            Py_END_ALLOW_THREADS
-        }
+        STASHPY_RELEASE_GIL_IF(stash_store_is_active(store),
+                           status = stash_store_put(store, text, tree));
         store_leave(self);
     }
     stash_value_free(&tree);
@@ -254,13 +241,8 @@ static int store_delete(Store *self, PyObject *key, const char *text)
     if (!store)
         return -1;
     stash_status status;
-    if (!stash_store_is_active(store)) {
-        status = stash_store_delete(store, text);
-    } else {
-        Py_BEGIN_ALLOW_THREADS
-        status = stash_store_delete(store, text);
-        Py_END_ALLOW_THREADS
-    }
+    STASHPY_RELEASE_GIL_IF(stash_store_is_active(store),
+                           status = stash_store_delete(store, text));
     store_leave(self);
     return status < 0 ? (key_error(status, key, text), -1) : 0;
 }
@@ -288,13 +270,8 @@ static int store_contains(PyObject *obj, PyObject *key)
     if (!store)
         return -1;
     stash_status status;
-    if (!stash_store_is_active(store)) {
-        status = stash_store_has(store, text);
-    } else {
-        Py_BEGIN_ALLOW_THREADS
-        status = stash_store_has(store, text);
-        Py_END_ALLOW_THREADS
-    }
+    STASHPY_RELEASE_GIL_IF(stash_store_is_active(store),
+                           status = stash_store_has(store, text));
     store_leave(self);
     if (status == STASH_OK)
         return 1;
@@ -394,12 +371,10 @@ static PyObject *store_iter(PyObject *obj)
 static PyObject *store_gc(PyObject *obj, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"max_bytes", NULL};
-    unsigned long long max_bytes;
+    uint64_t max_bytes;
     PyObject *limit;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:gc", keywords, &limit))
-        return NULL;
-    max_bytes = PyLong_AsUnsignedLongLong(limit);
-    if (PyErr_Occurred())
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:gc", keywords, &limit) ||
+        stashpy_unsigned_arg(limit, "max_bytes", &max_bytes) < 0)
         return NULL;
     Store *self = (Store *)obj;
     stash_store *store = store_enter(self);
@@ -523,13 +498,8 @@ static PyObject *content_key(PyObject *module, PyObject *args, PyObject *kwargs)
         goto done;
     stash_key key;
     stash_status status;
-    if (borrowed_bytes(&borrowed) >= STASHPY_GIL_FREE_BYTES) {
-        Py_BEGIN_ALLOW_THREADS
-        status = stash_hash_inputs(inputs, meta_tree, &key);
-        Py_END_ALLOW_THREADS
-    } else {
-        status = stash_hash_inputs(inputs, meta_tree, &key);
-    }
+    STASHPY_RELEASE_GIL_IF(borrowed_bytes(&borrowed) >= STASHPY_GIL_FREE_BYTES,
+                           status = stash_hash_inputs(inputs, meta_tree, &key));
     if (!stashpy_check(status))
         result = PyUnicode_FromStringAndSize(key.text, STASH_KEY_CHARS);
 done:
@@ -773,8 +743,8 @@ typedef struct {
 } memo_call;
 
 /*
- * stash_store_memoise's compute: calls the function with the GIL and
- * without the handle's lock, and converts what it returned.
+ * stash_store_memoise's compute: calls the function and converts what it
+ * returned with the GIL and without the handle's lock.
  */
 static stash_status compute(void *ctx, const stash_value *inputs, const stash_value *meta,
                             stash_value **out)
@@ -786,8 +756,7 @@ static stash_status compute(void *ctx, const stash_value *inputs, const stash_va
     call->store->busy++;
     stashpy_lock_release(&call->store->lock);
     call->result = PyObject_Vectorcall(call->memo->func, call->args, call->nargsf, call->kwnames);
-    stashpy_lock_acquire(&call->store->lock);
-    call->store->busy--;
+    /* Converting runs Python code (a collection's finalizers may call the store): unlocked. */
     if (!call->result) {
         call->raised = true;
     } else if (stashpy_value_from_object(call->result, out, &call->borrowed) < 0) {
@@ -799,6 +768,8 @@ static stash_status compute(void *ctx, const stash_value *inputs, const stash_va
             Py_XDECREF(what);
         }
     }
+    stashpy_lock_acquire(&call->store->lock);
+    call->store->busy--;
     if (call->thread)
         call->thread = PyEval_SaveThread();
     return call->raised ? STASH_E_INVALID : STASH_OK;

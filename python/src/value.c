@@ -141,12 +141,13 @@ static int from_array(PyObject *obj, stash_value **out, stashpy_borrowed *borrow
     stash_array_desc desc;
     PyObject *contiguous = NULL;
     if (stashpy_buffer_get(obj, &view, &desc, 0) < 0) {
-        PyObject *numpy;
-        if (!PyErr_ExceptionMatches(PyExc_BufferError) || !(numpy = stashpy_numpy()))
+        if (!PyErr_ExceptionMatches(PyExc_BufferError))
             return fail_at(frame, "stash cannot hold this %s", Py_TYPE(obj)->tp_name);
-        /* Strided (a slice of an array): a contiguous copy, then the same path. */
+        /* Strided (a slice of an array): a contiguous copy, then the same path. The
+         * BufferError goes first: importing numpy with an exception set fails. */
         PyErr_Clear();
-        contiguous = PyObject_CallMethod(numpy, "ascontiguousarray", "O", obj);
+        PyObject *numpy = stashpy_numpy();
+        contiguous = numpy ? PyObject_CallMethod(numpy, "ascontiguousarray", "O", obj) : NULL;
         if (!contiguous || stashpy_buffer_get(contiguous, &view, &desc, 0) < 0) {
             Py_XDECREF(contiguous);
             return fail_at(frame, "stash cannot hold this %s", Py_TYPE(obj)->tp_name);
@@ -213,11 +214,15 @@ static int from_sequence(PyObject *obj, bool tuple, stash_value **out,
                                 : stash_value_new_list(&container);
     if (status < 0)
         return fail_status(frame, status);
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
-    for (Py_ssize_t i = 0; i < n; i++) {
+    /* Converting an item may run Python code (NumPy, a collection's finalizers) that
+     * changes a list: its size is read again each time and the item held meanwhile. */
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(obj); i++) {
         path_frame here = {frame, NULL, i};
         stash_value *item = NULL;
-        if (from_object(PySequence_Fast_GET_ITEM(obj, i), &item, borrowed, &here) < 0)
+        PyObject *item_obj = Py_NewRef(PySequence_Fast_GET_ITEM(obj, i));
+        int converted = from_object(item_obj, &item, borrowed, &here);
+        Py_DECREF(item_obj);
+        if (converted < 0)
             goto fail;
         status = stash_value_append(container, item);
         if (status < 0) {
@@ -233,6 +238,30 @@ fail:
     return -1;
 }
 
+/* dict[key] = the tree of item_obj, key checked as the store's keys are. */
+static int dict_item(stash_value *dict, PyObject *key, PyObject *item_obj,
+                     stashpy_borrowed *borrowed, const path_frame *frame)
+{
+    path_frame here = {frame, key, 0};
+    if (!PyUnicode_Check(key))
+        return fail_at(frame, "dict keys must be str, not %s", Py_TYPE(key)->tp_name);
+    Py_ssize_t key_len;
+    const char *key_text = PyUnicode_AsUTF8AndSize(key, &key_len);
+    if (!key_text)
+        return fail_at(frame, "a dict key that is not valid Unicode");
+    if (strlen(key_text) != (size_t)key_len)
+        return fail_at(&here, "dict keys may not hold NUL characters");
+    stash_value *item = NULL;
+    if (from_object(item_obj, &item, borrowed, &here) < 0)
+        return -1;
+    stash_status status = stash_value_dict_set(dict, key_text, item);
+    if (status < 0) {
+        stash_value_free(&item);
+        return fail_status(&here, status);
+    }
+    return 0;
+}
+
 static int from_dict(PyObject *obj, stash_value **out, stashpy_borrowed *borrowed,
                      const path_frame *frame)
 {
@@ -243,30 +272,14 @@ static int from_dict(PyObject *obj, stash_value **out, stashpy_borrowed *borrowe
     Py_ssize_t position = 0;
     PyObject *key, *item_obj;
     while (PyDict_Next(obj, &position, &key, &item_obj)) {
-        path_frame here = {frame, key, 0};
-        if (!PyUnicode_Check(key)) {
-            fail_at(frame, "dict keys must be str, not %s", Py_TYPE(key)->tp_name);
+        /* Held: converting may run Python code that changes the dict (see from_sequence). */
+        Py_INCREF(key);
+        Py_INCREF(item_obj);
+        int converted = dict_item(dict, key, item_obj, borrowed, frame);
+        Py_DECREF(key);
+        Py_DECREF(item_obj);
+        if (converted < 0)
             goto fail;
-        }
-        Py_ssize_t key_len;
-        const char *key_text = PyUnicode_AsUTF8AndSize(key, &key_len);
-        if (!key_text) {
-            fail_at(frame, "a dict key that is not valid Unicode");
-            goto fail;
-        }
-        if (strlen(key_text) != (size_t)key_len) {
-            fail_at(&here, "dict keys may not hold NUL characters");
-            goto fail;
-        }
-        stash_value *item = NULL;
-        if (from_object(item_obj, &item, borrowed, &here) < 0)
-            goto fail;
-        status = stash_value_dict_set(dict, key_text, item);
-        if (status < 0) {
-            stash_value_free(&item);
-            fail_status(&here, status);
-            goto fail;
-        }
     }
     *out = dict;
     return 0;
@@ -377,7 +390,7 @@ static PyObject *array_to_object(const stash_value *v, PyObject *region)
     const void *data;
     if (stashpy_check(stash_value_get_array(v, &desc, &data)))
         return NULL;
-    PyObject *array = stashpy_array_view(region, data, desc);
+    PyObject *array = stashpy_array_view(region, data, desc, false);
     if (!array || desc->ndim != 0)
         return array;
     /* A 0-d array is a NumPy scalar: numpy.float64, numpy.complex128, ... */

@@ -2,7 +2,6 @@
 import math
 import os
 import struct
-import threading
 
 import numpy as np
 import pytest
@@ -319,7 +318,7 @@ def test_file_errors(tmp_path):
             writer.u8(1)
 
 
-def test_threads_share_a_reader():
+def test_threads_share_a_reader(run_threads):
     values = np.arange(1 << 18, dtype="<u4")  # 1 MiB: arrays move without the GIL
     reader = stash.ByteReader(values.tobytes())
     chunks = []
@@ -329,10 +328,6 @@ def test_threads_share_a_reader():
                 chunks.append(reader.array("u4", 1 << 14))
             except stash.EndOfData:
                 return
-    threads = [threading.Thread(target=take) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(*[take] * 4)
     got = np.sort(np.concatenate(chunks))
     assert np.array_equal(got, values)

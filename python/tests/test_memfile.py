@@ -1,5 +1,6 @@
 """stash.MemFile: one block of RAM, positional calls, io handles, a view, a descriptor."""
 import array
+import functools
 import gc
 import io
 import os
@@ -547,7 +548,7 @@ def test_close_closes_the_descriptor():
 # ---- Threads ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("chunk", [64, BIG // 4])
-def test_threads_write_disjoint_ranges(mf, chunk):
+def test_threads_write_disjoint_ranges(mf, chunk, run_threads):
     threads_count, rounds = 4, 16
 
     def work(k):
@@ -555,11 +556,7 @@ def test_threads_write_disjoint_ranges(mf, chunk):
             offset = (r * threads_count + k) * chunk
             mf.pwrite(offset, bytes([k + 1]) * chunk)
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(threads_count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(*(functools.partial(work, k) for k in range(threads_count)))
     assert mf.size() == threads_count * rounds * chunk
     for r in range(rounds):
         for k in range(threads_count):
@@ -598,18 +595,14 @@ def test_threads_read_whole_writes(mf):
     assert not torn
 
 
-def test_threads_with_their_own_handles(mf):
+def test_threads_with_their_own_handles(mf, run_threads):
     def work(k):
         with mf.open("r+b", buffering=0) as handle:
             handle.seek(k * 1000)
             for _ in range(100):
                 handle.write(bytes([65 + k]) * 10)
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(*(functools.partial(work, k) for k in range(4)))
     for k in range(4):
         assert mf.pread(k * 1000, 1000)[1] == bytes([65 + k]) * 1000
 

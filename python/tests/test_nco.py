@@ -1,10 +1,10 @@
 """stash.nco: nengo's file-object API both ways, NCO files mapped, hostile objects refused."""
+import functools
 import gc
 import io
 import os
 import pickle
 import struct
-import threading
 
 import numpy as np
 import pytest
@@ -351,26 +351,17 @@ def test_meta_bytes_is_the_pickle(tmp_path):
         assert pickle.loads(raw) == {"a": [1, "b"]}
 
 
-def test_threads_read_one_file_at_once(tmp_path):
+def test_threads_read_one_file_at_once(tmp_path, run_threads):
     path = tmp_path / "a.nco"
     for i in range(8):
         stash.nco.append(path, i, np.full(1000, i))
-    errors = []
     with stash.nco.open(path) as f:
         def work():
-            try:
-                for _ in range(50):
-                    for i, (meta, array) in enumerate(f):
-                        assert meta == i and (array == i).all()
-            except Exception as error:  # noqa: BLE001  (reported below)
-                errors.append(error)
+            for _ in range(50):
+                for i, (meta, array) in enumerate(f):
+                    assert meta == i and (array == i).all()
 
-        threads = [threading.Thread(target=work) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    assert not errors
+        run_threads(*[work] * 4)
 
 
 # ---- what the writers refuse -------------------------------------------------
@@ -611,18 +602,14 @@ def test_a_batch_creates_a_missing_file_and_refuses_bad_metadata(tmp_path):
         assert len(f) == 1 and f.meta(0) is None
 
 
-def test_a_batch_shared_by_threads(tmp_path):
+def test_a_batch_shared_by_threads(tmp_path, run_threads):
     path = tmp_path / "threads.nco"
     with stash.nco.batch(path) as b:
         def work(n):
             for i in range(25):
                 b.add([n, i], np.full(10, n))
 
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_threads(*(functools.partial(work, n) for n in range(4)))
     with stash.nco.open(path) as f:
         assert sorted(tuple(meta) for meta, _ in f) == [(n, i) for n in range(4)
                                                          for i in range(25)]

@@ -1,10 +1,11 @@
 """stash.npy: numpy.save's bytes, numpy.load's arrays, zero-copy maps that outlive everything."""
+import ctypes
 import errno
+import functools
 import gc
 import os
 import pathlib
 import struct
-import threading
 
 import numpy as np
 import pytest
@@ -120,6 +121,61 @@ def test_map_outlives_every_other_reference(tmp_path):
     os.unlink(path)
     gc.collect()
     np.testing.assert_array_equal(view, a[10:20, ::2])
+
+
+class _Py_buffer(ctypes.Structure):
+    _fields_ = [("buf", ctypes.c_void_p), ("obj", ctypes.py_object), ("len", ctypes.c_ssize_t),
+                ("itemsize", ctypes.c_ssize_t), ("readonly", ctypes.c_int),
+                ("ndim", ctypes.c_int), ("format", ctypes.c_char_p),
+                ("shape", ctypes.POINTER(ctypes.c_ssize_t)),
+                ("strides", ctypes.POINTER(ctypes.c_ssize_t)), ("suboffsets", ctypes.c_void_p),
+                ("internal", ctypes.c_void_p)]
+
+
+def _export(obj, flags):
+    """obj's buffer for flags as C consumers get it (PyObject_GetBuffer): (format, itemsize,
+    len, ndim), or None for a BufferError."""
+    get, release = ctypes.pythonapi.PyObject_GetBuffer, ctypes.pythonapi.PyBuffer_Release
+    get.argtypes = [ctypes.py_object, ctypes.POINTER(_Py_buffer), ctypes.c_int]
+    release.argtypes = [ctypes.POINTER(_Py_buffer)]
+    view = _Py_buffer()
+    try:
+        get(obj, ctypes.byref(view), flags)
+    except BufferError:
+        return None
+    try:
+        return view.format, view.itemsize, view.len, view.ndim
+    finally:
+        release(ctypes.byref(view))
+
+
+def _exports(obj, flags):
+    return _export(obj, flags) is not None
+
+
+def test_a_mapped_view_refuses_an_order_it_is_not_in(tmp_path):
+    # A consumer asking for C (or Fortran) contiguity reads no strides: a Fortran-ordered
+    # view must refuse it rather than hand out bytes in the other order.
+    c_contiguous, f_contiguous, any_contiguous = 0x38, 0x58, 0x98  # PyBUF_*_CONTIGUOUS
+    np.save(tmp_path / "f.npy", np.asfortranarray(np.arange(6.0).reshape(2, 3)))
+    np.save(tmp_path / "c.npy", np.arange(6.0).reshape(2, 3))
+    np.save(tmp_path / "v.npy", np.arange(6.0).reshape(6, 1))  # both orders at once
+    fortran, c, vector = (stash.npy.map(tmp_path / f"{n}.npy").base.obj for n in "fcv")
+    assert type(fortran).__name__ == "View"  # what the ndarray's memoryview exports
+    assert not _exports(fortran, c_contiguous)
+    assert _exports(fortran, f_contiguous) and _exports(fortran, any_contiguous)
+    assert _exports(c, c_contiguous) and not _exports(c, f_contiguous)
+    assert _exports(vector, c_contiguous) and _exports(vector, f_contiguous)
+
+
+def test_a_mapped_view_without_a_shape_is_bytes_in_every_field(tmp_path):
+    # Asked for a format but no shape (PyBUF_FORMAT alone), a consumer gets the bytes:
+    # the format must then say bytes too, as the itemsize of 1 does.
+    np.save(tmp_path / "a.npy", np.arange(6.0))
+    view = stash.npy.map(tmp_path / "a.npy").base.obj
+    form, itemsize, length, ndim = _export(view, 0x0004)  # PyBUF_FORMAT
+    assert (itemsize, length, ndim) == (1, 48, 1)
+    assert struct.calcsize(form.decode()) == itemsize
 
 
 def test_save_over_a_mapped_file_leaves_the_map_intact(tmp_path):
@@ -257,22 +313,12 @@ def test_a_header_that_is_not_a_dict_is_corrupt(tmp_path):
     every_reader(tmp_path / "a.npy", stash.Corrupt)
 
 
-def test_threads_save_and_load_at_once(tmp_path):
-    errors = []
-
+def test_threads_save_and_load_at_once(tmp_path, run_threads):
     def work(n):
-        try:
-            a = np.full((200, 100), n, dtype=np.int32)
-            for _ in range(20):
-                stash.npy.save(tmp_path / f"{n}.npy", a)
-                assert (stash.npy.load(tmp_path / f"{n}.npy") == n).all()
-                assert (stash.npy.map(tmp_path / f"{n}.npy") == n).all()
-        except Exception as error:  # noqa: BLE001  (reported below)
-            errors.append(error)
+        a = np.full((200, 100), n, dtype=np.int32)
+        for _ in range(20):
+            stash.npy.save(tmp_path / f"{n}.npy", a)
+            assert (stash.npy.load(tmp_path / f"{n}.npy") == n).all()
+            assert (stash.npy.map(tmp_path / f"{n}.npy") == n).all()
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_threads(*(functools.partial(work, n) for n in range(4)))

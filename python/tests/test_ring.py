@@ -13,8 +13,6 @@ import pickle
 import platform
 import signal
 import subprocess
-import sys
-import textwrap
 import threading
 import time
 import weakref
@@ -65,13 +63,6 @@ def run_tool(*args, **kwargs):
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     return subprocess.run([stash_tool(), *args], env=env, capture_output=True, timeout=HANG,
                           **kwargs)
-
-
-def python_child(code, *args, **kwargs):
-    """A child Python running code with this package importable."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
-                            env=env, **kwargs)
 
 
 # ---- every call --------------------------------------------------------------------------
@@ -272,7 +263,7 @@ def test_closing_a_writer_with_windows_alive_ends_its_claim(names):
             assert window[0, 0] == 160  # the same memory, written by the new writer
 
 
-def test_threads_share_a_writer(names):
+def test_threads_share_a_writer(names, run_threads):
     with stash.Ring.create(names(), 4, 1 << 16, dtype="float64") as ring:
         block = np.ones((1 << 12, 4))  # 128 KiB: put runs without the GIL
 
@@ -280,11 +271,7 @@ def test_threads_share_a_writer(names):
             for _ in range(20):
                 ring.put(block)
 
-        threads = [threading.Thread(target=put_many) for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(HANG)
+        run_threads(*[put_many] * 3, timeout=HANG)
         assert ring.written == 3 * 20 * (1 << 12)
         assert ring.read(ring.written - 10, ring.written).sum() == 40
 
@@ -315,6 +302,34 @@ def test_closed_rings_refuse_every_call(names):
         with pytest.raises(stash.Closed) as caught:
             call()
         assert isinstance(caught.value, ValueError)
+
+
+def test_a_close_by_a_finalizer_during_read_is_refused_not_a_crash(names, python_child):
+    # read() allocates its output (Python objects): a collection may run there and a
+    # finalizer close the ring; the copy must then see it closed, not a freed handle.
+    # The tuple free list is drained so the allocation really reaches the collector.
+    child = python_child("""
+        import gc, sys
+        import numpy as np
+        import stash
+        ring = stash.Ring.create(sys.argv[1], 4, 1 << 16, dtype="float64")
+        ring.put(np.zeros((1 << 15, 4)))
+        def close_once(phase, info):
+            if phase == "start" and not ring.closed:
+                ring.close()
+        keep = [(i, -i) for i in range(10000)]
+        gc.set_threshold(1)
+        gc.callbacks.append(close_once)
+        try:
+            ring.read(0, 1 << 14)
+            print("copied")
+        except stash.Closed:
+            print("closed")
+        gc.callbacks.clear()
+    """, names(), stdout=subprocess.PIPE)
+    out, _ = child.communicate(timeout=HANG)
+    assert child.returncode == 0
+    assert out.strip() in (b"closed", b"copied")
 
 
 def test_a_ring_is_weakly_referenceable_and_freed(names):
@@ -468,7 +483,7 @@ def test_created_by_the_program_written_by_python(names):
         assert got == frames(0, 10, 2, np.int32).tobytes()
 
 
-def test_a_python_writer_in_another_process(names):
+def test_a_python_writer_in_another_process(names, python_child):
     name = names()
     with stash.Ring.create(name, 2, 256):
         pass  # the ring stays, without a writer
@@ -505,7 +520,7 @@ def _until_waiting(pid, task, name):
     time.sleep(0.5)
 
 
-def test_ctrl_c_interrupts_a_wait_without_timeout(names):
+def test_ctrl_c_interrupts_a_wait_without_timeout(names, python_child):
     name = names()
     with stash.Ring.create(name, 1, 16):
         child = python_child("""
@@ -528,6 +543,7 @@ def test_ctrl_c_interrupts_a_wait_without_timeout(names):
         finally:
             child.kill()
             child.wait()
+            child.stdout.close()
 
 
 # ---- fork and spawn -----------------------------------------------------------------------
@@ -612,3 +628,14 @@ def test_spawn_receives_a_pickled_ring(names):
         assert not is_writer and written >= 8
         np.testing.assert_array_equal(np.array(got, np.float32), frames(0, 8, 2))
         ring.put(frames(8, 9, 2))  # still the writer
+
+
+def test_signatures_say_the_positional_only_calls_they_are(names):
+    # window, read, validate and put take no keywords: inspect and help() must not offer them.
+    import inspect
+    with stash.Ring.create(names(), 1, 8) as ring:
+        for method in (ring.window, ring.read, ring.validate, ring.put, stash.Ring.remove):
+            kinds = {p.kind for p in inspect.signature(method).parameters.values()}
+            assert kinds == {inspect.Parameter.POSITIONAL_ONLY}, method
+        with pytest.raises(TypeError):
+            ring.window(start=0, end=0)

@@ -1,5 +1,6 @@
 """stash.Store, stash.memoize and stash.content_key: the result store from Python."""
 import collections.abc
+import functools
 import gc
 import io
 import json
@@ -8,7 +9,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
-import threading
+import textwrap
 
 import numpy as np
 import pytest
@@ -164,6 +165,18 @@ def test_gc_evicts_least_recently_used(dir_store):
     assert "k0" in dir_store and "k3" in dir_store and "k1" not in dir_store
 
 
+def test_hostile_byte_budgets_are_value_errors(tmp_path):
+    # As MemFile's sizes: negative is stash.InvalidArgument, past 2**63 - 1 stash.OutOfRange.
+    for bad, error in ((-1, stash.InvalidArgument), (2**64, stash.OutOfRange)):
+        with pytest.raises(error) as caught:
+            stash.Store(f"dir:{tmp_path}/s", max_bytes=bad)
+        assert isinstance(caught.value, ValueError)
+        with stash.Store(f"dir:{tmp_path}/s") as s, pytest.raises(error):
+            s.gc(bad)
+    with pytest.raises(TypeError):
+        stash.Store(f"dir:{tmp_path}/s", max_bytes=1.5)
+
+
 def test_max_bytes_evicts_on_put(tmp_path):
     with stash.Store(f"dir:{tmp_path}/s", max_bytes=64 * 1024) as s:
         for i in range(10):
@@ -262,23 +275,29 @@ def test_hdf5_gets_copies(tmp_path):
 
 # ---- Across implementations -----------------------------------------------------------------
 
+def h5py_json(body, path, *args):
+    """What body prints (JSON), run by Debian's python3 in a process of its own with
+    h5py.File f open on path; sys.argv holds path and args. Skips without h5py."""
+    script = ("import h5py, json, sys\nwith h5py.File(sys.argv[1], 'r') as f:\n" +
+              textwrap.indent(textwrap.dedent(body), "    "))
+    ran = subprocess.run(["/usr/bin/python3", "-c", script, str(path), *args],
+                         capture_output=True, text=True)
+    if ran.returncode and "No module named 'h5py'" in ran.stderr:
+        pytest.skip("h5py is not installed")
+    assert ran.returncode == 0, ran.stderr
+    return json.loads(ran.stdout)
+
+
 def test_hdf5_file_reads_in_h5py(tmp_path):
     path = tmp_path / "s.h5"
     with stash.Store(f"hdf5:{path}") as s:
         s["run/x"] = np.arange(6, dtype=">i4").reshape(2, 3)
         s["meta"] = {"rate": 1000.0, "name": "abc"}
-    script = (
-        "import h5py, json, sys\n"
-        "with h5py.File(sys.argv[1], 'r') as f:\n"
-        "    x = f['run/x']\n"
-        "    print(json.dumps([x.dtype.str, list(x.shape), x[()].tolist(),\n"
-        "                      float(f['meta/rate'][()]), f['meta/name'][()].decode()]))\n")
-    ran = subprocess.run(["/usr/bin/python3", "-c", script, str(path)], capture_output=True,
-                         text=True)
-    if ran.returncode and "No module named 'h5py'" in ran.stderr:
-        pytest.skip("h5py is not installed")
-    assert ran.returncode == 0, ran.stderr
-    assert json.loads(ran.stdout) == [">i4", [2, 3], [[0, 1, 2], [3, 4, 5]], 1000.0, "abc"]
+    assert h5py_json("""
+        x = f['run/x']
+        print(json.dumps([x.dtype.str, list(x.shape), x[()].tolist(),
+                          float(f['meta/rate'][()]), f['meta/name'][()].decode()]))
+        """, path) == [">i4", [2, 3], [[0, 1, 2], [3, 4, 5]], 1000.0, "abc"]
 
 
 def spec_key(value):
@@ -569,6 +588,37 @@ def test_damaged_entry_is_recomputed(dir_store, tmp_path):
     assert f(1)["sum"] == 3 and f.last_hit
 
 
+def test_a_finalizer_using_the_store_while_a_result_is_refused_does_not_deadlock(
+        tmp_path, python_child):
+    # The result's conversion (and the TypeError it raises) may start a collection whose
+    # finalizers call the store: it must not run under the handle's lock. The tuple free
+    # list is drained so that the error's objects really reach the collector.
+    child = python_child("""
+        import gc, sys
+        import stash
+        s = stash.Store("dir:" + sys.argv[1])
+        armed, bad = [], {1, 2}  # a set: the store cannot hold it
+        @s.memoize
+        def f(x):
+            armed.append(1)
+            return bad
+        def finalizer(phase, info):
+            if phase == "start" and armed:
+                len(s)
+        keep = [(i, -i) for i in range(10000)]
+        gc.set_threshold(1)
+        gc.callbacks.append(finalizer)
+        try:
+            f(1)
+        except TypeError:
+            print("refused")
+        gc.callbacks.clear()
+    """, tmp_path, stdout=subprocess.PIPE, text=True)
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 0
+    assert out.strip() == "refused"
+
+
 def test_stash_memoize_opens_once_and_lazily(tmp_path):
     path = tmp_path / "lazy"
     calls = []
@@ -608,28 +658,18 @@ def test_close_inside_the_function_waits_for_the_call(tmp_path):
 
 # ---- Threads --------------------------------------------------------------------------------
 
-def test_threads_share_a_store_and_a_memoized_function(store):
+def test_threads_share_a_store_and_a_memoized_function(store, run_threads):
     @store.memoize
     def square(x):
         return np.full(100, x * x)
 
-    errors = []
-
     def work(t):
-        try:
-            for i in range(50):
-                store[f"t{t}/{i}"] = i
-                assert store[f"t{t}/{i}"] == i
-                assert square(i % 7)[0] == (i % 7) ** 2
-        except Exception as e:  # reported below, with the thread's failure
-            errors.append(e)
+        for i in range(50):
+            store[f"t{t}/{i}"] = i
+            assert store[f"t{t}/{i}"] == i
+            assert square(i % 7)[0] == (i % 7) ** 2
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_threads(*(functools.partial(work, t) for t in range(4)))
     assert len([k for k in store if k.startswith("t")]) == 200
 
 
@@ -644,18 +684,10 @@ def test_hdf5_memoized_entry_is_hashed_hdf5_in_h5py(tmp_path):
 
         f(4)
         key = stash.content_key({"x": 4}, {"function": "f", "version": 2})
-    script = (
-        "import h5py, json, sys\n"
-        "with h5py.File(sys.argv[1], 'r') as f:\n"
-        "    g = f[sys.argv[2]]\n"
-        "    print(json.dumps([sorted(g), g['data'][()].tolist(),\n"
-        "                      json.loads(g['meta'][()])]))\n")
-    ran = subprocess.run(["/usr/bin/python3", "-c", script, str(path), key],
-                         capture_output=True, text=True)
-    if ran.returncode and "No module named 'h5py'" in ran.stderr:
-        pytest.skip("h5py is not installed")
-    assert ran.returncode == 0, ran.stderr
-    members, data, meta = json.loads(ran.stdout)
+    members, data, meta = h5py_json("""
+        g = f[sys.argv[2]]
+        print(json.dumps([sorted(g), g['data'][()].tolist(), json.loads(g['meta'][()])]))
+        """, path, key)
     assert members == ["data", "input", "meta", "output"]
     assert data == [0, 1, 2, 3] and meta == {"function": "f", "version": 2}
 
