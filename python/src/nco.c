@@ -38,22 +38,10 @@ static PyObject *str_tell, *str_read, *str_readinto, *str_write;
 
 /* ---- Metadata: Python objects to pickles and back ------------------------- */
 
-static bool holds_array(const stash_value *v)
-{
-    if (stash_value_kind_of(v) == STASH_VALUE_ARRAY)
-        return true;
-    for (size_t i = 0; i < stash_value_length(v); i++) /* depth is bounded by the tree's */
-        if (holds_array(stash_value_item(v, i)))
-            return true;
-    return false;
-}
-
 /*
  * metadata as a tree (NULL for None), its arrays borrowed from their
- * objects. A tree holding an array (NumPy scalars and complex numbers are
- * 0-d arrays) is refused here, before any byte is written, with a message
- * that says what to pass instead: pickles of arrays need NumPy's
- * constructors, which the safe reader would refuse.
+ * objects. Arrays, NumPy scalars and complex numbers are pickled as NumPy
+ * pickles them, and the safe reader rebuilds them without calling NumPy.
  */
 static int meta_tree(PyObject *metadata, stash_value **tree, stashpy_borrowed *borrowed)
 {
@@ -61,15 +49,7 @@ static int meta_tree(PyObject *metadata, stash_value **tree, stashpy_borrowed *b
     *borrowed = (stashpy_borrowed){0};
     if (metadata == Py_None)
         return 0;
-    if (stashpy_value_from_object(metadata, tree, borrowed) < 0)
-        return -1;
-    if (holds_array(*tree)) {
-        stashpy_raise_context(STASH_E_UNSUPPORTED, "metadata holds an array, a NumPy scalar or "
-                              "a complex number, which stash does not pickle (pass .tolist() "
-                              "or .item())");
-        return -1;
-    }
-    return 0;
+    return stashpy_value_from_object(metadata, tree, borrowed);
 }
 
 static void meta_tree_free(stash_value **tree, stashpy_borrowed *borrowed)

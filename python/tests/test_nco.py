@@ -375,19 +375,23 @@ def test_metadata_that_is_not_a_plain_value_is_a_type_error(tmp_path):
     assert not (tmp_path / "a.nco").exists()
 
 
-def test_metadata_with_arrays_or_numpy_scalars_is_unsupported(tmp_path):
-    """A pickle of those needs NumPy's constructors, which a safe reader refuses."""
-    for bad in ({"rmse": np.float64(0.1)}, [np.zeros(2)], {"z": 1 + 2j}):
-        f = io.BytesIO()
-        with pytest.raises(stash.Unsupported, match="tolist"):
-            stash.nco.write(f, bad, np.zeros(1))
-        assert f.getvalue() == b""
-        with pytest.raises(stash.Unsupported):
-            stash.nco.append(tmp_path / "a.nco", bad, np.zeros(1))
-        with pytest.raises(stash.Unsupported):
-            with stash.nco.batch(tmp_path / "a.nco") as b:
-                b.add(bad, np.zeros(1))
-    assert not (tmp_path / "a.nco").exists()
+def test_metadata_with_arrays_and_numpy_scalars_round_trips(tmp_path):
+    """Pickled as NumPy pickles them; read back by the safe reader, NumPy's pickle.load too."""
+    meta = {"rmse": np.float64(0.1), "weights": np.arange(6.0).reshape(2, 3), "z": 1 + 2j,
+            "order": np.asfortranarray(np.ones((2, 2), ">i4"))}
+    f = io.BytesIO()
+    stash.nco.write(f, meta, np.zeros(1))
+    f.seek(0)
+    got, array = stash.nco.read(f)
+    assert set(got) == set(meta)
+    for key, value in meta.items():
+        assert np.array_equal(got[key], value)
+        assert np.asarray(got[key]).dtype == np.asarray(value).dtype
+    stash.nco.append(tmp_path / "a.nco", meta, np.zeros(1))
+    with stash.nco.open(tmp_path / "a.nco") as objects:
+        assert np.array_equal(objects.meta(0)["weights"], meta["weights"])
+        by_python = pickle.loads(bytes(objects.meta_bytes(0)))
+        assert np.array_equal(by_python["order"], meta["order"])
 
 
 def test_non_contiguous_arrays_are_a_buffer_error(tmp_path):

@@ -14,8 +14,8 @@ file nengo writes. What differs, each difference on purpose:
 
 - read() parses the metadata with stash's safe pickle reader, which never
   imports or calls anything: a pickle that would (a class instance, a
-  GLOBAL naming os.system, and for now NumPy values, whose pickles call
-  NumPy's constructors) raises stash.Unsafe, a pickle.UnpicklingError, and
+  GLOBAL naming os.system; NumPy arrays and scalars are rebuilt from
+  NumPy's own pickle patterns without calling NumPy) raises stash.Unsafe, a pickle.UnpicklingError, and
   nothing runs. read(fileobj, allow_unsafe_pickle=True) reads such
   metadata with Python's pickle, as nengo does, for files the caller trusts.
   Plain values stash's reader does not hold (sets, dicts with non-str keys,
@@ -166,8 +166,8 @@ def write(fileobj, metadata, array):
 
     The metadata is pickled by Python's pickle at the highest protocol and
     the array saved by numpy.save, as nengo does, so anything nengo can
-    write is written (NumPy values in the metadata too; those read back
-    with allow_unsafe_pickle=True until stash's safe reader takes them).
+    write is written (NumPy values in the metadata too, which read back
+    safely).
     The offsets are the file's; the header is written last, and the file
     is left at the object's end, where the next object of a chain goes.
     """
