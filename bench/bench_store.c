@@ -1,8 +1,10 @@
 /*
  * Benchmarks of the result store: the content key of a large float64 array
  * beside joblib.hash, a memoised hit on a small and on a large input beside
- * a joblib.Memory hit, and put and get of a 64-byte and a 1 MiB array in
- * dir: and hdf5: beside h5py writing and reading datasets of the same size.
+ * a joblib.Memory hit, put and get of a 64-byte and a 1 MiB array in
+ * dir: and hdf5: beside h5py writing and reading datasets of the same size,
+ * and a corelay PickleStorage file of 1000 records read through pickle:
+ * beside Python's pickle.load loop over the same file.
  *
  * A store that cannot do an operation (hdf5: before its backend exists)
  * gives the row "n/a" and the reason, and no verdict. Everything is written
@@ -422,6 +424,130 @@ static void bench_put_get(struct bench_config *c, const char *dir)
             put_get_row(c, "hdf5: shared", HDF5_SHARED, op, &cases[i], NULL);
 }
 
+/* ---- pickle: against pickle.load ------------------------------------------------ */
+
+#define PICKLE_RECORDS 1000
+#define PICKLE_ELEMENTS 128 /* float64s per record's array: 1 KiB */
+
+/* Python writes the file as corelay's PickleStorage.write does (protocol 4, appended). */
+static double write_pickle_file(const char *path)
+{
+    char program[PROGRAM_CHARS];
+    snprintf(program, sizeof program,
+             "import pickle, numpy as np\n"
+             "with open(\"%s\", \"wb\") as f:\n"
+             "    for i in range(%d):\n"
+             "        data = {\"x\": np.arange(%d, dtype=np.float64) + i,\n"
+             "                \"index\": np.array([i, i + 1], dtype=np.int64),\n"
+             "                \"label\": \"record %%d\" %% i, \"n\": i}\n"
+             "        pickle.dump({\"data\": data, \"key\": \"r%%04d\" %% i}, f)\n"
+             "print(1)\n",
+             path, PICKLE_RECORDS, PICKLE_ELEMENTS);
+    return bench_python(program);
+}
+
+/* corelay's reading: pickle.load until EOFError, into a dict; the median of reps, in us. */
+static double pickle_load_us(const char *path, int reps)
+{
+    char program[PROGRAM_CHARS];
+    snprintf(program, sizeof program,
+             "import pickle, time, statistics\n"
+             "times = []\n"
+             "for _ in range(%d):\n"
+             "    t = time.perf_counter()\n"
+             "    data = {}\n"
+             "    with open(\"%s\", \"rb\") as f:\n"
+             "        try:\n"
+             "            while True:\n"
+             "                d = pickle.load(f)\n"
+             "                data[d[\"key\"]] = d[\"data\"]\n"
+             "        except EOFError:\n"
+             "            pass\n"
+             "    value = data[\"r0500\"]\n"
+             "    times.append(time.perf_counter() - t)\n"
+             "assert len(data) == %d\n"
+             "print(statistics.median(times) * 1e6)\n",
+             reps, path, PICKLE_RECORDS);
+    return bench_python(program);
+}
+
+struct key_list {
+    char (*keys)[8];
+    size_t len;
+};
+
+static stash_status note_key(void *ctx, const char *key, uint64_t bytes)
+{
+    (void)bytes;
+    struct key_list *l = ctx;
+    if (l->len == PICKLE_RECORDS || strlen(key) >= sizeof l->keys[0])
+        return STASH_E_CORRUPT;
+    strcpy(l->keys[l->len++], key);
+    return STASH_OK;
+}
+
+/* A fresh read-only handle: every key listed, then got (all != NULL) or one key got. */
+static stash_status stash_pickle_read_us(const char *uri, bool all, double *us)
+{
+    static char keys[PICKLE_RECORDS][8];
+    struct key_list l = {keys, 0};
+    stash_store_options read_only = {.flags = STASH_STORE_READ_ONLY};
+    stash_store *store = NULL;
+    double t0 = bench_seconds();
+    stash_status st = stash_store_open(uri, &read_only, &store);
+    if (st == STASH_OK && all)
+        st = stash_store_list(store, note_key, &l);
+    if (st == STASH_OK && all && l.len != PICKLE_RECORDS)
+        st = STASH_E_CORRUPT;
+    for (size_t i = 0; i < (all ? l.len : 1) && st == STASH_OK; i++) {
+        stash_value *v = NULL;
+        st = stash_store_get(store, all ? l.keys[i] : "r0500", &v);
+        bench_sink(stash_value_length(v));
+        stash_value_free(&v);
+    }
+    stash_status closed = stash_store_close(&store);
+    *us = (bench_seconds() - t0) * 1e6;
+    return st == STASH_OK ? closed : st;
+}
+
+static void bench_pickle(struct bench_config *c, const char *dir)
+{
+    int reps = c->quick ? 5 : 21;
+    char path[PATH_CHARS + 64], uri[PATH_CHARS + 80], what[160], a[96], b[96];
+    snprintf(path, sizeof path, "%s/corelay.pkl", dir);
+    snprintf(uri, sizeof uri, "pickle:%s", path);
+    if (isnan(write_pickle_file(path))) {
+        bench_fail(c, "pickle: the file of records", "/usr/bin/python3 with NumPy could not write it");
+        return;
+    }
+    double all[MAX_REPS], one[MAX_REPS];
+    stash_status st = STASH_OK;
+    for (int r = 0; r < reps && st == STASH_OK; r++) {
+        st = stash_pickle_read_us(uri, true, &all[r]);
+        if (st == STASH_OK)
+            st = stash_pickle_read_us(uri, false, &one[r]);
+    }
+    double theirs = pickle_load_us(path, reps);
+    char title[200];
+    snprintf(title, sizeof title,
+             "Result store: a corelay PickleStorage file of %d records (a dict with a %d-element "
+             "float64 array each), read from a fresh handle (medians of %d)",
+             PICKLE_RECORDS, PICKLE_ELEMENTS, reps);
+    bench_table(c, title);
+    if (st != STASH_OK) {
+        bench_fail_status(c, "pickle: reading the file of records", st);
+        return;
+    }
+    double ours_all = bench_median(all, (size_t)reps), ours_one = bench_median(one, (size_t)reps);
+    snprintf(b, sizeof b, "%.0f us (pickle.load loop, as corelay)", theirs);
+    snprintf(a, sizeof a, "%.0f us", ours_all);
+    snprintf(what, sizeof what, "pickle: every record, list + get each (ratio: speed-up)");
+    bench_row(c, what, a, b, theirs / ours_all, ">= 5");
+    snprintf(a, sizeof a, "%.0f us", ours_one);
+    snprintf(what, sizeof what, "pickle: get of one key (ratio: speed-up over loading all)");
+    bench_row(c, what, a, b, theirs / ours_one, NULL);
+}
+
 static const char STORE_METHOD[] =
     "Baselines from the same run: joblib (`joblib.hash` with md5, `joblib.Memory`) and h5py on a\n"
     "file it keeps open, all through `/usr/bin/python3`. The small memoised hit costs one system\n"
@@ -434,7 +560,10 @@ static const char STORE_METHOD[] =
     "between calls, and has no target. `dir:` gets return zero-copy views of a mapping while h5py\n"
     "copies: those ratios show the design, not equal work. A `dir:` put is a create, a write, a\n"
     "close and a rename; each system call here costs 1 to 3 us or more under load, so small puts\n"
-    "swing with whatever else the host runs.\n";
+    "swing with whatever else the host runs. The pickle: file is written by Python as corelay's\n"
+    "PickleStorage writes it; stash reads it through a fresh read-only handle (listing builds the\n"
+    "handle's index, then each get reads its record), Python with corelay's loop of pickle.load\n"
+    "into a dict, which is also corelay's only way to read one key.\n";
 
 void bench_store(struct bench_config *c)
 {
@@ -456,5 +585,6 @@ void bench_store(struct bench_config *c)
     }
     stash_value_free(&big); /* before the put and get runs, which want the memory quiet */
     bench_put_get(c, dir);
+    bench_pickle(c, dir);
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

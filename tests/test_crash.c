@@ -1,7 +1,7 @@
 /*
  * Crash consistency: writers SIGKILLed inside their calls, hundreds of times.
  *
- * For each kind of writer - store puts in dir: and hdf5:, NCO appends (plain
+ * For each kind of writer - store puts in dir:, hdf5: and pickle:, NCO appends (plain
  * and STASH_NCO_DURABLE), whole files published by rename (stash_npy_save,
  * stash_nco_pack), ring puts - a child process writes a deterministic
  * sequence (item i's content is a function of i) and tells the parent, in a
@@ -750,6 +750,16 @@ static void test_hdf5_puts_killed_at_random_never_return_a_torn_value(void **sta
     crash_store("hdf5", "crash.h5", true, true, 25);
 }
 
+/* pickle: appends one record per put under its lock; a kill mid-append leaves a torn
+ * record, which readers leave out and the next writer cuts (docs/store.md). Nothing
+ * committed may be lost, so no damage is allowed. New files every 25 kills keep the
+ * appended file, which only gc shrinks, small. */
+static void test_pickle_puts_killed_at_random_keep_every_committed_value(void **state)
+{
+    (void)state;
+    crash_store("pickle", "crash.pkl", false, false, 25);
+}
+
 /* ---- NCO appends ---------------------------------------------------------------------- */
 
 /* Object i's array: int32, 1 Ki to 33 Ki elements (4 to 132 KiB), element j = f(i, j). */
@@ -1256,6 +1266,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dir_puts_killed_at_random_keep_every_committed_value),
         cmocka_unit_test(test_hdf5_puts_killed_at_random_never_return_a_torn_value),
+        cmocka_unit_test(test_pickle_puts_killed_at_random_keep_every_committed_value),
         cmocka_unit_test(test_nco_appends_killed_at_random_keep_every_committed_object),
         cmocka_unit_test(test_durable_nco_appends_killed_at_random_keep_every_committed_object),
         cmocka_unit_test(test_saves_and_packs_killed_at_random_leave_old_or_new_files),

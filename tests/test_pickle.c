@@ -194,22 +194,233 @@ static void test_deep_nesting_is_refused_in_bounded_time(void **state)
     free(deep);
 }
 
-static void test_arrays_cannot_be_pickled(void **state)
+/* ---- NumPy arrays ---------------------------------------------------------------- */
+
+/* pickle.dumps(numpy.arange(6, dtype=">i4").reshape(2, 3), 2) from NumPy 1.24. */
+static const char numpy_p2[] =
+    "\x80\x02" "cnumpy.core.multiarray\x0a_reconstruct\x0aq\x00" "cnumpy\x0andarray\x0aq"
+    "\x01K\x00\x85q\x02" "c_codecs\x0a" "encode\x0aq\x03X\x01\x00\x00\x00" "bq\x04X\x06"
+    "\x00\x00\x00latin1q\x05\x86q\x06Rq\x07\x87q\x08Rq\x09(K\x01K\x02K\x03\x86q\x0a" "cnu"
+    "mpy\x0a" "dtype\x0aq\x0bX\x02\x00\x00\x00i4q\x0c\x89\x88\x87q\x0dRq\x0e(K\x03X\x01"
+    "\x00\x00\x00>q\x0fNNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tq\x10" "b\x89h\x03X\x18"
+    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00"
+    "\x00\x04\x00\x00\x00\x05q\x11h\x05\x86q\x12Rq\x13tq\x14" "b.";
+
+static stash_value *new_array(stash_dtype dtype, stash_byte_order byte_order,
+                              stash_array_order order, unsigned ndim, const uint64_t *shape,
+                              unsigned seed)
+{
+    stash_array_desc d;
+    assert_ok(stash_array_desc_init(&d, dtype, ndim, shape));
+    d.byte_order = byte_order;
+    d.order = order;
+    uint64_t nbytes;
+    assert_ok(stash_array_nbytes(&d, &nbytes));
+    unsigned char *data = malloc(nbytes + 1);
+    for (uint64_t i = 0; i < nbytes; i++)
+        data[i] = (unsigned char)(i * 37 + seed);
+    if (dtype == STASH_DTYPE_BOOL)
+        for (uint64_t i = 0; i < nbytes; i++)
+            data[i] &= 1;
+    stash_value *v = NULL;
+    assert_ok(stash_value_new_array(&d, data, &v));
+    free(data);
+    return v;
+}
+
+/* The bytes stash_pickle_write makes of v (free them). */
+static unsigned char *pickled(const stash_value *v, int protocol, size_t *len)
+{
+    stash_stream *s;
+    const void *data;
+    assert_ok(stash_stream_open_growable(64, &s));
+    assert_ok(stash_pickle_write(s, v, protocol));
+    assert_ok(stash_stream_memory_contents(s, &data, len));
+    unsigned char *copy = malloc(*len);
+    memcpy(copy, data, *len);
+    stash_stream_close(&s);
+    return copy;
+}
+
+static void test_numpys_own_array_pickle_is_rebuilt_not_called(void **state)
 {
     (void)state;
-    stash_array_desc d;
-    assert_ok(stash_array_desc_init(&d, STASH_DTYPE_UINT8, 0, NULL));
-    stash_value *list, *array;
+    stash_value *v = NULL;
+    assert_ok(read_pickle(numpy_p2, sizeof numpy_p2 - 1, &v, NULL));
+    const stash_array_desc *d;
+    const void *data;
+    assert_ok(stash_value_get_array(v, &d, &data));
+    assert_int_equal(d->dtype, STASH_DTYPE_INT32);
+    assert_int_equal(d->byte_order, STASH_BIG_ENDIAN);
+    assert_int_equal(d->order, STASH_ORDER_C);
+    assert_int_equal(d->ndim, 2);
+    assert_int_equal(d->shape[0], 2);
+    assert_int_equal(d->shape[1], 3);
+    assert_memory_equal(data, "\0\0\0\0\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4\0\0\0\5", 24);
+    stash_value_free(&v);
+}
+
+static void test_arrays_of_every_dtype_and_layout_round_trip(void **state)
+{
+    (void)state;
+    static const uint64_t shapes[][5] = {{0}, {7}, {2, 3}, {2, 1, 3}, {2, 2, 1, 3}, {1, 2, 2, 1, 2}};
+    stash_value *list;
     assert_ok(stash_value_new_list(&list));
-    assert_ok(stash_value_new_array(&d, "x", &array));
-    assert_ok(stash_value_append(list, array));
-    stash_stream *s;
-    assert_ok(stash_stream_open_growable(16, &s));
-    assert_int_equal(stash_pickle_write(s, list, 0), STASH_E_UNSUPPORTED);
-    assert_int_equal(stash_stream_bytes_written(s), 0);
-    assert_int_equal(stash_pickle_write(s, list, 2), STASH_E_INVALID);
-    stash_stream_close(&s);
+    for (unsigned t = 0; t < STASH_DTYPE_COUNT; t++)
+        for (unsigned ndim = 0; ndim <= 5; ndim++)
+            for (int f = 0; f < 2; f++)
+                assert_ok(stash_value_append(
+                    list, new_array((stash_dtype)t, (stash_byte_order)((t + ndim) % 2),
+                                    f ? STASH_ORDER_F : STASH_ORDER_C, ndim, shapes[ndim],
+                                    t * 7 + ndim)));
+    uint64_t empty_shape[2] = {0, 4};
+    assert_ok(stash_value_append(list, new_array(STASH_DTYPE_INT16, STASH_LITTLE_ENDIAN,
+                                                 STASH_ORDER_C, 2, empty_shape, 0)));
+    for (int protocol = 3; protocol <= 5; protocol++) {
+        size_t len;
+        unsigned char *bytes = pickled(list, protocol, &len);
+        stash_value *back = NULL;
+        assert_ok(read_pickle(bytes, len, &back, NULL));
+        assert_true(stash_value_equal(list, back));
+        /* Byte order is kept as pickled, not converted. */
+        const stash_array_desc *d;
+        const void *data;
+        size_t int32_2d_c = STASH_DTYPE_INT32 * 12 + 2 * 2 + 0; /* (3 + 2) % 2: big-endian */
+        assert_ok(stash_value_get_array(stash_value_item(back, int32_2d_c), &d, &data));
+        assert_int_equal(d->byte_order, STASH_BIG_ENDIAN);
+        stash_value_free(&back);
+        free(bytes);
+    }
     stash_value_free(&list);
+}
+
+static void test_out_of_band_buffers_come_from_the_caller(void **state)
+{
+    (void)state;
+    /* _frombuffer(NEXT_BUFFER, dtype("u1"), (4,), "C"), as pickle.dumps(a, 5, buffer_callback=...) */
+    const char p5[] = "\x80\5\x8c\x12numpy.core.numeric\x8c\x0b_frombuffer\x93(\x97\x98"
+                      "\x8c\5numpy\x8c\5dtype\x93\x8c\2u1\x89\x88\x87R(K\3\x8c\1|NNNJ\xff\xff\xff"
+                      "\xffJ\xff\xff\xff\xffK\0tbK\4\x85\x8c\1CtR.";
+    stash_value *v = NULL;
+    stash_pickle_error err;
+    assert_int_equal(read_pickle(p5, sizeof p5 - 1, &v, &err), STASH_E_UNSUPPORTED);
+    assert_string_equal(err.opcode_name, "NEXT_BUFFER");
+    assert_int_equal(stash_pickle_read_buffers(p5, sizeof p5 - 1, NULL, NULL, 0, &v, &err),
+                     STASH_E_CORRUPT);
+    stash_pickle_buffer wrong = {"\1\2\3", 3}, right = {"\1\2\3\4", 4};
+    assert_int_equal(stash_pickle_read_buffers(p5, sizeof p5 - 1, NULL, &wrong, 1, &v, &err),
+                     STASH_E_SHAPE);
+    assert_ok(stash_pickle_read_buffers(p5, sizeof p5 - 1, NULL, &right, 1, &v, &err));
+    const stash_array_desc *d;
+    const void *data;
+    assert_ok(stash_value_get_array(v, &d, &data));
+    assert_int_equal(d->dtype, STASH_DTYPE_UINT8);
+    assert_memory_equal(data, "\1\2\3\4", 4);
+    stash_value_free(&v);
+}
+
+/* Replaces the first from[0..n) in bytes by to[0..n). */
+static void patch(unsigned char *bytes, size_t len, const char *from, const char *to, size_t n)
+{
+    for (size_t i = 0; i + n <= len; i++) {
+        if (memcmp(bytes + i, from, n) == 0) {
+            memcpy(bytes + i, to, n);
+            return;
+        }
+    }
+    fail_msg("pattern not found");
+}
+
+static void test_hostile_array_pickles_get_clear_statuses(void **state)
+{
+    (void)state;
+    stash_value *v = NULL;
+    stash_pickle_error err;
+    /* numpy.load and builtins.eval by name: refused at the name, which is reported. */
+    const char load[] = "\x80\4\x8c\5numpy\x8c\4load\x93\x8c\1xR.";
+    const char eval[] = "\x80\2cbuiltins\neval\nX\1\0\0\0x\x85R.";
+    assert_int_equal(read_pickle(load, sizeof load - 1, &v, &err), STASH_E_UNSAFE);
+    assert_string_equal(err.name, "numpy.load");
+    assert_int_equal(read_pickle(eval, sizeof eval - 1, &v, &err), STASH_E_UNSAFE);
+    assert_string_equal(err.name, "builtins.eval");
+    assert_string_equal(err.opcode_name, "GLOBAL");
+    /* A known name used in another way: dtype applied to a list, BUILD on a dict. */
+    const char odd[] = "\x80\2cnumpy\ndtype\n]\x85R.";
+    assert_int_equal(read_pickle(odd, sizeof odd - 1, &v, &err), STASH_E_UNSAFE);
+    const char build[] = "\x80\2}}b.";
+    assert_int_equal(read_pickle(build, sizeof build - 1, &v, &err), STASH_E_UNSAFE);
+    /* A bare dtype is not a value. */
+    const char bare[] = "\x80\2cnumpy\ndtype\nX\2\0\0\0f8\x89\x88\x87R.";
+    assert_int_equal(read_pickle(bare, sizeof bare - 1, &v, &err), STASH_E_UNSAFE);
+    /* A dtype stash has no type for, named. */
+    const char text[] = "\x80\2cnumpy\ndtype\nX\2\0\0\0U3\x89\x88\x87R.";
+    assert_int_equal(read_pickle(text, sizeof text - 1, &v, &err), STASH_E_DTYPE);
+    assert_string_equal(err.name, "U3");
+    /* A dtype state claiming 2^62-byte items: refused before any size is computed. */
+    const char huge[] = "\x80\2cnumpy\ndtype\nX\2\0\0\0f8\x89\x88\x87R(K\3X\1\0\0\0<NNN"
+                        "\x8a\x08\0\0\0\0\0\0\0\x40J\xff\xff\xff\xffK\0tb.";
+    assert_int_equal(read_pickle(huge, sizeof huge - 1, &v, &err), STASH_E_CORRUPT);
+    assert_string_equal(err.opcode_name, "BUILD");
+    /* Shape and bytes that disagree, and a shape whose size overflows. */
+    for (int protocol = 3; protocol <= 5; protocol++) {
+        uint64_t shape[2] = {2, 3};
+        stash_value *a = new_array(STASH_DTYPE_INT32, STASH_LITTLE_ENDIAN, STASH_ORDER_C, 2,
+                                   shape, 1);
+        size_t len;
+        unsigned char *bytes = pickled(a, protocol, &len);
+        patch(bytes, len, "K\2K\3\x86", "K\2K\4\x86", 4);
+        assert_int_equal(read_pickle(bytes, len, &v, &err), STASH_E_SHAPE);
+        free(bytes);
+        stash_value_free(&a);
+    }
+    const char overflow[] = "\x80\4\x8c\x15numpy.core.multiarray\x8c\x0c_reconstruct\x93"
+                            "\x8c\5numpy\x8c\7ndarray\x93K\0\x85\x43\1b\x87R(K\1"
+                            "\x8a\x08\0\0\0\0\0\0\0\x40\x8a\x08\0\0\0\0\0\0\0\x40\x86"
+                            "\x8c\5numpy\x8c\5dtype\x93\x8c\2f8\x89\x88\x87R"
+                            "(K\3\x8c\1<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\0tb\x89\x43\0tb.";
+    assert_int_equal(read_pickle(overflow, sizeof overflow - 1, &v, &err), STASH_E_RANGE);
+    assert_null(v);
+}
+
+/* Appends n bytes to a growing buffer. */
+static void put_bytes(unsigned char *buf, size_t *len, const void *bytes, size_t n)
+{
+    memcpy(buf + *len, bytes, n);
+    *len += n;
+}
+
+/*
+ * One 64 KiB bytes object in the memo, then a thousand _frombuffer calls on it:
+ * each array made is taken from the payload limit at once, so the read stops at the
+ * seventeenth array of a 1 MiB limit instead of making 64 MiB of arrays first.
+ */
+static void test_shared_bytes_cannot_be_rebuilt_into_arrays_without_bound(void **state)
+{
+    (void)state;
+    size_t cap = 70000 + 1000 * 64, len = 0;
+    unsigned char *p = malloc(cap);
+    put_bytes(p, &len, "\x80\4B\0\0\1\0", 7); /* BINBYTES of 65536 */
+    memset(p + len, 7, 65536);
+    len += 65536;
+    put_bytes(p, &len, "\x94" "0", 2); /* MEMOIZE as 0, POP */
+    static const char dtype[] = "\x8c\5numpy\x8c\5dtype\x93\x8c\2u1\x89\x88\x87R\x94" "0";
+    put_bytes(p, &len, dtype, sizeof dtype - 1); /* memo 1 */
+    put_bytes(p, &len, "](", 2);
+    static const char call[] = "\x8c\x12numpy.core.numeric\x8c\x0b_frombuffer\x93(h\0h\1"
+                               "J\0\0\1\0\x85\x8c\1CtR";
+    for (int i = 0; i < 1000; i++)
+        put_bytes(p, &len, call, sizeof call - 1);
+    put_bytes(p, &len, "e.", 2);
+    stash_pickle_limits limits = {1u << 24, 1u << 20};
+    stash_value *v = NULL;
+    stash_pickle_error err;
+    assert_int_equal(stash_pickle_read(p, len, &limits, &v, &err), STASH_E_LIMIT);
+    assert_string_equal(err.opcode_name, "REDUCE");
+    limits.max_bytes = 1u << 30; /* 64 MiB of arrays is within this one */
+    assert_ok(stash_pickle_read(p, len, &limits, &v, &err));
+    assert_int_equal(stash_value_length(v), 1000);
+    stash_value_free(&v);
+    free(p);
 }
 
 int main(void)
@@ -222,7 +433,11 @@ int main(void)
         cmocka_unit_test(test_malformed_pickles_get_clear_statuses),
         cmocka_unit_test(test_memo_bombs_hit_the_node_limit),
         cmocka_unit_test(test_deep_nesting_is_refused_in_bounded_time),
-        cmocka_unit_test(test_arrays_cannot_be_pickled),
+        cmocka_unit_test(test_numpys_own_array_pickle_is_rebuilt_not_called),
+        cmocka_unit_test(test_arrays_of_every_dtype_and_layout_round_trip),
+        cmocka_unit_test(test_out_of_band_buffers_come_from_the_caller),
+        cmocka_unit_test(test_hostile_array_pickles_get_clear_statuses),
+        cmocka_unit_test(test_shared_bytes_cannot_be_rebuilt_into_arrays_without_bound),
     };
     return cmocka_run_group_tests_name("pickle", tests, NULL, NULL);
 }

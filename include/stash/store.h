@@ -7,6 +7,9 @@
  *   dir:PATH     one file per entry under the directory PATH (created if
  *                missing); a bare path with no scheme means dir:.
  *   hdf5:PATH    one HDF5 file (created if missing) in corelay's layouts.
+ *   pickle:PATH  one file (created if missing) in corelay's PickleStorage
+ *                format: pickled records {"data": value, "key": key}, one
+ *                after another; the last record of a key is its value.
  *   none:        holds nothing and keeps nothing: gets fail with
  *                STASH_E_NO_SOURCE, puts with STASH_E_NO_TARGET, and
  *                stash_store_is_active says false (corelay's NoStorage).
@@ -37,7 +40,9 @@
  * Concurrency: many processes may put, get and delete in one store at once.
  * dir: readers take no lock; an entry appears by rename. hdf5: writers queue
  * on a lock file beside the HDF5 file, and a reader waits at most for the
- * write in progress (STASH_STORE_EXCLUSIVE trades that for speed). A handle
+ * write in progress (STASH_STORE_EXCLUSIVE trades that for speed). pickle:
+ * writers queue on a lock file beside the file and append; readers take no
+ * lock and leave out a record still being written. A handle
  * belongs to one thread at a time; use one handle per thread. Debian builds
  * HDF5 thread-safe (one global lock), so hdf5: handles in several threads
  * are safe, one call at a time.
@@ -67,7 +72,8 @@ extern "C" {
 #endif
 
 /**
- * The i-th URI scheme stash knows, with its ':' ("none:", "dir:", "hdf5:"),
+ * The i-th URI scheme stash knows, with its ':' ("none:", "dir:", "hdf5:",
+ * "pickle:"),
  * or NULL past the last: for messages that list them. Static strings.
  */
 STASH_API const char *stash_store_scheme(size_t i);
@@ -108,6 +114,8 @@ typedef struct stash_store_options {
      * dir: keep the entries' total size at most this many bytes by evicting
      * the least recently used entries after puts (0: no limit). Recency is
      * the store's own record of gets and puts, not file access times.
+     * hdf5: and pickle: refuse a limit with STASH_E_INVALID (pickle: keeps
+     * one through stash_store_gc).
      */
     uint64_t max_bytes;
 } stash_store_options;
@@ -131,7 +139,7 @@ STASH_API stash_status stash_store_close(stash_store **store);
 /** False for none: (corelay's NoStorage is falsy), true for a store that keeps values. */
 STASH_API bool stash_store_is_active(const stash_store *store);
 
-/** "dir", "hdf5" or "none". */
+/** "dir", "hdf5", "pickle" or "none". */
 STASH_API const char *stash_store_backend(const stash_store *store);
 
 /** Stores value under key, replacing any value there. The store does not keep value. */
@@ -232,7 +240,11 @@ typedef struct stash_store_gc_stats {
 
 /**
  * dir: sweeps crashed writers' files and evicts least recently used entries
- * until the total is at most max_bytes. stats may be NULL. Other backends:
+ * until the total is at most max_bytes. pickle: rewrites the file (aside,
+ * then renamed into place) with the last record of each key only, dropping
+ * the keys put longest ago while the records exceed max_bytes (0: no
+ * limit) and a torn record at the end (counted in swept_temps); entries
+ * counts keys, bytes the file. stats may be NULL. hdf5:
  * STASH_E_UNSUPPORTED (HDF5 does not give space back; use h5repack).
  */
 STASH_API stash_status stash_store_gc(stash_store *store, uint64_t max_bytes,

@@ -1,6 +1,7 @@
 /*
  * The result store's front: URIs, key rules, the none: backend, memoise,
- * and the dispatch to a backend's table (store_dir.c, store_hdf5.c).
+ * and the dispatch to a backend's table (store_dir.c, store_hdf5.c,
+ * store_pickle.c).
  */
 #include "store/store_internal.h"
 
@@ -82,6 +83,7 @@ static const struct scheme {
     {"none:", NULL, NULL},
     {"dir:", &store_dir_ops, store_dir_open},
     {"hdf5:", &store_hdf5_ops, store_hdf5_open},
+    {"pickle:", &store_pickle_ops, store_pickle_open},
 };
 
 #define SCHEME_COUNT (sizeof schemes / sizeof schemes[0])

@@ -27,6 +27,8 @@ stash_status store_dir_open(const char *path, const stash_store_options *options
 extern const struct store_ops store_dir_ops;
 stash_status store_hdf5_open(const char *path, const stash_store_options *options, void **impl);
 extern const struct store_ops store_hdf5_ops;
+stash_status store_pickle_open(const char *path, const stash_store_options *options, void **impl);
+extern const struct store_ops store_pickle_ops;
 
 /* Checks a key against the rules in store.h. */
 stash_status store_key_check(const char *key);

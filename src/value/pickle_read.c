@@ -15,6 +15,7 @@
 #include <stash/pickle.h>
 
 #include "value/pickle_internal.h"
+#include "value/pickle_numpy.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -36,6 +37,14 @@ struct unpickler {
     bool stopped;
     pickle_load_fn load; /* resolves BINPERSID; NULL: refused as unsafe */
     void *load_ctx;
+    const stash_pickle_buffer *buffers; /* out-of-band, for NEXT_BUFFER */
+    size_t buffer_count, buffers_used;
+    char why[NUMPY_WHY_MAX]; /* the name refused, for stash_pickle_error */
+    /* The first slots of stack, marks and memo: most pickles need no more (no malloc). */
+    stash_value *stack_inline[64];
+    size_t marks_inline[16];
+    stash_value *memo_inline[64];
+    uint64_t array_budget;   /* bytes of NumPy arrays still to be made: limits.max_bytes */
 };
 
 /* ---- Input ------------------------------------------------------------------ */
@@ -76,18 +85,38 @@ static stash_status take_line(struct unpickler *u, const char **line, size_t *n)
 
 /* ---- The stack ---------------------------------------------------------------- */
 
+/*
+ * Grows an array that starts in the unpickler's inline slots to hold need
+ * elements: realloc once on the heap, malloc and copy when leaving the
+ * inline slots. The new slots are not cleared.
+ */
+static stash_status grow(void **array, size_t *cap, size_t need, size_t elem, void *inline_slots)
+{
+    if (need <= *cap)
+        return STASH_OK;
+    size_t n = *cap ? *cap * 2 : 16;
+    while (n < need)
+        n *= 2;
+    if (n > SIZE_MAX / elem)
+        return -ENOMEM;
+    void *p = *array == inline_slots ? malloc(n * elem) : realloc(*array, n * elem);
+    if (!p)
+        return -ENOMEM;
+    if (*array == inline_slots)
+        memcpy(p, inline_slots, *cap * elem);
+    *array = p;
+    *cap = n;
+    return STASH_OK;
+}
+
 /* Takes v's reference; releases it if the stack cannot grow. */
 static stash_status push(struct unpickler *u, stash_value *v)
 {
-    if (u->depth == u->stack_cap) {
-        size_t cap = u->stack_cap ? u->stack_cap * 2 : 16;
-        stash_value **s = realloc(u->stack, cap * sizeof *s);
-        if (!s) {
-            stash_value_free(&v);
-            return -ENOMEM;
-        }
-        u->stack = s;
-        u->stack_cap = cap;
+    if (u->depth == u->stack_cap &&
+        grow((void **)&u->stack, &u->stack_cap, u->depth + 1, sizeof *u->stack,
+             u->stack_inline) != STASH_OK) {
+        stash_value_free(&v);
+        return -ENOMEM;
     }
     u->stack[u->depth++] = v;
     return STASH_OK;
@@ -106,16 +135,11 @@ static stash_value *pop(struct unpickler *u)
 
 static stash_status push_mark(struct unpickler *u)
 {
-    if (u->mark_count == u->marks_cap) {
-        size_t cap = u->marks_cap ? u->marks_cap * 2 : 8;
-        size_t *m = realloc(u->marks, cap * sizeof *m);
-        if (!m)
-            return -ENOMEM;
-        u->marks = m;
-        u->marks_cap = cap;
-    }
-    u->marks[u->mark_count++] = u->depth;
-    return STASH_OK;
+    stash_status st = grow((void **)&u->marks, &u->marks_cap, u->mark_count + 1, sizeof *u->marks,
+                           u->marks_inline);
+    if (st == STASH_OK)
+        u->marks[u->mark_count++] = u->depth;
+    return st;
 }
 
 static stash_status pop_mark(struct unpickler *u, size_t *start)
@@ -190,6 +214,18 @@ static stash_status adopt_pairs(struct unpickler *u, stash_value *dict, size_t s
     return st == STASH_OK ? within_limits(u, dict) : st;
 }
 
+/*
+ * A tuple of stack[start..depth): an argument tuple (value_internal.h) if it
+ * holds a constructor, such as the dtype in an array's state.
+ */
+static stash_status new_tuple_of(const struct unpickler *u, size_t start, stash_value **t)
+{
+    for (size_t i = start; i < u->depth; i++)
+        if (u->stack[i]->kind == VALUE_KIND_CONSTRUCTOR)
+            return value_new_args(t);
+    return stash_value_new_tuple(t);
+}
+
 /* LIST, TUPLE, DICT: a new container of everything above the last mark. */
 static stash_status build_from_mark(struct unpickler *u, stash_value_kind kind)
 {
@@ -199,7 +235,7 @@ static stash_status build_from_mark(struct unpickler *u, stash_value_kind kind)
     if (st == STASH_OK)
         st = kind == STASH_VALUE_DICT ? stash_value_new_dict(&c)
              : kind == STASH_VALUE_LIST ? stash_value_new_list(&c)
-                                        : stash_value_new_tuple(&c);
+                                        : new_tuple_of(u, start, &c);
     if (st == STASH_OK)
         st = kind == STASH_VALUE_DICT ? adopt_pairs(u, c, start) : adopt_items(u, c, start);
     if (st != STASH_OK) {
@@ -214,8 +250,8 @@ static stash_status build_tuple_of(struct unpickler *u, size_t n)
 {
     if (u->depth - (u->mark_count ? u->marks[u->mark_count - 1] : 0) < n)
         return STASH_E_CORRUPT;
-    stash_value *t;
-    stash_status st = stash_value_new_tuple(&t);
+    stash_value *t = NULL;
+    stash_status st = new_tuple_of(u, u->depth - n, &t);
     if (st == STASH_OK)
         st = adopt_items(u, t, u->depth - n);
     if (st != STASH_OK) {
@@ -273,15 +309,12 @@ static stash_status memo_put(struct unpickler *u, uint64_t key)
     if (u->depth == 0 || key > u->len)
         return STASH_E_CORRUPT;
     if (key >= u->memo_cap) {
-        size_t cap = u->memo_cap ? u->memo_cap : 16;
-        while (cap <= key)
-            cap *= 2;
-        stash_value **m = realloc(u->memo, cap * sizeof *m);
-        if (!m)
-            return -ENOMEM;
-        memset(m + u->memo_cap, 0, (cap - u->memo_cap) * sizeof *m);
-        u->memo = m;
-        u->memo_cap = cap;
+        size_t old = u->memo_cap;
+        stash_status st = grow((void **)&u->memo, &u->memo_cap, key + 1, sizeof *u->memo,
+                               u->memo_inline);
+        if (st != STASH_OK)
+            return st;
+        memset(u->memo + old, 0, (u->memo_cap - old) * sizeof *u->memo);
     }
     if (u->memo[key])
         stash_value_free(&u->memo[key]);
@@ -591,14 +624,15 @@ static stash_status text_unicode(struct unpickler *u)
     return st;
 }
 
-/* ---- The three constructors Python's pickler uses for bytes ----------------- */
+/* ---- The allowlist: bytes, and NumPy's arrays ---------------------------------- */
 
 /*
  * Before protocol 3 a pickle cannot hold bytes directly, so Python writes
  * bytes as _codecs.encode(text, "latin1"), b"" as bytes(), and (before
- * protocol 5) bytearray as bytearray(bytes). These names are recognised and
- * their effect rebuilt here; nothing is imported or called. Any other name is
- * STASH_E_UNSAFE, and so is any other use of these names.
+ * protocol 5) bytearray as bytearray(bytes). NumPy writes arrays, scalars
+ * and dtypes with the calls pickle_numpy.c knows. These names are
+ * recognised and their effect rebuilt here; nothing is imported or called.
+ * Any other name is STASH_E_UNSAFE, and so is any other use of these names.
  */
 enum constructor { CODECS_ENCODE = 1, BYTES, BYTEARRAY };
 
@@ -607,8 +641,7 @@ static bool name_is(const char *s, size_t n, const char *want)
     return n == strlen(want) && memcmp(s, want, n) == 0;
 }
 
-static enum constructor known_constructor(const char *module, size_t mn, const char *name,
-                                          size_t nn)
+static int known_constructor(const char *module, size_t mn, const char *name, size_t nn)
 {
     bool builtins = name_is(module, mn, "builtins") || name_is(module, mn, "__builtin__");
     if (name_is(module, mn, "_codecs") && name_is(name, nn, "encode"))
@@ -617,13 +650,19 @@ static enum constructor known_constructor(const char *module, size_t mn, const c
         return BYTES;
     if (builtins && name_is(name, nn, "bytearray"))
         return BYTEARRAY;
-    return 0;
+    return numpy_name(module, mn, name, nn);
 }
 
-static stash_status push_constructor(struct unpickler *u, enum constructor c)
+/* Pushes the constructor module.name stands for, or refuses it by name. */
+static stash_status push_constructor(struct unpickler *u, const char *module, size_t mn,
+                                     const char *name, size_t nn)
 {
-    if (!c)
+    int c = known_constructor(module, mn, name, nn);
+    if (!c) {
+        int m = (int)(mn < NUMPY_WHY_MAX ? mn : NUMPY_WHY_MAX);
+        snprintf(u->why, sizeof u->why, "%.*s.%.*s", m, module, (int)(nn < NUMPY_WHY_MAX ? nn : NUMPY_WHY_MAX), name);
         return STASH_E_UNSAFE;
+    }
     stash_value *v = NULL;
     return push_new(u, value_new_constructor(c, &v), &v);
 }
@@ -636,7 +675,7 @@ static stash_status global(struct unpickler *u)
     stash_status st = take_line(u, &module, &mn);
     if (st == STASH_OK)
         st = take_line(u, &name, &nn);
-    return st == STASH_OK ? push_constructor(u, known_constructor(module, mn, name, nn)) : st;
+    return st == STASH_OK ? push_constructor(u, module, mn, name, nn) : st;
 }
 
 /* STACK_GLOBAL: module and name are the two strings on top of the stack. */
@@ -648,10 +687,14 @@ static stash_status stack_global(struct unpickler *u)
     stash_value *module = u->stack[u->depth - 2], *name = u->stack[u->depth - 1];
     if (module->kind != STASH_VALUE_STRING || name->kind != STASH_VALUE_STRING)
         return STASH_E_UNSAFE;
-    enum constructor c = known_constructor(module->u.blob.data, module->u.blob.len,
-                                           name->u.blob.data, name->u.blob.len);
+    value_retain(module);
+    value_retain(name);
     release_above(u, u->depth - 2);
-    return push_constructor(u, c);
+    stash_status st = push_constructor(u, module->u.blob.data, module->u.blob.len,
+                                       name->u.blob.data, name->u.blob.len);
+    stash_value_free(&module);
+    stash_value_free(&name);
+    return st;
 }
 
 /* _codecs.encode(text, "latin1"): each code point below 256 as one byte. */
@@ -677,9 +720,14 @@ static stash_status latin1_bytes(struct unpickler *u, const stash_value *text)
     return st;
 }
 
-static stash_status apply_constructor(struct unpickler *u, enum constructor c,
-                                      const stash_value *args)
+static stash_status apply_constructor(struct unpickler *u, int c, const stash_value *args)
 {
+    if (c >= NUMPY_FIRST) {
+        stash_value *made = NULL;
+        return push_new(u, numpy_reduce(c, args, &u->array_budget, &made, u->why), &made);
+    }
+    if (args->kind != STASH_VALUE_TUPLE)
+        return STASH_E_UNSAFE;
     size_t n = args->u.seq.len;
     stash_value *const *a = args->u.seq.items;
     if (c == CODECS_ENCODE && n == 2 && a[0]->kind == STASH_VALUE_STRING &&
@@ -701,15 +749,40 @@ static stash_status reduce(struct unpickler *u)
     if (u->depth < floor + 2)
         return STASH_E_CORRUPT;
     stash_value *callable = u->stack[u->depth - 2], *args = u->stack[u->depth - 1];
-    if (callable->kind != VALUE_KIND_CONSTRUCTOR || args->kind != STASH_VALUE_TUPLE)
+    bool tuple = args->kind == STASH_VALUE_TUPLE || args->kind == VALUE_KIND_ARGS;
+    if (callable->kind != VALUE_KIND_CONSTRUCTOR || !tuple)
         return STASH_E_UNSAFE;
     stash_value *made;
-    stash_status st = apply_constructor(u, (enum constructor)callable->u.i, args);
+    stash_status st = apply_constructor(u, (int)callable->u.i, args);
     if (st != STASH_OK)
         return st;
     made = pop(u);
     release_above(u, u->depth - 2);
     return push(u, made);
+}
+
+/* BUILD: only NumPy's dtypes and arrays take a state, and only NumPy's. */
+static stash_status build(struct unpickler *u)
+{
+    size_t floor = u->mark_count ? u->marks[u->mark_count - 1] : 0;
+    if (u->depth < floor + 2)
+        return STASH_E_UNSAFE; /* no object NumPy made under a state */
+    stash_status st =
+        numpy_build(u->stack[u->depth - 2], u->stack[u->depth - 1], &u->array_budget, u->why);
+    if (st == STASH_OK)
+        release_above(u, u->depth - 1); /* the state; the object stays, changed */
+    return st;
+}
+
+/* NEXT_BUFFER: the caller's next out-of-band buffer, as bytes. */
+static stash_status next_buffer(struct unpickler *u)
+{
+    if (!u->buffers)
+        return STASH_E_UNSUPPORTED;
+    if (u->buffers_used == u->buffer_count)
+        return STASH_E_CORRUPT; /* Python: "not enough out-of-band buffers" */
+    const stash_pickle_buffer *b = &u->buffers[u->buffers_used++];
+    return push_bytes(u, b->data, b->len);
 }
 
 /* ---- Dispatch ----------------------------------------------------------------- */
@@ -930,13 +1003,17 @@ static enum op_class classify(int op)
         return FRAMING;
     case OP_GLOBAL: case OP_STACK_GLOBAL: case OP_REDUCE:
         return CONSTRUCTOR;
-    case OP_BUILD: case OP_INST:
+    case OP_BUILD:
+        return CONSTRUCTOR;
+    case OP_INST:
     case OP_OBJ: case OP_NEWOBJ: case OP_NEWOBJ_EX: case OP_EXT1: case OP_EXT2:
     case OP_EXT4: case OP_PERSID:
         return UNSAFE;
     case OP_BINPERSID:
         return REFERENCE;
-    case OP_EMPTY_SET: case OP_ADDITEMS: case OP_FROZENSET: case OP_NEXT_BUFFER:
+    case OP_NEXT_BUFFER:
+        return REFERENCE;
+    case OP_EMPTY_SET: case OP_ADDITEMS: case OP_FROZENSET:
         return UNSUPPORTED;
     case OP_NONE: case OP_NEWTRUE: case OP_NEWFALSE: case OP_INT: case OP_LONG:
     case OP_BININT: case OP_BININT1: case OP_BININT2: case OP_LONG1: case OP_LONG4:
@@ -961,9 +1038,12 @@ static stash_status step(struct unpickler *u, int op)
     case FRAMING:
         return framing_op(u, op);
     case CONSTRUCTOR:
-        return op == OP_GLOBAL ? global(u) : op == OP_STACK_GLOBAL ? stack_global(u) : reduce(u);
+        return op == OP_GLOBAL         ? global(u)
+               : op == OP_STACK_GLOBAL ? stack_global(u)
+               : op == OP_REDUCE       ? reduce(u)
+                                       : build(u);
     case REFERENCE:
-        return persistent_load(u);
+        return op == OP_NEXT_BUFFER ? next_buffer(u) : persistent_load(u);
     case UNSAFE:
         return STASH_E_UNSAFE;
     case UNSUPPORTED:
@@ -993,30 +1073,41 @@ static void unpickler_free(struct unpickler *u)
     release_above(u, 0);
     for (size_t i = 0; i < u->memo_cap; i++)
         stash_value_free(&u->memo[i]);
-    free(u->stack);
-    free(u->marks);
-    free(u->memo);
+    if (u->stack != u->stack_inline)
+        free(u->stack);
+    if (u->marks != u->marks_inline)
+        free(u->marks);
+    if (u->memo != u->memo_inline)
+        free(u->memo);
 }
 
-static void report(stash_pickle_error *err, size_t offset, int op)
+static void report(stash_pickle_error *err, size_t offset, int op, const char *why)
 {
     if (!err)
         return;
     err->offset = offset;
     err->opcode = op;
     snprintf(err->opcode_name, sizeof err->opcode_name, "%s", op < 0 ? "" : opcode_name(op));
+    snprintf(err->name, sizeof err->name, "%s", why);
 }
 
-stash_status pickle_read_refs(const void *buf, size_t len, const stash_pickle_limits *limits,
-                              pickle_load_fn load, void *load_ctx, stash_value **out,
-                              stash_pickle_error *err)
+stash_status pickle_read_with(const void *buf, size_t len, const struct pickle_read_options *o,
+                              stash_value **out, stash_pickle_error *err)
 {
-    if (!out || (!buf && len))
+    if (!out || (!buf && len) || !o || (o->buffer_count && !o->buffers))
         return STASH_E_INVALID;
-    struct unpickler u = {.in = buf, .len = len, .load = load, .load_ctx = load_ctx};
-    u.limits = limits ? *limits
-                      : (stash_pickle_limits){STASH_PICKLE_DEFAULT_MAX_NODES,
-                                              STASH_PICKLE_DEFAULT_MAX_BYTES};
+    struct unpickler u = {.in = buf, .len = len, .load = o->load, .load_ctx = o->load_ctx,
+                          .buffers = o->buffers, .buffer_count = o->buffer_count};
+    u.stack = u.stack_inline;
+    u.stack_cap = sizeof u.stack_inline / sizeof *u.stack_inline;
+    u.marks = u.marks_inline;
+    u.marks_cap = sizeof u.marks_inline / sizeof *u.marks_inline;
+    u.memo = u.memo_inline; /* zeroed with the rest of u */
+    u.memo_cap = sizeof u.memo_inline / sizeof *u.memo_inline;
+    u.limits = o->limits ? *o->limits
+                         : (stash_pickle_limits){STASH_PICKLE_DEFAULT_MAX_NODES,
+                                                 STASH_PICKLE_DEFAULT_MAX_BYTES};
+    u.array_budget = u.limits.max_bytes;
     stash_status st = STASH_OK;
     size_t at = 0;
     int op = -1;
@@ -1025,18 +1116,45 @@ stash_status pickle_read_refs(const void *buf, size_t len, const stash_pickle_li
         op = u.pos < u.len ? u.in[u.pos++] : -1;
         st = op < 0 ? STASH_E_TRUNCATED : step(&u, op);
     }
-    if (st == STASH_OK && u.stack[u.depth - 1]->kind == VALUE_KIND_CONSTRUCTOR)
-        st = STASH_E_UNSAFE; /* a bare name is not a value */
-    if (st == STASH_OK)
+    stash_value_kind kind = st == STASH_OK ? u.stack[u.depth - 1]->kind : STASH_VALUE_NULL;
+    if (kind == VALUE_KIND_CONSTRUCTOR || kind == VALUE_KIND_ARGS)
+        st = STASH_E_UNSAFE; /* a bare name, dtype or argument tuple is not a value */
+    if (st == STASH_OK) {
         *out = pop(&u);
-    else
-        report(err, at, op);
+        if (o->end)
+            *o->end = u.pos;
+    } else {
+        report(err, at, op, u.why);
+    }
     unpickler_free(&u);
     return st;
+}
+
+stash_status pickle_read_refs(const void *buf, size_t len, const stash_pickle_limits *limits,
+                              pickle_load_fn load, void *load_ctx, stash_value **out,
+                              stash_pickle_error *err)
+{
+    struct pickle_read_options o = {.limits = limits, .load = load, .load_ctx = load_ctx};
+    return pickle_read_with(buf, len, &o, out, err);
 }
 
 stash_status stash_pickle_read(const void *buf, size_t len, const stash_pickle_limits *limits,
                                stash_value **out, stash_pickle_error *err)
 {
-    return pickle_read_refs(buf, len, limits, NULL, NULL, out, err);
+    struct pickle_read_options o = {.limits = limits};
+    return pickle_read_with(buf, len, &o, out, err);
+}
+
+stash_status stash_pickle_read_buffers(const void *buf, size_t len,
+                                       const stash_pickle_limits *limits,
+                                       const stash_pickle_buffer *buffers, size_t buffer_count,
+                                       stash_value **out, stash_pickle_error *err)
+{
+    struct pickle_read_options o = {.limits = limits, .buffers = buffers,
+                                    .buffer_count = buffer_count};
+    /* A caller with no buffers still says that out-of-band data is expected. */
+    static const stash_pickle_buffer none[1];
+    if (!buffers && buffer_count == 0)
+        o.buffers = none;
+    return pickle_read_with(buf, len, &o, out, err);
 }

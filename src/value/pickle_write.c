@@ -145,11 +145,154 @@ static stash_status put_batched(struct pickler *p, const stash_value *v)
     return st;
 }
 
-/* An array goes outside the pickle: its number, then BINPERSID. */
+/* ---- Arrays, as NumPy writes them ---------------------------------------------------- */
+
+static stash_status put_text(struct pickler *p, const char *text)
+{
+    size_t n = strlen(text);
+    bool short_form = p->protocol >= 4 && n <= 0xFF;
+    stash_status st = put_le(p, short_form ? OP_SHORT_BINUNICODE : OP_BINUNICODE, n,
+                             short_form ? 1 : 4);
+    return st == STASH_OK ? stash_stream_write(p->s, text, n) : st;
+}
+
+/* module.name: GLOBAL's text line before protocol 4, STACK_GLOBAL's two strings after. */
+static stash_status put_global(struct pickler *p, const char *module, const char *name)
+{
+    if (p->protocol < 4) {
+        stash_status st = put_op(p, OP_GLOBAL);
+        const char nl = '\n';
+        for (int i = 0; i < 2 && st == STASH_OK; i++) {
+            const char *part = i ? name : module;
+            st = stash_stream_write(p->s, part, strlen(part));
+            if (st == STASH_OK)
+                st = stash_stream_write(p->s, &nl, 1);
+        }
+        return st;
+    }
+    stash_status st = put_text(p, module);
+    if (st == STASH_OK)
+        st = put_text(p, name);
+    return st == STASH_OK ? put_op(p, OP_STACK_GLOBAL) : st;
+}
+
+/* The ops in order, stopping at the first failure (0 ends the list). */
+static stash_status put_ops(struct pickler *p, const int *ops)
+{
+    stash_status st = STASH_OK;
+    for (; *ops && st == STASH_OK; ops++)
+        st = put_op(p, *ops);
+    return st;
+}
+
+/* dtype("f8", False, True) with the state (3, "<", None, None, None, -1, -1, 0). */
+static stash_status put_dtype(struct pickler *p, const stash_array_desc *desc)
+{
+    char descr[STASH_DESCR_MAX];
+    stash_status st = stash_array_descr(desc, descr);
+    if (st == STASH_OK)
+        st = put_global(p, "numpy", "dtype");
+    if (st == STASH_OK)
+        st = put_text(p, descr + 1); /* the code without its byte order: "f8" */
+    if (st == STASH_OK)
+        st = put_ops(p, (const int[]){OP_NEWFALSE, OP_NEWTRUE, OP_TUPLE3, OP_REDUCE, OP_MARK, 0});
+    if (st == STASH_OK)
+        st = put_int(p, 3);
+    if (st == STASH_OK)
+        st = put_text(p, (char[]){descr[0], '\0'});
+    if (st == STASH_OK)
+        st = put_ops(p, (const int[]){OP_NONE, OP_NONE, OP_NONE, 0});
+    if (st == STASH_OK)
+        st = put_int(p, -1);
+    if (st == STASH_OK)
+        st = put_int(p, -1);
+    if (st == STASH_OK)
+        st = put_int(p, 0);
+    return st == STASH_OK ? put_ops(p, (const int[]){OP_TUPLE, OP_BUILD, 0}) : st;
+}
+
+static stash_status put_shape(struct pickler *p, const stash_array_desc *desc)
+{
+    unsigned n = desc->ndim;
+    stash_status st = n == 0 ? put_op(p, OP_EMPTY_TUPLE) : n > 3 ? put_op(p, OP_MARK) : STASH_OK;
+    for (unsigned i = 0; i < n && st == STASH_OK; i++)
+        st = put_int(p, (int64_t)desc->shape[i]);
+    if (st == STASH_OK && n > 0)
+        st = put_op(p, n > 3 ? OP_TUPLE : OP_TUPLE1 + (int)n - 1);
+    return st;
+}
+
+/* The raw bytes: BYTEARRAY8 for _frombuffer, else the shortest bytes form. */
+static stash_status put_raw(struct pickler *p, const void *data, size_t n, bool bytearray)
+{
+    stash_status st;
+    if (bytearray)
+        st = put_le(p, OP_BYTEARRAY8, n, 8);
+    else if (n <= 0xFF)
+        st = put_le(p, OP_SHORT_BINBYTES, n, 1);
+    else if (n <= 0xFFFFFFFFu)
+        st = put_le(p, OP_BINBYTES, n, 4);
+    else if (p->protocol >= 4)
+        st = put_le(p, OP_BINBYTES8, n, 8);
+    else
+        return STASH_E_LIMIT;
+    return st == STASH_OK && n ? stash_stream_write(p->s, data, n) : st;
+}
+
+/*
+ * Protocol 5: _frombuffer(bytearray, dtype, shape, order), as NumPy's
+ * __reduce_ex__(5) writes contiguous arrays. Before: _reconstruct(ndarray,
+ * (0,), b"b") with the state (1, shape, dtype, is_fortran, bytes), as
+ * __reduce__ writes them. The bytes are the array's own, in its order.
+ */
+static stash_status put_array(struct pickler *p, const stash_value *v)
+{
+    const stash_array_desc *desc = v->u.array.desc;
+    bool fortran = desc->order == STASH_ORDER_F && !stash_array_layout_is_trivial(desc);
+    stash_status st;
+    if (p->protocol >= 5) {
+        st = put_global(p, "numpy.core.numeric", "_frombuffer");
+        if (st == STASH_OK)
+            st = put_op(p, OP_MARK);
+        if (st == STASH_OK)
+            st = put_raw(p, v->u.array.data, v->u.array.nbytes, true);
+        if (st == STASH_OK)
+            st = put_dtype(p, desc);
+        if (st == STASH_OK)
+            st = put_shape(p, desc);
+        if (st == STASH_OK)
+            st = put_text(p, fortran ? "F" : "C");
+        return st == STASH_OK ? put_ops(p, (const int[]){OP_TUPLE, OP_REDUCE, 0}) : st;
+    }
+    st = put_global(p, "numpy.core.multiarray", "_reconstruct");
+    if (st == STASH_OK)
+        st = put_global(p, "numpy", "ndarray");
+    if (st == STASH_OK)
+        st = put_int(p, 0);
+    if (st == STASH_OK)
+        st = put_op(p, OP_TUPLE1);
+    if (st == STASH_OK)
+        st = put_raw(p, "b", 1, false);
+    if (st == STASH_OK)
+        st = put_ops(p, (const int[]){OP_TUPLE3, OP_REDUCE, OP_MARK, 0});
+    if (st == STASH_OK)
+        st = put_int(p, 1);
+    if (st == STASH_OK)
+        st = put_shape(p, desc);
+    if (st == STASH_OK)
+        st = put_dtype(p, desc);
+    if (st == STASH_OK)
+        st = put_op(p, fortran ? OP_NEWTRUE : OP_NEWFALSE);
+    if (st == STASH_OK)
+        st = put_raw(p, v->u.array.data, v->u.array.nbytes, false);
+    return st == STASH_OK ? put_ops(p, (const int[]){OP_TUPLE, OP_BUILD, 0}) : st;
+}
+
+/* An array goes outside the pickle (its number, then BINPERSID), or inline as NumPy's. */
 static stash_status put_array_reference(struct pickler *p, const stash_value *v)
 {
     if (!p->on_array)
-        return STASH_E_UNSUPPORTED; /* inline, it would need NumPy's constructors */
+        return put_array(p, v);
     stash_status st = p->on_array(p->array_ctx, v);
     if (st == STASH_OK)
         st = put_int(p, p->arrays++);
@@ -182,17 +325,6 @@ static stash_status put_value(struct pickler *p, const stash_value *v)
     return STASH_E_INVALID;
 }
 
-/* Finds an array anywhere in the tree before a byte is written. */
-static bool holds_array(const stash_value *v)
-{
-    if (v->kind == STASH_VALUE_ARRAY)
-        return true;
-    for (size_t i = 0; i < stash_value_length(v); i++)
-        if (holds_array(stash_value_item(v, i)))
-            return true;
-    return false;
-}
-
 static stash_status write_pickle(struct pickler *p, const stash_value *v)
 {
     stash_status st = put_le(p, OP_PROTO, (uint64_t)p->protocol, 1);
@@ -209,20 +341,13 @@ stash_status stash_pickle_write(stash_stream *s, const stash_value *v, int proto
         protocol = STASH_PICKLE_PROTOCOL_DEFAULT;
     if (!s || !v || protocol < 3 || protocol > STASH_PICKLE_PROTOCOL_MAX)
         return STASH_E_INVALID;
-    if (holds_array(v))
-        return STASH_E_UNSUPPORTED;
     struct pickler p = {.s = s, .protocol = protocol};
     return write_pickle(&p, v);
 }
 
-stash_status pickle_write_dict_refs(stash_stream *s, size_t n, const char *const keys[],
-                                    const stash_value *const values[], pickle_array_fn on_array,
-                                    void *ctx)
+static stash_status write_dict(struct pickler p, size_t n, const char *const keys[],
+                               const stash_value *const values[])
 {
-    if (!s || !keys || !values || !on_array)
-        return STASH_E_INVALID;
-    struct pickler p = {.s = s, .protocol = STASH_PICKLE_PROTOCOL_DEFAULT, .on_array = on_array,
-                        .array_ctx = ctx};
     stash_status st = put_le(&p, OP_PROTO, (uint64_t)p.protocol, 1);
     if (st == STASH_OK)
         st = put_op(&p, OP_EMPTY_DICT);
@@ -236,4 +361,26 @@ stash_status pickle_write_dict_refs(stash_stream *s, size_t n, const char *const
     if (st == STASH_OK)
         st = put_op(&p, OP_SETITEMS);
     return st == STASH_OK ? put_op(&p, OP_STOP) : st;
+}
+
+stash_status pickle_write_dict_refs(stash_stream *s, size_t n, const char *const keys[],
+                                    const stash_value *const values[], pickle_array_fn on_array,
+                                    void *ctx)
+{
+    if (!s || !keys || !values || !on_array)
+        return STASH_E_INVALID;
+    struct pickler p = {.s = s, .protocol = STASH_PICKLE_PROTOCOL_DEFAULT, .on_array = on_array,
+                        .array_ctx = ctx};
+    return write_dict(p, n, keys, values);
+}
+
+stash_status pickle_write_dict(stash_stream *s, int protocol, size_t n, const char *const keys[],
+                               const stash_value *const values[])
+{
+    if (protocol == 0)
+        protocol = STASH_PICKLE_PROTOCOL_DEFAULT;
+    if (!s || !keys || !values || protocol < 3 || protocol > STASH_PICKLE_PROTOCOL_MAX)
+        return STASH_E_INVALID;
+    struct pickler p = {.s = s, .protocol = protocol};
+    return write_dict(p, n, keys, values);
 }

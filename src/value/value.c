@@ -31,21 +31,29 @@ const char *stash_value_kind_name(stash_value_kind kind)
     return kind_names[kind];
 }
 
-static stash_status value_alloc(stash_value_kind kind, stash_value **out)
+/* A node with extra bytes after it (a blob's data lives there: one allocation, not two). */
+static stash_status value_alloc_with(stash_value_kind kind, size_t extra, stash_value **out)
 {
     if (!out)
         return STASH_E_INVALID;
-    stash_value *v = calloc(1, sizeof *v);
+    stash_value *v = malloc(sizeof *v + extra);
+    if (v)
+        memset(v, 0, sizeof *v);
     if (!v)
         return -ENOMEM;
     v->kind = kind;
     v->refs = 1;
     v->expanded_nodes = 1;
     bool container = kind == STASH_VALUE_LIST || kind == STASH_VALUE_TUPLE ||
-                     kind == STASH_VALUE_DICT;
+                     kind == STASH_VALUE_DICT || kind == VALUE_KIND_ARGS;
     v->depth = container ? 1 : 0;
     *out = v;
     return STASH_OK;
+}
+
+static stash_status value_alloc(stash_value_kind kind, stash_value **out)
+{
+    return value_alloc_with(kind, 0, out);
 }
 
 stash_status value_new_constructor(int64_t which, stash_value **out)
@@ -54,6 +62,23 @@ stash_status value_new_constructor(int64_t which, stash_value **out)
     if (st == STASH_OK)
         (*out)->u.i = which;
     return st;
+}
+
+stash_status value_new_args(stash_value **out)
+{
+    return value_alloc(VALUE_KIND_ARGS, out);
+}
+
+void value_become(stash_value *node, stash_value **from)
+{
+    /* Not for strings and bytes, whose bytes follow their node and would stay behind. */
+    uint32_t refs = node->refs;
+    bool frozen = node->frozen;
+    *node = **from;
+    node->refs = refs;
+    node->frozen = frozen;
+    free(*from); /* its contents are node's now */
+    *from = NULL;
 }
 
 stash_status stash_value_new_null(stash_value **out)
@@ -88,16 +113,12 @@ stash_status stash_value_new_float(double f, stash_value **out)
 static stash_status value_new_blob(stash_value_kind kind, const void *data, size_t len,
                                    stash_value **out)
 {
-    if ((!data && len) || len == SIZE_MAX)
+    if ((!data && len) || len >= SIZE_MAX - sizeof(stash_value))
         return STASH_E_INVALID;
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return -ENOMEM;
-    stash_status st = value_alloc(kind, out);
-    if (st != STASH_OK) {
-        free(copy);
+    stash_status st = value_alloc_with(kind, len + 1, out);
+    if (st != STASH_OK)
         return st;
-    }
+    char *copy = (char *)(*out + 1); /* the bytes follow the node, freed with it */
     if (len)
         memcpy(copy, data, len);
     copy[len] = '\0';
@@ -237,11 +258,8 @@ static void value_release(stash_value *v);
 
 static void value_destroy(stash_value *v)
 {
-    switch (v->kind) {
-    case STASH_VALUE_STRING:
-    case STASH_VALUE_BYTES:
-        free(v->u.blob.data);
-        break;
+    /* An argument tuple (value_internal.h) holds its items as a tuple does. */
+    switch (v->kind == VALUE_KIND_ARGS ? STASH_VALUE_TUPLE : v->kind) {
     case STASH_VALUE_ARRAY:
         free(v->u.array.desc);
         value_owner_release(v->u.array.owner);
@@ -285,13 +303,16 @@ void stash_value_free(stash_value **v)
 
 static bool is_seq(const stash_value *v)
 {
-    return v && (v->kind == STASH_VALUE_LIST || v->kind == STASH_VALUE_TUPLE);
+    return v && (v->kind == STASH_VALUE_LIST || v->kind == STASH_VALUE_TUPLE ||
+                 v->kind == VALUE_KIND_ARGS);
 }
 
 /* Checks that item may join container, before anything changes. */
 static stash_status check_adoption(const stash_value *container, const stash_value *item)
 {
-    if (item->kind == VALUE_KIND_CONSTRUCTOR)
+    /* Reader-only nodes: a constructor goes into call arguments only. */
+    if (item->kind == VALUE_KIND_ARGS ||
+        (item->kind == VALUE_KIND_CONSTRUCTOR && container->kind != VALUE_KIND_ARGS))
         return STASH_E_UNSAFE;
     if (container->frozen || container == item)
         return STASH_E_UNSUPPORTED;

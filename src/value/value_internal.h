@@ -57,7 +57,7 @@ struct stash_value {
         int64_t i;
         double f;
         struct {
-            char *data; /* NUL-terminated for strings */
+            char *data; /* NUL-terminated; follows the node, in its allocation */
             size_t len;
         } blob;
         struct {
@@ -88,6 +88,24 @@ struct stash_value {
 
 /* A constructor node; which is the reader's own code for the name. */
 stash_status value_new_constructor(int64_t which, stash_value **out);
+
+/*
+ * Another reader-only kind: a tuple that holds constructor nodes, the
+ * arguments of a call or a __setstate__ state (NumPy's dtype inside an
+ * array's state). Only a REDUCE or BUILD consumes it; like a constructor it
+ * never goes into another container or a result.
+ */
+#define VALUE_KIND_ARGS ((stash_value_kind)0x101)
+
+stash_status value_new_args(stash_value **out);
+
+/*
+ * Turns the constructor node node into *from in place, so that every holder
+ * of node (the memo, the stack) sees the object a BUILD made, as Python's
+ * objects change under their references; frees the shell of *from, which
+ * must have no other holder.
+ */
+void value_become(stash_value *node, stash_value **from);
 
 /* One more holder of v. */
 void value_retain(stash_value *v);

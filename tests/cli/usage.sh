@@ -24,10 +24,11 @@ expect() {
 
 mkdir typos && cd typos || exit 1
 for uri in hdf:x.h5 h5:x.h5 DIR:x file:x ' dir:x' HDF5:x.h5 a:b; do
-  expect 1 "the schemes are none:, dir:, hdf5:" store put "$uri" k ../v.json
+  expect 1 "the schemes are none:, dir:, hdf5:, pickle:" store put "$uri" k ../v.json
   expect 1 "not a store URI" store ls "$uri"
 done
 expect 1 "hdf5:: the scheme needs a path after it" store ls hdf5:
+expect 1 "pickle:: the scheme needs a path after it" store ls pickle:
 expect 1 "none:x: none: names nothing" store ls none:x
 [[ -z $(ls -A) ]] || fail "mistyped URIs created: $(ls -A)"
 "$stash" store put ./a:b k ../v.json || fail "./a:b was refused"

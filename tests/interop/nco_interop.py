@@ -460,7 +460,7 @@ def test_unsafe_meta(run):
     run.check(os.path.exists(control), "unsafe meta: the control payload did not run")
 
     cases = [("os.system", CallsCode(touch_command(canary))),
-             ("numpy array", np.arange(4.0))]
+             ("a set", {1, 2})]
     for name, meta in cases:
         what = "unsafe meta (%s)" % name
         nco = run.path("unsafe.nco")
@@ -483,6 +483,42 @@ def test_unsafe_meta(run):
             problems = opaque_problems(meta, pickled)
             run.check(not problems, "%s: ls --json: %s" % (what, "; ".join(problems)))
         run.check(not os.path.exists(canary), "%s: the canary was created" % what)
+
+
+def test_array_meta(run):
+    """Metadata holding NumPy arrays (nengo's decoders, say) is read, nothing run."""
+    meta = {"gain": np.arange(4.0), "shape": np.array([[1, 2], [3, 4]], dtype=">i2"),
+            "scale": np.float32(0.5)}
+    for protocol in (2, 4, 5):
+        what = "array meta (protocol %d)" % protocol
+        nco = run.path("arrays.nco")
+        array = np.arange(6, dtype="int32").reshape(2, 3)
+        with open(nco, "wb") as f:
+            start = f.tell()
+            pickle_start = start + HEADER_SIZE
+            f.seek(pickle_start)
+            pickle.dump(meta, f, protocol)
+            pickle_end = f.tell()
+            array_start = (pickle_end + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
+            f.seek(array_start)
+            np.save(f, array)
+            array_end = f.tell()
+            f.seek(start)
+            f.write(struct.pack(HEADER_FORMAT, MAGIC_STRING, 0, pickle_start, pickle_end,
+                                array_start, array_end))
+        got = run.unpack(what, nco, 0)
+        if got is None:
+            continue
+        _, got_meta, _ = got
+        for key, want in meta.items():
+            tagged = got_meta.get(key, {}).get("$array") if isinstance(got_meta, dict) else None
+            ok = isinstance(tagged, dict)
+            if ok:
+                raw = base64.b64decode(tagged["data"])
+                back = np.frombuffer(raw, dtype=np.dtype(tagged["descr"]))
+                back = back.reshape(tagged["shape"], order="F" if tagged["fortran_order"] else "C")
+                ok = np.array_equal(back, np.asarray(want))
+            run.check(ok, "%s: %s read back as %.80r" % (what, key, got_meta.get(key)))
 
 
 # ---- 5. Damaged files -----------------------------------------------------------------
@@ -567,7 +603,7 @@ def test_uncommitted_append(run):
 # ---- Main -----------------------------------------------------------------------------
 
 TESTS = [test_stash_to_nengo, test_stash_chain, test_nengo_to_stash, test_unsafe_meta,
-         test_damaged, test_uncommitted_append]
+         test_array_meta, test_damaged, test_uncommitted_append]
 
 
 def main():

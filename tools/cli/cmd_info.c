@@ -99,6 +99,36 @@ static int describe_hdf5(const char *who, const struct input *in, bool json)
     return 0;
 }
 
+/* ---- Pickles: corelay's PickleStorage files read as a pickle: store, read-only -------- */
+
+static int describe_pickle(const char *who, const struct input *in, bool json)
+{
+    (void)who;
+    char uri[4200];
+    snprintf(uri, sizeof uri, "pickle:%s", in->use);
+    stash_store_options read_only = {.flags = STASH_STORE_READ_ONLY};
+    stash_store *store = NULL;
+    struct key_count c = {0};
+    stash_status status = stash_store_open(uri, &read_only, &store);
+    if (status == STASH_OK)
+        status = stash_store_list(store, count_key, &c);
+    stash_store_close(&store);
+    if (status != STASH_OK || c.keys == 0)
+        return describe_other(in->name, PICKLE, json); /* one pickle, not records */
+    if (json) {
+        stash_value *o = json_out_object();
+        json_out_add(o, "format", json_out_string("pickle-store"), &status);
+        json_out_add(o, "keys", json_out_uint(c.keys), &status);
+        json_out_add(o, "bytes", json_out_uint(c.bytes), &status);
+        return json_out_print(&o, status) == STASH_OK ? 0 : 1;
+    }
+    printf("%s: pickle records as corelay's PickleStorage writes them, %llu key%s, %llu bytes "
+           "of records (`stash store ls pickle:%s` lists them)\n",
+           in->name, (unsigned long long)c.keys, c.keys == 1 ? "" : "s",
+           (unsigned long long)c.bytes, in->name);
+    return 0;
+}
+
 /* ---- Rings: attached as a reader, which maps the data read-only ------------------------- */
 
 static stash_status print_ring_json(const stash_ring_info *r)
@@ -168,6 +198,8 @@ static int info(const char *who, const struct input *in, bool json)
         return describe_hdf5(who, in, json);
     case RING:
         return describe_ring(who, in, json);
+    case PICKLE:
+        return describe_pickle(who, in, json);
     case UNKNOWN:
         fprintf(stderr, "%s: %s: not a format stash knows (NPY, NCO, pickle, HDF5, ring)\n", who,
                 in->name);
@@ -193,8 +225,9 @@ const struct stash_command cmd_info = {
     .usage = "usage: stash info FILE|- [--json]\n\n"
              "Reads the first bytes of FILE (- reads standard input) to find its format\n"
              "(NPY, NCO, pickle, HDF5, a stash ring, stash's NCO index) and describes it:\n"
-             "NPY as `stash npy info`, NCO as `stash nco ls`, HDF5 as a store (how many\n"
-             "keys, how many bytes), a ring by its geometry. It only reads: nothing is\n"
+             "NPY as `stash npy info`, NCO as `stash nco ls`, HDF5 and a file of pickled\n"
+             "records (corelay's PickleStorage) as a store (how many keys, how many\n"
+             "bytes), a ring by its geometry. It only reads: nothing is\n"
              "written, no index and no lock file. A file stash cannot read, or one that is\n"
              "not a regular file (a FIFO, a device), exits 1 with one line saying why.\n\n"
              "example:\n  $ stash info weights.npy\n"
