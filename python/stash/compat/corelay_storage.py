@@ -84,7 +84,7 @@ What differs, each on purpose:
   hashing large arrays.
 """
 import abc
-import collections
+import collections.abc
 import copy as _copy
 import importlib.util
 import json
