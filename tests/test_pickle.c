@@ -423,6 +423,42 @@ static void test_shared_bytes_cannot_be_rebuilt_into_arrays_without_bound(void *
     free(p);
 }
 
+/* Small ints, None and bools inside a tree are shared nodes; a root is always the caller's. */
+static void test_a_scalar_root_is_the_callers_own(void **state)
+{
+    (void)state;
+    const char *roots[] = {"\x80\4K\5.", "\x80\4N.", "\x80\4\x88.", "\x80\4J\xff\xff\xff\xff."};
+    const size_t lens[] = {5, 4, 4, 8};
+    for (size_t i = 0; i < 4; i++) {
+        stash_value *v = NULL, *list = NULL;
+        assert_ok(read_pickle(roots[i], lens[i], &v, NULL));
+        assert_ok(stash_value_new_list(&list));
+        assert_ok(stash_value_append(list, v)); /* refused if v were frozen or shared */
+        stash_value_free(&list);
+    }
+    /* A tuple the reader made with room for its items grows like any other. */
+    stash_value *pair = NULL;
+    assert_ok(read_pickle("\x80\4K\1K\2\x86.", 8, &pair, NULL));
+    for (int64_t i = 3; i < 40; i++) {
+        stash_value *item = NULL;
+        assert_ok(stash_value_new_int(i * 1000, &item));
+        assert_ok(stash_value_append(pair, item));
+    }
+    assert_int_equal(stash_value_length(pair), 39);
+    int64_t last;
+    assert_ok(stash_value_get_int(stash_value_item(pair, 38), &last));
+    assert_int_equal(last, 39000);
+    stash_value_free(&pair);
+    /* Shared ones inside a tree read, compare and free as any other. */
+    const char tree[] = "\x80\4](K\5K\5N\x88\x89" "e.";
+    stash_value *v = NULL, *want = NULL;
+    assert_ok(read_pickle(tree, sizeof tree - 1, &v, NULL));
+    assert_ok(stash_value_from_json("[5, 5, null, true, false]", 25, &want, NULL));
+    assert_true(stash_value_equal(v, want));
+    stash_value_free(&v);
+    stash_value_free(&want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_out_of_band_buffers_come_from_the_caller),
         cmocka_unit_test(test_hostile_array_pickles_get_clear_statuses),
         cmocka_unit_test(test_shared_bytes_cannot_be_rebuilt_into_arrays_without_bound),
+        cmocka_unit_test(test_a_scalar_root_is_the_callers_own),
     };
     return cmocka_run_group_tests_name("pickle", tests, NULL, NULL);
 }

@@ -159,6 +159,31 @@ static void test_every_kind_round_trips_and_puts_replace(void **state)
     stash_store_close(&s);
 }
 
+/* A value got is the caller's to change, a small int included (dir: and pickle: alike). */
+static void test_a_got_value_is_the_callers_own(void **state)
+{
+    (void)state;
+    char dir_uri[4200];
+    snprintf(dir_uri, sizeof dir_uri, "dir:%s", path_in(dir, "own-dir"));
+    for (int u = 0; u < 2; u++) {
+        char uri[4200];
+        snprintf(uri, sizeof uri, "%s", u == 0 ? uri_of("own.pkl") : dir_uri);
+        stash_store *s = NULL;
+        assert_ok(stash_store_open(uri, NULL, &s));
+        const char *values[] = {"5", "null", "true", "{\"a\": [1, 2]}"};
+        for (int i = 0; i < 4; i++) {
+            stash_value *v = json(values[i]), *back = NULL, *list = NULL;
+            assert_ok(stash_store_put(s, "k", v));
+            stash_value_free(&v);
+            assert_ok(stash_store_get(s, "k", &back));
+            assert_ok(stash_value_new_list(&list));
+            assert_ok(stash_value_append(list, back));
+            stash_value_free(&list);
+        }
+        stash_store_close(&s);
+    }
+}
+
 static void test_a_handle_sees_other_handles_changes_at_once(void **state)
 {
     (void)state;
@@ -377,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_keys_are_whole_strings),
         cmocka_unit_test(test_full_cycle_across_reopenings),
         cmocka_unit_test(test_every_kind_round_trips_and_puts_replace),
+        cmocka_unit_test(test_a_got_value_is_the_callers_own),
         cmocka_unit_test(test_a_handle_sees_other_handles_changes_at_once),
         cmocka_unit_test(test_memoise_computes_once),
         cmocka_unit_test(test_bad_paths_and_options_are_refused),

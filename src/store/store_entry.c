@@ -183,7 +183,10 @@ static stash_status read_header(struct entry_owner *e, const char *key, stash_va
         st = stash_value_kind_of(header) == STASH_VALUE_DICT ? unwrap(header, key, value)
                                                              : STASH_E_CORRUPT;
     stash_value_free(&header);
-    /* Out of the header and held by no one else, the tree is the caller's to change. */
+    /* Out of the header and held by no one else, the tree is the caller's to change
+     * (a small int or None the reader shared becomes a node of the caller's). */
+    if (st == STASH_OK)
+        st = value_unshare(value);
     if (st == STASH_OK && (*value)->refs == 1)
         (*value)->frozen = false;
     return st;

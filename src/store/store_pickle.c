@@ -404,12 +404,21 @@ static stash_status read_record(int fd, const struct pickle_record *r, const cha
         st = record_key(record, &found);
     if (st == STASH_OK && strcmp(found, key) != 0)
         st = STASH_E_CORRUPT;
+    stash_value *data = NULL;
     if (st == STASH_OK) {
-        stash_value *data = (stash_value *)stash_value_dict_get(record, "data");
+        data = (stash_value *)stash_value_dict_get(record, "data");
         value_retain(data); /* outlives the record, as store_entry.c's values do */
-        *out = data;
     }
     stash_value_free(&record);
+    /* Out of the record and held by no one else, the tree is the caller's to change. */
+    if (st == STASH_OK)
+        st = value_unshare(&data);
+    if (st == STASH_OK && data->refs == 1)
+        data->frozen = false;
+    if (st == STASH_OK)
+        *out = data;
+    else
+        stash_value_free(&data);
     return st;
 }
 

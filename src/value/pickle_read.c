@@ -220,10 +220,11 @@ static stash_status adopt_pairs(struct unpickler *u, stash_value *dict, size_t s
  */
 static stash_status new_tuple_of(const struct unpickler *u, size_t start, stash_value **t)
 {
+    stash_value_kind kind = STASH_VALUE_TUPLE;
     for (size_t i = start; i < u->depth; i++)
         if (u->stack[i]->kind == VALUE_KIND_CONSTRUCTOR)
-            return value_new_args(t);
-    return stash_value_new_tuple(t);
+            kind = VALUE_KIND_ARGS;
+    return value_new_seq_sized(kind, u->depth - start, t);
 }
 
 /* LIST, TUPLE, DICT: a new container of everything above the last mark. */
@@ -356,7 +357,9 @@ static stash_status parse_decimal(const char *s, size_t n, int64_t *out)
 
 static stash_status push_int(struct unpickler *u, int64_t i)
 {
-    stash_value *v = NULL;
+    stash_value *v = value_shared_scalar(STASH_VALUE_INT, i);
+    if (v)
+        return push(u, v);
     return push_new(u, stash_value_new_int(i, &v), &v);
 }
 
@@ -369,10 +372,8 @@ static stash_status text_int(struct unpickler *u, bool long_suffix)
     stash_status st = take_line(u, &line, &n);
     if (st != STASH_OK)
         return st;
-    if (!long_suffix && n == 2 && line[0] == '0' && (line[1] == '0' || line[1] == '1')) {
-        stash_value *v = NULL;
-        return push_new(u, stash_value_new_bool(line[1] == '1', &v), &v);
-    }
+    if (!long_suffix && n == 2 && line[0] == '0' && (line[1] == '0' || line[1] == '1'))
+        return push(u, value_shared_scalar(STASH_VALUE_BOOL, line[1] == '1'));
     if (long_suffix && n && line[n - 1] == 'L')
         n--;
     st = parse_decimal(line, n, &i);
@@ -891,13 +892,12 @@ static stash_status container_op(struct unpickler *u, int op)
 
 static stash_status scalar_op(struct unpickler *u, int op)
 {
-    stash_value *v = NULL;
     switch (op) {
     case OP_NONE:
-        return push_new(u, stash_value_new_null(&v), &v);
+        return push(u, value_shared_scalar(STASH_VALUE_NULL, 0));
     case OP_NEWTRUE:
     case OP_NEWFALSE:
-        return push_new(u, stash_value_new_bool(op == OP_NEWTRUE, &v), &v);
+        return push(u, value_shared_scalar(STASH_VALUE_BOOL, op == OP_NEWTRUE));
     case OP_INT:
         return text_int(u, false);
     case OP_LONG:
@@ -1119,8 +1119,11 @@ stash_status pickle_read_with(const void *buf, size_t len, const struct pickle_r
     stash_value_kind kind = st == STASH_OK ? u.stack[u.depth - 1]->kind : STASH_VALUE_NULL;
     if (kind == VALUE_KIND_CONSTRUCTOR || kind == VALUE_KIND_ARGS)
         st = STASH_E_UNSAFE; /* a bare name, dtype or argument tuple is not a value */
+    stash_value *result = st == STASH_OK ? pop(&u) : NULL;
+    if (result)
+        st = value_unshare(&result); /* the caller's root must be its own to change */
     if (st == STASH_OK) {
-        *out = pop(&u);
+        *out = result;
         if (o->end)
             *o->end = u.pos;
     } else {

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,24 @@ stash_status value_new_constructor(int64_t which, stash_value **out)
 stash_status value_new_args(stash_value **out)
 {
     return value_alloc(VALUE_KIND_ARGS, out);
+}
+
+/* A node's own item slots, right after it (value_new_seq_sized). */
+static stash_value **trailing_items(stash_value *v)
+{
+    return (stash_value **)(v + 1);
+}
+
+stash_status value_new_seq_sized(stash_value_kind kind, size_t n, stash_value **out)
+{
+    if (n > (SIZE_MAX - sizeof(stash_value)) / sizeof(stash_value *))
+        return -ENOMEM;
+    stash_status st = value_alloc_with(kind, n * sizeof(stash_value *), out);
+    if (st == STASH_OK && n) {
+        (*out)->u.seq.items = trailing_items(*out);
+        (*out)->u.seq.cap = n;
+    }
+    return st;
 }
 
 void value_become(stash_value *node, stash_value **from)
@@ -249,9 +268,77 @@ stash_status stash_value_new_dict(stash_value **out)
     return value_alloc(STASH_VALUE_DICT, out);
 }
 
+/* ---- Shared scalars ---------------------------------------------------------- */
+
+/*
+ * None, True, False and the ints -1 to 255, one node each for every reader:
+ * the pickle reader pushes them for the NONE, NEWTRUE, NEWFALSE and small
+ * int opcodes (a NumPy dtype state holds eight of them) instead of
+ * allocating. They are frozen from the start and never counted or freed, so
+ * threads share them without writing to them.
+ */
+#define SHARED_REFS UINT32_MAX
+#define SHARED_INT_MIN (-1)
+#define SHARED_INT_MAX 255
+
+static stash_value shared_null, shared_bool[2], shared_int[SHARED_INT_MAX - SHARED_INT_MIN + 1];
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+
+static void shared_node(stash_value *v, stash_value_kind kind)
+{
+    v->kind = kind;
+    v->refs = SHARED_REFS;
+    v->frozen = true;
+    v->expanded_nodes = 1;
+}
+
+static void shared_init(void)
+{
+    shared_node(&shared_null, STASH_VALUE_NULL);
+    for (int b = 0; b < 2; b++) {
+        shared_node(&shared_bool[b], STASH_VALUE_BOOL);
+        shared_bool[b].u.b = b;
+    }
+    for (int64_t i = SHARED_INT_MIN; i <= SHARED_INT_MAX; i++) {
+        shared_node(&shared_int[i - SHARED_INT_MIN], STASH_VALUE_INT);
+        shared_int[i - SHARED_INT_MIN].u.i = i;
+    }
+}
+
+stash_value *value_shared_scalar(stash_value_kind kind, int64_t i)
+{
+    pthread_once(&shared_once, shared_init);
+    if (kind == STASH_VALUE_NULL)
+        return &shared_null;
+    if (kind == STASH_VALUE_BOOL)
+        return &shared_bool[i != 0];
+    if (kind == STASH_VALUE_INT && i >= SHARED_INT_MIN && i <= SHARED_INT_MAX)
+        return &shared_int[i - SHARED_INT_MIN];
+    return NULL;
+}
+
+bool value_is_shared(const stash_value *v)
+{
+    return v->refs == SHARED_REFS;
+}
+
+stash_status value_unshare(stash_value **v)
+{
+    stash_value *shared = *v;
+    if (!value_is_shared(shared))
+        return STASH_OK;
+    *v = NULL;
+    if (shared->kind == STASH_VALUE_NULL)
+        return stash_value_new_null(v);
+    if (shared->kind == STASH_VALUE_BOOL)
+        return stash_value_new_bool(shared->u.b, v);
+    return stash_value_new_int(shared->u.i, v);
+}
+
 void value_retain(stash_value *v)
 {
-    v->refs++;
+    if (v->refs != SHARED_REFS)
+        v->refs++;
 }
 
 static void value_release(stash_value *v);
@@ -268,7 +355,8 @@ static void value_destroy(stash_value *v)
     case STASH_VALUE_TUPLE:
         for (size_t i = 0; i < v->u.seq.len; i++)
             value_release(v->u.seq.items[i]);
-        free(v->u.seq.items);
+        if (v->u.seq.items != trailing_items(v))
+            free(v->u.seq.items);
         break;
     case STASH_VALUE_DICT:
         for (size_t i = 0; i < v->u.dict.len; i++) {
@@ -287,7 +375,7 @@ static void value_destroy(stash_value *v)
 /* Recursion is bounded by STASH_VALUE_MAX_DEPTH. */
 static void value_release(stash_value *v)
 {
-    if (v && --v->refs == 0)
+    if (v && v->refs != SHARED_REFS && --v->refs == 0)
         value_destroy(v);
 }
 
@@ -329,7 +417,8 @@ static uint64_t add_saturating(uint64_t a, uint64_t b)
 
 static void account_child(stash_value *container, stash_value *item, size_t key_len)
 {
-    item->frozen = true;
+    if (!item->frozen) /* shared scalars are frozen already, and never written */
+        item->frozen = true;
     if (item->depth + 1 > container->depth)
         container->depth = item->depth + 1;
     container->expanded_nodes = add_saturating(container->expanded_nodes, item->expanded_nodes);
@@ -359,6 +448,16 @@ stash_status value_adopt(stash_value *container, stash_value *item)
     if (!is_seq(container) || !item)
         return STASH_E_INVALID;
     stash_status st = check_adoption(container, item);
+    if (st == STASH_OK && container->u.seq.items == trailing_items(container) &&
+        container->u.seq.len == container->u.seq.cap) {
+        /* Outgrowing the slots it was made with: move the items to the heap. */
+        stash_value **heap = malloc(2 * container->u.seq.cap * sizeof *heap);
+        if (!heap)
+            return -ENOMEM;
+        memcpy(heap, container->u.seq.items, container->u.seq.len * sizeof *heap);
+        container->u.seq.items = heap;
+        container->u.seq.cap *= 2;
+    }
     if (st == STASH_OK)
         st = grow((void **)&container->u.seq.items, &container->u.seq.cap,
                   container->u.seq.len + 1, sizeof(stash_value *));

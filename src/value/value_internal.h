@@ -100,6 +100,13 @@ stash_status value_new_constructor(int64_t which, stash_value **out);
 stash_status value_new_args(stash_value **out);
 
 /*
+ * A list, tuple or argument tuple with room for n items in the node's own
+ * allocation (the reader knows how many a tuple gets): one allocation, not
+ * two. It grows onto the heap like any other if more are added.
+ */
+stash_status value_new_seq_sized(stash_value_kind kind, size_t n, stash_value **out);
+
+/*
  * Turns the constructor node node into *from in place, so that every holder
  * of node (the memo, the stack) sees the object a BUILD made, as Python's
  * objects change under their references; frees the shell of *from, which
@@ -107,8 +114,20 @@ stash_status value_new_args(stash_value **out);
  */
 void value_become(stash_value *node, stash_value **from);
 
-/* One more holder of v. */
+/* One more holder of v (a shared scalar counts none). */
 void value_retain(stash_value *v);
+
+/*
+ * The shared node for null, a bool (i is 0 or 1) or an int from -1 to 255,
+ * or NULL for any other value: frozen, never freed, safe for any thread to
+ * hold. Only a reader may put them into the trees it builds; a tree's owner
+ * must not get one as its root (copy it), as it could not change it.
+ */
+stash_value *value_shared_scalar(stash_value_kind kind, int64_t i);
+bool value_is_shared(const stash_value *v);
+
+/* Replaces a shared scalar at *v by a new node of the same value (*v NULL if that fails). */
+stash_status value_unshare(stash_value **v);
 
 /*
  * Adds item to a list, tuple (seq) or dict under key: the item's reference
