@@ -65,6 +65,9 @@ What differs, each on purpose:
   bytes of UTF-8, "/"-separated parts that are not empty, "." or "..".
   exists() and `in` are False for a key that breaks them; read and write
   raise stash.InvalidArgument, a ValueError.
+- A storage opened "r" refuses writes with stash.NotWritable, which is
+  both corelay's ValueError (h5py) and io.UnsupportedOperation (pickle),
+  and remembers nothing of them.
 - Arrays read back are the caller's own, writable copies (as from h5py);
   NumPy scalars, strings and bytes are whole values.
 - An ASCII (not UTF-8) string dataset written by another program reads
@@ -271,8 +274,10 @@ class HDF5Storage(_KeyedStorage):
     """HDF5Storage(path, mode="r", data_key=None): values in one HDF5 file, in corelay's layout.
 
     mode "r" reads an existing file, "w" makes a new one (replacing any),
-    "a" opens or creates one to read and write. A read or write mode holds
-    the file open and locked until close(), as corelay's h5py.File does.
+    "a" opens or creates one to read and write. "w" and "a" hold the file
+    open and its lock alone until close(), as corelay's h5py.File holds the
+    file; "r" opens it for each call under a shared lock, so it waits while
+    a stash writer holds the file (h5py fails to open a file being written).
     """
 
     def __init__(self, path, mode: str = "r", data_key: str = None, **kwargs: Any) -> None:
