@@ -613,3 +613,18 @@ def test_hashed_hdf5_long_tuples_keep_their_order():
         hashed.write(value, data_in="long", meta=None)
         got = hashed.read("long", None)
     assert [int(a[0]) for a in got] == list(range(1002))
+
+
+def test_storages_of_one_file_open_at_once(tmp_path):
+    path = tmp_path / "shared.h5"
+    writer = HDF5Storage(path, mode="a", data_key="k")
+    writer.write(1)
+    reader = HDF5Storage(path, mode="r", data_key="k")   # corelay: h5py holds the file
+    assert reader.read() == 1
+    writer.write(2)
+    assert reader.read() == 2
+    with HDF5Storage(path, mode="a") as other:
+        other["z"] = 3
+    assert sorted(writer.keys()) == ["k", "z"]
+    writer.close()
+    reader.close()

@@ -274,10 +274,9 @@ class HDF5Storage(_KeyedStorage):
     """HDF5Storage(path, mode="r", data_key=None): values in one HDF5 file, in corelay's layout.
 
     mode "r" reads an existing file, "w" makes a new one (replacing any),
-    "a" opens or creates one to read and write. "w" and "a" hold the file
-    open and its lock alone until close(), as corelay's h5py.File holds the
-    file; "r" opens it for each call under a shared lock, so it waits while
-    a stash writer holds the file (h5py fails to open a file being written).
+    "a" opens or creates one to read and write. Each call opens the file
+    under its lock and closes it (docs/store.md, "hdf5:"), so storages of
+    one file, in one process or several, can be open at once.
     """
 
     def __init__(self, path, mode: str = "r", data_key: str = None, **kwargs: Any) -> None:
@@ -291,7 +290,7 @@ class HDF5Storage(_KeyedStorage):
                 os.unlink(path)
             except FileNotFoundError:
                 pass
-        self.io = _open_store("hdf5", path, mode, exclusive=mode != "r")
+        self.io = _open_store("hdf5", path, mode)
 
     def read(self, data_in: Any = None, meta: Any = None) -> Any:
         """The value under data_key, as corelay reads it; NoDataSource if there is none."""
