@@ -10,7 +10,7 @@
         assert "labels" in s and s.read().shape == attributions.shape
 
 The classes, methods, defaults, modes, exceptions and messages are
-corelay's (corelay 0.2 to 1.x): DataStorageBase, HDF5Storage, PickleStorage,
+corelay's: DataStorageBase, HDF5Storage, PickleStorage,
 NoStorage, HashedHDF5, NoDataSource, NoDataTarget, StringInfo, Storable,
 and corelay.io.hashing's ext_hash, Hasher, numpy_id, persistent_id,
 Tensor and TensorPlaceholder. HDF5Storage is stash's hdf5: store and
@@ -65,6 +65,10 @@ What differs, each on purpose:
   bytes of UTF-8, "/"-separated parts that are not empty, "." or "..".
   exists() and `in` are False for a key that breaks them; read and write
   raise stash.InvalidArgument, a ValueError.
+- HDF5Storage opens its file for each call, under stash's lock, and
+  closes it, so storages of one file can be open at once, in one process
+  or several, and each call sees the others' writes. corelay's h5py.File
+  holds the file open, and HDF5's file lock, from open to close.
 - A storage opened "r" refuses writes with stash.NotWritable, which is
   both corelay's ValueError (h5py) and io.UnsupportedOperation (pickle),
   and remembers nothing of them.
