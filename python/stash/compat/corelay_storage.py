@@ -318,7 +318,9 @@ def _as_corelay(value):
     if isinstance(value, list):
         return [_as_corelay(v) for v in value]
     if isinstance(value, np.ndarray):
-        return value[()] if value.ndim == 0 else np.array(value)
+        if value.ndim == 0:
+            return value[()]
+        return value if value.flags.writeable else np.array(value)
     if isinstance(value, bool):
         return np.bool_(value)
     if isinstance(value, int):
