@@ -86,11 +86,16 @@ static stash_status add_record(struct pickle_index *ix, const char *key, uint64_
     return STASH_OK;
 }
 
+/* Keys shorter than this are copied into the caller's buffer, not allocated. */
+#define SMALL_KEY 256
+
 /*
  * The key and length of the record at buf[0..len): skimmed (pickle_skim.c),
- * or, where the skim cannot tell the key, read in full.
+ * or, where the skim cannot tell the key, read in full. *key is small or
+ * allocated (free it if it is not small).
  */
-static stash_status scan_record(const char *buf, size_t len, size_t *used, char **key)
+static stash_status scan_record(const char *buf, size_t len, size_t *used, char **key,
+                                char small[SMALL_KEY])
 {
     const char *literal;
     size_t n;
@@ -98,8 +103,12 @@ static stash_status scan_record(const char *buf, size_t len, size_t *used, char 
     if (st != STASH_OK)
         return st;
     if (literal && utf8_is_valid(literal, n) && !memchr(literal, '\0', n)) {
-        *key = strndup(literal, n);
-        return *key ? STASH_OK : -ENOMEM;
+        *key = n < SMALL_KEY ? small : malloc(n + 1);
+        if (!*key)
+            return -ENOMEM;
+        memcpy(*key, literal, n);
+        (*key)[n] = '\0';
+        return STASH_OK;
     }
     stash_value *record = NULL;
     const char *found;
@@ -120,15 +129,16 @@ static stash_status index_records(struct pickle_index *ix, const char *buf, size
     size_t pos = 0;
     while (pos < len && st == STASH_OK) {
         size_t used = 0;
-        char *key = NULL;
-        st = scan_record(buf + pos, len - pos, &used, &key);
+        char *key = NULL, small[SMALL_KEY];
+        st = scan_record(buf + pos, len - pos, &used, &key, small);
         if (st == STASH_E_TRUNCATED) {
             *torn = true; /* the end of the file cuts this record: it is not there yet */
             return STASH_OK;
         }
         if (st == STASH_OK)
             st = add_record(ix, key, ix->end, ix->end + used);
-        free(key);
+        if (key != small)
+            free(key);
         if (st == STASH_OK) {
             pos += used;
             ix->end += used;
@@ -264,6 +274,7 @@ static stash_status pickle_close(void *impl)
     stash_status read_closed = p->read_fd >= 0 ? sysio_close(p->read_fd) : STASH_OK;
     st = st == STASH_OK ? read_closed : st;
     pickle_index_reset(&p->index);
+    free(p->record_buf);
     free(p->path);
     free(p);
     return st;
@@ -387,19 +398,23 @@ static stash_status find(const struct pickle_store *p, const char *key, size_t *
 }
 
 /* Record r's "data", which must be key's (else the file changed under the index). */
-static stash_status read_record(int fd, const struct pickle_record *r, const char *key,
-                                stash_value **out)
+static stash_status read_record(struct pickle_store *p, int fd, const struct pickle_record *r,
+                                const char *key, stash_value **out)
 {
     size_t len = (size_t)(r->end - r->offset), got;
-    char *buf = malloc(len ? len : 1);
-    if (!buf)
-        return -ENOMEM;
+    if (len > p->record_cap) {
+        char *grown = realloc(p->record_buf, len);
+        if (!grown)
+            return -ENOMEM;
+        p->record_buf = grown;
+        p->record_cap = len;
+    }
     stash_value *record = NULL;
     const char *found;
-    stash_status st = sysio_pread_full(fd, buf, len, r->offset, &got);
+    stash_status st = sysio_pread_full(fd, p->record_buf, len, r->offset, &got);
     if (st == STASH_OK)
-        st = got == len ? stash_pickle_read(buf, len, NULL, &record, NULL) : STASH_E_TRUNCATED;
-    free(buf);
+        st = got == len ? stash_pickle_read(p->record_buf, len, NULL, &record, NULL)
+                        : STASH_E_TRUNCATED;
     if (st == STASH_OK)
         st = record_key(record, &found);
     if (st == STASH_OK && strcmp(found, key) != 0)
@@ -430,7 +445,7 @@ static stash_status get_once(struct pickle_store *p, const char *key, stash_valu
     if (st == STASH_OK)
         st = find(p, key, &number);
     if (st == STASH_OK)
-        st = read_record(fd, &p->index.records[number], key, out);
+        st = read_record(p, fd, &p->index.records[number], key, out);
     return st;
 }
 

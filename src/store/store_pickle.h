@@ -41,6 +41,8 @@ struct pickle_store {
     int read_fd; /* the file as readers last found it, kept open; -1: none yet */
     dev_t read_dev;
     ino_t read_ino;
+    char *record_buf; /* a get's record, read into this buffer kept between gets */
+    size_t record_cap;
     stash_store_options options;
     struct pickle_index index;
 };

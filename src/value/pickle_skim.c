@@ -17,6 +17,7 @@
 struct slot {
     const char *s;
     size_t len;
+    bool set; /* in the memo: the entry has been put */
 };
 
 struct skim {
@@ -31,6 +32,10 @@ struct skim {
     const char *key; /* the record's key, once a pair ("key", literal) went into slot 0 */
     size_t key_len;
     bool key_unknown; /* a "key" went into slot 0 with a value that is not a literal */
+    /* The first slots, zeroed with the rest: a record needs no allocation. */
+    struct slot stack_inline[64];
+    size_t marks_inline[16];
+    struct slot memo_inline[64];
 };
 
 static stash_status take(struct skim *k, size_t n, const uint8_t **p)
@@ -64,16 +69,22 @@ static stash_status take_line(struct skim *k, const uint8_t **line, size_t *n)
     return STASH_OK;
 }
 
-static stash_status grow(void **array, size_t *cap, size_t need, size_t elem)
+/* Grows an array that starts in inline slots (copied out of them once). New slots are zero. */
+static stash_status grow(void **array, size_t *cap, size_t need, size_t elem, void *inline_slots)
 {
     if (need <= *cap)
         return STASH_OK;
     size_t n = *cap ? *cap : 16;
     while (n < need)
         n *= 2;
-    void *p = realloc(*array, n * elem);
+    if (n > SIZE_MAX / elem)
+        return -ENOMEM;
+    void *p = *array == inline_slots ? malloc(n * elem) : realloc(*array, n * elem);
     if (!p)
         return -ENOMEM;
+    if (*array == inline_slots)
+        memcpy(p, inline_slots, *cap * elem);
+    memset((char *)p + *cap * elem, 0, (n - *cap) * elem);
     *array = p;
     *cap = n;
     return STASH_OK;
@@ -81,9 +92,10 @@ static stash_status grow(void **array, size_t *cap, size_t need, size_t elem)
 
 static stash_status push(struct skim *k, const char *s, size_t len)
 {
-    stash_status st = grow((void **)&k->stack, &k->cap, k->depth + 1, sizeof *k->stack);
+    stash_status st =
+        grow((void **)&k->stack, &k->cap, k->depth + 1, sizeof *k->stack, k->stack_inline);
     if (st == STASH_OK)
-        k->stack[k->depth++] = (struct slot){s, len};
+        k->stack[k->depth++] = (struct slot){s, len, false};
     return st;
 }
 
@@ -143,13 +155,14 @@ static stash_status memo_put(struct skim *k, uint64_t key)
 {
     if (k->depth == 0 || key > k->len)
         return STASH_E_CORRUPT;
-    size_t old = k->memo_cap;
-    stash_status st = grow((void **)&k->memo, &k->memo_cap, key + 1, sizeof *k->memo);
+    stash_status st =
+        grow((void **)&k->memo, &k->memo_cap, key + 1, sizeof *k->memo, k->memo_inline);
     if (st != STASH_OK)
         return st;
-    memset(k->memo + old, 0, (k->memo_cap - old) * sizeof *k->memo);
+    if (!k->memo[key].set)
+        k->memo_entries++; /* as the reader counts them, for MEMOIZE's numbers */
     k->memo[key] = k->stack[k->depth - 1];
-    k->memo_entries++;
+    k->memo[key].set = true;
     return STASH_OK;
 }
 
@@ -166,7 +179,10 @@ static stash_status line_key(struct skim *k, uint64_t *key)
     size_t n;
     stash_status st = take_line(k, &line, &n);
     *key = 0;
-    for (size_t i = 0; st == STASH_OK && i < n; i++) {
+    /* A sign is let through: the reader judges it. The skim is never stricter than the
+     * reader, so every pickle the reader accepts is skimmed to the same end. */
+    for (size_t i = st == STASH_OK && n && (line[0] == '+' || line[0] == '-'); st == STASH_OK && i < n;
+         i++) {
         if (line[i] < '0' || line[i] > '9' || *key > k->len)
             return STASH_E_CORRUPT;
         *key = *key * 10 + (uint64_t)(line[i] - '0');
@@ -218,7 +234,8 @@ static stash_status skim_op(struct skim *k, int op)
     stash_status st;
     switch (op) {
     case OP_MARK:
-        st = grow((void **)&k->marks, &k->marks_cap, k->mark_count + 1, sizeof *k->marks);
+        st = grow((void **)&k->marks, &k->marks_cap, k->mark_count + 1, sizeof *k->marks,
+                  k->marks_inline);
         if (st == STASH_OK)
             k->marks[k->mark_count++] = k->depth;
         return st;
@@ -291,7 +308,9 @@ static stash_status skim_op(struct skim *k, int op)
         return st == STASH_OK ? memo_put(k, v) : st;
     case OP_MEMOIZE:
         return memo_put(k, k->memo_entries);
-    case OP_READONLY_BUFFER: case OP_BINPERSID: case OP_TUPLE1:
+    case OP_READONLY_BUFFER: /* changes nothing on the stack */
+        return k->depth ? STASH_OK : STASH_E_CORRUPT;
+    case OP_BINPERSID: case OP_TUPLE1:
         return replace(k, 1);
     case OP_REDUCE: case OP_BUILD: case OP_STACK_GLOBAL: case OP_TUPLE2: case OP_APPEND:
     case OP_NEWOBJ:
@@ -315,6 +334,12 @@ stash_status pickle_skim_record(const void *buf, size_t len, size_t *end, const 
                                 size_t *key_len)
 {
     struct skim k = {.in = buf, .len = len};
+    k.stack = k.stack_inline;
+    k.cap = sizeof k.stack_inline / sizeof *k.stack_inline;
+    k.marks = k.marks_inline;
+    k.marks_cap = sizeof k.marks_inline / sizeof *k.marks_inline;
+    k.memo = k.memo_inline;
+    k.memo_cap = sizeof k.memo_inline / sizeof *k.memo_inline;
     stash_status st = STASH_OK;
     bool stopped = false;
     while (st == STASH_OK && !stopped) {
@@ -331,8 +356,11 @@ stash_status pickle_skim_record(const void *buf, size_t len, size_t *end, const 
         *key = k.key_unknown ? NULL : k.key;
         *key_len = k.key_len;
     }
-    free(k.stack);
-    free(k.marks);
-    free(k.memo);
+    if (k.stack != k.stack_inline)
+        free(k.stack);
+    if (k.marks != k.marks_inline)
+        free(k.marks);
+    if (k.memo != k.memo_inline)
+        free(k.memo);
     return st;
 }
