@@ -519,6 +519,8 @@ def test_pickle_append_mode_sees_every_record(tmp_path):
         with PickleStorage(path, mode="a") as other:
             other["theirs"] = 2
         assert s["theirs"] == 2 and "theirs" in s
+        assert list(s.data) == ["earlier", "mine", "theirs"] and s.data["mine"] == 1
+        assert isinstance(s.io, stash.Store)
 
 
 def test_pickle_unsafe_records(tmp_path):

@@ -69,6 +69,9 @@ What differs, each on purpose:
   closes it, so storages of one file can be open at once, in one process
   or several, and each call sees the others' writes. corelay's h5py.File
   holds the file open, and HDF5's file lock, from open to close.
+- io is the stash.Store behind the storage (corelay's is the h5py.File
+  or the file object), and PickleStorage.data reads every key's value
+  from the file when asked (corelay's is the cache it keeps).
 - A storage opened "r" refuses writes with stash.NotWritable, which is
   both corelay's ValueError (h5py) and io.UnsupportedOperation (pickle),
   and remembers nothing of them.
@@ -380,6 +383,11 @@ class PickleStorage(_KeyedStorage):
     def keys(self) -> collections.abc.KeysView:
         """Every key of the file, in the order each was first written."""
         return dict.fromkeys(self.io).keys()
+
+    @property
+    def data(self) -> dict:
+        """Every key's value, read from the file now (corelay's is the cache it keeps)."""
+        return {key: self.at(data_key=key).read() for key in self.keys()}
 
 
 def _own_arrays(value):
