@@ -74,7 +74,7 @@ static PyObject *meta_object(stash_value **tree)
         stash_value_free(tree);
         Py_RETURN_NONE;
     }
-    return stashpy_value_to_object(tree);
+    return stashpy_value_to_object(tree, false);
 }
 
 /* Reads a pickle with stash's safe reader: nothing in it is imported or run. */

@@ -196,12 +196,14 @@ void stashpy_borrowed_release(stashpy_borrowed *borrowed);
 
 /**
  * A Python object from a value tree: None, bool, int, float, str, bytes,
- * list, tuple, dict; arrays become read-only NumPy arrays that view the
- * tree in place (zero copy), 0-d arrays NumPy scalars (complex scalars come
- * back as numpy.complex128, a subclass of complex). Takes ownership of
+ * list, tuple, dict; arrays become NumPy arrays that view the tree in place
+ * (zero copy), 0-d arrays NumPy scalars (complex scalars come back as
+ * numpy.complex128, a subclass of complex). Arrays are writable only if
+ * writable is true: pass it when the tree's arrays are the caller's own
+ * memory (a copy), never when they view a mapped file. Takes ownership of
  * *value (sets it to NULL): the tree is freed when nothing views it.
  */
-PyObject *stashpy_value_to_object(stash_value **value);
+PyObject *stashpy_value_to_object(stash_value **value, bool writable);
 
 /* ---- lock.c --------------------------------------------------------------- */
 

@@ -38,6 +38,7 @@ typedef struct {
     stash_store *store; /* NULL once closed (and no call is still inside it) */
     stashpy_lock lock;  /* guards store, closed and busy */
     bool closed;
+    bool gets_copy;     /* gets hand out the caller's own copy: arrays may be writable */
     unsigned busy;      /* memoise calls whose function is running */
     PyObject *uri;      /* as given, for repr */
     PyObject *weakrefs;
@@ -142,6 +143,8 @@ static PyObject *store_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                                          stash_store_scheme(2));
         return stashpy_raise_path(status, uri);
     }
+    /* Only dir: maps its entries; every other backend's gets are copies. */
+    self->gets_copy = copy || strcmp(stash_store_backend(self->store), "dir") != 0;
     return (PyObject *)self;
 }
 
@@ -193,7 +196,7 @@ static PyObject *store_enter_context(PyObject *self, PyObject *unused)
     return Py_NewRef(self);
 }
 
-/* s[key]: the value, arrays read-only (zero copy from dir:). */
+/* s[key]: the value; arrays read-only views from dir:, writable copies elsewhere. */
 static PyObject *store_subscript(PyObject *obj, PyObject *key)
 {
     Store *self = (Store *)obj;
@@ -210,7 +213,7 @@ static PyObject *store_subscript(PyObject *obj, PyObject *key)
     store_leave(self);
     if (status < 0)
         return key_error(status, key, text);
-    return stashpy_value_to_object(&value);
+    return stashpy_value_to_object(&value, self->gets_copy);
 }
 
 static int store_put(Store *self, PyObject *key, const char *text, PyObject *value)
@@ -447,7 +450,7 @@ static PyMethodDef store_methods[] = {
 };
 
 static PyGetSetDef store_getset[] = {
-    {"backend", store_backend, NULL, "'dir', 'hdf5' or 'none'.", NULL},
+    {"backend", store_backend, NULL, "'dir', 'hdf5', 'pickle' or 'none'.", NULL},
     {"closed", store_closed, NULL, "True once close() was called.", NULL},
     {"uri", store_uri, NULL, "The URI the store was opened with.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
@@ -828,7 +831,7 @@ static PyObject *memoized_call(PyObject *callable, PyObject *const *args, size_t
             if (!call.raised) /* the store failed, not the function */
                 stashpy_raise_context(status, "memoized %R", self->func);
         } else if (memo.hit) {
-            out = stashpy_value_to_object(&result);
+            out = stashpy_value_to_object(&result, owner->gets_copy);
         } else {
             out = Py_NewRef(call.result); /* a miss gives what the function returned */
         }

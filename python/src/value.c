@@ -382,15 +382,15 @@ static bool has_arrays(const stash_value *v)
     return false;
 }
 
-static PyObject *to_object(const stash_value *v, PyObject *region);
+static PyObject *to_object(const stash_value *v, PyObject *region, bool writable);
 
-static PyObject *array_to_object(const stash_value *v, PyObject *region)
+static PyObject *array_to_object(const stash_value *v, PyObject *region, bool writable)
 {
     const stash_array_desc *desc;
     const void *data;
     if (stashpy_check(stash_value_get_array(v, &desc, &data)))
         return NULL;
-    PyObject *array = stashpy_array_view(region, data, desc, false);
+    PyObject *array = stashpy_array_view(region, data, desc, writable);
     if (!array || desc->ndim != 0)
         return array;
     /* A 0-d array is a NumPy scalar: numpy.float64, numpy.complex128, ... */
@@ -401,14 +401,15 @@ static PyObject *array_to_object(const stash_value *v, PyObject *region)
     return scalar;
 }
 
-static PyObject *sequence_to_object(const stash_value *v, PyObject *region, bool tuple)
+static PyObject *sequence_to_object(const stash_value *v, PyObject *region, bool writable,
+                                    bool tuple)
 {
     size_t n = stash_value_length(v);
     PyObject *items = tuple ? PyTuple_New((Py_ssize_t)n) : PyList_New((Py_ssize_t)n);
     if (!items)
         return NULL;
     for (size_t i = 0; i < n; i++) {
-        PyObject *item = to_object(stash_value_item(v, i), region);
+        PyObject *item = to_object(stash_value_item(v, i), region, writable);
         if (!item) {
             Py_DECREF(items);
             return NULL;
@@ -421,7 +422,7 @@ static PyObject *sequence_to_object(const stash_value *v, PyObject *region, bool
     return items;
 }
 
-static PyObject *dict_to_object(const stash_value *v, PyObject *region)
+static PyObject *dict_to_object(const stash_value *v, PyObject *region, bool writable)
 {
     PyObject *dict = PyDict_New();
     if (!dict)
@@ -433,7 +434,7 @@ static PyObject *dict_to_object(const stash_value *v, PyObject *region)
         if (stashpy_check(stash_value_dict_key(v, i, &key_text, &key_len)))
             goto fail;
         PyObject *key = PyUnicode_DecodeUTF8(key_text, (Py_ssize_t)key_len, "surrogatepass");
-        PyObject *item = key ? to_object(stash_value_item(v, i), region) : NULL;
+        PyObject *item = key ? to_object(stash_value_item(v, i), region, writable) : NULL;
         int set = item ? PyDict_SetItem(dict, key, item) : -1;
         Py_XDECREF(key);
         Py_XDECREF(item);
@@ -446,7 +447,7 @@ fail:
     return NULL;
 }
 
-static PyObject *to_object(const stash_value *v, PyObject *region)
+static PyObject *to_object(const stash_value *v, PyObject *region, bool writable)
 {
     switch (stash_value_kind_of(v)) {
     case STASH_VALUE_NULL:
@@ -481,13 +482,13 @@ static PyObject *to_object(const stash_value *v, PyObject *region)
         return PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
     }
     case STASH_VALUE_ARRAY:
-        return array_to_object(v, region);
+        return array_to_object(v, region, writable);
     case STASH_VALUE_LIST:
-        return sequence_to_object(v, region, false);
+        return sequence_to_object(v, region, writable, false);
     case STASH_VALUE_TUPLE:
-        return sequence_to_object(v, region, true);
+        return sequence_to_object(v, region, writable, true);
     case STASH_VALUE_DICT:
-        return dict_to_object(v, region);
+        return dict_to_object(v, region, writable);
     }
     return stashpy_raise(STASH_E_CORRUPT);
 }
@@ -498,12 +499,12 @@ static void free_tree(void *tree)
     stash_value_free(&v);
 }
 
-PyObject *stashpy_value_to_object(stash_value **value)
+PyObject *stashpy_value_to_object(stash_value **value, bool writable)
 {
     stash_value *tree = *value;
     *value = NULL;
     if (!has_arrays(tree)) {
-        PyObject *result = to_object(tree, NULL);
+        PyObject *result = to_object(tree, NULL, writable);
         stash_value_free(&tree);
         return result;
     }
@@ -511,7 +512,7 @@ PyObject *stashpy_value_to_object(stash_value **value)
     PyObject *region = stashpy_region_new(tree, free_tree);
     if (!region)
         return NULL;
-    PyObject *result = to_object(tree, region);
+    PyObject *result = to_object(tree, region, writable);
     Py_DECREF(region);
     return result;
 }
@@ -524,7 +525,7 @@ static PyObject *value_roundtrip(PyObject *self, PyObject *obj)
     stash_value *tree = NULL;
     if (stashpy_value_from_object(obj, &tree, NULL) < 0)
         return NULL;
-    return stashpy_value_to_object(&tree);
+    return stashpy_value_to_object(&tree, false);
 }
 
 static PyMethodDef value_methods[] = {

@@ -266,11 +266,16 @@ def test_views_outlive_close_and_delete(tmp_path):
     assert got.sum() == (1 << 16) * ((1 << 16) - 1) // 2
 
 
-def test_hdf5_gets_copies(tmp_path):
-    with stash.Store(f"hdf5:{tmp_path}/s.h5") as s:
-        s["a"] = np.arange(10.0)
-        got = s["a"]
-    assert not got.flags.writeable and got[3] == 3.0
+@pytest.mark.parametrize("uri", ["hdf5:{}/s.h5", "pickle:{}/s.pkl", "dir:{}/d"])
+def test_gets_that_copy_give_writable_arrays_of_the_callers_own(tmp_path, uri):
+    """hdf5:, pickle: and dir: with copy=True copy each get: the arrays are the caller's."""
+    copy = uri.startswith("dir:")
+    with stash.Store(uri.format(tmp_path), copy=copy) as s:
+        s["a"] = {"x": np.arange(10.0)}
+        got, again = s["a"]["x"], s["a"]["x"]
+        got[3] = -1.0  # no one else sees it: not the store, not the next get
+        assert again[3] == 3.0 and s["a"]["x"][3] == 3.0
+    assert got.flags.writeable and got[3] == -1.0
 
 
 # ---- Across implementations -----------------------------------------------------------------
