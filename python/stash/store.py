@@ -21,10 +21,12 @@ class Store(_stash._Store, collections.abc.MutableMapping):
     """Store(uri, *, max_bytes=0, read_only=False, durable=False, exclusive=False, copy=False)
 
     Values under str keys in the store uri names: "dir:PATH" (a bare path
-    means dir:), "hdf5:PATH", "pickle:PATH" or "none:". Values are trees of None, bool,
-    int, float, complex, str, bytes, list, tuple, dict with str keys, NumPy
-    arrays and scalars; arrays come back read-only, viewing the entry in
-    place (dir:). A missing key raises stash.NotFound, a KeyError.
+    means dir:), "hdf5:PATH", "pickle:PATH" or "none:". Values are trees of
+    None, bool, int, float, complex, str, bytes, list, tuple, dict with str
+    keys, NumPy arrays and scalars; from dir: arrays come back read-only,
+    viewing the entry in place, from the other backends (and dir: with
+    copy=True) as writable copies. A missing key raises stash.NotFound, a
+    KeyError.
     """
 
     __slots__ = ()
