@@ -150,7 +150,7 @@ static struct flock lock_range(short type, off_t start, off_t len)
 stash_status ring_object_attach(const char *path, bool writable, int *out, uint64_t *bytes)
 {
     for (int tries = 0; tries < RING_REOPENS; tries++) {
-        int fd;
+        int fd = -1; /* set by a successful open; gcc -O2 cannot see that */
         stash_status status = ring_object_open(path, writable, &fd, bytes);
         if (status != STASH_OK)
             return status;
