@@ -439,7 +439,7 @@ static stash_status read_record(struct pickle_store *p, int fd, const struct pic
 
 static stash_status get_once(struct pickle_store *p, const char *key, stash_value **out)
 {
-    int fd;
+    int fd = -1;
     size_t number;
     stash_status st = reader(p, &fd);
     if (st == STASH_OK)
