@@ -636,7 +636,7 @@ typedef PyObject *(*pickle_fn)(PyObject *region, const void *pickle, size_t len,
 /* Object arg's pickle handed to make, the region held meanwhile. */
 static PyObject *with_pickle(PyObject *op, PyObject *arg, pickle_fn make)
 {
-    size_t i;
+    size_t i = 0;
     PyObject *region = ncofile_object((NcoFile *)op, arg, &i);
     if (!region)
         return NULL;
@@ -675,7 +675,7 @@ static PyObject *ncofile_meta_bytes(PyObject *op, PyObject *arg)
 
 static PyObject *ncofile_array(PyObject *op, PyObject *arg)
 {
-    size_t i;
+    size_t i = 0;
     PyObject *region = ncofile_object((NcoFile *)op, arg, &i);
     if (!region)
         return NULL;

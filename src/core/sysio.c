@@ -289,7 +289,7 @@ static stash_status copy_into(int from, int to)
     char buf[16384];
     uint64_t offset = 0;
     for (;;) {
-        size_t got;
+        size_t got = 0;
         stash_status status = sysio_pread_full(from, buf, sizeof buf, offset, &got);
         if (status != STASH_OK || got == 0)
             return status;
