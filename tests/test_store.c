@@ -235,7 +235,9 @@ static void test_mistyped_schemes_are_refused_and_create_nothing(void **state)
     assert_string_equal(stash_store_scheme(0), "none:");
     assert_string_equal(stash_store_scheme(1), "dir:");
     assert_string_equal(stash_store_scheme(2), "hdf5:");
-    assert_null(stash_store_scheme(3));
+    assert_string_equal(stash_store_scheme(3), "redis://");
+    assert_string_equal(stash_store_scheme(4), "redis+unix://");
+    assert_null(stash_store_scheme(5));
 }
 
 static void test_a_refused_key_names_the_rule_it_breaks(void **state)

@@ -310,8 +310,9 @@ static int bad_uri(const char *uri)
         const char *scheme = stash_store_scheme(i);
         if (strncmp(uri, scheme, strlen(scheme)) == 0) {
             fprintf(stderr, WHO ": %s: %s\n", uri,
-                    strcmp(scheme, "none:") == 0 ? "none: names nothing: give it alone"
-                                                 : "the scheme needs a path after it");
+                    strcmp(scheme, "none:") == 0      ? "none: names nothing: give it alone"
+                    : strncmp(scheme, "redis", 5) == 0 ? "not a redis URI (docs/store.md, \"redis:\")"
+                                                       : "the scheme needs a path after it");
             return 1;
         }
     }
@@ -394,9 +395,11 @@ const struct stash_command cmd_store = {
         "       stash store rm URI KEY\n"
         "       stash store gc URI --max-bytes N[K|M|G|T] [--json]\n"
         "       stash store hash IN.npy|- [--meta JSON|@FILE|@-] [--json]\n\n"
-        "URI is dir:PATH (the default for a bare path), hdf5:PATH or none:. Any\n"
-        "other scheme (hdf:, DIR:, file:) is refused; a bare path with a ':'\n"
-        "before any '/' needs dir: or ./ in front.\n"
+        "URI is dir:PATH (the default for a bare path), hdf5:PATH,\n"
+        "redis://HOST[:PORT][/DB][?prefix=P&timeout_ms=T], redis+unix:///SOCKET\n"
+        "or none:. Any other scheme (hdf:, DIR:, file:) is refused; a bare path\n"
+        "with a ':' before any '/' needs dir: or ./ in front. A redis: password\n"
+        "comes from STASH_REDIS_PASSWORD (or user:password@ in the URI).\n"
         "put stores an NPY file's array, or the value a JSON file holds, under\n"
         "KEY (\"a/b\" makes groups in hdf5:); get writes it back. ls lists the\n"
         "keys and their sizes. gc sweeps files of crashed writers and evicts the\n"
