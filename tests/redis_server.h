@@ -43,7 +43,7 @@ struct redis_server {
 static volatile sig_atomic_t redis_owner_pid;
 static volatile pid_t redis_pids[REDIS_SERVERS_MAX];
 
-static void redis_kill_all(void)
+static inline void redis_kill_all(void)
 {
     if (redis_owner_pid != getpid())
         return; /* a forked child: the servers are its parent's */
@@ -57,14 +57,14 @@ static void redis_kill_all(void)
     }
 }
 
-static void redis_on_signal(int sig)
+static inline void redis_on_signal(int sig)
 {
     redis_kill_all();
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
-static void redis_reap_all(void)
+static inline void redis_reap_all(void)
 {
     pid_t pids[REDIS_SERVERS_MAX];
     for (int i = 0; i < REDIS_SERVERS_MAX; i++)
@@ -75,7 +75,7 @@ static void redis_reap_all(void)
             waitpid(pids[i], NULL, 0);
 }
 
-static void redis_guard_once(void)
+static inline void redis_guard_once(void)
 {
     if (redis_owner_pid)
         return;
@@ -87,7 +87,7 @@ static void redis_guard_once(void)
 }
 
 /* True once the server at srv->socket answers PING with PONG. */
-static bool redis_answers(const struct redis_server *srv)
+static inline bool redis_answers(const struct redis_server *srv)
 {
     struct timeval tv = {0, 200000};
     redisContext *c = redisConnectUnixWithTimeout(srv->socket, tv);
@@ -111,7 +111,7 @@ static bool redis_answers(const struct redis_server *srv)
  * "--maxmemory", "2mb", ...) and waits up to 20 s until it answers.
  * Returns 0, or -1 with a message on stderr.
  */
-static int redis_server_start(struct redis_server *srv, const char *const *extra)
+static inline int redis_server_start(struct redis_server *srv, const char *const *extra)
 {
     redis_guard_once();
     int slot = -1;
@@ -174,7 +174,7 @@ static int redis_server_start(struct redis_server *srv, const char *const *extra
 }
 
 /* A loopback TCP port that was free a moment ago. */
-static int redis_free_port(void)
+static inline int redis_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -189,7 +189,7 @@ static int redis_free_port(void)
 }
 
 /* As redis_server_start, also listening on a free loopback port (srv->port). */
-static int redis_server_start_tcp(struct redis_server *srv, const char *const *extra)
+static inline int redis_server_start_tcp(struct redis_server *srv, const char *const *extra)
 {
     for (int tries = 0; tries < 5; tries++) {
         srv->port = redis_free_port();
@@ -200,7 +200,7 @@ static int redis_server_start_tcp(struct redis_server *srv, const char *const *e
 }
 
 /* Stops srv (a stopped one is continued first) and removes its directory. */
-static void redis_server_stop(struct redis_server *srv)
+static inline void redis_server_stop(struct redis_server *srv)
 {
     if (srv->pid > 0) {
         kill(srv->pid, SIGCONT);
@@ -222,7 +222,7 @@ static void redis_server_stop(struct redis_server *srv)
 
 /* One command on a fresh connection (CONFIG SET, DEBUG, ...); the reply's
  * integer, or -1 on an error reply. */
-static long long redis_command(const struct redis_server *srv, const char **argv, int argc)
+static inline long long redis_command(const struct redis_server *srv, const char **argv, int argc)
 {
     struct timeval tv = {5, 0};
     redisContext *c = redisConnectUnixWithTimeout(srv->socket, tv);

@@ -241,7 +241,6 @@ static void test_malformed_redis_uris_are_refused(void **state)
         "redis:/h", "REDIS://h", "redis+tcp://h",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        print_message("%s\n", bad[i]);
         assert_int_equal(stash_store_open(bad[i], NULL, &s), STASH_E_INVALID);
         assert_null(s);
     }
@@ -487,26 +486,32 @@ static void test_a_killed_writer_leaves_no_partial_entry(void **state)
     freeReplyObject(r);
 }
 
+/* A value of test_eviction_...'s: 1 MiB, or every tenth 9 MiB (two chunks). */
+static size_t evicted_count(int k)
+{
+    return k % 10 == 9 ? (9u << 20) / 8 : 1u << 17;
+}
+
 /* Under a small maxmemory and allkeys-lru, a get gives a whole value or a miss. */
 static void test_eviction_never_returns_a_partial_value(void **state)
 {
     (void)state;
     struct redis_server srv = {0};
-    const char *args[] = {"--maxmemory", "24mb", "--maxmemory-policy", "allkeys-lru", NULL};
+    const char *args[] = {"--maxmemory", "32mb", "--maxmemory-policy", "allkeys-lru", NULL};
     assert_int_equal(redis_server_start(&srv, args), 0);
     char uri[512];
     snprintf(uri, sizeof uri, "%s?max_entry_bytes=0", srv.uri);
     stash_store *s;
     assert_ok(stash_store_open(uri, NULL, &s));
     int misses = 0, whole = 0;
-    for (int n = 0; n < 40; n++) {
+    for (int n = 0; n < 60; n++) {
         char key[32];
         snprintf(key, sizeof key, "v%d", n);
-        stash_value *v = counting_array(1u << 20, n * 10000000); /* 8 MiB + header: 2 chunks */
+        stash_value *v = counting_array(evicted_count(n), n * 10000000);
         stash_status st = stash_store_put(s, key, v);
         assert_true(st == STASH_OK || st == STASH_E_FULL);
         stash_value_free(&v);
-        for (int k = 0; k <= n; k++) {
+        for (int k = n < 10 ? 0 : n - 10; k <= n; k++) {
             snprintf(key, sizeof key, "v%d", k);
             stash_value *back = NULL;
             st = stash_store_get(s, key, &back);
@@ -516,7 +521,7 @@ static void test_eviction_never_returns_a_partial_value(void **state)
                 const void *data;
                 assert_ok(stash_value_get_array(back, &d, &data));
                 const int64_t *p = data;
-                assert_int_equal(d->shape[0], 1u << 20);
+                assert_int_equal(d->shape[0], evicted_count(k));
                 assert_int_equal(p[0], (int64_t)k * 10000000);
                 assert_int_equal(p[d->shape[0] - 1], p[0] + (int64_t)d->shape[0] - 1);
                 whole++;
@@ -568,6 +573,21 @@ static void test_a_full_server_refuses_a_put_whole(void **state)
     assert_int_equal(stash_store_get(s, "big", &back), STASH_E_NOT_FOUND);
     const char *dbsize[] = {"DBSIZE"};
     assert_int_equal(redis_command(&srv, dbsize, 1), 0);
+    /* One-chunk entries (one script each) until the server is full: the last is refused whole. */
+    stash_value *mib = counting_array(1u << 17, 0);
+    stash_status st = STASH_OK;
+    char key[32];
+    for (int n = 0; n < 100 && st == STASH_OK; n++) {
+        snprintf(key, sizeof key, "one%d", n);
+        st = stash_store_put(s, key, mib);
+    }
+    assert_int_equal(st, STASH_E_FULL);
+    assert_int_equal(stash_store_get(s, key, &back), STASH_E_NOT_FOUND);
+    const char *tmps[] = {"KEYS", "*:tmp:*"};
+    redisReply *r = raw(&srv, 2, tmps, NULL);
+    assert_int_equal(r->elements, 0);
+    freeReplyObject(r);
+    stash_value_free(&mib);
     stash_value_free(&big);
     stash_store_close(&s);
     redis_server_stop(&srv);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <xxhash.h>
 
 /* Renames the temporary (KEYS[1]) onto the entry (KEYS[2]) if it holds
@@ -40,6 +41,18 @@ static const char publish_script[] =
 
 #define TEXT_(x) #x
 #define TEXT(x) TEXT_(x)
+
+/* Entries up to this size go in one script; larger ones chunk by chunk, because a
+ * script's arguments are copied into Lua and again into the hash. */
+#define REDIS_ONE_SCRIPT_BYTES (64u << 10)
+
+/* A small entry in one command: written aside and renamed inside one
+ * script, which the server runs alone, so no reader sees it half written; a
+ * refused HSET (OOM) stops the script before the rename. */
+static const char put_one_script[] =
+    "redis.call('HSET', KEYS[1], 'm', ARGV[1], '0', ARGV[2]) "
+    "redis.call('RENAME', KEYS[1], KEYS[2]) "
+    "return 1";
 
 /* A read that saw the entry replaced under it starts over at most this often. */
 #define REDIS_READ_TRIES 4
@@ -238,36 +251,58 @@ struct put_job {
     struct redis_manifest manifest;
 };
 
-static stash_status queue_field(struct redis_shard *shard, const struct put_job *job,
-                                const char *field, const void *bytes, size_t len)
+static stash_status queue_expire(struct redis_shard *shard, const struct put_job *job)
 {
     static const char ttl[] = TEXT(REDIS_TEMP_TTL_S);
-    const char *hset[4] = {"HSET", job->temp, field, bytes};
-    size_t hset_lens[4] = {4, job->temp_len, strlen(field), len};
     const char *expire[3] = {"EXPIRE", job->temp, ttl};
     size_t expire_lens[3] = {6, job->temp_len, sizeof ttl - 1};
-    /* EXPIRE after every HSET: a hash that eviction emptied and an HSET
-     * recreated gets its expiry back at once. */
-    stash_status st = redis_append(shard, 4, hset, hset_lens);
-    if (st == STASH_OK)
-        st = redis_append(shard, 3, expire, expire_lens);
-    return st == STASH_OK ? redis_flush(shard) : st;
+    return redis_append(shard, 3, expire, expire_lens);
+}
+
+/* HSET temp m <manifest>, and its EXPIRE. */
+static stash_status queue_manifest(struct redis_shard *shard, const struct put_job *job)
+{
+    unsigned char manifest[REDIS_MANIFEST_BYTES];
+    redis_manifest_encode(&job->manifest, manifest);
+    const char *hset[4] = {"HSET", job->temp, REDIS_MANIFEST_FIELD, (const char *)manifest};
+    size_t lens[4] = {4, job->temp_len, 1, sizeof manifest};
+    stash_status st = redis_append(shard, 4, hset, lens);
+    return st == STASH_OK ? queue_expire(shard, job) : st;
+}
+
+/*
+ * HSET temp <i> <chunk i>, written from the payload with writev (hiredis
+ * would copy it, and move what is left after each partial write), then its
+ * EXPIRE: a hash that eviction emptied and this HSET recreated gets its
+ * expiry back at once.
+ */
+static stash_status send_chunk(struct redis_shard *shard, const struct put_job *job, uint32_t i)
+{
+    char head[64], middle[96];
+    size_t len = chunk_len(&job->manifest, i);
+    int field_len = snprintf(middle, sizeof middle, "%u", i);
+    int head_len = snprintf(head, sizeof head, "*4\r\n$4\r\nHSET\r\n$%zu\r\n", job->temp_len);
+    int middle_len = snprintf(middle, sizeof middle, "\r\n$%d\r\n%u\r\n$%zu\r\n", field_len,
+                              i, len);
+    struct iovec iov[5] = {
+        {head, (size_t)head_len},
+        {(void *)job->temp, job->temp_len},
+        {middle, (size_t)middle_len},
+        {(void *)(job->payload + (size_t)i * job->manifest.chunk_bytes), len},
+        {"\r\n", 2},
+    };
+    stash_status st = redis_write_raw(shard, iov, 5);
+    return st == STASH_OK ? queue_expire(shard, job) : st;
 }
 
 /* Queues every field and the publishing script: 2 replies per field, 1 for the script. */
 static stash_status queue_put(struct redis_shard *shard, const struct put_job *job,
                               size_t *queued)
 {
-    unsigned char manifest[REDIS_MANIFEST_BYTES];
-    redis_manifest_encode(&job->manifest, manifest);
-    stash_status st = queue_field(shard, job, REDIS_MANIFEST_FIELD, manifest, sizeof manifest);
+    stash_status st = queue_manifest(shard, job);
     *queued = st == STASH_OK ? 2 : 0;
     for (uint32_t i = 0; i < job->manifest.chunk_count && st == STASH_OK; i++) {
-        char field[16];
-        snprintf(field, sizeof field, "%u", i);
-        st = queue_field(shard, job, field,
-                         job->payload + (size_t)i * job->manifest.chunk_bytes,
-                         chunk_len(&job->manifest, i));
+        st = send_chunk(shard, job, i);
         *queued += st == STASH_OK ? 2 : 0;
     }
     char fields[16];
@@ -277,6 +312,21 @@ static stash_status queue_put(struct redis_shard *shard, const struct put_job *j
                       strlen(fields)};
     if (st == STASH_OK)
         st = redis_append(shard, 6, eval, lens);
+    return st == STASH_OK ? redis_flush(shard) : st;
+}
+
+/* A small entry: one script, one reply. */
+static stash_status queue_put_one(struct redis_shard *shard, const struct put_job *job,
+                                  size_t *queued)
+{
+    unsigned char manifest[REDIS_MANIFEST_BYTES];
+    redis_manifest_encode(&job->manifest, manifest);
+    const char *eval[7] = {"EVAL", put_one_script, "2", job->temp, job->entry,
+                           (const char *)manifest, (const char *)job->payload};
+    size_t lens[7] = {4, sizeof put_one_script - 1, 1, job->temp_len, job->entry_len,
+                      sizeof manifest, (size_t)job->manifest.total_bytes};
+    *queued = 0;
+    stash_status st = redis_append(shard, 7, eval, lens);
     return st == STASH_OK ? redis_flush(shard) : st;
 }
 
@@ -312,7 +362,8 @@ static stash_status send_entry(struct redis_store *r, const char *key, const voi
     struct redis_shard *shard = shard_for(r, key, &st);
     size_t queued = 0;
     if (st == STASH_OK)
-        st = queue_put(shard, &job, &queued);
+        st = len <= REDIS_ONE_SCRIPT_BYTES ? queue_put_one(shard, &job, &queued)
+                                           : queue_put(shard, &job, &queued);
     if (st != STASH_OK) {
         redis_disconnect(shard); /* replies may be pending: start clean next time */
         return st;
@@ -345,93 +396,99 @@ static stash_status redis_put(void *impl, const char *key, const stash_value *va
 
 /* ---- Getting -------------------------------------------------------------------- */
 
-/* Copies chunk i's reply into the payload; NOT_FOUND if missing, CORRUPT if the wrong size. */
-static stash_status take_chunk(const redisReply *reply, const struct redis_manifest *m,
-                               uint32_t i, unsigned char *payload)
+/* Queues HGET entry field. */
+static stash_status queue_hget(struct redis_shard *shard, const char *entry, size_t entry_len,
+                               const char *field)
 {
-    if (reply->type == REDIS_REPLY_NIL)
-        return STASH_E_NOT_FOUND;
-    if (reply->type != REDIS_REPLY_STRING || (size_t)reply->len != chunk_len(m, i))
-        return STASH_E_CORRUPT;
-    memcpy(payload + (size_t)i * m->chunk_bytes, reply->str, (size_t)reply->len);
-    return STASH_OK;
+    const char *argv[3] = {"HGET", entry, field};
+    size_t lens[3] = {4, entry_len, strlen(field)};
+    return redis_append(shard, 3, argv, lens);
 }
 
-/* HMGET entry m 0: the manifest and the first chunk in one round trip. */
-static stash_status read_first(struct redis_shard *shard, const char *entry, size_t entry_len,
-                               struct redis_manifest *m, unsigned char **payload)
+/* The next reply, a manifest again: STASH_E_BUSY unless it has m's nonce. */
+static stash_status same_nonce(struct redis_shard *shard, const struct redis_manifest *m)
 {
-    const char *argv[4] = {"HMGET", entry, REDIS_MANIFEST_FIELD, "0"};
-    size_t lens[4] = {5, entry_len, 1, 1};
     redisReply *r = NULL;
-    stash_status st = redis_append(shard, 4, argv, lens);
+    stash_status st = redis_reply(shard, &r);
     if (st == STASH_OK)
-        st = redis_reply(shard, &r);
-    if (st == STASH_OK && (r->type != REDIS_REPLY_ARRAY || r->elements != 2))
-        st = STASH_E_CORRUPT;
-    else if (st == STASH_OK && r->element[0]->type == REDIS_REPLY_NIL)
-        st = STASH_E_NOT_FOUND;
-    else if (st == STASH_OK && r->element[0]->type != REDIS_REPLY_STRING)
-        st = STASH_E_CORRUPT;
-    if (st == STASH_OK)
-        st = redis_manifest_decode(r->element[0]->str, (size_t)r->element[0]->len, m);
-    if (st == STASH_OK && !(*payload = malloc((size_t)m->total_bytes)))
-        st = -ENOMEM;
-    if (st == STASH_OK) {
-        st = take_chunk(r->element[1], m, 0, *payload);
-        if (st != STASH_OK) {
-            free(*payload);
-            *payload = NULL;
-        }
-    }
+        st = r->type == REDIS_REPLY_STRING && r->len == REDIS_MANIFEST_BYTES &&
+                     memcmp(r->str + 32, m->nonce, REDIS_NONCE_BYTES) == 0
+                 ? STASH_OK
+                 : STASH_E_BUSY;
     if (r)
         freeReplyObject(r);
     return st;
 }
 
-/* Chunks 1.. pipelined, then the manifest again: STASH_E_BUSY if its nonce changed. */
-static stash_status read_rest(struct redis_shard *shard, const char *entry, size_t entry_len,
-                              const struct redis_manifest *m, unsigned char *payload)
+/*
+ * The replies to HGET of chunks [first, end) and of the manifest, chunks
+ * straight into the payload. A chunk missing (a miss) or of the wrong size
+ * (damage) counts only if the manifest did not change meanwhile: else the
+ * read raced a replacement, STASH_E_BUSY, and starts over.
+ */
+static stash_status read_chunks(struct redis_shard *shard, const struct redis_manifest *m,
+                                uint32_t first, uint32_t end, unsigned char *payload)
 {
     stash_status st = STASH_OK;
-    for (uint32_t i = 1; i <= m->chunk_count && st == STASH_OK; i++) {
-        char field[16];
-        snprintf(field, sizeof field, "%u", i);
-        const char *argv[3] = {"HGET", entry, i < m->chunk_count ? field : REDIS_MANIFEST_FIELD};
-        size_t lens[3] = {4, entry_len, strlen(argv[2])};
-        st = redis_append(shard, 3, argv, lens);
-    }
-    if (st == STASH_OK)
-        st = redis_flush(shard);
-    for (uint32_t i = 1; i <= m->chunk_count && shard->ctx; i++) {
-        redisReply *r = NULL;
-        stash_status got = redis_reply(shard, &r);
-        if (got == STASH_OK && i < m->chunk_count)
-            got = take_chunk(r, m, i, payload);
-        else if (got == STASH_OK)
-            got = r->type == REDIS_REPLY_STRING && r->len == REDIS_MANIFEST_BYTES &&
-                          memcmp(r->str + 32, m->nonce, REDIS_NONCE_BYTES) == 0
-                      ? STASH_OK
-                      : STASH_E_BUSY;
-        if (r)
-            freeReplyObject(r);
+    for (uint32_t i = first; i < end && shard->ctx; i++) {
+        stash_status got =
+            redis_read_bulk(shard, payload + (size_t)i * m->chunk_bytes, chunk_len(m, i));
         if (st == STASH_OK)
             st = got;
     }
-    return shard->ctx ? st : STASH_E_UNAVAILABLE;
+    stash_status again = shard->ctx ? same_nonce(shard, m) : STASH_E_UNAVAILABLE;
+    return again != STASH_OK ? again : st;
 }
 
-/* One attempt; STASH_E_BUSY when the entry changed while it was read. */
+/* The first reply, the manifest; on failure the two replies after it are read and dropped. */
+static stash_status read_manifest(struct redis_shard *shard, struct redis_manifest *m)
+{
+    redisReply *r = NULL;
+    stash_status st = redis_reply(shard, &r);
+    if (st == STASH_OK)
+        st = r->type == REDIS_REPLY_NIL      ? STASH_E_NOT_FOUND
+             : r->type != REDIS_REPLY_STRING ? STASH_E_CORRUPT
+                                             : redis_manifest_decode(r->str, (size_t)r->len, m);
+    if (r)
+        freeReplyObject(r);
+    if (st != STASH_OK && shard->ctx)
+        redis_drain(shard, 2);
+    return st;
+}
+
+/*
+ * One attempt: HGET of the manifest, chunk 0 and the manifest again, in one
+ * round trip (every entry under 8 MiB is one chunk); then, for more chunks,
+ * HGET of chunks 1 .. n-1 and the manifest again. STASH_E_BUSY when the
+ * entry changed while it was read.
+ */
 static stash_status read_entry(struct redis_shard *shard, const char *entry, size_t entry_len,
                                unsigned char **payload, size_t *len)
 {
     struct redis_manifest m = {0};
-    stash_status st = read_first(shard, entry, entry_len, &m, payload);
+    stash_status st = queue_hget(shard, entry, entry_len, REDIS_MANIFEST_FIELD);
+    if (st == STASH_OK)
+        st = queue_hget(shard, entry, entry_len, "0");
+    if (st == STASH_OK)
+        st = queue_hget(shard, entry, entry_len, REDIS_MANIFEST_FIELD);
+    if (st == STASH_OK)
+        st = read_manifest(shard, &m);
+    if (st == STASH_OK && !(*payload = malloc((size_t)m.total_bytes))) {
+        redis_disconnect(shard); /* its replies are still coming: start clean */
+        st = -ENOMEM;
+    }
+    if (st == STASH_OK)
+        st = read_chunks(shard, &m, 0, 1, *payload);
+    for (uint32_t i = 1; i <= m.chunk_count && st == STASH_OK && m.chunk_count > 1; i++) {
+        char field[16];
+        snprintf(field, sizeof field, "%u", i);
+        st = queue_hget(shard, entry, entry_len, i < m.chunk_count ? field : REDIS_MANIFEST_FIELD);
+    }
     if (st == STASH_OK && m.chunk_count > 1)
-        st = read_rest(shard, entry, entry_len, &m, *payload);
+        st = read_chunks(shard, &m, 1, m.chunk_count, *payload);
     if (st == STASH_OK && XXH3_64bits(*payload, (size_t)m.total_bytes) != m.xxh3)
         st = STASH_E_CORRUPT;
-    if (st != STASH_OK && *payload) {
+    if (st != STASH_OK) {
         free(*payload);
         *payload = NULL;
     }

@@ -105,6 +105,18 @@ stash_status redis_error_status(const char *text);
 /* Reads and frees n replies, returning the first failure. */
 stash_status redis_drain(struct redis_shard *shard, size_t n);
 
+/* Writes the iovecs whole to the socket, after what hiredis has queued
+ * (large chunks, from the caller's memory). */
+struct iovec;
+stash_status redis_write_raw(struct redis_shard *shard, struct iovec *iov, int count);
+
+/*
+ * Reads the next reply, a bulk string of exactly want bytes, straight into
+ * dest: STASH_E_NOT_FOUND for a nil, an error reply's status, and
+ * STASH_E_CORRUPT (the connection dropped) for another length or type.
+ */
+stash_status redis_read_bulk(struct redis_shard *shard, void *dest, size_t want);
+
 /* Manifest bytes <-> struct. */
 void redis_manifest_encode(const struct redis_manifest *m, unsigned char *out);
 stash_status redis_manifest_decode(const void *bytes, size_t len, struct redis_manifest *m);

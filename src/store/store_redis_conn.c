@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 struct redis_shard *redis_shard_of(struct redis_store *r, const char *key, size_t len)
@@ -233,5 +235,154 @@ stash_status redis_connect(struct redis_store *r, struct redis_shard *shard)
         st = select_db(c, shard);
     if (st != STASH_OK)
         redis_disconnect(shard);
+    return st;
+}
+
+/* ---- Large values: from the caller's memory, into the caller's memory ------------- */
+
+/*
+ * hiredis 0.14 formats every command into one buffer (a copy of the value)
+ * and, after each partial write, moves what is left to the buffer's start:
+ * a 64 MiB SET is copied once and moved hundreds of times. Its reader takes
+ * 16 KiB a read and copies each bulk reply twice. So large chunks bypass
+ * both: a chunk's HSET goes out with writev straight from the payload, and a
+ * chunk's bulk reply is read straight into the destination. hiredis still
+ * formats and parses everything small, and the two never overlap: what
+ * hiredis has queued is written first, and what its reader has buffered is
+ * taken first.
+ */
+
+stash_status redis_write_raw(struct redis_shard *shard, struct iovec *iov, int count)
+{
+    stash_status st = redis_flush(shard);
+    if (st != STASH_OK)
+        return st;
+    struct pipe_guard guard;
+    guard_begin(&guard);
+    while (count > 0 && st == STASH_OK) {
+        ssize_t n = writev(shard->ctx->fd, iov, count);
+        if (n < 0) {
+            if (errno != EINTR)
+                st = STASH_E_UNAVAILABLE; /* EAGAIN: the send timeout; EPIPE, ECONNRESET */
+            continue;
+        }
+        size_t done = (size_t)n;
+        while (count > 0 && done >= iov->iov_len) {
+            done -= iov->iov_len;
+            iov++;
+            count--;
+        }
+        if (count > 0) {
+            iov->iov_base = (char *)iov->iov_base + done;
+            iov->iov_len -= done;
+        }
+    }
+    guard_end(&guard);
+    if (st != STASH_OK)
+        redis_disconnect(shard);
+    return st;
+}
+
+/* The bytes hiredis's reader holds and has not parsed. */
+static size_t buffered(const redisContext *ctx, const char **at)
+{
+    *at = ctx->reader->buf + ctx->reader->pos;
+    return ctx->reader->len - ctx->reader->pos;
+}
+
+static void consume(redisContext *ctx, size_t n)
+{
+    ctx->reader->pos += n;
+}
+
+/* Exactly n bytes of the socket into dest, the reader's buffered bytes first. */
+static stash_status read_exact(struct redis_shard *shard, char *dest, size_t n)
+{
+    const char *at;
+    size_t have = buffered(shard->ctx, &at);
+    size_t take = have < n ? have : n;
+    memcpy(dest, at, take);
+    consume(shard->ctx, take);
+    for (size_t done = take; done < n;) {
+        ssize_t got = read(shard->ctx->fd, dest + done, n - done);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            redis_disconnect(shard); /* EAGAIN: the receive timeout; 0: closed */
+            return STASH_E_UNAVAILABLE;
+        }
+        done += (size_t)got;
+    }
+    return STASH_OK;
+}
+
+/* Reads and drops n bytes. */
+static stash_status skip(struct redis_shard *shard, unsigned long long n)
+{
+    char scrap[16384];
+    stash_status st = STASH_OK;
+    while (n > 0 && st == STASH_OK) {
+        size_t part = n < sizeof scrap ? (size_t)n : sizeof scrap;
+        st = read_exact(shard, scrap, part);
+        n -= part;
+    }
+    return st;
+}
+
+/* The reply's first line (without "\r\n") into line; the reader buffers what follows. */
+static stash_status read_line(struct redis_shard *shard, char *line, size_t cap)
+{
+    for (;;) {
+        const char *at;
+        size_t have = buffered(shard->ctx, &at);
+        const char *end = have > 1 ? memchr(at, '\r', have - 1) : NULL;
+        if (end && end[1] == '\n') {
+            size_t len = (size_t)(end - at);
+            if (len >= cap) {
+                redis_disconnect(shard);
+                return STASH_E_CORRUPT;
+            }
+            memcpy(line, at, len);
+            line[len] = '\0';
+            consume(shard->ctx, len + 2);
+            return STASH_OK;
+        }
+        if (have >= cap) {
+            redis_disconnect(shard);
+            return STASH_E_CORRUPT;
+        }
+        if (redisBufferRead(shard->ctx) != REDIS_OK)
+            return failed(shard);
+    }
+}
+
+stash_status redis_read_bulk(struct redis_shard *shard, void *dest, size_t want)
+{
+    char line[256];
+    if (!shard->ctx)
+        return STASH_E_UNAVAILABLE;
+    stash_status st = redis_flush(shard);
+    if (st == STASH_OK)
+        st = read_line(shard, line, sizeof line);
+    if (st != STASH_OK)
+        return st;
+    if (line[0] == '-')
+        return redis_error_status(line + 1); /* the connection is still in step */
+    if (strcmp(line, "$-1") == 0)
+        return STASH_E_NOT_FOUND;
+    char *end;
+    unsigned long long len = line[0] == '$' ? strtoull(line + 1, &end, 10) : 0;
+    if (line[0] != '$' || *end) {
+        redis_disconnect(shard); /* not a reply to HGET: start clean */
+        return STASH_E_CORRUPT;
+    }
+    if (len != want) {
+        st = skip(shard, len + 2); /* read past it: the caller reads the next reply */
+        return st == STASH_OK ? STASH_E_CORRUPT : st;
+    }
+    char crlf[2];
+    st = read_exact(shard, dest, want);
+    if (st == STASH_OK)
+        st = read_exact(shard, crlf, 2);
     return st;
 }
