@@ -212,8 +212,8 @@ static inline void redis_server_stop(struct redis_server *srv)
         srv->pid = 0;
     }
     char path[400];
-    const char *files[] = {"redis.sock", "redis.log"};
-    for (size_t i = 0; i < 2; i++) {
+    const char *files[] = {"redis.sock", "redis.log", "nodes.conf"};
+    for (size_t i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/%s", srv->dir, files[i]);
         unlink(path);
     }

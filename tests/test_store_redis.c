@@ -679,6 +679,73 @@ static void test_two_shards_with_one_down_lose_only_its_keys(void **state)
     redis_server_stop(&a);
 }
 
+/* True once the node at srv reports cluster_state:ok (up to 30 s). */
+static bool cluster_ok(const struct redis_server *srv)
+{
+    for (int tries = 0; tries < 300; tries++) {
+        const char *info[] = {"CLUSTER", "INFO"};
+        redisReply *r = raw(srv, 2, info, NULL);
+        bool ok = r->type == REDIS_REPLY_STRING && strstr(r->str, "cluster_state:ok");
+        freeReplyObject(r);
+        if (ok)
+            return true;
+        struct timespec wait = {0, 100 * 1000000};
+        nanosleep(&wait, NULL);
+    }
+    return false;
+}
+
+/*
+ * A Redis Cluster of three masters made by redis-cli --cluster create: a node
+ * answers a key of another node's slots with MOVED, which stash refuses with
+ * STASH_E_UNSUPPORTED (docs/store.md, "TLS, Cluster"), never following it and
+ * never hanging; keys of the node's own slots work.
+ */
+static void test_a_redis_cluster_is_refused_with_a_clear_status(void **state)
+{
+    (void)state;
+    struct redis_server nodes[3] = {{0}};
+    const char *args[] = {"--cluster-enabled", "yes", "--cluster-node-timeout", "2000", NULL};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(redis_server_start_tcp(&nodes[i], args), 0);
+    char command[512];
+    snprintf(command, sizeof command,
+             "redis-cli --cluster create 127.0.0.1:%d 127.0.0.1:%d 127.0.0.1:%d "
+             "--cluster-replicas 0 --cluster-yes > /dev/null 2>&1",
+             nodes[0].port, nodes[1].port, nodes[2].port);
+    if (system(command) != 0) {
+        for (int i = 0; i < 3; i++)
+            redis_server_stop(&nodes[i]);
+        fail_msg("redis-cli --cluster create failed");
+    }
+    assert_true(cluster_ok(&nodes[0]));
+    char uri[512];
+    snprintf(uri, sizeof uri, "redis://127.0.0.1:%d/0?timeout_ms=2000", nodes[0].port);
+    stash_store *s;
+    assert_ok(stash_store_open(uri, NULL, &s));
+    int refused = 0, stored = 0;
+    stash_value *v = counting_array(100000, 1), *small = json("1"); /* 800 kB: chunked path */
+    for (int k = 0; k < 30; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "c%d", k);
+        stash_status st = stash_store_put(s, key, k % 2 ? v : small);
+        assert_true(st == STASH_OK || st == STASH_E_UNSUPPORTED);
+        stash_value *back = NULL;
+        stash_status got = stash_store_get(s, key, &back);
+        assert_int_equal(got, st == STASH_OK ? STASH_OK : STASH_E_UNSUPPORTED);
+        stash_value_free(&back);
+        refused += st == STASH_E_UNSUPPORTED;
+        stored += st == STASH_OK;
+    }
+    assert_true(refused > 0);
+    assert_true(stored > 0);
+    stash_value_free(&small);
+    stash_value_free(&v);
+    stash_store_close(&s);
+    for (int i = 0; i < 3; i++)
+        redis_server_stop(&nodes[i]);
+}
+
 /* A value over Redis's 512 MB string limit, if the machine has the memory. */
 static void test_a_600_mib_value_round_trips(void **state)
 {
@@ -720,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_a_full_server_refuses_a_put_whole),
         cmocka_unit_test(test_a_password_from_the_uri_or_the_environment),
         cmocka_unit_test(test_two_shards_with_one_down_lose_only_its_keys),
+        cmocka_unit_test(test_a_redis_cluster_is_refused_with_a_clear_status),
         cmocka_unit_test(test_a_600_mib_value_round_trips),
     };
     return cmocka_run_group_tests(tests, start_shared, stop_shared);
