@@ -376,7 +376,9 @@ static int run(int argc, char **argv)
     if (strcmp(verb->name, "hash") == 0)
         return hash(a.arg[0], a.value[META], a.value[JSON] != NULL);
     uint64_t max_bytes = 0;
-    if (strcmp(verb->name, "gc") == 0 && !a.value[MAX_BYTES])
+    /* A redis: server evicts by its own maxmemory: gc there only reports. */
+    bool reports_only = strncmp(a.arg[0], "redis", 5) == 0;
+    if (strcmp(verb->name, "gc") == 0 && !a.value[MAX_BYTES] && !reports_only)
         return cli_usage_error(who, "store", "--max-bytes N is missing");
     if (a.value[MAX_BYTES] && !parse_bytes(a.value[MAX_BYTES], &max_bytes))
         return cli_usage_error(who, "store",
@@ -404,7 +406,8 @@ const struct stash_command cmd_store = {
         "KEY (\"a/b\" makes groups in hdf5:); get writes it back. ls lists the\n"
         "keys and their sizes. gc sweeps files of crashed writers and evicts the\n"
         "least recently used entries of a dir: store until it holds at most N\n"
-        "bytes. hash prints the content key memoise would store the array (and\n"
+        "bytes; of a redis: store it reports what the servers hold, and needs no\n"
+        "--max-bytes (the server evicts by its maxmemory-policy). hash prints the content key memoise would store the array (and\n"
         "the metadata) under. --json prints one JSON object instead.\n\n"
         "- is standard input for put and hash (an NPY file, or else JSON) and\n"
         "standard output for get (an array as NPY, any other value as JSON). An\n"
