@@ -42,6 +42,18 @@ struct redis_server {
 
 static volatile sig_atomic_t redis_owner_pid;
 static volatile pid_t redis_pids[REDIS_SERVERS_MAX];
+static char redis_dirs[REDIS_SERVERS_MAX][256]; /* each running server's directory */
+
+static inline void redis_remove_dir(const char *dir)
+{
+    char path[400];
+    const char *files[] = {"redis.sock", "redis.log", "nodes.conf"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
 
 static inline void redis_kill_all(void)
 {
@@ -64,15 +76,19 @@ static inline void redis_on_signal(int sig)
     raise(sig);
 }
 
+/* At exit: the servers a failed test left running are killed, reaped and their directories removed. */
 static inline void redis_reap_all(void)
 {
     pid_t pids[REDIS_SERVERS_MAX];
     for (int i = 0; i < REDIS_SERVERS_MAX; i++)
         pids[i] = redis_pids[i];
     redis_kill_all();
-    for (int i = 0; i < REDIS_SERVERS_MAX; i++)
-        if (pids[i] > 0)
+    for (int i = 0; i < REDIS_SERVERS_MAX; i++) {
+        if (pids[i] > 0 && redis_owner_pid == getpid()) {
             waitpid(pids[i], NULL, 0);
+            redis_remove_dir(redis_dirs[i]);
+        }
+    }
 }
 
 static inline void redis_guard_once(void)
@@ -84,6 +100,21 @@ static inline void redis_guard_once(void)
     const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         signal(sigs[i], redis_on_signal);
+}
+
+static inline void redis_server_stop(struct redis_server *srv);
+
+/* Why a server did not start: the start of its log, on stderr. */
+static inline void redis_print_log(const struct redis_server *srv)
+{
+    char path[400], text[1024];
+    snprintf(path, sizeof path, "%s/redis.log", srv->dir);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = '\0';
+    if (f)
+        fclose(f);
+    fprintf(stderr, "redis-server did not start (port %d): %s\n", srv->port, text);
 }
 
 /* True once the server at srv->socket answers PING with PONG. */
@@ -156,6 +187,7 @@ static inline int redis_server_start(struct redis_server *srv, const char *const
         _exit(127);
     }
     srv->pid = pid;
+    snprintf(redis_dirs[slot], sizeof redis_dirs[slot], "%s", srv->dir);
     redis_pids[slot] = pid;
     for (int tries = 0; tries < 400; tries++) {
         if (redis_answers(srv))
@@ -163,13 +195,16 @@ static inline int redis_server_start(struct redis_server *srv, const char *const
         if (waitpid(pid, NULL, WNOHANG) == pid) {
             redis_pids[slot] = 0;
             srv->pid = 0;
-            fprintf(stderr, "redis-server exited at start (see %s/redis.log)\n", srv->dir);
+            redis_print_log(srv);
+            redis_server_stop(srv);
             return -1;
         }
         struct timespec wait = {0, 50 * 1000000};
         nanosleep(&wait, NULL);
     }
     fprintf(stderr, "redis-server did not answer PING within 20 s\n");
+    redis_print_log(srv);
+    redis_server_stop(srv);
     return -1;
 }
 
@@ -211,13 +246,7 @@ static inline void redis_server_stop(struct redis_server *srv)
                 redis_pids[i] = 0;
         srv->pid = 0;
     }
-    char path[400];
-    const char *files[] = {"redis.sock", "redis.log", "nodes.conf"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", srv->dir, files[i]);
-        unlink(path);
-    }
-    rmdir(srv->dir);
+    redis_remove_dir(srv->dir);
 }
 
 /* One command on a fresh connection (CONFIG SET, DEBUG, ...); the reply's

@@ -420,19 +420,27 @@ static stash_status same_nonce(struct redis_shard *shard, const struct redis_man
     return st;
 }
 
+/* The next reply, chunk i, straight into the payload: a missing chunk is a miss, one of
+ * the wrong size damage. */
+static stash_status read_chunk(struct redis_shard *shard, const struct redis_manifest *m,
+                               uint32_t i, unsigned char *payload)
+{
+    size_t want = chunk_len(m, i), got = 0;
+    stash_status st = redis_read_bulk(shard, payload + (size_t)i * m->chunk_bytes, want, &got);
+    return st == STASH_OK && got != want ? STASH_E_CORRUPT : st;
+}
+
 /*
- * The replies to HGET of chunks [first, end) and of the manifest, chunks
- * straight into the payload. A chunk missing (a miss) or of the wrong size
- * (damage) counts only if the manifest did not change meanwhile: else the
- * read raced a replacement, STASH_E_BUSY, and starts over.
+ * The replies to HGET of chunks [first, end) and of the manifest. A chunk
+ * missing or of the wrong size counts only if the manifest did not change
+ * meanwhile: else the read raced a replacement, STASH_E_BUSY, and starts over.
  */
 static stash_status read_chunks(struct redis_shard *shard, const struct redis_manifest *m,
                                 uint32_t first, uint32_t end, unsigned char *payload)
 {
     stash_status st = STASH_OK;
     for (uint32_t i = first; i < end && shard->ctx; i++) {
-        stash_status got =
-            redis_read_bulk(shard, payload + (size_t)i * m->chunk_bytes, chunk_len(m, i));
+        stash_status got = read_chunk(shard, m, i, payload);
         if (st == STASH_OK)
             st = got;
     }
@@ -440,45 +448,49 @@ static stash_status read_chunks(struct redis_shard *shard, const struct redis_ma
     return again != STASH_OK ? again : st;
 }
 
-/* The first reply, the manifest; on failure the two replies after it are read and dropped. */
-static stash_status read_manifest(struct redis_shard *shard, struct redis_manifest *m)
+/*
+ * The reply to HMGET entry m 0, one command, so the manifest and chunk 0
+ * are of one entry: the manifest, then chunk 0 straight into a new payload.
+ */
+static stash_status read_first(struct redis_shard *shard, struct redis_manifest *m,
+                               unsigned char **payload)
 {
-    redisReply *r = NULL;
-    stash_status st = redis_reply(shard, &r);
+    unsigned char manifest[REDIS_MANIFEST_BYTES];
+    size_t len = 0;
+    stash_status st = redis_read_array(shard, 2);
+    if (st != STASH_OK)
+        return st;
+    st = redis_read_bulk(shard, manifest, sizeof manifest, &len);
     if (st == STASH_OK)
-        st = r->type == REDIS_REPLY_NIL      ? STASH_E_NOT_FOUND
-             : r->type != REDIS_REPLY_STRING ? STASH_E_CORRUPT
-                                             : redis_manifest_decode(r->str, (size_t)r->len, m);
-    if (r)
-        freeReplyObject(r);
-    if (st != STASH_OK && shard->ctx)
-        redis_drain(shard, 2);
-    return st;
+        st = redis_manifest_decode(manifest, len, m);
+    if (st != STASH_OK) {
+        stash_status skipped = shard->ctx ? redis_read_bulk(shard, NULL, 0, &len) : st;
+        return skipped == STASH_OK || skipped == STASH_E_NOT_FOUND || skipped == STASH_E_CORRUPT
+                   ? st
+                   : skipped;
+    }
+    if (!(*payload = malloc((size_t)m->total_bytes))) {
+        redis_disconnect(shard); /* chunk 0 is still coming: start clean */
+        return -ENOMEM;
+    }
+    return read_chunk(shard, m, 0, *payload);
 }
 
 /*
- * One attempt: HGET of the manifest, chunk 0 and the manifest again, in one
- * round trip (every entry under 8 MiB is one chunk); then, for more chunks,
- * HGET of chunks 1 .. n-1 and the manifest again. STASH_E_BUSY when the
- * entry changed while it was read.
+ * One attempt: HMGET of the manifest and chunk 0, one round trip and one
+ * consistent snapshot for every entry under 8 MiB; then, for more chunks,
+ * HGET of chunks 1 .. n-1 and of the manifest again, whose nonce says
+ * whether the entry changed meanwhile (STASH_E_BUSY).
  */
 static stash_status read_entry(struct redis_shard *shard, const char *entry, size_t entry_len,
                                unsigned char **payload, size_t *len)
 {
     struct redis_manifest m = {0};
-    stash_status st = queue_hget(shard, entry, entry_len, REDIS_MANIFEST_FIELD);
+    const char *argv[4] = {"HMGET", entry, REDIS_MANIFEST_FIELD, "0"};
+    size_t lens[4] = {5, entry_len, 1, 1};
+    stash_status st = redis_append(shard, 4, argv, lens);
     if (st == STASH_OK)
-        st = queue_hget(shard, entry, entry_len, "0");
-    if (st == STASH_OK)
-        st = queue_hget(shard, entry, entry_len, REDIS_MANIFEST_FIELD);
-    if (st == STASH_OK)
-        st = read_manifest(shard, &m);
-    if (st == STASH_OK && !(*payload = malloc((size_t)m.total_bytes))) {
-        redis_disconnect(shard); /* its replies are still coming: start clean */
-        st = -ENOMEM;
-    }
-    if (st == STASH_OK)
-        st = read_chunks(shard, &m, 0, 1, *payload);
+        st = read_first(shard, &m, payload);
     for (uint32_t i = 1; i <= m.chunk_count && st == STASH_OK && m.chunk_count > 1; i++) {
         char field[16];
         snprintf(field, sizeof field, "%u", i);

@@ -111,11 +111,15 @@ struct iovec;
 stash_status redis_write_raw(struct redis_shard *shard, struct iovec *iov, int count);
 
 /*
- * Reads the next reply, a bulk string of exactly want bytes, straight into
- * dest: STASH_E_NOT_FOUND for a nil, an error reply's status, and
- * STASH_E_CORRUPT (the connection dropped) for another length or type.
+ * Reads the next reply, a bulk string of at most cap bytes, straight into
+ * dest, and its length into *len. STASH_E_NOT_FOUND for a nil, an error
+ * reply's status, STASH_E_CORRUPT for a longer string (read past, so the
+ * next reply can be read) or another type (the connection dropped).
  */
-stash_status redis_read_bulk(struct redis_shard *shard, void *dest, size_t want);
+stash_status redis_read_bulk(struct redis_shard *shard, void *dest, size_t cap, size_t *len);
+
+/* Reads the next reply's header, which must be an array of count items. */
+stash_status redis_read_array(struct redis_shard *shard, size_t count);
 
 /* Manifest bytes <-> struct. */
 void redis_manifest_encode(const struct redis_manifest *m, unsigned char *out);

@@ -356,9 +356,11 @@ static stash_status read_line(struct redis_shard *shard, char *line, size_t cap)
     }
 }
 
-stash_status redis_read_bulk(struct redis_shard *shard, void *dest, size_t want)
+/* The next reply's first line: its type ('$' or '*') and number ("$-1": '$', -1).
+ * An error reply is its status, and the connection stays in step. */
+static stash_status read_header(struct redis_shard *shard, char *type, long long *n)
 {
-    char line[256];
+    char line[256], *end;
     if (!shard->ctx)
         return STASH_E_UNAVAILABLE;
     stash_status st = redis_flush(shard);
@@ -367,22 +369,51 @@ stash_status redis_read_bulk(struct redis_shard *shard, void *dest, size_t want)
     if (st != STASH_OK)
         return st;
     if (line[0] == '-')
-        return redis_error_status(line + 1); /* the connection is still in step */
-    if (strcmp(line, "$-1") == 0)
-        return STASH_E_NOT_FOUND;
-    char *end;
-    unsigned long long len = line[0] == '$' ? strtoull(line + 1, &end, 10) : 0;
-    if (line[0] != '$' || *end) {
-        redis_disconnect(shard); /* not a reply to HGET: start clean */
+        return redis_error_status(line + 1);
+    *type = line[0];
+    *n = strtoll(line + 1, &end, 10);
+    if ((*type != '$' && *type != '*') || *end || end == line + 1 || *n < -1) {
+        redis_disconnect(shard); /* not a reply to what was sent: start clean */
         return STASH_E_CORRUPT;
     }
-    if (len != want) {
-        st = skip(shard, len + 2); /* read past it: the caller reads the next reply */
-        return st == STASH_OK ? STASH_E_CORRUPT : st;
-    }
+    return STASH_OK;
+}
+
+/* A bulk reply's bytes, n of them and "\r\n", into dest (n bytes); NULL: dropped. */
+static stash_status read_body(struct redis_shard *shard, void *dest, long long n)
+{
     char crlf[2];
-    st = read_exact(shard, dest, want);
-    if (st == STASH_OK)
-        st = read_exact(shard, crlf, 2);
+    stash_status st = dest ? read_exact(shard, dest, (size_t)n) : skip(shard, (unsigned long long)n);
+    return st == STASH_OK ? read_exact(shard, crlf, 2) : st;
+}
+
+stash_status redis_read_bulk(struct redis_shard *shard, void *dest, size_t cap, size_t *len)
+{
+    char type;
+    long long n;
+    stash_status st = read_header(shard, &type, &n);
+    if (st == STASH_OK && type != '$') {
+        redis_disconnect(shard);
+        st = STASH_E_CORRUPT;
+    }
+    if (st != STASH_OK)
+        return st;
+    if (n < 0)
+        return STASH_E_NOT_FOUND;
+    bool fits = (unsigned long long)n <= cap;
+    st = read_body(shard, fits ? dest : NULL, n); /* one too long is read past */
+    *len = (size_t)n;
+    return st != STASH_OK ? st : fits ? STASH_OK : STASH_E_CORRUPT;
+}
+
+stash_status redis_read_array(struct redis_shard *shard, size_t count)
+{
+    char type;
+    long long n;
+    stash_status st = read_header(shard, &type, &n);
+    if (st == STASH_OK && (type != '*' || n != (long long)count)) {
+        redis_disconnect(shard);
+        st = STASH_E_CORRUPT;
+    }
     return st;
 }
