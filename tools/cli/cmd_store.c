@@ -197,7 +197,7 @@ static int ls(stash_store *store, bool json)
 {
     struct listing l = {0};
     stash_status status = stash_store_list(store, collect, &l);
-    if (status == STASH_OK)
+    if (status == STASH_OK && l.len) /* an empty store's list is NULL, which qsort may not get */
         qsort(l.items, l.len, sizeof *l.items, by_key);
     if (status == STASH_OK && json)
         status = print_listing_json(store, &l);
