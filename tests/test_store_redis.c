@@ -227,6 +227,90 @@ static void test_four_processes_share_a_redis_store(void **state)
     run_concurrent_workers(uri_with("?prefix=shared:"));
 }
 
+/* Worker w's op: 0 put its key k, 1 get anyone's key, 2 delete its key k. */
+static int mixed_action(int op)
+{
+    return (op / KEYS_PER_WORKER) % 3;
+}
+
+/* Puts, gets and deletes; exits 0 if every value it read was whole. */
+static int mixed_worker(const char *uri, int w)
+{
+    stash_store *s;
+    if (stash_store_open(uri, NULL, &s) != STASH_OK)
+        return 10;
+    unsigned seed = (unsigned)w * 7919u + 3;
+    int bad = 0;
+    for (int op = 0; op < OPS_PER_WORKER && !bad; op++) {
+        char key[32];
+        int k = op % KEYS_PER_WORKER;
+        snprintf(key, sizeof key, "w%d/k%d", w, k);
+        if (mixed_action(op) == 0) {
+            stash_value *v = worker_value(w, k, op);
+            bad = stash_store_put(s, key, v) != STASH_OK ? 20 : 0;
+            stash_value_free(&v);
+        } else if (mixed_action(op) == 2) {
+            stash_status st = stash_store_delete(s, key);
+            bad = st != STASH_OK && st != STASH_E_NOT_FOUND ? 50 : 0;
+        } else {
+            snprintf(key, sizeof key, "w%d/k%d", (int)(rand_r(&seed) % WORKERS),
+                     (int)(rand_r(&seed) % KEYS_PER_WORKER));
+            stash_value *v = NULL;
+            stash_status st = stash_store_get(s, key, &v);
+            if (st == STASH_OK && !is_consistent(v))
+                bad = 30;
+            else if (st != STASH_OK && st != STASH_E_NOT_FOUND)
+                bad = 40;
+            stash_value_free(&v);
+        }
+    }
+    stash_store_close(&s);
+    return bad;
+}
+
+/* Four processes, 500 mixed puts, gets and deletes each; then each key is as its last op left it. */
+static void test_four_processes_put_get_and_delete_at_once(void **state)
+{
+    (void)state;
+    const char *uri = uri_with("?prefix=mixed:");
+    pid_t pids[WORKERS];
+    for (int w = 0; w < WORKERS; w++) {
+        pids[w] = fork();
+        assert_true(pids[w] >= 0);
+        if (pids[w] == 0)
+            _exit(mixed_worker(uri, w));
+    }
+    for (int w = 0; w < WORKERS; w++) {
+        int status;
+        assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    stash_store *s;
+    assert_ok(stash_store_open(uri, NULL, &s));
+    for (int w = 0; w < WORKERS; w++) {
+        for (int k = 0; k < KEYS_PER_WORKER; k++) {
+            int last = -1;
+            for (int op = k; op < OPS_PER_WORKER; op += KEYS_PER_WORKER)
+                if (mixed_action(op) != 1)
+                    last = op;
+            char key[32];
+            snprintf(key, sizeof key, "w%d/k%d", w, k);
+            stash_value *v = NULL;
+            stash_status st = stash_store_get(s, key, &v);
+            if (last >= 0 && mixed_action(last) == 0) {
+                assert_int_equal(st, STASH_OK);
+                assert_true(is_consistent(v));
+                assert_int_equal(field(v, "version"), last);
+            } else {
+                assert_int_equal(st, STASH_E_NOT_FOUND);
+            }
+            stash_value_free(&v);
+        }
+    }
+    stash_store_close(&s);
+}
+
 /* ---- URIs ----------------------------------------------------------------------------- */
 
 static void test_malformed_redis_uris_are_refused(void **state)
@@ -781,6 +865,7 @@ int main(void)
         cmocka_unit_test(test_damaged_entries_are_reported_never_returned),
         cmocka_unit_test(test_a_get_during_replacements_is_never_half_old),
         cmocka_unit_test(test_four_processes_share_a_redis_store),
+        cmocka_unit_test(test_four_processes_put_get_and_delete_at_once),
         cmocka_unit_test(test_a_killed_writer_leaves_no_partial_entry),
         cmocka_unit_test(test_a_paused_server_is_unavailable_within_the_timeout),
         cmocka_unit_test(test_eviction_never_returns_a_partial_value),
