@@ -16,6 +16,7 @@
 #include <hiredis/hiredis.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -149,11 +150,13 @@ static inline int redis_server_start(struct redis_server *srv, const char *const
     for (int i = 0; i < REDIS_SERVERS_MAX && slot < 0; i++)
         if (redis_pids[i] == 0)
             slot = i;
+    /* Absolute, since the server changes to --dir before it makes its socket, and
+     * short, since a Unix socket's path holds at most 107 bytes. */
     const char *tmp = getenv("TMPDIR");
-    /* A Unix socket's path holds at most 107 bytes. */
-    if (!tmp || !*tmp || strlen(tmp) > 60)
-        tmp = "/tmp";
-    snprintf(srv->dir, sizeof srv->dir, "%s/redis-XXXXXX", tmp);
+    char absolute[PATH_MAX];
+    if (!tmp || !*tmp || !realpath(tmp, absolute) || strlen(absolute) > 60)
+        snprintf(absolute, sizeof absolute, "/tmp");
+    snprintf(srv->dir, sizeof srv->dir, "%.60s/redis-XXXXXX", absolute);
     if (slot < 0 || !mkdtemp(srv->dir)) {
         fprintf(stderr, "redis_server_start: no slot or no temporary directory\n");
         return -1;

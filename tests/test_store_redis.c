@@ -834,6 +834,10 @@ static void test_a_redis_cluster_is_refused_with_a_clear_status(void **state)
 static void test_a_600_mib_value_round_trips(void **state)
 {
     (void)state;
+    if (under_valgrind()) { /* 600 MiB through memcheck takes many minutes */
+        print_message("skipped under valgrind\n");
+        skip();
+    }
     long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages > 0 && (double)pages * (double)page < 6e9) {
         print_message("skipped: a 600 MiB round trip needs about 6 GB free\n");
