@@ -3,8 +3,9 @@
  * beside joblib.hash, a memoised hit on a small and on a large input beside
  * a joblib.Memory hit, put and get of a 64-byte and a 1 MiB array in
  * dir: and hdf5: beside h5py writing and reading datasets of the same size,
- * and a corelay PickleStorage file of 1000 records read through pickle:
- * beside Python's pickle.load loop over the same file.
+ * a corelay PickleStorage file of 1000 records read through pickle:
+ * beside Python's pickle.load loop over the same file, and put and get in
+ * redis: beside raw hiredis SET and GET and python3-redis.
  *
  * A store that cannot do an operation (hdf5: before its backend exists)
  * gives the row "n/a" and the reason, and no verdict. Everything is written
@@ -559,6 +560,208 @@ static void bench_pickle(struct bench_config *c, const char *dir)
     bench_row(c, what, a, b, bench_median(one_ratio, PICKLE_ROUNDS), NULL);
 }
 
+/* ---- redis: beside raw hiredis and python3-redis, on a server of its own -------------- */
+
+/* The bench starts its own redis-server, as the tests do, and always stops it. */
+#include "redis_server.h"
+
+#define REDIS_SIZES 3
+
+/* The median time of reps SETs (PUT) of bytes under fresh keys, or GETs of them, with
+ * raw hiredis: the network's and the server's own cost of the same bytes. */
+static double raw_us(redisContext *ctx, int op, const void *data, size_t bytes, int reps)
+{
+    double times[MAX_REPS];
+    for (int i = 0; i < reps; i++) {
+        double t0 = bench_seconds();
+        redisReply *r = op == PUT ? redisCommand(ctx, "SET raw%d %b", i, data, bytes)
+                                  : redisCommand(ctx, "GET raw%d", i);
+        bool ok = r && r->type != REDIS_REPLY_ERROR && (op == PUT || (size_t)r->len == bytes);
+        if (r)
+            freeReplyObject(r);
+        times[i] = (bench_seconds() - t0) * 1e6;
+        if (!ok)
+            return NAN;
+    }
+    return bench_median(times, (size_t)reps);
+}
+
+/* What a Python user would otherwise write: redis-py with pickled NumPy arrays. */
+static double python_redis_us(const char *socket, int op, size_t count, int reps)
+{
+    char program[PROGRAM_CHARS];
+    snprintf(program, sizeof program,
+             "import redis, pickle, numpy as np, time, statistics\n"
+             "r = redis.Redis(unix_socket_path=\"%s\")\n"
+             "a = np.arange(%zu, dtype=np.float64)\n"
+             "put, get = [], []\n"
+             "for i in range(%d):\n"
+             "    t = time.perf_counter()\n"
+             "    r.set(\"py%%d\" %% i, pickle.dumps(a, protocol=5))\n"
+             "    put.append(time.perf_counter() - t)\n"
+             "for i in range(%d):\n"
+             "    t = time.perf_counter()\n"
+             "    b = pickle.loads(r.get(\"py%%d\" %% i))\n"
+             "    get.append(time.perf_counter() - t)\n"
+             "    assert b.shape == a.shape\n"
+             "print(statistics.median(%s) * 1e6)\n",
+             socket, count, reps, reps, op == PUT ? "put" : "get");
+    return bench_python(program);
+}
+
+static void flush_server(redisContext *ctx)
+{
+    redisReply *r = redisCommand(ctx, "FLUSHALL");
+    if (r)
+        freeReplyObject(r);
+}
+
+struct redis_case {
+    size_t bytes;
+    int reps;
+    double ours[ROUNDS][OPS], raw[ROUNDS][OPS];
+    stash_status status;
+};
+
+/* One round of one size: raw hiredis, then stash, on an emptied server. */
+static void redis_round(redisContext *ctx, const char *uri, struct redis_case *s, int r)
+{
+    stash_value *value = NULL;
+    const stash_array_desc *desc;
+    const void *data = NULL;
+    stash_status status = new_arange(s->bytes / 8, &value);
+    if (status == STASH_OK)
+        status = stash_value_get_array(value, &desc, &data);
+    flush_server(ctx);
+    for (int op = 0; op < OPS && status == STASH_OK; op++)
+        s->raw[r][op] = raw_us(ctx, op, data, s->bytes, s->reps);
+    flush_server(ctx);
+    struct measured m[OPS] = {{status, NAN}, {status, NAN}};
+    if (status == STASH_OK)
+        measure_store(uri, 0, value, s->reps, m);
+    for (int op = 0; op < OPS; op++)
+        s->ours[r][op] = m[op].us;
+    if (s->status == STASH_OK)
+        s->status = m[PUT].status != STASH_OK ? m[PUT].status : m[GET].status;
+    flush_server(ctx);
+    stash_value_free(&value);
+}
+
+static void redis_row(struct bench_config *c, const struct redis_case *s, int op,
+                      const char *target)
+{
+    char size[32], what[128], a[96], b[96];
+    size_label(size, sizeof size, s->bytes);
+    snprintf(what, sizeof what, "redis: %s %s (ratio: time / raw hiredis %s's)",
+             op == PUT ? "put" : "get", size, op == PUT ? "SET" : "GET");
+    if (s->status != STASH_OK) {
+        bench_fail_status(c, what, s->status);
+        return;
+    }
+    double ours[ROUNDS], raw[ROUNDS], ratios[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        ours[r] = s->ours[r][op];
+        raw[r] = s->raw[r][op];
+        ratios[r] = ours[r] / raw[r];
+    }
+    double mib_per_s = 1e6 / (double)MIB * (double)s->bytes;
+    if (s->bytes >= MIB) {
+        snprintf(a, sizeof a, "%.0f MiB/s", mib_per_s / bench_median(ours, ROUNDS));
+        snprintf(b, sizeof b, "%.0f MiB/s", mib_per_s / bench_median(raw, ROUNDS));
+    } else {
+        snprintf(a, sizeof a, "%.1f us", bench_median(ours, ROUNDS));
+        snprintf(b, sizeof b, "%.1f us", bench_median(raw, ROUNDS));
+    }
+    bench_row_rounds(c, what, a, b, ratios, ROUNDS, target);
+}
+
+static void python_row(struct bench_config *c, const char *socket, const struct redis_case *s,
+                       int op)
+{
+    char what[128], a[96], b[96];
+    snprintf(what, sizeof what, "redis: %s 64 MiB array (ratio: time / python3-redis + pickle's)",
+             op == PUT ? "put" : "get");
+    double ours[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++)
+        ours[r] = s->ours[r][op];
+    double us = bench_median(ours, ROUNDS);
+    double theirs = python_redis_us(socket, op, s->bytes / 8, s->reps);
+    snprintf(a, sizeof a, "%.1f ms", us / 1e3);
+    snprintf(b, sizeof b, "%.1f ms", theirs / 1e3);
+    bench_row(c, what, a, b, us / theirs, "<= 0.1");
+}
+
+/* A memoised hit of an 80 B input over Redis, beside joblib.Memory's hit on local disk. */
+static void redis_memo_row(struct bench_config *c, const char *uri, const char *dir)
+{
+    const char *what = "redis: stash_store_memoise hit, 80 B input (ratio: time / joblib's "
+                       "local hit)";
+    int hits = c->quick ? 201 : 2001, joblib_hits = c->quick ? 101 : 401;
+    stash_store *store = NULL;
+    stash_value *small = NULL;
+    double us = NAN;
+    stash_status status = stash_store_open(uri, NULL, &store);
+    if (status == STASH_OK)
+        status = new_arange(10, &small);
+    if (status == STASH_OK)
+        status = memo_hit_us(store, small, hits, &us);
+    stash_value_free(&small);
+    stash_store_close(&store);
+    if (status != STASH_OK) {
+        bench_fail_status(c, what, status);
+        return;
+    }
+    double joblib_us = joblib_hit_us(dir, 10, joblib_hits);
+    char a[96], b[96];
+    snprintf(a, sizeof a, "%.1f us", us);
+    snprintf(b, sizeof b, "%.1f us (joblib.Memory hit)", joblib_us);
+    bench_row(c, what, a, b, us / joblib_us, NULL);
+}
+
+static void bench_redis(struct bench_config *c, const char *dir)
+{
+    struct redis_server srv = {0};
+    if (redis_server_start(&srv, NULL) != 0) {
+        bench_fail(c, "redis: the bench's own redis-server", "it did not start (is it installed?)");
+        return;
+    }
+    redisContext *ctx = redisConnectUnix(srv.socket);
+    if (!ctx || ctx->err) {
+        bench_fail(c, "redis: raw hiredis", "could not connect");
+        if (ctx)
+            redisFree(ctx);
+        redis_server_stop(&srv);
+        return;
+    }
+    struct redis_case cases[REDIS_SIZES] = {
+        {.bytes = 80, .reps = c->quick ? 201 : 2001},
+        {.bytes = MIB, .reps = c->quick ? 11 : 101},
+        {.bytes = 64 * MIB, .reps = c->quick ? 2 : 5},
+    };
+    char uri[400];
+    snprintf(uri, sizeof uri, "%s?timeout_ms=30000", srv.uri);
+    for (int r = 0; r < ROUNDS; r++)
+        for (int i = 0; i < REDIS_SIZES; i++)
+            redis_round(ctx, uri, &cases[i], r);
+    char title[200];
+    snprintf(title, sizeof title,
+             "Result store: redis: put and get of a float64 array on a local redis-server "
+             "(Unix socket), each under a fresh key (medians of %d, %d and %d ops; %d rounds)",
+             cases[0].reps, cases[1].reps, cases[2].reps, ROUNDS);
+    bench_table(c, title);
+    for (int i = 0; i < REDIS_SIZES; i++)
+        for (int op = 0; op < OPS; op++)
+            redis_row(c, &cases[i], op,
+                      cases[i].bytes >= MIB ? "<= 1.25" : op == GET ? "<= 1.5" : NULL);
+    if (cases[2].status == STASH_OK) {
+        for (int op = 0; op < OPS; op++)
+            python_row(c, srv.socket, &cases[2], op);
+    }
+    redis_memo_row(c, uri, dir);
+    redisFree(ctx);
+    redis_server_stop(&srv);
+}
+
 static const char STORE_METHOD[] =
     "Baselines from the same run: joblib (`joblib.hash` with md5, `joblib.Memory`) and h5py on a\n"
     "file it keeps open, all through `/usr/bin/python3`. The small memoised hit costs one system\n"
@@ -575,7 +778,12 @@ static const char STORE_METHOD[] =
     "PickleStorage writes it; stash reads it through a fresh read-only handle (listing builds the\n"
     "handle's index, then each get reads its record), Python with corelay's loop of pickle.load\n"
     "into a dict, which is also corelay's only way to read one key; three rounds of stash then\n"
-    "Python, each ratio the median of the rounds' ratios.\n";
+    "Python, each ratio the median of the rounds' ratios.\n"
+    "`redis:` runs against a redis-server the bench starts on a Unix socket (and stops), beside\n"
+    "raw hiredis SET and GET of the array's bytes on the same server in the same round: that is\n"
+    "the socket's and the server's own cost, which a put or get of the same bytes cannot beat. A\n"
+    "target of <= 1.25 in time is >= 0.8 of the raw throughput. The 64 MiB array is also put\n"
+    "and got by python3-redis with pickle (protocol 5), what a Python user would otherwise write.\n";
 
 void bench_store(struct bench_config *c)
 {
@@ -598,5 +806,6 @@ void bench_store(struct bench_config *c)
     stash_value_free(&big); /* before the put and get runs, which want the memory quiet */
     bench_put_get(c, dir);
     bench_pickle(c, dir);
+    bench_redis(c, dir);
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -236,7 +236,9 @@ static void test_mistyped_schemes_are_refused_and_create_nothing(void **state)
     assert_string_equal(stash_store_scheme(1), "dir:");
     assert_string_equal(stash_store_scheme(2), "hdf5:");
     assert_string_equal(stash_store_scheme(3), "pickle:");
-    assert_null(stash_store_scheme(4));
+    assert_string_equal(stash_store_scheme(4), "redis://");
+    assert_string_equal(stash_store_scheme(5), "redis+unix://");
+    assert_null(stash_store_scheme(6));
 }
 
 static void test_a_refused_key_names_the_rule_it_breaks(void **state)

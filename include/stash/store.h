@@ -10,6 +10,13 @@
  *   pickle:PATH  one file (created if missing) in corelay's PickleStorage
  *                format: pickled records {"data": value, "key": key}, one
  *                after another; the last record of a key is its value.
+ *   redis://HOST[:PORT][,HOST[:PORT]...][/DB][?prefix=P&timeout_ms=T&max_entry_bytes=N]
+ *   redis+unix:///PATH[?db=N&...]
+ *                one Redis hash per entry on a server, or on several (each
+ *                key on one of them); STASH_REDIS_PASSWORD or user:password@
+ *                authenticates. A server that is down, paused or unreachable
+ *                is STASH_E_UNAVAILABLE within about timeout_ms (default
+ *                1000); a full one STASH_E_FULL (docs/store.md, "redis:").
  *   none:        holds nothing and keeps nothing: gets fail with
  *                STASH_E_NO_SOURCE, puts with STASH_E_NO_TARGET, and
  *                stash_store_is_active says false (corelay's NoStorage).
@@ -73,7 +80,7 @@ extern "C" {
 
 /**
  * The i-th URI scheme stash knows, with its ':' ("none:", "dir:", "hdf5:",
- * "pickle:"),
+ * "pickle:", "redis://", "redis+unix://"),
  * or NULL past the last: for messages that list them. Static strings.
  */
 STASH_API const char *stash_store_scheme(size_t i);
@@ -139,7 +146,7 @@ STASH_API stash_status stash_store_close(stash_store **store);
 /** False for none: (corelay's NoStorage is falsy), true for a store that keeps values. */
 STASH_API bool stash_store_is_active(const stash_store *store);
 
-/** "dir", "hdf5", "pickle" or "none". */
+/** "dir", "hdf5", "pickle", "redis" or "none". */
 STASH_API const char *stash_store_backend(const stash_store *store);
 
 /** Stores value under key, replacing any value there. The store does not keep value. */
@@ -181,7 +188,8 @@ typedef stash_status (*stash_store_list_fn)(void *ctx, const char *key, uint64_t
 
 /**
  * Lists the entries, in no particular order: dir: every key with its
- * file's size; hdf5: every key with the bytes its datasets hold. An HDF5
+ * file's size; redis: every key with its payload's size (by SCAN, so a key
+ * may come twice if the server resizes its tables meanwhile); hdf5: every key with the bytes its datasets hold. An HDF5
  * file does not record where a key ends (a key "a" holding {"b": 1} and a
  * key "a/b" holding 1 are the same objects), so hdf5: lists the deepest
  * keys: each dataset, list, tuple, memoised entry and empty dict reached
@@ -210,14 +218,26 @@ typedef struct stash_store_memo {
      * says whether it replaced the damaged entry.
      */
     stash_status damaged;
+    /**
+     * STASH_OK, or why a computed result was not stored: the store's server
+     * was unavailable (STASH_E_UNAVAILABLE), full (STASH_E_FULL), or the
+     * result larger than the store takes (STASH_E_LIMIT). The call still
+     * returns the result: a store that cannot keep it costs a recomputation
+     * later, never the result now.
+     */
+    stash_status not_stored;
 } stash_store_memo;
 
 /**
  * The result stored for (inputs, meta), or compute's result, which is then
  * stored under stash_hash_inputs(inputs, meta). In hdf5: the entry is
  * HashedHDF5's group with "data", "meta", "input" and "output". A none:
- * store always computes. If storing fails, the call fails with that status
- * and *result is unset (the computed tree is freed). memo may be NULL.
+ * store always computes. A store that is unavailable, full or given a
+ * result too large for it is a miss: the result is computed, returned and
+ * not stored, and memo->not_stored says why (after an unavailable get the
+ * put is not tried, so the call waits out one timeout, not two). If storing
+ * fails otherwise, the call fails with that status and *result is unset
+ * (the computed tree is freed). memo may be NULL.
  *
  * A damaged entry under the key (one the reader refuses as corrupt,
  * truncated, of an unknown version or type, or unsafe) is not a result: it
@@ -244,7 +264,9 @@ typedef struct stash_store_gc_stats {
  * then renamed into place) with the last record of each key only, dropping
  * the keys put longest ago while the records exceed max_bytes (0: no
  * limit) and a torn record at the end (counted in swept_temps); entries
- * counts keys, bytes the file. stats may be NULL. hdf5:
+ * counts keys, bytes the file. redis: evicts nothing (the server does, by
+ * its maxmemory-policy) and ignores max_bytes; stats->entries and bytes say
+ * what the servers hold under the prefix. stats may be NULL. hdf5:
  * STASH_E_UNSUPPORTED (HDF5 does not give space back; use h5repack).
  */
 STASH_API stash_status stash_store_gc(stash_store *store, uint64_t max_bytes,

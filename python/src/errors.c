@@ -39,7 +39,8 @@
     X(STASH_E_NOT_WRITTEN, "NotYetWritten", PyExc_IndexError)          \
     X(STASH_E_WRITER_GONE, "WriterGone", PyExc_EOFError)               \
     X(STASH_E_SHAPE, "ShapeMismatch", PyExc_ValueError)                \
-    X(STASH_E_NOT_FILE, "NotAFile", PyExc_OSError)
+    X(STASH_E_NOT_FILE, "NotAFile", PyExc_OSError)                     \
+    X(STASH_E_UNAVAILABLE, "Unavailable", PyExc_ConnectionError)
 
 #define STASHPY_COUNT_(c, py, base) +1
 enum { error_count = 0 STASHPY_ERROR_TABLE(STASHPY_COUNT_) };
@@ -97,7 +98,10 @@ static PyObject *raise_message(stash_status status, PyObject *message, PyObject 
     if (stash_is_system_error(status))
         return raise_system(status, message, path);
     PyObject *cls = stashpy_error_class(status);
-    PyObject *error = PyObject_CallOneArg(cls, message);
+    /* The path goes into the text, and into .filename (see class_dict). */
+    PyObject *text = path ? PyUnicode_FromFormat("%U: %R", message, path) : Py_NewRef(message);
+    PyObject *error = text ? PyObject_CallOneArg(cls, text) : NULL;
+    Py_XDECREF(text);
     if (!error)
         return NULL;
     PyObject *code = PyLong_FromLong(status);
@@ -160,11 +164,31 @@ PyObject *stashpy_raise_fspath(stash_status status, PyObject *fspath)
     return NULL;
 }
 
+/*
+ * A class of stash's own that is also an OSError prints its message as any
+ * exception does (BaseException.__str__), not OSError's "[Errno None] None:
+ * 'path'", which it would print once given a .filename without an errno.
+ */
+static PyObject *class_dict(PyObject *bases)
+{
+    int is_os_error = PyTuple_Check(bases) ? PyObject_IsSubclass(PyTuple_GET_ITEM(bases, 1),
+                                                                 PyExc_OSError)
+                                           : 0;
+    if (is_os_error <= 0)
+        return is_os_error < 0 ? NULL : PyDict_New();
+    PyObject *str = PyObject_GetAttrString(PyExc_BaseException, "__str__");
+    PyObject *dict = str ? Py_BuildValue("{sO}", "__str__", str) : NULL;
+    Py_XDECREF(str);
+    return dict;
+}
+
 static PyObject *new_class(PyObject *module, const char *name, PyObject *bases, const char *doc)
 {
     char qualified[64];
     snprintf(qualified, sizeof qualified, "stash.%s", name);
-    PyObject *cls = PyErr_NewExceptionWithDoc(qualified, doc, bases, NULL);
+    PyObject *dict = class_dict(bases);
+    PyObject *cls = dict ? PyErr_NewExceptionWithDoc(qualified, doc, bases, dict) : NULL;
+    Py_XDECREF(dict);
     if (!cls)
         return NULL;
     if (PyModule_AddObjectRef(module, name, cls) < 0) {

@@ -84,6 +84,8 @@ static const struct scheme {
     {"dir:", &store_dir_ops, store_dir_open},
     {"hdf5:", &store_hdf5_ops, store_hdf5_open},
     {"pickle:", &store_pickle_ops, store_pickle_open},
+    {"redis://", &store_redis_ops, store_redis_open},
+    {"redis+unix://", &store_redis_ops, store_redis_unix_open},
 };
 
 #define SCHEME_COUNT (sizeof schemes / sizeof schemes[0])
@@ -230,6 +232,12 @@ static bool is_damage(stash_status st)
            st == STASH_E_RANGE || st == STASH_E_SHAPE;
 }
 
+/* What a store says when it cannot keep a result now, which costs memoise only the storing. */
+static bool is_not_kept(stash_status st)
+{
+    return st == STASH_E_UNAVAILABLE || st == STASH_E_FULL || st == STASH_E_LIMIT;
+}
+
 static stash_status store_result(stash_store *store, const char *key, const stash_value *result,
                                  const stash_value *inputs, const stash_value *meta)
 {
@@ -256,6 +264,8 @@ stash_status stash_store_memoise(stash_store *store, const stash_value *inputs,
         m.hit = st == STASH_OK;
         if (is_damage(st))
             m.damaged = st; /* recomputed and replaced below, and said so in memo */
+        else if (st == STASH_E_UNAVAILABLE)
+            m.not_stored = st; /* a miss; and no put to wait on after it */
         else if (st != STASH_OK && st != STASH_E_NOT_FOUND)
             return st; /* a failure to read, not a bad entry: nothing to replace */
     }
@@ -263,9 +273,13 @@ stash_status stash_store_memoise(stash_store *store, const stash_value *inputs,
         st = compute(ctx, inputs, meta, &v);
         if (st == STASH_OK && !v)
             st = STASH_E_INVALID;
-        if (st == STASH_OK && store->ops) {
+        if (st == STASH_OK && store->ops && !m.not_stored) {
             st = store_result(store, m.key.text, v, inputs, meta);
             m.stored = st == STASH_OK;
+            if (is_not_kept(st)) {
+                m.not_stored = st;
+                st = STASH_OK;
+            }
         }
         if (st != STASH_OK) {
             stash_value_free(&v);

@@ -86,9 +86,10 @@ static stash_status write_objects(stash_stream *s, const void *pickle, size_t le
     return st;
 }
 
-stash_status store_entry_write(int fd, const char *key, const stash_value *value)
+stash_status store_entry_write_stream(stash_stream *out, const char *key,
+                                      const stash_value *value)
 {
-    stash_stream *buffer = NULL, *file = NULL;
+    stash_stream *buffer = NULL;
     struct array_list arrays = {0};
     const void *pickle;
     size_t len;
@@ -96,12 +97,19 @@ stash_status store_entry_write(int fd, const char *key, const stash_value *value
     if (st == STASH_OK)
         st = stash_stream_memory_contents(buffer, &pickle, &len);
     if (st == STASH_OK)
-        st = stash_stream_open_fd(fd, "w", &file);
-    if (st == STASH_OK)
-        st = write_objects(file, pickle, len, &arrays);
-    stash_status closed = file ? stash_stream_close(&file) : STASH_OK;
+        st = write_objects(out, pickle, len, &arrays);
     stash_stream_close(&buffer);
     free(arrays.items);
+    return st;
+}
+
+stash_status store_entry_write(int fd, const char *key, const stash_value *value)
+{
+    stash_stream *file = NULL;
+    stash_status st = stash_stream_open_fd(fd, "w", &file);
+    if (st == STASH_OK)
+        st = store_entry_write_stream(file, key, value);
+    stash_status closed = file ? stash_stream_close(&file) : STASH_OK;
     return st != STASH_OK ? st : closed;
 }
 

@@ -29,6 +29,10 @@ stash_status store_hdf5_open(const char *path, const stash_store_options *option
 extern const struct store_ops store_hdf5_ops;
 stash_status store_pickle_open(const char *path, const stash_store_options *options, void **impl);
 extern const struct store_ops store_pickle_ops;
+stash_status store_redis_open(const char *rest, const stash_store_options *options, void **impl);
+stash_status store_redis_unix_open(const char *rest, const stash_store_options *options,
+                                   void **impl);
+extern const struct store_ops store_redis_ops;
 
 /* Checks a key against the rules in store.h. */
 stash_status store_key_check(const char *key);
@@ -42,6 +46,10 @@ stash_status store_key_check(const char *key);
  * that names another key.
  */
 stash_status store_entry_write(int fd, const char *key, const stash_value *value);
+/* The same bytes into any stream (redis: writes them into memory). */
+struct stash_stream;
+stash_status store_entry_write_stream(struct stash_stream *out, const char *key,
+                                      const stash_value *value);
 stash_status store_entry_read(int fd, const char *path, const char *key, stash_value **value);
 
 /* The entry in an open NCO handle, which it takes over (also on failure). */

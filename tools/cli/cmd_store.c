@@ -197,7 +197,7 @@ static int ls(stash_store *store, bool json)
 {
     struct listing l = {0};
     stash_status status = stash_store_list(store, collect, &l);
-    if (status == STASH_OK)
+    if (status == STASH_OK && l.len) /* an empty store's list is NULL, which qsort may not get */
         qsort(l.items, l.len, sizeof *l.items, by_key);
     if (status == STASH_OK && json)
         status = print_listing_json(store, &l);
@@ -310,8 +310,9 @@ static int bad_uri(const char *uri)
         const char *scheme = stash_store_scheme(i);
         if (strncmp(uri, scheme, strlen(scheme)) == 0) {
             fprintf(stderr, WHO ": %s: %s\n", uri,
-                    strcmp(scheme, "none:") == 0 ? "none: names nothing: give it alone"
-                                                 : "the scheme needs a path after it");
+                    strcmp(scheme, "none:") == 0      ? "none: names nothing: give it alone"
+                    : strncmp(scheme, "redis", 5) == 0 ? "not a redis URI (docs/store.md, \"redis:\")"
+                                                       : "the scheme needs a path after it");
             return 1;
         }
     }
@@ -375,7 +376,9 @@ static int run(int argc, char **argv)
     if (strcmp(verb->name, "hash") == 0)
         return hash(a.arg[0], a.value[META], a.value[JSON] != NULL);
     uint64_t max_bytes = 0;
-    if (strcmp(verb->name, "gc") == 0 && !a.value[MAX_BYTES])
+    /* A redis: server evicts by its own maxmemory: gc there only reports. */
+    bool reports_only = strncmp(a.arg[0], "redis", 5) == 0;
+    if (strcmp(verb->name, "gc") == 0 && !a.value[MAX_BYTES] && !reports_only)
         return cli_usage_error(who, "store", "--max-bytes N is missing");
     if (a.value[MAX_BYTES] && !parse_bytes(a.value[MAX_BYTES], &max_bytes))
         return cli_usage_error(who, "store",
@@ -395,15 +398,19 @@ const struct stash_command cmd_store = {
         "       stash store gc URI --max-bytes N[K|M|G|T] [--json]\n"
         "       stash store hash IN.npy|- [--meta JSON|@FILE|@-] [--json]\n\n"
         "URI is dir:PATH (the default for a bare path), hdf5:PATH, pickle:PATH\n"
-        "(corelay's PickleStorage file) or none:. Any other scheme (hdf:, DIR:,\n"
-        "file:) is refused; a bare path with a ':' before any '/' needs dir: or\n"
-        "./ in front.\n"
+        "(corelay's PickleStorage file), redis://HOST[:PORT][/DB][?prefix=P&\n"
+        "timeout_ms=T], redis+unix:///SOCKET or none:. Any other scheme (hdf:,\n"
+        "DIR:, file:) is refused; a bare path with a ':' before any '/' needs dir:\n"
+        "or ./ in front. A redis: password comes from STASH_REDIS_PASSWORD (or\n"
+        "user:password@ in the URI).\n"
         "put stores an NPY file's array, or the value a JSON file holds, under\n"
         "KEY (\"a/b\" makes groups in hdf5:); get writes it back. ls lists the\n"
         "keys and their sizes. gc sweeps files of crashed writers and evicts the\n"
         "least recently used entries of a dir: store until it holds at most N\n"
         "bytes; in pickle: it rewrites the file with each key's last record, then\n"
-        "drops the keys put longest ago until at most N bytes remain. hash prints the content key memoise would store the array (and\n"
+        "drops the keys put longest ago until at most N bytes remain; of a redis:\n"
+        "store it reports what the servers hold, and needs no --max-bytes (the\n"
+        "server evicts by its maxmemory-policy). hash prints the content key memoise would store the array (and\n"
         "the metadata) under. --json prints one JSON object instead.\n\n"
         "- is standard input for put and hash (an NPY file, or else JSON) and\n"
         "standard output for get (an array as NPY, any other value as JSON). An\n"
