@@ -1,7 +1,8 @@
 /*
- * Store behaviours every backend shares, for test_store.c (dir:) and
- * test_store_hdf5.c (hdf5:): value builders, round trips, and many
- * processes putting and getting in one store at once.
+ * Store behaviours every backend shares, for test_store.c (dir:),
+ * test_store_hdf5.c (hdf5:), test_store_pickle.c and test_store_redis.c:
+ * value builders, round trips, list callbacks, and many processes putting
+ * and getting in one store at once.
  */
 #ifndef STASH_TEST_STORE_COMMON_H
 #define STASH_TEST_STORE_COMMON_H
@@ -11,6 +12,7 @@
 #include "test_util.h"
 
 #include <signal.h>
+#include <string.h>
 #include <sys/wait.h>
 
 static stash_value *json(const char *text)
@@ -148,15 +150,15 @@ static int store_worker(const char *uri, int w)
     return bad;
 }
 
-/* WORKERS processes at once; then every key holds its writer's last version. */
-static void run_concurrent_workers(const char *uri)
+/* Runs worker(uri, w) in WORKERS processes at once; each must exit 0. */
+static void run_workers(const char *uri, int (*worker)(const char *uri, int w))
 {
     pid_t pids[WORKERS];
     for (int w = 0; w < WORKERS; w++) {
         pids[w] = fork();
         assert_true(pids[w] >= 0);
         if (pids[w] == 0)
-            _exit(store_worker(uri, w));
+            _exit(worker(uri, w));
     }
     for (int w = 0; w < WORKERS; w++) {
         int status;
@@ -164,6 +166,34 @@ static void run_concurrent_workers(const char *uri)
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 0);
     }
+}
+
+/* stash_store_list callbacks: count every key (and see "test/foo"), or stop at once. */
+struct seen {
+    int count;
+    uint64_t bytes;
+    bool saw_nested;
+};
+
+static inline stash_status count_entry(void *ctx, const char *key, uint64_t bytes)
+{
+    struct seen *seen = ctx;
+    seen->count++;
+    seen->bytes += bytes;
+    seen->saw_nested |= strcmp(key, "test/foo") == 0;
+    return STASH_OK;
+}
+
+static inline stash_status stop_at_first(void *ctx, const char *key, uint64_t bytes)
+{
+    (void)ctx, (void)key, (void)bytes;
+    return STASH_E_BUSY;
+}
+
+/* WORKERS processes at once; then every key holds its writer's last version. */
+static void run_concurrent_workers(const char *uri)
+{
+    run_workers(uri, store_worker);
     stash_store *s;
     assert_ok(stash_store_open(uri, NULL, &s));
     for (int w = 0; w < WORKERS; w++) {

@@ -358,27 +358,6 @@ static void test_a_handle_sees_other_handles_changes_at_once(void **state)
     stash_store_close(&reader);
 }
 
-struct seen {
-    int count;
-    uint64_t bytes;
-    bool saw_nested;
-};
-
-static stash_status count_entry(void *ctx, const char *key, uint64_t bytes)
-{
-    struct seen *seen = ctx;
-    seen->count++;
-    seen->bytes += bytes;
-    seen->saw_nested |= strcmp(key, "test/foo") == 0;
-    return STASH_OK;
-}
-
-static stash_status stop_at_first(void *ctx, const char *key, uint64_t bytes)
-{
-    (void)ctx, (void)key, (void)bytes;
-    return STASH_E_BUSY;
-}
-
 /* corelay's PickleStorage keys test: five writes, five keys, "/" kept in the name. */
 static void test_list_gives_every_key(void **state)
 {

@@ -132,27 +132,6 @@ static void test_redis_put_replaces_and_delete_removes(void **state)
     stash_value_free(&two);
 }
 
-struct seen {
-    int count;
-    uint64_t bytes;
-    bool saw_nested;
-};
-
-static stash_status count_entry(void *ctx, const char *key, uint64_t bytes)
-{
-    struct seen *seen = ctx;
-    seen->count++;
-    seen->bytes += bytes;
-    seen->saw_nested |= strcmp(key, "test/foo") == 0;
-    return STASH_OK;
-}
-
-static stash_status stop_at_first(void *ctx, const char *key, uint64_t bytes)
-{
-    (void)ctx, (void)key, (void)bytes;
-    return STASH_E_BUSY;
-}
-
 static void test_redis_list_gives_every_key_and_gc_reports(void **state)
 {
     (void)state;
@@ -273,19 +252,7 @@ static void test_four_processes_put_get_and_delete_at_once(void **state)
 {
     (void)state;
     const char *uri = uri_with("?prefix=mixed:");
-    pid_t pids[WORKERS];
-    for (int w = 0; w < WORKERS; w++) {
-        pids[w] = fork();
-        assert_true(pids[w] >= 0);
-        if (pids[w] == 0)
-            _exit(mixed_worker(uri, w));
-    }
-    for (int w = 0; w < WORKERS; w++) {
-        int status;
-        assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
-    }
+    run_workers(uri, mixed_worker);
     stash_store *s;
     assert_ok(stash_store_open(uri, NULL, &s));
     for (int w = 0; w < WORKERS; w++) {

@@ -65,6 +65,20 @@ static stash_status count_key(void *ctx, const char *key, uint64_t bytes)
     return STASH_OK;
 }
 
+/* Opens path as a read-only store of the given scheme and counts its keys and bytes. */
+static stash_status count_store_keys(const char *scheme, const char *path, struct key_count *c)
+{
+    char uri[4200];
+    snprintf(uri, sizeof uri, "%s%s", scheme, path);
+    stash_store_options read_only = {.flags = STASH_STORE_READ_ONLY};
+    stash_store *store = NULL;
+    stash_status status = stash_store_open(uri, &read_only, &store);
+    if (status == STASH_OK)
+        status = stash_store_list(store, count_key, c);
+    stash_store_close(&store);
+    return status;
+}
+
 static int describe_hdf5(const char *who, const struct input *in, bool json)
 {
     if (in->copy_fd >= 0) { /* HDF5 opens files by name, and refuses /proc/self/fd/N */
@@ -72,15 +86,8 @@ static int describe_hdf5(const char *who, const struct input *in, bool json)
             printf("%s: HDF5 (give its file name to see its keys)\n", in->name);
         return json ? describe_other(in->name, HDF5, true) : 0;
     }
-    char uri[4200];
-    snprintf(uri, sizeof uri, "hdf5:%s", in->use);
-    stash_store_options read_only = {.flags = STASH_STORE_READ_ONLY};
-    stash_store *store = NULL;
     struct key_count c = {0};
-    stash_status status = stash_store_open(uri, &read_only, &store);
-    if (status == STASH_OK)
-        status = stash_store_list(store, count_key, &c);
-    stash_store_close(&store);
+    stash_status status = count_store_keys("hdf5:", in->use, &c);
     if (status != STASH_OK) {
         fprintf(stderr, "%s: %s: HDF5, but not readable as a store: %s\n", who, in->name,
                 stash_strerror(status));
@@ -104,15 +111,8 @@ static int describe_hdf5(const char *who, const struct input *in, bool json)
 static int describe_pickle(const char *who, const struct input *in, bool json)
 {
     (void)who;
-    char uri[4200];
-    snprintf(uri, sizeof uri, "pickle:%s", in->use);
-    stash_store_options read_only = {.flags = STASH_STORE_READ_ONLY};
-    stash_store *store = NULL;
     struct key_count c = {0};
-    stash_status status = stash_store_open(uri, &read_only, &store);
-    if (status == STASH_OK)
-        status = stash_store_list(store, count_key, &c);
-    stash_store_close(&store);
+    stash_status status = count_store_keys("pickle:", in->use, &c);
     if (status != STASH_OK || c.keys == 0)
         return describe_other(in->name, PICKLE, json); /* one pickle, not records */
     if (json) {
