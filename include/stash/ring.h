@@ -157,6 +157,12 @@ typedef struct stash_ring_config {
     const char *const *units;
     unsigned mode;  /* permission bits; 0 means 0600 */
     unsigned flags; /* STASH_RING_FORCE_POCKET, STASH_RING_NO_WRITER, STASH_RING_REMOVE_ON_CLOSE */
+    /*
+     * The number of the ring's first sample (usually 0): the written count
+     * starts there and nothing before it is readable. A copy of another ring
+     * (stash/relay.h) starts at its source's sample so both number alike.
+     */
+    uint64_t first_sample;
 } stash_ring_config;
 
 /** How a handle sees wrapped windows (both give zero-copy views). */
@@ -366,6 +372,17 @@ STASH_API stash_status stash_ring_put(stash_ring *ring, const void *frames, uint
  */
 STASH_API stash_status stash_ring_put_array(stash_ring *ring, const stash_array_desc *desc,
                                             const void *data);
+
+/**
+ * The writer moves the written count forward to sample without writing
+ * data: samples [written, sample) are a gap that is never readable, and
+ * check/view/copy of any window that starts before sample report
+ * OVERWRITTEN (never zeros), as do windows still held by readers. Readers
+ * waiting for samples in the gap are woken. STASH_E_RANGE if sample is
+ * below the written count; STASH_E_NOT_WRITABLE on a reader. For a copy of
+ * another ring that lost samples on the way (stash/relay.h).
+ */
+STASH_API stash_status stash_ring_skip_to(stash_ring *ring, uint64_t sample);
 
 /** The count of samples written and published (acquire ordering). */
 STASH_API uint64_t stash_ring_written(const stash_ring *ring);
