@@ -57,7 +57,7 @@ struct hdf5_store {
     bool journaled; /* writes go through the journal (all but the benchmark's baseline) */
 };
 
-struct hdf5_journal_seams hdf5_journal_seams = {.off = false};
+struct hdf5_journal_seams hdf5_journal_seams = {.off = false, .stop_recovery_after = 0};
 
 /* ---- Silencing HDF5 --------------------------------------------------------------------- */
 

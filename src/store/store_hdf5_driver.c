@@ -284,7 +284,10 @@ hid_t hdf5_driver_fapl(struct hdf5_journal *j)
         return H5I_INVALID_HID;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     struct driver_config config = {j};
-    if (fapl >= 0 && H5Pset_driver(fapl, driver_id, &config) < 0) {
+    /* Strong: closing the file closes what is open in it, so HDF5 lets go of the file (and
+     * the store may commit or roll back) whenever H5Fclose returns. */
+    if (fapl >= 0 && (H5Pset_driver(fapl, driver_id, &config) < 0 ||
+                      H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0)) {
         H5Pclose(fapl);
         fapl = H5I_INVALID_HID;
     }

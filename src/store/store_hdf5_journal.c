@@ -192,8 +192,16 @@ static bool next_record(int fd, const struct header *h, uint64_t *at, uint8_t *r
     return true;
 }
 
+/* Whether a rollback goes on to its next step (false: the tests' seam stops it there). */
+static bool next_step(unsigned long *steps)
+{
+    return hdf5_journal_seams.stop_recovery_after == 0 ||
+           ++*steps <= hdf5_journal_seams.stop_recovery_after;
+}
+
 /* Copies the records back, cuts the file to its start size and syncs it. */
-static stash_status roll_back(int journal_fd, int file_fd, const struct header *h)
+static stash_status roll_back(int journal_fd, int file_fd, const struct header *h,
+                              unsigned long *steps)
 {
     uint8_t *record = malloc(RECORD_HEAD + HDF5_JOURNAL_PAGE_BYTES + RECORD_TAIL);
     if (!record)
@@ -201,13 +209,17 @@ static stash_status roll_back(int journal_fd, int file_fd, const struct header *
     stash_status st = STASH_OK;
     uint64_t at = HDF5_JOURNAL_HEADER_BYTES, offset, len;
     while (st == STASH_OK && next_record(journal_fd, h, &at, record, &offset, &len))
-        st = sysio_pwrite_full(file_fd, record + RECORD_HEAD, (size_t)len, offset, NULL);
+        st = next_step(steps)
+                 ? sysio_pwrite_full(file_fd, record + RECORD_HEAD, (size_t)len, offset, NULL)
+                 : -EINTR;
     free(record);
-    if (st == STASH_OK && ftruncate(file_fd, (off_t)h->start_bytes) != 0)
-        st = -errno;
+    if (st == STASH_OK)
+        st = !next_step(steps) ? -EINTR
+             : ftruncate(file_fd, (off_t)h->start_bytes) != 0 ? -errno
+                                                               : STASH_OK;
     /* Always synced: the header must not go before the bytes it restored. */
-    if (st == STASH_OK && fsync(file_fd) != 0)
-        st = -errno;
+    if (st == STASH_OK)
+        st = !next_step(steps) ? -EINTR : fsync(file_fd) != 0 ? -errno : STASH_OK;
     return st;
 }
 
@@ -230,11 +242,14 @@ stash_status hdf5_journal_recover(struct hdf5_journal *j, const char *path, bool
         return st;
     if ((uint64_t)about.st_ino != h.file_id)
         st = STASH_E_CORRUPT; /* another file's journal: applying it would damage this one */
+    unsigned long steps = 0;
     if (st == STASH_OK)
-        st = roll_back(j->fd, fd, &h);
+        st = roll_back(j->fd, fd, &h, &steps);
     stash_status closed = sysio_close(fd);
     if (st == STASH_OK)
         st = closed;
+    if (st == STASH_OK && !next_step(&steps))
+        st = -EINTR;
     if (st == STASH_OK) {
         bool durable = j->durable;
         j->durable = true; /* the rollback is on disk: so must its end be */

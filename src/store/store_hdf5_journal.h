@@ -98,12 +98,16 @@ stash_status hdf5_journal_before_cut(struct hdf5_journal *j, uint64_t new_bytes)
 stash_status hdf5_journal_commit(struct hdf5_journal *j);
 
 /*
- * The benchmark's seam: with off, hdf5: handles opened afterwards write
- * through HDF5's own sec2 driver with no journal (and so are not crash-safe),
- * to measure what the journal costs. Nothing else changes it.
+ * Seams. off: hdf5: handles opened afterwards write through HDF5's own sec2
+ * driver with no journal (and so are not crash-safe), for the benchmark to
+ * measure what the journal costs. stop_recovery_after: a rollback stops
+ * with -EINTR before its step number stop_recovery_after + 1 (each record
+ * copied back, the cut, the sync and the invalidation are steps), as if
+ * killed there, for the tests (0: never).
  */
 struct hdf5_journal_seams {
     bool off;
+    unsigned long stop_recovery_after;
 };
 extern struct hdf5_journal_seams hdf5_journal_seams;
 
