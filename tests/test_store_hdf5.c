@@ -19,6 +19,7 @@
 #include "store/store_hdf5_journal.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *dir;
@@ -1004,6 +1005,32 @@ static void test_records_of_another_transaction_are_never_copied_back(void **sta
     free(before);
 }
 
+/* The journal is stash's own file: a symlink or FIFO planted at its name is never written or waited on. */
+static void test_a_planted_journal_link_or_fifo_is_refused(void **state)
+{
+    (void)state;
+    make_kept_store("planted.h5");
+    char victim[4200];
+    snprintf(victim, sizeof victim, "%s", path_in(dir, "victim.txt"));
+    write_file(victim, "victim", 6);
+    assert_int_equal(unlink(journal_of("planted.h5")), 0); /* the real one, cold */
+    assert_int_equal(symlink(victim, journal_of("planted.h5")), 0);
+    stash_store *s = NULL;
+    assert_int_equal(stash_store_open(uri_of("planted.h5"), NULL, &s), STASH_E_CORRUPT);
+    stash_store_options ro = {.flags = STASH_STORE_READ_ONLY};
+    assert_int_equal(stash_store_open(uri_of("planted.h5"), &ro, &s), STASH_E_CORRUPT);
+    char back[16];
+    assert_int_equal(read_file(victim, back, sizeof back), 6);
+    assert_memory_equal(back, "victim", 6);
+    assert_int_equal(unlink(journal_of("planted.h5")), 0);
+    assert_int_equal(mkfifo(journal_of("planted.h5"), 0600), 0);
+    assert_int_equal(stash_store_open(uri_of("planted.h5"), NULL, &s), STASH_E_CORRUPT);
+    assert_int_equal(unlink(journal_of("planted.h5")), 0);
+    s = open_store("planted.h5", 0);
+    expect_kept(s);
+    assert_ok(stash_store_close(&s));
+}
+
 /* statuses: a 1 MiB put that the file size limit stops half way, then a get of "k". */
 static void put_past_a_file_size_limit(stash_status *statuses, unsigned flags)
 {
@@ -1098,6 +1125,7 @@ int main(void)
         cmocka_unit_test(test_a_journal_of_another_file_is_refused),
         cmocka_unit_test(test_records_of_another_transaction_are_never_copied_back),
         cmocka_unit_test(test_a_failed_put_is_rolled_back_to_the_same_bytes),
+        cmocka_unit_test(test_a_planted_journal_link_or_fifo_is_refused),
         cmocka_unit_test(test_four_processes_share_an_hdf5_store),
         cmocka_unit_test(test_a_killed_writer_leaves_the_hdf5_store_readable),
     };
