@@ -276,14 +276,17 @@ static stash_status begin(struct hdf5_store *h, bool write, struct session *s)
 }
 
 /* Reopens the exclusive handle's file after a rollback beneath it. */
-static stash_status reopen_held(struct hdf5_store *h)
+/*
+ * Rolls the exclusive handle's file back beneath a closed file and opens it
+ * again. If it cannot be opened, the handle goes on as a shared one (each
+ * call opens the file), still holding the store's lock.
+ */
+static void reopen_held(struct hdf5_store *h)
 {
     H5Fclose(h->held);
     h->held = H5I_INVALID_HID;
-    stash_status st = settle(h, STASH_E_CORRUPT); /* the rollback, now HDF5 has let go */
-    (void)st;
+    settle(h, STASH_E_CORRUPT); /* any failure: the rollback, now that HDF5 has let go */
     h->held = open_file(h, true);
-    return h->held >= 0 ? STASH_OK : STASH_E_CORRUPT;
 }
 
 /*
