@@ -61,7 +61,10 @@
  * backend cannot hold, such as a dict key containing "/" in hdf5:; in
  * hdf5: also a key whose path crosses a soft or external link, which get,
  * has, put and delete all refuse rather than follow), STASH_E_CORRUPT and the other reader errors for a damaged entry (which is
- * reported, never returned as a value), and system errors as -errno.
+ * reported, never returned as a value), STASH_E_NEEDS_RECOVERY (hdf5: a
+ * read-only handle found the journal of a writer killed mid-put, which only
+ * a writable open or stash_store_recover may roll back), and system errors
+ * as -errno.
  */
 #ifndef STASH_STORE_H
 #define STASH_STORE_H
