@@ -856,7 +856,7 @@ static void test_a_put_leaves_a_cold_journal_and_the_earliest_format(void **stat
     char superblock[9];
     assert_int_equal(read_file(path_in(dir, "cold.h5"), superblock, 9), 9);
     assert_memory_equal(superblock, "\x89HDF\r\n\x1a\n", 8);
-    assert_int_equal(superblock[8], 0); /* version 0: nothing in it says "open for writing" */
+    assert_int_equal(superblock[8], 0); /* version 0: no reader refuses it as "open for writing" */
     stash_store *s = open_store("cold.h5", STASH_STORE_EXCLUSIVE);
     expect_round_trip(s, "more", json("{\"x\": 1}"));
     assert_true(journal_is_cold("cold.h5")); /* committed at the put's flush */
@@ -1031,6 +1031,31 @@ static void test_a_planted_journal_link_or_fifo_is_refused(void **state)
     assert_ok(stash_store_close(&s));
 }
 
+/* STASH_STORE_DURABLE takes the syncing paths (journal, file, commit): the same results. */
+static void test_durable_puts_commit_and_roll_back_as_plain_ones(void **state)
+{
+    (void)state;
+    make_kept_store("durable.h5");
+    size_t len;
+    char *before = file_bytes(path_in(dir, "durable.h5"), &len);
+    unsigned modes[2] = {STASH_STORE_DURABLE, STASH_STORE_DURABLE | STASH_STORE_EXCLUSIVE};
+    for (int m = 0; m < 2; m++) {
+        crash_mid_put("durable.h5");
+        stash_store *s = open_store("durable.h5", modes[m]);
+        expect_kept(s);
+        if (!(modes[m] & STASH_STORE_EXCLUSIVE)) /* (held open, the superblock says so) */
+            expect_bytes(path_in(dir, "durable.h5"), before, len);
+        char key[16];
+        snprintf(key, sizeof key, "more%d", m);
+        expect_round_trip(s, key, json("{\"durable\": true}"));
+        assert_true(journal_is_cold("durable.h5"));
+        assert_ok(stash_store_close(&s));
+        free(before);
+        before = file_bytes(path_in(dir, "durable.h5"), &len);
+    }
+    free(before);
+}
+
 /* statuses: a 1 MiB put that the file size limit stops half way, then a get of "k". */
 static void put_past_a_file_size_limit(stash_status *statuses, unsigned flags)
 {
@@ -1126,6 +1151,7 @@ int main(void)
         cmocka_unit_test(test_records_of_another_transaction_are_never_copied_back),
         cmocka_unit_test(test_a_failed_put_is_rolled_back_to_the_same_bytes),
         cmocka_unit_test(test_a_planted_journal_link_or_fifo_is_refused),
+        cmocka_unit_test(test_durable_puts_commit_and_roll_back_as_plain_ones),
         cmocka_unit_test(test_four_processes_share_an_hdf5_store),
         cmocka_unit_test(test_a_killed_writer_leaves_the_hdf5_store_readable),
     };

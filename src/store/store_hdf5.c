@@ -343,8 +343,10 @@ static stash_status write_image(int fd, void *ctx)
  * A new empty file, built in memory (HDF5's core driver, no backing store)
  * and published by sysio_publish: HDF5 never opens a name on disk, so no
  * temporary of ours can be met by a planted link. It has HDF5's earliest
- * file format, as every file HDF5 writes by default: nothing in it says
- * "open for writing", which a rolled-back file would otherwise carry.
+ * file format (superblock version 0), as every file HDF5 writes by default:
+ * HDF5 refuses a file whose superblock says "open for writing" only from
+ * version 3 on, and a file rolled back to the state of an exclusive
+ * handle's commit says so.
  */
 static stash_status create_file(const char *path)
 {

@@ -79,6 +79,9 @@ stash_status hdf5_journal_open(const char *path, bool writable, bool durable,
         j->fd = -1;
     if (st == -ELOOP || st == STASH_E_NOT_FILE)
         return STASH_E_CORRUPT; /* never a link, never a FIFO to hang on */
+    /* Durable: the journal's name must survive a power cut as surely as its records. */
+    if (st == STASH_OK && writable && durable)
+        st = sysio_sync_directory(name);
     return st == -ENOENT && !writable ? STASH_OK : st;
 }
 
