@@ -275,7 +275,6 @@ static stash_status begin(struct hdf5_store *h, bool write, struct session *s)
     return st;
 }
 
-/* Reopens the exclusive handle's file after a rollback beneath it. */
 /*
  * Rolls the exclusive handle's file back beneath a closed file and opens it
  * again. If it cannot be opened, the handle goes on as a shared one (each
