@@ -242,7 +242,12 @@ static herr_t driver_unlock(H5FD_t *file)
     return failed(__func__, H5E_CANTCLOSEFILE, errno);
 }
 
-/* The class, field by field; HDF5 1.13.2 and later begin it with a version and a value. */
+/*
+ * The class, field by field, so that it compiles against each layout: 1.10's
+ * (Debian 12), which 1.12 kept, and 1.14's (from 1.13.2), which begins with a
+ * version and a value and adds optional callbacks (ctl, del, vector and
+ * selection I/O) that HDF5 fills in itself when they are NULL.
+ */
 static const H5FD_class_t driver_class = {
 #if H5_VERSION_GE(1, 13, 2)
     .version = H5FD_CLASS_VERSION,
