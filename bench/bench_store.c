@@ -13,6 +13,8 @@
  */
 #include "bench_store.h"
 
+#include "store/store_hdf5_journal.h"
+
 #include <stash/stash.h>
 
 #include <errno.h>
@@ -237,7 +239,8 @@ static void bench_memoise(struct bench_config *c, const char *dir, const stash_v
 /* ---- Put and get ---------------------------------------------------------------- */
 
 enum { PUT, GET, OPS };
-enum { DIR_STORE, HDF5_SHARED, HDF5_EXCLUSIVE, BACKENDS };
+/* The _BARE stores write without the rollback journal (its seam): what the journal costs. */
+enum { DIR_STORE, HDF5_SHARED, HDF5_EXCLUSIVE, HDF5_SHARED_BARE, HDF5_EXCLUSIVE_BARE, BACKENDS };
 #define ROUNDS 3 /* stash and h5py take turns; each ratio is the median of the rounds' */
 
 /* One op measured for one backend: how it went and its median. */
@@ -336,18 +339,22 @@ static double h5py_us(const char *path, size_t count, int reps, const char *setu
 /* One round of s in dir, under names of its own. */
 static void measure_round(const char *dir, const struct size_case *s, int r, struct round *out)
 {
-    static const char *const uris[BACKENDS] = {"dir:%s/dir-%zu-%d", "hdf5:%s/stash-%zu-%d.h5",
-                                               "hdf5:%s/stash-held-%zu-%d.h5"};
-    static const unsigned flags[BACKENDS] = {0, 0, STASH_STORE_EXCLUSIVE};
+    static const char *const uris[BACKENDS] = {
+        "dir:%s/dir-%zu-%d", "hdf5:%s/stash-%zu-%d.h5", "hdf5:%s/stash-held-%zu-%d.h5",
+        "hdf5:%s/bare-%zu-%d.h5", "hdf5:%s/bare-held-%zu-%d.h5"};
+    static const unsigned flags[BACKENDS] = {0, 0, STASH_STORE_EXCLUSIVE, 0,
+                                             STASH_STORE_EXCLUSIVE};
     char uri[PATH_CHARS + 64], path[PATH_CHARS + 64];
     stash_value *value = NULL;
     stash_status status = new_arange(s->bytes / 8, &value);
     for (int b = 0; b < BACKENDS; b++) {
         snprintf(uri, sizeof uri, uris[b], dir, s->bytes, r);
+        hdf5_journal_seams.off = b == HDF5_SHARED_BARE || b == HDF5_EXCLUSIVE_BARE;
         if (status == STASH_OK)
             measure_store(uri, flags[b], value, s->reps, out->m[b]);
         else
             out->m[b][PUT].status = out->m[b][GET].status = status;
+        hdf5_journal_seams.off = false;
     }
     stash_value_free(&value);
     snprintf(path, sizeof path, "%s/h5py-put-%zu-%d.h5", dir, s->bytes, r);
@@ -394,6 +401,31 @@ static void put_get_row(struct bench_config *c, const char *backend, int b, int 
     bench_row_rounds(c, what, a, bl, ratios, ROUNDS, target);
 }
 
+/* Backend b's put against the same backend's without the journal (bare), round by round. */
+static void journal_row(struct bench_config *c, const char *backend, int b, int bare,
+                        const struct size_case *s, const char *target)
+{
+    char size[32], what[160], a[64], bl[96];
+    double us[ROUNDS], base[ROUNDS], ratios[ROUNDS];
+    size_label(size, sizeof size, s->bytes);
+    snprintf(what, sizeof what, "%s put %s with the journal (ratio: time / without it)", backend,
+             size);
+    for (int r = 0; r < ROUNDS; r++) {
+        const struct measured *with = &s->rounds[r].m[b][PUT], *without = &s->rounds[r].m[bare][PUT];
+        stash_status status = with->status != STASH_OK ? with->status : without->status;
+        if (status != STASH_OK) {
+            bench_fail_status(c, what, status);
+            return;
+        }
+        us[r] = with->us;
+        base[r] = without->us;
+        ratios[r] = us[r] / base[r];
+    }
+    snprintf(a, sizeof a, "%.1f us", bench_median(us, ROUNDS));
+    snprintf(bl, sizeof bl, "%.1f us (no journal)", bench_median(base, ROUNDS));
+    bench_row_rounds(c, what, a, bl, ratios, ROUNDS, target);
+}
+
 static void bench_put_get(struct bench_config *c, const char *dir)
 {
     struct size_case cases[] = {
@@ -422,6 +454,14 @@ static void bench_put_get(struct bench_config *c, const char *dir)
     for (size_t i = 0; i < 2; i++)
         for (int op = 0; op < OPS; op++)
             put_get_row(c, "hdf5: shared", HDF5_SHARED, op, &cases[i], NULL);
+    /* What crash safety costs (docs/store.md, "hdf5: journal"): the same puts without it. */
+    bench_table(c, "hdf5: the rollback journal's cost: puts with it against the same puts "
+                   "through HDF5's own driver without it (same rounds)");
+    for (size_t i = 0; i < 2; i++) {
+        const char *target = cases[i].bytes >= MIB ? "<= 1.3" : "<= 2";
+        journal_row(c, "hdf5: exclusive", HDF5_EXCLUSIVE, HDF5_EXCLUSIVE_BARE, &cases[i], target);
+        journal_row(c, "hdf5: shared", HDF5_SHARED, HDF5_SHARED_BARE, &cases[i], target);
+    }
 }
 
 /* ---- pickle: against pickle.load ------------------------------------------------ */
@@ -771,7 +811,10 @@ static const char STORE_METHOD[] =
     "on this host drift by a third from one minute to the next. `hdf5: exclusive` is the\n"
     "like-for-like comparison with h5py, which keeps its file open; `hdf5: shared` opens and\n"
     "closes the file under the lock on every call (about 100 us), so other processes can use it\n"
-    "between calls, and has no target. `dir:` gets return zero-copy views of a mapping while h5py\n"
+    "between calls, and has no target. Both write through stash's journaling file driver (the\n"
+    "rollback journal that makes hdf5: puts crash-safe); the same rounds also put into stores\n"
+    "with the journal turned off, through HDF5's own sec2 driver, which gives the journal's cost\n"
+    "as a ratio. `dir:` gets return zero-copy views of a mapping while h5py\n"
     "copies: those ratios show the design, not equal work. A `dir:` put is a create, a write, a\n"
     "close and a rename; each system call here costs 1 to 3 us or more under load, so small puts\n"
     "swing with whatever else the host runs. The pickle: file is written by Python as corelay's\n"

@@ -16,6 +16,12 @@
 
 #include "store_common.h"
 
+#include "store/store_hdf5_journal.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 static const char *dir;
 
 static int make_dir(void **state)
@@ -735,6 +741,372 @@ static void test_a_write_past_the_file_size_limit_is_efbig_not_eio(void **state)
     assert_int_equal(status, -EFBIG);
 }
 
+/* ---- The journal ----------------------------------------------------------------------------- */
+
+/* The whole file at path, in a new buffer (*len bytes). */
+static char *file_bytes(const char *path, size_t *len)
+{
+    long size = file_size(path);
+    assert_true(size >= 0);
+    char *bytes = malloc((size_t)size + 1);
+    assert_non_null(bytes);
+    *len = read_file(path, bytes, (size_t)size + 1);
+    assert_int_equal(*len, (size_t)size);
+    return bytes;
+}
+
+static void expect_bytes(const char *path, const char *bytes, size_t len)
+{
+    size_t now_len;
+    char *now = file_bytes(path, &now_len);
+    assert_int_equal(now_len, len);
+    assert_memory_equal(now, bytes, len);
+    free(now);
+}
+
+static const char *journal_of(const char *name)
+{
+    static char path[4200];
+    snprintf(path, sizeof path, "%s.journal", path_in(dir, name));
+    return path;
+}
+
+/* Whether the journal's header is invalid (all zeros): nothing to roll back. */
+static bool journal_is_cold(const char *name)
+{
+    char header[HDF5_JOURNAL_HEADER_BYTES], zeros[HDF5_JOURNAL_HEADER_BYTES] = {0};
+    return read_file(journal_of(name), header, sizeof header) == sizeof header &&
+           memcmp(header, zeros, sizeof header) == 0;
+}
+
+/* A store holding "k": {"kept": [an array of 2048 float64s]}: some 20 KiB, over several pages. */
+static stash_value *kept_value(void)
+{
+    static double d[2048];
+    for (int i = 0; i < 2048; i++)
+        d[i] = i * 0.5;
+    stash_value *v = json("{}");
+    assert_ok(stash_value_dict_set(v, "kept", array_of(STASH_DTYPE_FLOAT64, STASH_LITTLE_ENDIAN,
+                                                       STASH_ORDER_C, 1, (uint64_t[]){2048}, d)));
+    return v;
+}
+
+static void make_kept_store(const char *name)
+{
+    stash_store *s = open_store(name, 0);
+    stash_value *v = kept_value();
+    assert_ok(stash_store_put(s, "k", v));
+    stash_value_free(&v);
+    assert_ok(stash_store_close(&s));
+}
+
+static void expect_kept(stash_store *s)
+{
+    stash_value *want = kept_value(), *got = NULL;
+    assert_ok(stash_store_get(s, "k", &got));
+    assert_true(stash_value_equal(want, got));
+    stash_value_free(&want);
+    stash_value_free(&got);
+}
+
+static void scribble(int fd, uint64_t offset, size_t len)
+{
+    char junk[16384];
+    memset(junk, 'x', sizeof junk);
+    assert_true(len <= sizeof junk);
+    assert_int_equal(pwrite(fd, junk, len, (off_t)offset), (ssize_t)len);
+}
+
+/*
+ * Leaves the file name as a writer killed inside a put leaves it, through
+ * the journal's own calls as the driver makes them: pages overwritten (their
+ * old bytes saved first), the file cut below its start size and grown past
+ * it again, and no commit. (The crash test kills real writers.)
+ */
+static void crash_mid_put(const char *name)
+{
+    const char *path = path_in(dir, name);
+    uint64_t size = (uint64_t)file_size(path);
+    assert_true(size > 12000);
+    struct hdf5_journal j;
+    assert_ok(hdf5_journal_open(path, true, false, &j));
+    assert_ok(hdf5_journal_lock(&j));
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    hdf5_journal_attach(&j, fd);
+    assert_ok(hdf5_journal_save(&j, 0, 100)); /* the superblock */
+    scribble(fd, 0, 100);
+    assert_ok(hdf5_journal_save(&j, 4000, 5000)); /* across a page boundary */
+    scribble(fd, 4000, 5000);
+    assert_ok(hdf5_journal_before_cut(&j, size - 3000));
+    assert_int_equal(ftruncate(fd, (off_t)(size - 3000)), 0);
+    assert_ok(hdf5_journal_save(&j, size - 3000, 10000)); /* back past the start size */
+    scribble(fd, size - 3000, 10000);
+    hdf5_journal_detach(&j);
+    close(fd);
+    assert_ok(hdf5_journal_close(&j)); /* killed: the lock goes, nothing is committed */
+    assert_false(journal_is_cold(name));
+}
+
+static void test_a_put_leaves_a_cold_journal_and_the_earliest_format(void **state)
+{
+    (void)state;
+    make_kept_store("cold.h5");
+    assert_true(journal_is_cold("cold.h5"));
+    char superblock[9];
+    assert_int_equal(read_file(path_in(dir, "cold.h5"), superblock, 9), 9);
+    assert_memory_equal(superblock, "\x89HDF\r\n\x1a\n", 8);
+    assert_int_equal(superblock[8], 0); /* version 0: no reader refuses it as "open for writing" */
+    stash_store *s = open_store("cold.h5", STASH_STORE_EXCLUSIVE);
+    expect_round_trip(s, "more", json("{\"x\": 1}"));
+    assert_true(journal_is_cold("cold.h5")); /* committed at the put's flush */
+    assert_ok(stash_store_close(&s));
+    assert_true(journal_is_cold("cold.h5"));
+}
+
+static void test_a_killed_put_is_rolled_back_before_hdf5_reads_the_file(void **state)
+{
+    (void)state;
+    make_kept_store("rolled.h5");
+    size_t len;
+    char *before = file_bytes(path_in(dir, "rolled.h5"), &len);
+    stash_store *reader = open_store("rolled.h5", STASH_STORE_READ_ONLY);
+    crash_mid_put("rolled.h5");
+    /* A read-only handle may not roll back: it says so rather than read a damaged file. */
+    stash_value *v = NULL;
+    assert_int_equal(stash_store_get(reader, "k", &v), STASH_E_NEEDS_RECOVERY);
+    assert_null(v);
+    stash_store *s = NULL;
+    stash_store_options ro = {.flags = STASH_STORE_READ_ONLY};
+    assert_int_equal(stash_store_open(uri_of("rolled.h5"), &ro, &s), STASH_E_NEEDS_RECOVERY);
+    ro.flags |= STASH_STORE_EXCLUSIVE;
+    assert_int_equal(stash_store_open(uri_of("rolled.h5"), &ro, &s), STASH_E_NEEDS_RECOVERY);
+    assert_null(s);
+    /* A writable open rolls back, to the very bytes of the last commit. */
+    s = open_store("rolled.h5", 0);
+    expect_bytes(path_in(dir, "rolled.h5"), before, len);
+    assert_true(journal_is_cold("rolled.h5"));
+    expect_kept(s);
+    expect_kept(reader);
+    /* So does a writable handle's get, and an exclusive open. */
+    crash_mid_put("rolled.h5");
+    expect_kept(s);
+    expect_bytes(path_in(dir, "rolled.h5"), before, len);
+    assert_ok(stash_store_close(&s));
+    crash_mid_put("rolled.h5");
+    s = open_store("rolled.h5", STASH_STORE_EXCLUSIVE);
+    expect_kept(s);
+    assert_ok(stash_store_close(&s));
+    expect_bytes(path_in(dir, "rolled.h5"), before, len);
+    assert_ok(stash_store_close(&reader));
+    free(before);
+}
+
+static void test_a_recovery_killed_at_any_step_gives_the_same_file(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "rerun.h5");
+    make_kept_store("rerun.h5");
+    size_t len, crashed_len, journal_len;
+    char *before = file_bytes(path, &len);
+    crash_mid_put("rerun.h5");
+    char *crashed = file_bytes(path, &crashed_len);
+    char *journal = file_bytes(journal_of("rerun.h5"), &journal_len);
+    bool rolled_back = false;
+    unsigned long step = 1;
+    for (;; step++) {
+        write_file(path, crashed, crashed_len); /* the same inode, as crashed */
+        write_file(journal_of("rerun.h5"), journal, journal_len);
+        hdf5_journal_seams.stop_recovery_after = step;
+        stash_status st = stash_store_recover(uri_of("rerun.h5"), &rolled_back);
+        hdf5_journal_seams.stop_recovery_after = 0;
+        if (st == STASH_OK)
+            break; /* step is past the last one */
+        assert_int_equal(st, -EINTR);
+        assert_false(rolled_back);
+        /* Killed there and run again (twice, killed once more in between): the same file. */
+        hdf5_journal_seams.stop_recovery_after = step / 2 + 1;
+        stash_store_recover(uri_of("rerun.h5"), &rolled_back);
+        hdf5_journal_seams.stop_recovery_after = 0;
+        assert_ok(stash_store_recover(uri_of("rerun.h5"), &rolled_back));
+        assert_true(rolled_back);
+        expect_bytes(path, before, len);
+        assert_true(journal_is_cold("rerun.h5"));
+    }
+    assert_true(rolled_back);
+    assert_true(step > 4); /* records, cut, sync, invalidation: each was a place to stop */
+    expect_bytes(path, before, len);
+    assert_ok(stash_store_recover(uri_of("rerun.h5"), &rolled_back));
+    assert_false(rolled_back); /* nothing left to do */
+    stash_store *s = open_store("rerun.h5", 0);
+    expect_kept(s);
+    assert_ok(stash_store_close(&s));
+    free(before);
+    free(crashed);
+    free(journal);
+}
+
+static void test_a_journal_of_another_file_is_refused(void **state)
+{
+    (void)state;
+    make_kept_store("mine.h5");
+    make_kept_store("other.h5");
+    size_t len, journal_len;
+    char *mine = file_bytes(path_in(dir, "mine.h5"), &len);
+    crash_mid_put("other.h5");
+    char *journal = file_bytes(journal_of("other.h5"), &journal_len);
+    /* other.h5's journal beside mine.h5 (copied or moved there): never applied to it. */
+    write_file(journal_of("mine.h5"), journal, journal_len);
+    stash_store *s = NULL;
+    assert_int_equal(stash_store_open(uri_of("mine.h5"), NULL, &s), STASH_E_CORRUPT);
+    bool rolled_back = true;
+    assert_int_equal(stash_store_recover(uri_of("mine.h5"), &rolled_back), STASH_E_CORRUPT);
+    assert_false(rolled_back);
+    expect_bytes(path_in(dir, "mine.h5"), mine, len);
+    assert_false(journal_is_cold("mine.h5")); /* left for a person to look at */
+    /* Removed by hand, mine.h5 opens as it was; other.h5 still rolls back with its own. */
+    assert_int_equal(unlink(journal_of("mine.h5")), 0);
+    s = open_store("mine.h5", 0);
+    expect_kept(s);
+    assert_ok(stash_store_close(&s));
+    s = open_store("other.h5", 0);
+    expect_kept(s);
+    assert_ok(stash_store_close(&s));
+    free(mine);
+    free(journal);
+}
+
+/* Records of an earlier transaction under a new header fail their salted checksums. */
+static void test_records_of_another_transaction_are_never_copied_back(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "salted.h5");
+    make_kept_store("salted.h5");
+    crash_mid_put("salted.h5");
+    size_t old_len, new_len, len;
+    char *old = file_bytes(journal_of("salted.h5"), &old_len);
+    stash_store *s = open_store("salted.h5", 0); /* rolled back */
+    assert_ok(stash_store_close(&s));
+    char *before = file_bytes(path, &len);
+    crash_mid_put("salted.h5"); /* the same pages, a new salt */
+    char *now = file_bytes(journal_of("salted.h5"), &new_len);
+    assert_int_equal(old_len, new_len);
+    memcpy(old, now, HDF5_JOURNAL_HEADER_BYTES); /* the new header before the old records */
+    write_file(journal_of("salted.h5"), old, old_len);
+    bool rolled_back;
+    assert_ok(stash_store_recover(uri_of("salted.h5"), &rolled_back));
+    assert_true(rolled_back);
+    char head[100];
+    assert_int_equal(read_file(path, head, sizeof head), sizeof head);
+    assert_int_equal(head[0], 'x'); /* the old records were not taken for this transaction's */
+    assert_int_equal(file_size(path), (long)len); /* the cut to the start size is the header's */
+    free(old);
+    free(now);
+    free(before);
+}
+
+/* The journal is stash's own file: a symlink or FIFO planted at its name is never written or waited on. */
+static void test_a_planted_journal_link_or_fifo_is_refused(void **state)
+{
+    (void)state;
+    make_kept_store("planted.h5");
+    char victim[4200];
+    snprintf(victim, sizeof victim, "%s", path_in(dir, "victim.txt"));
+    write_file(victim, "victim", 6);
+    assert_int_equal(unlink(journal_of("planted.h5")), 0); /* the real one, cold */
+    assert_int_equal(symlink(victim, journal_of("planted.h5")), 0);
+    stash_store *s = NULL;
+    assert_int_equal(stash_store_open(uri_of("planted.h5"), NULL, &s), STASH_E_CORRUPT);
+    stash_store_options ro = {.flags = STASH_STORE_READ_ONLY};
+    assert_int_equal(stash_store_open(uri_of("planted.h5"), &ro, &s), STASH_E_CORRUPT);
+    char back[16];
+    assert_int_equal(read_file(victim, back, sizeof back), 6);
+    assert_memory_equal(back, "victim", 6);
+    assert_int_equal(unlink(journal_of("planted.h5")), 0);
+    assert_int_equal(mkfifo(journal_of("planted.h5"), 0600), 0);
+    assert_int_equal(stash_store_open(uri_of("planted.h5"), NULL, &s), STASH_E_CORRUPT);
+    assert_int_equal(unlink(journal_of("planted.h5")), 0);
+    s = open_store("planted.h5", 0);
+    expect_kept(s);
+    assert_ok(stash_store_close(&s));
+}
+
+/* STASH_STORE_DURABLE takes the syncing paths (journal, file, commit): the same results. */
+static void test_durable_puts_commit_and_roll_back_as_plain_ones(void **state)
+{
+    (void)state;
+    make_kept_store("durable.h5");
+    size_t len;
+    char *before = file_bytes(path_in(dir, "durable.h5"), &len);
+    unsigned modes[2] = {STASH_STORE_DURABLE, STASH_STORE_DURABLE | STASH_STORE_EXCLUSIVE};
+    for (int m = 0; m < 2; m++) {
+        crash_mid_put("durable.h5");
+        stash_store *s = open_store("durable.h5", modes[m]);
+        expect_kept(s);
+        if (!(modes[m] & STASH_STORE_EXCLUSIVE)) /* (held open, the superblock says so) */
+            expect_bytes(path_in(dir, "durable.h5"), before, len);
+        char key[16];
+        snprintf(key, sizeof key, "more%d", m);
+        expect_round_trip(s, key, json("{\"durable\": true}"));
+        assert_true(journal_is_cold("durable.h5"));
+        assert_ok(stash_store_close(&s));
+        free(before);
+        before = file_bytes(path_in(dir, "durable.h5"), &len);
+    }
+    free(before);
+}
+
+/* statuses: a 1 MiB put that the file size limit stops half way, then a get of "k". */
+static void put_past_a_file_size_limit(stash_status *statuses, unsigned flags)
+{
+    static double big[1 << 17];
+    stash_store *s = NULL;
+    stash_store_options options = {.flags = flags};
+    if (stash_store_open(uri_of("limited.h5"), &options, &s) != STASH_OK)
+        return;
+    signal(SIGXFSZ, SIG_IGN);
+    rlim_t at = (rlim_t)file_size(path_in(dir, "limited.h5")) + (256 << 10);
+    struct rlimit limit = {at, at};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    stash_value *v = array_of(STASH_DTYPE_FLOAT64, STASH_LITTLE_ENDIAN, STASH_ORDER_C, 1,
+                              (uint64_t[]){1 << 17}, big);
+    statuses[0] = stash_store_put(s, "big", v);
+    stash_value_free(&v);
+    stash_value *got = NULL;
+    statuses[1] = stash_store_get(s, "k", &got);
+    stash_value_free(&got);
+    statuses[2] = stash_store_close(&s);
+}
+
+static void put_past_a_limit_shared(stash_status *statuses)
+{
+    put_past_a_file_size_limit(statuses, 0);
+}
+
+static void put_past_a_limit_exclusive(stash_status *statuses)
+{
+    put_past_a_file_size_limit(statuses, STASH_STORE_EXCLUSIVE);
+}
+
+static void test_a_failed_put_is_rolled_back_to_the_same_bytes(void **state)
+{
+    (void)state;
+    make_kept_store("limited.h5");
+    size_t len;
+    char *before = file_bytes(path_in(dir, "limited.h5"), &len);
+    child_body bodies[2] = {put_past_a_limit_shared, put_past_a_limit_exclusive};
+    for (int b = 0; b < 2; b++) {
+        stash_status statuses[3];
+        statuses_from_child(bodies[b], statuses, 3);
+        assert_int_equal(statuses[0], -EFBIG);
+        assert_ok(statuses[1]); /* the exclusive handle goes on, on the rolled back file */
+        assert_ok(statuses[2]);
+        expect_bytes(path_in(dir, "limited.h5"), before, len);
+        assert_true(journal_is_cold("limited.h5"));
+    }
+    free(before);
+}
+
 /* ---- Processes ----------------------------------------------------------------------------- */
 
 static void test_four_processes_share_an_hdf5_store(void **state)
@@ -772,6 +1144,14 @@ int main(void)
         cmocka_unit_test(test_a_directory_given_as_the_file_is_eisdir),
         cmocka_unit_test(test_out_of_descriptors_is_emfile_not_eio),
         cmocka_unit_test(test_a_write_past_the_file_size_limit_is_efbig_not_eio),
+        cmocka_unit_test(test_a_put_leaves_a_cold_journal_and_the_earliest_format),
+        cmocka_unit_test(test_a_killed_put_is_rolled_back_before_hdf5_reads_the_file),
+        cmocka_unit_test(test_a_recovery_killed_at_any_step_gives_the_same_file),
+        cmocka_unit_test(test_a_journal_of_another_file_is_refused),
+        cmocka_unit_test(test_records_of_another_transaction_are_never_copied_back),
+        cmocka_unit_test(test_a_failed_put_is_rolled_back_to_the_same_bytes),
+        cmocka_unit_test(test_a_planted_journal_link_or_fifo_is_refused),
+        cmocka_unit_test(test_durable_puts_commit_and_roll_back_as_plain_ones),
         cmocka_unit_test(test_four_processes_share_an_hdf5_store),
         cmocka_unit_test(test_a_killed_writer_leaves_the_hdf5_store_readable),
     };

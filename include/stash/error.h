@@ -76,7 +76,8 @@ typedef int stash_status;
     X(STASH_E_WRITER_GONE, -40023, "the writer has gone")                             \
     X(STASH_E_SHAPE, -40024, "array shape or element type does not match")         \
     X(STASH_E_NOT_FILE, -40025, "not a regular file (a FIFO, device or socket)")     \
-    X(STASH_E_UNAVAILABLE, -40026, "the server is down, paused or unreachable")
+    X(STASH_E_UNAVAILABLE, -40026, "the server is down, paused or unreachable")     \
+    X(STASH_E_NEEDS_RECOVERY, -40027, "a writer crashed: a writable open must recover it first")
 
 enum {
     STASH_OK = 0,

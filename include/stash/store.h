@@ -61,7 +61,10 @@
  * backend cannot hold, such as a dict key containing "/" in hdf5:; in
  * hdf5: also a key whose path crosses a soft or external link, which get,
  * has, put and delete all refuse rather than follow), STASH_E_CORRUPT and the other reader errors for a damaged entry (which is
- * reported, never returned as a value), and system errors as -errno.
+ * reported, never returned as a value), STASH_E_NEEDS_RECOVERY (hdf5: a
+ * read-only handle found the journal of a writer killed mid-put, which only
+ * a writable open or stash_store_recover may roll back), and system errors
+ * as -errno.
  */
 #ifndef STASH_STORE_H
 #define STASH_STORE_H
@@ -142,6 +145,21 @@ STASH_API stash_status stash_store_open(const char *uri, const stash_store_optio
  * a failed final flush of an exclusive handle). NULL is a no-op.
  */
 STASH_API stash_status stash_store_close(stash_store **store);
+
+/**
+ * Makes a store whose writer was killed whole again, as opening it to
+ * write does, but creating nothing: for hdf5:, rolls the put a killed
+ * writer left half done back out of the file, from the journal beside it
+ * ("PATH.journal", docs/store.md), under the store's lock; other backends
+ * are opened to write and closed (dir: sweeps what killed writers left).
+ * *rolled_back (may be NULL) says whether a put was rolled back. Errors:
+ * -ENOENT if the hdf5: file does not exist, STASH_E_BUSY while a writer in
+ * this process holds the journal, STASH_E_CORRUPT for a journal that
+ * belongs to another file (left untouched: see docs/store.md), and what
+ * stash_store_open gives. Safe to run at any time and any number of
+ * times; for `stash store recover`.
+ */
+STASH_API stash_status stash_store_recover(const char *uri, bool *rolled_back);
 
 /** False for none: (corelay's NoStorage is falsy), true for a store that keeps values. */
 STASH_API bool stash_store_is_active(const stash_store *store);

@@ -40,7 +40,8 @@
     X(STASH_E_WRITER_GONE, "WriterGone", PyExc_EOFError)               \
     X(STASH_E_SHAPE, "ShapeMismatch", PyExc_ValueError)                \
     X(STASH_E_NOT_FILE, "NotAFile", PyExc_OSError)                     \
-    X(STASH_E_UNAVAILABLE, "Unavailable", PyExc_ConnectionError)
+    X(STASH_E_UNAVAILABLE, "Unavailable", PyExc_ConnectionError)       \
+    X(STASH_E_NEEDS_RECOVERY, "NeedsRecovery", PyExc_OSError)
 
 #define STASHPY_COUNT_(c, py, base) +1
 enum { error_count = 0 STASHPY_ERROR_TABLE(STASHPY_COUNT_) };

@@ -146,6 +146,25 @@ stash_status stash_store_open(const char *uri, const stash_store_options *option
     return STASH_OK;
 }
 
+stash_status stash_store_recover(const char *uri, bool *rolled_back)
+{
+    bool rolled = false;
+    const char *path;
+    const struct scheme *scheme = uri ? scheme_of(uri, &path) : NULL;
+    stash_status st = scheme ? STASH_OK : STASH_E_INVALID;
+    if (st == STASH_OK && scheme->ops == &store_hdf5_ops) {
+        st = store_hdf5_recover(path, &rolled);
+    } else if (st == STASH_OK) {
+        stash_store *s = NULL;
+        st = stash_store_open(uri, NULL, &s);
+        stash_status closed = stash_store_close(&s);
+        st = st != STASH_OK ? st : closed;
+    }
+    if (rolled_back)
+        *rolled_back = st == STASH_OK && rolled;
+    return st;
+}
+
 stash_status stash_store_close(stash_store **store)
 {
     if (!store || !*store)

@@ -13,9 +13,15 @@
  * under a key is always whole. HDF5 writes new data at the end of the file
  * (freed space is not reused across opens), and no metadata that refers to
  * it reaches the disk before the file is closed, so a writer killed during
- * the data part of a put leaves the previous state. HDF5 has no journal: a
- * kill inside the final metadata flush can still damage the file, which is
- * why dir: is the store of choice where crashes are expected (docs/store.md).
+ * the data part of a put leaves the previous state. HDF5 has no journal of
+ * its own, and a kill inside its final metadata flush would damage the
+ * file: so every write goes through stash's file driver, which saves the
+ * old bytes of what it overwrites in a rollback journal beside the file
+ * (store_hdf5_journal.h). A put is committed once H5Fclose (or, on an
+ * exclusive handle, H5Fflush) has returned success; a put that failed is
+ * rolled back at once, and one that was killed by the next open, under the
+ * lock and before HDF5 reads a byte of the file. A read-only handle cannot
+ * roll back, and says so (STASH_E_NEEDS_RECOVERY) instead of reading.
  *
  * HDF5's error printing is replaced around every call into it by a function
  * that prints nothing, so the library never prints; failures come back as
@@ -24,6 +30,8 @@
  * -ENOSPC, -EISDIR...), which HDF5 records in its error stack, not a
  * generic -EIO or STASH_E_CORRUPT.
  */
+#include "store/store_hdf5_driver.h"
+#include "store/store_hdf5_journal.h"
 #include "store/store_hdf5_value.h"
 #include "store/store_internal.h"
 #include "core/sysio.h"
@@ -45,9 +53,13 @@ struct hdf5_store {
     int lock_fd; /* -1: read-only with no lock file */
     stash_store_options options;
     hid_t held;  /* STASH_STORE_EXCLUSIVE: the file, open and locked until close */
+    struct hdf5_journal journal; /* .fd -1: none (read-only, none found; or turned off) */
+    bool journaled; /* writes go through the journal (all but the benchmark's baseline) */
 };
 
-/* ---- Sessions: lock, silence, open, work, close ---------------------------------------- */
+struct hdf5_journal_seams hdf5_journal_seams = {.off = false, .stop_recovery_after = 0};
+
+/* ---- Silencing HDF5 --------------------------------------------------------------------- */
 
 struct session {
     H5E_auto2_t saved_fn;
@@ -107,6 +119,139 @@ static void loud(struct session *s)
     H5Eset_auto2(H5E_DEFAULT, s->saved_fn, s->saved_data);
 }
 
+/* ---- The journal: rolling back, committing -------------------------------------------------- */
+
+/*
+ * A writer's hold on the journal, for as long as it has the file open to
+ * write: its lock, after rolling back what a killed writer left. The caller
+ * holds the store's lock exclusively, so the only other holder of the
+ * journal's lock can be a live writer in this process: STASH_E_BUSY.
+ */
+static stash_status take_journal(struct hdf5_store *h)
+{
+    if (!h->journaled)
+        return STASH_OK;
+    stash_status st = hdf5_journal_lock(&h->journal);
+    if (st == -EWOULDBLOCK)
+        return STASH_E_BUSY;
+    bool rolled_back;
+    if (st == STASH_OK)
+        st = hdf5_journal_recover(&h->journal, h->path, &rolled_back);
+    if (st != STASH_OK)
+        hdf5_journal_unlock(&h->journal);
+    return st;
+}
+
+/* Whether the journal of a writer that was killed waits to be rolled back (*hot). */
+static stash_status journal_is_hot(struct hdf5_store *h, bool *hot)
+{
+    *hot = false;
+    if (!h->journaled)
+        return STASH_OK;
+    if (h->journal.fd < 0) { /* read-only: a writer may have made one since the open */
+        stash_status st = hdf5_journal_open(h->path, false, false, &h->journal);
+        if (st != STASH_OK || h->journal.fd < 0)
+            return st;
+    }
+    return hdf5_journal_is_hot(&h->journal, hot);
+}
+
+/*
+ * After the writer's file was closed (or flushed, exclusive): commits the
+ * transaction if st says the writing succeeded, else rolls it back, so a
+ * put that failed leaves the file as it was. HDF5 must have let the file
+ * go: while it has it, neither is safe, and the next open rolls back.
+ */
+static stash_status settle(struct hdf5_store *h, stash_status st)
+{
+    if (h->journal.file_fd >= 0)
+        return st != STASH_OK ? st : -EIO;
+    if (st == STASH_OK)
+        st = hdf5_journal_commit(&h->journal);
+    if (st != STASH_OK) {
+        bool rolled_back;
+        hdf5_journal_recover(&h->journal, h->path, &rolled_back);
+    }
+    return st;
+}
+
+/* ---- Sessions: lock, open, work, close --------------------------------------------------- */
+
+/* The store's lock for a session: shared to read, exclusive to write. */
+static stash_status lock_store(struct hdf5_store *h, bool write, struct session *s)
+{
+    if (h->lock_fd < 0)
+        return STASH_OK;
+    stash_status st = sysio_flock(h->lock_fd, write ? LOCK_EX : LOCK_SH);
+    s->locked = st == STASH_OK;
+    return st;
+}
+
+static void unlock_store(struct hdf5_store *h, struct session *s)
+{
+    if (s->locked)
+        flock(h->lock_fd, LOCK_UN);
+    s->locked = false;
+}
+
+/* Recovers under the store's exclusive lock, for a reader that found a hot journal. */
+static stash_status recover_for_reader(struct hdf5_store *h)
+{
+    struct session s = {.locked = false};
+    stash_status st = lock_store(h, true, &s);
+    if (st == STASH_OK)
+        st = take_journal(h);
+    hdf5_journal_unlock(&h->journal);
+    unlock_store(h, &s);
+    return st;
+}
+
+/*
+ * Locks the store for a session, and makes the file safe to open: a writer
+ * takes the journal (rolling back what a killed writer left); a reader that
+ * finds a killed writer's journal recovers it under the exclusive lock
+ * first, or, on a read-only handle, which may not, says so.
+ */
+static stash_status lock_session(struct hdf5_store *h, bool write, struct session *s)
+{
+    for (int tries = 0;; tries++) {
+        stash_status st = lock_store(h, write, s);
+        bool hot = false;
+        if (st == STASH_OK)
+            st = write ? take_journal(h) : journal_is_hot(h, &hot);
+        if (st != STASH_OK || !hot) {
+            if (st != STASH_OK)
+                unlock_store(h, s);
+            return st;
+        }
+        unlock_store(h, s);
+        if ((h->options.flags & STASH_STORE_READ_ONLY) || tries == 2)
+            return STASH_E_NEEDS_RECOVERY;
+        if ((st = recover_for_reader(h)) != STASH_OK)
+            return st;
+    }
+}
+
+/* Undoes lock_session. */
+static void unlock_session(struct hdf5_store *h, bool write, struct session *s)
+{
+    if (write)
+        hdf5_journal_unlock(&h->journal);
+    unlock_store(h, s);
+}
+
+/* Opens the file: to write through the journal's driver, to read through HDF5's own. */
+static hid_t open_file(struct hdf5_store *h, bool write)
+{
+    if (!write || !h->journaled)
+        return H5Fopen(h->path, write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t fapl = hdf5_driver_fapl(&h->journal);
+    hid_t file = fapl >= 0 ? H5Fopen(h->path, H5F_ACC_RDWR, fapl) : H5I_INVALID_HID;
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return file;
+}
+
 static stash_status begin(struct hdf5_store *h, bool write, struct session *s)
 {
     *s = (struct session){.file = H5I_INVALID_HID};
@@ -115,44 +260,68 @@ static stash_status begin(struct hdf5_store *h, bool write, struct session *s)
         s->file = h->held;
         return STASH_OK;
     }
-    if (h->lock_fd >= 0) {
-        stash_status locked = sysio_flock(h->lock_fd, write ? LOCK_EX : LOCK_SH);
-        if (locked != STASH_OK)
-            return locked;
-        s->locked = true;
-    }
+    stash_status st = lock_session(h, write, s);
+    if (st != STASH_OK)
+        return st;
     quiet(s);
-    s->file = H5Fopen(h->path, write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
+    s->file = open_file(h, write);
     if (s->file >= 0)
         return STASH_OK;
     loud(s);
-    if (s->locked)
-        flock(h->lock_fd, LOCK_UN);
-    return system_cause(access(h->path, F_OK) == 0 ? STASH_E_CORRUPT : -errno);
+    st = system_cause(access(h->path, F_OK) == 0 ? STASH_E_CORRUPT : -errno);
+    if (write && h->journaled)
+        settle(h, st); /* whatever opening wrote, rolled back */
+    unlock_session(h, write, s);
+    return st;
+}
+
+/*
+ * Rolls the exclusive handle's file back beneath a closed file and opens it
+ * again. If it cannot be opened, the handle goes on as a shared one (each
+ * call opens the file), still holding the store's lock.
+ */
+static void reopen_held(struct hdf5_store *h)
+{
+    H5Fclose(h->held);
+    h->held = H5I_INVALID_HID;
+    settle(h, STASH_E_CORRUPT); /* any failure: the rollback, now that HDF5 has let go */
+    h->held = open_file(h, true);
+}
+
+/*
+ * The end of an exclusive handle's write: flushed, so a put that returned
+ * survives a crash of this process, and committed; a write that failed is
+ * rolled back under a closed file, which is then opened again (HDF5's view
+ * of the file would be wrong after a rollback beneath it).
+ */
+static stash_status end_held_write(struct hdf5_store *h, stash_status st)
+{
+    if (H5Fflush(h->held, H5F_SCOPE_LOCAL) < 0 && st == STASH_OK)
+        st = -EIO;
+    st = system_cause(st);
+    if (!h->journaled)
+        return st;
+    if (st == STASH_OK)
+        st = hdf5_journal_commit(&h->journal);
+    if (st != STASH_OK)
+        reopen_held(h);
+    return st;
 }
 
 static stash_status end(struct hdf5_store *h, bool write, struct session *s, stash_status st)
 {
     if (h->held >= 0) {
-        /* Flushed, so a put that returned survives a crash of this process. */
-        if (write && H5Fflush(h->held, H5F_SCOPE_LOCAL) < 0 && st == STASH_OK)
-            st = -EIO;
+        st = write ? end_held_write(h, st) : system_cause(st);
         loud(s);
-        return system_cause(st);
+        return st;
     }
     if (H5Fclose(s->file) < 0 && st == STASH_OK)
         st = -EIO;
     loud(s);
     st = system_cause(st);
-    if (st == STASH_OK && write && (h->options.flags & STASH_STORE_DURABLE)) {
-        int fd = open(h->path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) != 0)
-            st = -errno;
-        if (fd >= 0)
-            sysio_close(fd);
-    }
-    if (s->locked)
-        flock(h->lock_fd, LOCK_UN);
+    if (write && h->journaled)
+        st = settle(h, st);
+    unlock_session(h, write, s);
     return st;
 }
 
@@ -172,7 +341,11 @@ static stash_status write_image(int fd, void *ctx)
 /*
  * A new empty file, built in memory (HDF5's core driver, no backing store)
  * and published by sysio_publish: HDF5 never opens a name on disk, so no
- * temporary of ours can be met by a planted link.
+ * temporary of ours can be met by a planted link. It has HDF5's earliest
+ * file format (superblock version 0), as every file HDF5 writes by default:
+ * HDF5 refuses a file whose superblock says "open for writing" only from
+ * version 3 on, and a file rolled back to the state of an exclusive
+ * handle's commit says so.
  */
 static stash_status create_file(const char *path)
 {
@@ -220,42 +393,54 @@ static stash_status open_lock(struct hdf5_store *h, bool read_only)
     return st == -ENOENT && read_only ? STASH_OK : st;
 }
 
-/* The file exists and is HDF5, or is created (under the lock, so once). */
+/*
+ * The file is whole (a killed writer's journal rolled back: before HDF5 or
+ * H5Fis_hdf5 reads a byte of it) and HDF5, or is created; under the lock,
+ * so once.
+ */
 static stash_status ensure_file(struct hdf5_store *h, bool read_only)
 {
-    stash_status locked = h->lock_fd >= 0 ? sysio_flock(h->lock_fd, LOCK_EX) : STASH_OK;
-    if (locked != STASH_OK)
-        return locked;
+    struct session s = {.locked = false};
+    stash_status st = lock_store(h, true, &s);
+    if (st != STASH_OK)
+        return st;
+    bool hot = false;
+    if (read_only)
+        st = journal_is_hot(h, &hot);
+    else if ((st = take_journal(h)) == STASH_OK)
+        hdf5_journal_unlock(&h->journal);
+    if (st == STASH_OK && hot)
+        st = STASH_E_NEEDS_RECOVERY;
     int fd;
-    stash_status st = sysio_open_input(h->path, &fd); /* HDF5 would wait on a FIFO */
-    if (st == STASH_OK)
+    if (st == STASH_OK && (st = sysio_open_input(h->path, &fd)) == STASH_OK) /* never a FIFO */
         sysio_close(fd);
     else if (st == -ENOENT && !read_only)
         st = system_cause(create_file(h->path));
     if (st == STASH_OK) {
-        struct session s;
         quiet(&s);
         htri_t is = H5Fis_hdf5(h->path);
         loud(&s);
         st = is > 0 ? STASH_OK : system_cause(STASH_E_CORRUPT);
     }
-    if (h->lock_fd >= 0)
-        flock(h->lock_fd, LOCK_UN);
+    unlock_store(h, &s);
     return st;
 }
 
-/* STASH_STORE_EXCLUSIVE: the file stays open, and the lock held, until close. */
+/* STASH_STORE_EXCLUSIVE: the file stays open, and the store's lock (a writer's journal too)
+ * held, until close. */
 static stash_status hold_file(struct hdf5_store *h, bool read_only)
 {
-    stash_status locked =
-        h->lock_fd >= 0 ? sysio_flock(h->lock_fd, read_only ? LOCK_SH : LOCK_EX) : STASH_OK;
-    if (locked != STASH_OK)
-        return locked;
-    struct session s;
+    struct session s = {.locked = false};
+    stash_status st = lock_session(h, !read_only, &s);
+    if (st != STASH_OK)
+        return st;
     quiet(&s);
-    h->held = H5Fopen(h->path, read_only ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT);
+    h->held = open_file(h, !read_only);
     loud(&s);
-    return h->held >= 0 ? STASH_OK : system_cause(STASH_E_CORRUPT);
+    st = h->held >= 0 ? STASH_OK : system_cause(STASH_E_CORRUPT);
+    if (st != STASH_OK && !read_only && h->journaled)
+        settle(h, st);
+    return st; /* on failure, hdf5_close lets go of the locks */
 }
 
 static stash_status hdf5_close(void *impl)
@@ -270,18 +455,21 @@ static stash_status hdf5_close(void *impl)
         st = H5Fclose(h->held) < 0 ? -EIO : STASH_OK;
         loud(&s);
         st = system_cause(st);
+        if (!(h->options.flags & STASH_STORE_READ_ONLY) && h->journaled)
+            st = settle(h, st);
     }
+    stash_status journal = hdf5_journal_close(&h->journal);
     stash_status closed = h->lock_fd >= 0 ? sysio_close(h->lock_fd) : STASH_OK;
     free(h->path);
     free(h);
-    return st != STASH_OK ? st : closed;
+    return st != STASH_OK ? st : closed != STASH_OK ? closed : journal;
 }
 
-stash_status store_hdf5_open(const char *path, const stash_store_options *options, void **impl)
+/* A new handle, its lock file and journal open (created if it may write). */
+static stash_status new_handle(const char *path, const stash_store_options *options,
+                               struct hdf5_store **out)
 {
     bool read_only = options->flags & STASH_STORE_READ_ONLY;
-    if (!*path || options->max_bytes)
-        return STASH_E_INVALID; /* HDF5 gives no space back: a size limit cannot hold */
     struct stat about;
     if (stat(path, &about) == 0 && S_ISDIR(about.st_mode))
         return -EISDIR; /* said before a lock file is made beside it */
@@ -293,9 +481,30 @@ stash_status store_hdf5_open(const char *path, const stash_store_options *option
     h->options = *options;
     h->lock_fd = -1;
     h->held = H5I_INVALID_HID;
+    h->journal = (struct hdf5_journal){.fd = -1, .file_fd = -1};
+    h->journaled = !hdf5_journal_seams.off;
     stash_status st = open_lock(h, read_only);
-    if (st == STASH_OK)
-        st = ensure_file(h, read_only);
+    if (st == STASH_OK && h->journaled)
+        st = hdf5_journal_open(path, !read_only, options->flags & STASH_STORE_DURABLE,
+                               &h->journal);
+    if (st != STASH_OK) {
+        hdf5_close(h);
+        return st;
+    }
+    *out = h;
+    return STASH_OK;
+}
+
+stash_status store_hdf5_open(const char *path, const stash_store_options *options, void **impl)
+{
+    if (!*path || options->max_bytes)
+        return STASH_E_INVALID; /* HDF5 gives no space back: a size limit cannot hold */
+    struct hdf5_store *h;
+    stash_status st = new_handle(path, options, &h);
+    if (st != STASH_OK)
+        return st;
+    bool read_only = options->flags & STASH_STORE_READ_ONLY;
+    st = ensure_file(h, read_only);
     if (st == STASH_OK && (options->flags & STASH_STORE_EXCLUSIVE))
         st = hold_file(h, read_only);
     if (st != STASH_OK) {
@@ -304,6 +513,32 @@ stash_status store_hdf5_open(const char *path, const stash_store_options *option
     }
     *impl = h;
     return STASH_OK;
+}
+
+stash_status store_hdf5_recover(const char *path, bool *rolled_back)
+{
+    *rolled_back = false;
+    struct stat about;
+    if (!*path)
+        return STASH_E_INVALID;
+    if (stat(path, &about) != 0)
+        return -errno; /* nothing to recover, and nothing to create */
+    struct hdf5_store *h;
+    stash_status st = new_handle(path, &(stash_store_options){0}, &h);
+    if (st != STASH_OK)
+        return st;
+    struct session s = {.locked = false};
+    st = lock_store(h, true, &s);
+    if (st == STASH_OK)
+        st = hdf5_journal_lock(&h->journal);
+    if (st == -EWOULDBLOCK)
+        st = STASH_E_BUSY;
+    if (st == STASH_OK)
+        st = hdf5_journal_recover(&h->journal, path, rolled_back);
+    hdf5_journal_unlock(&h->journal);
+    unlock_store(h, &s);
+    stash_status closed = hdf5_close(h);
+    return st != STASH_OK ? st : closed;
 }
 
 /* ---- Paths inside the file ---------------------------------------------------------------- */

@@ -27,6 +27,8 @@ stash_status store_dir_open(const char *path, const stash_store_options *options
 extern const struct store_ops store_dir_ops;
 stash_status store_hdf5_open(const char *path, const stash_store_options *options, void **impl);
 extern const struct store_ops store_hdf5_ops;
+/* Rolls back what a killed writer left in the hdf5: file path (stash_store_recover). */
+stash_status store_hdf5_recover(const char *path, bool *rolled_back);
 stash_status store_pickle_open(const char *path, const stash_store_options *options, void **impl);
 extern const struct store_ops store_pickle_ops;
 stash_status store_redis_open(const char *rest, const stash_store_options *options, void **impl);

@@ -301,6 +301,7 @@ static const struct cli_verb verbs[] = {
     {"rm", "URI KEY", 0},
     {"gc", "URI", 1u << MAX_BYTES | 1u << JSON},
     {"hash", "IN", 1u << META | 1u << JSON},
+    {"recover", "URI", 1u << JSON},
 };
 
 /* A URI stash_store_open refused as such: say which schemes there are. */
@@ -322,6 +323,26 @@ static int bad_uri(const char *uri)
     fputs(" (a bare path is dir:, but one with a ':' before any '/' needs dir: or ./)\n",
           stderr);
     return 1;
+}
+
+/* Rolls back what a killed writer left (hdf5:'s journal), before any other tool reads the file. */
+static int recover(const char *uri, bool json)
+{
+    bool rolled_back = false;
+    stash_status status = stash_store_recover(uri, &rolled_back);
+    if (status == STASH_E_INVALID)
+        return bad_uri(uri);
+    if (status == STASH_OK && json) {
+        stash_value *o = json_out_object();
+        json_out_add(o, "rolled_back", json_out_bool(rolled_back), &status);
+        status = json_out_print(&o, status);
+    }
+    if (status != STASH_OK)
+        return fail(uri, status);
+    if (!json)
+        puts(rolled_back ? "rolled back the put a killed writer left unfinished"
+                         : "nothing to recover");
+    return 0;
 }
 
 /* The verbs that work on an open store. put reads its input first, so a
@@ -375,6 +396,8 @@ static int run(int argc, char **argv)
         return 2;
     if (strcmp(verb->name, "hash") == 0)
         return hash(a.arg[0], a.value[META], a.value[JSON] != NULL);
+    if (strcmp(verb->name, "recover") == 0)
+        return recover(a.arg[0], a.value[JSON] != NULL);
     uint64_t max_bytes = 0;
     /* A redis: server evicts by its own maxmemory: gc there only reports. */
     bool reports_only = strncmp(a.arg[0], "redis", 5) == 0;
@@ -396,7 +419,8 @@ const struct stash_command cmd_store = {
         "       stash store ls URI [--json]\n"
         "       stash store rm URI KEY\n"
         "       stash store gc URI --max-bytes N[K|M|G|T] [--json]\n"
-        "       stash store hash IN.npy|- [--meta JSON|@FILE|@-] [--json]\n\n"
+        "       stash store hash IN.npy|- [--meta JSON|@FILE|@-] [--json]\n"
+        "       stash store recover URI [--json]\n\n"
         "URI is dir:PATH (the default for a bare path), hdf5:PATH, pickle:PATH\n"
         "(corelay's PickleStorage file), redis://HOST[:PORT][/DB][?prefix=P&\n"
         "timeout_ms=T], redis+unix:///SOCKET or none:. Any other scheme (hdf:,\n"
@@ -411,7 +435,10 @@ const struct stash_command cmd_store = {
         "drops the keys put longest ago until at most N bytes remain; of a redis:\n"
         "store it reports what the servers hold, and needs no --max-bytes (the\n"
         "server evicts by its maxmemory-policy). hash prints the content key memoise would store the array (and\n"
-        "the metadata) under. --json prints one JSON object instead.\n\n"
+        "the metadata) under. recover rolls back the put a killed writer left\n"
+        "unfinished in an hdf5: file, from the journal beside it (PATH.journal),\n"
+        "as any writable open does: run it before h5py or another HDF5 tool\n"
+        "opens a file whose writer crashed. --json prints one JSON object instead.\n\n"
         "- is standard input for put and hash (an NPY file, or else JSON) and\n"
         "standard output for get (an array as NPY, any other value as JSON). An\n"
         "input must be a regular file: a FIFO or device is refused at once, and\n"
