@@ -691,14 +691,14 @@ static void test_hostile_messages_are_refused_and_counted(void **state)
     ipc_endpoint(ep, sizeof ep, "hostile");
     char dst[256];
     snprintf(dst, sizeof dst, "%s", ring_at("hostile-copy"));
+    stash_relay_config cfg = {.source_timeout_ns = LONG_NS};
+    int sub = spawn_subscriber(ep, dst, &cfg); /* first: it inherits no ZeroMQ context */
     struct raw_pub p = {.context = zmq_ctx_new()};
     p.socket = zmq_socket(p.context, ZMQ_XPUB);
     int hwm = 100000, linger = 0;
     zmq_setsockopt(p.socket, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(p.socket, ZMQ_LINGER, &linger, sizeof linger);
-    assert_int_equal(zmq_bind(p.socket, ep), 0);
-    stash_relay_config cfg = {.source_timeout_ns = LONG_NS};
-    int sub = spawn_subscriber(ep, dst, &cfg);
+    assert_int_equal(zmq_bind(p.socket, ep), 0); /* it connects again until this is here */
     char sub_msg[64];
     int timeout = 120000;
     zmq_setsockopt(p.socket, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
