@@ -512,6 +512,53 @@ static void test_pub_past_its_high_water_mark_drops_are_counted(void **state)
     assert_ok(stash_ring_close(&copy));
 }
 
+/*
+ * PUSH/PULL: a stopped subscriber holds its publisher back (its queues are
+ * full long before the burst ends), the source's writer laps it, and it
+ * sends GAP. ZeroMQ drops nothing in this mode, so the subscriber counts
+ * exactly the gaps and samples the publisher said it lost.
+ */
+static void test_a_held_back_push_publisher_is_lapped_and_says_so(void **state)
+{
+    (void)state;
+    char ep[4200];
+    ipc_endpoint(ep, sizeof ep, "lapped");
+    char src[256], dst[256];
+    snprintf(src, sizeof src, "%s", ring_at("lapped-src"));
+    snprintf(dst, sizeof dst, "%s", ring_at("lapped-copy"));
+    stash_ring *w = create_source(src, 4096, 0);
+    stash_relay_config cfg = {.mode = STASH_RELAY_PUSHPULL, .chunk_samples = 256,
+                              .high_water_mark = 2, .source_timeout_ns = LONG_NS};
+    int pub = spawn_publisher(src, ep, &cfg, false);
+    int sub = spawn_subscriber(ep, dst, &cfg);
+    stash_ring *copy = attach_copy(dst, sub);
+    kill(children[sub], SIGSTOP);
+    int status;
+    assert_int_equal(waitpid(children[sub], &status, WUNTRACED), children[sub]);
+    uint64_t next = 0;
+    for (; next < (1 << 18); next += 256)
+        put_samples(w, next, 256);
+    kill(children[sub], SIGCONT);
+    int64_t give_up = now_ns() + LONG_NS;
+    while (stash_ring_wait(copy, next, 20000000, 0) != STASH_OK && now_ns() < give_up) {
+        put_samples(w, next, 16);
+        next += 16;
+    }
+    assert_ok(stash_ring_wait(copy, next, 0, 0));
+    assert_samples(copy, next - 16, next);
+    assert_ok(stash_ring_close(&w));
+    reap(pub);
+    reap(sub);
+    const stash_relay_stats *p = &reports[pub].stats, *s = &reports[sub].stats;
+    assert_true(p->gaps >= 1);
+    assert_int_equal(s->gaps, p->gaps);
+    assert_int_equal(s->samples_lost, p->samples_lost);
+    assert_int_equal(s->samples, p->samples);
+    assert_int_equal(s->samples + s->samples_lost, next);
+    assert_int_equal(s->rejected, 0);
+    assert_ok(stash_ring_close(&copy));
+}
+
 /* Killed, the publisher says nothing: its silence ends the subscriber's run. */
 static void test_a_killed_publisher_is_gone_after_its_silence(void **state)
 {
@@ -867,6 +914,7 @@ int main(void)
         cmocka_unit_test_teardown(test_pushpull_over_ipc_relays_every_sample, reap_all),
         cmocka_unit_test_teardown(test_a_stopped_subscriber_sees_the_gap_as_overwritten, reap_all),
         cmocka_unit_test_teardown(test_pub_past_its_high_water_mark_drops_are_counted, reap_all),
+        cmocka_unit_test_teardown(test_a_held_back_push_publisher_is_lapped_and_says_so, reap_all),
         cmocka_unit_test_teardown(test_a_killed_publisher_is_gone_after_its_silence, reap_all),
         cmocka_unit_test_teardown(test_a_publisher_that_closes_says_goodbye, reap_all),
         cmocka_unit_test_teardown(test_the_relay_follows_a_new_writer_session, reap_all),
