@@ -672,6 +672,66 @@ static void test_the_relay_follows_a_new_writer_session(void **state)
     munmap(ready, sizeof *ready);
 }
 
+/*
+ * A subscriber started again on its copy takes the ring over where the
+ * stream stands now: what passed while nobody subscribed reads overwritten.
+ * A copy of another geometry is refused, and so is one ahead of the stream.
+ */
+static void test_a_copy_ring_is_taken_over_where_the_stream_stands(void **state)
+{
+    (void)state;
+    char ep[4200];
+    ipc_endpoint(ep, sizeof ep, "again");
+    char src[256], dst[256], other[256], ahead[256];
+    snprintf(src, sizeof src, "%s", ring_at("again-src"));
+    snprintf(dst, sizeof dst, "%s", ring_at("again-copy"));
+    snprintf(other, sizeof other, "%s", ring_at("again-other"));
+    snprintf(ahead, sizeof ahead, "%s", ring_at("again-ahead"));
+    stash_ring *w = create_source(src, 1024, 0);
+    stash_relay_config cfg = {.source_timeout_ns = LONG_NS};
+    int pub = spawn_publisher(src, ep, &cfg, false);
+    int sub = spawn_subscriber(ep, dst, &cfg);
+    stash_ring *copy = attach_copy(dst, sub);
+    put_samples(w, 0, 100);
+    assert_ok(stash_ring_wait(copy, 100, LONG_NS, 0));
+    stop_child(sub);
+    assert_ok(reports[sub].ended);
+    put_samples(w, 100, 50); /* nobody subscribes: gone for the copy */
+    wait_until(&reports[pub].next_sample, 150); /* so the next META starts at 150 */
+    sub = spawn_subscriber(ep, dst, &cfg);
+    /* Until the new subscriber claims the copy, a wait says its writer has gone. */
+    int64_t give_up = now_ns() + LONG_NS;
+    while (stash_ring_wait(copy, 150, 20000000, 0) != STASH_OK && now_ns() < give_up)
+        nap_ms(5);
+    assert_ok(stash_ring_wait(copy, 150, 0, 0)); /* the new writer skipped it forward */
+    put_samples(w, 150, 10);
+    assert_ok(stash_ring_wait(copy, 160, LONG_NS, 0));
+    assert_samples(copy, 150, 160);
+    assert_int_equal(stash_ring_check(copy, 100, 150), STASH_RING_OVERWRITTEN);
+    assert_int_equal(stash_ring_check(copy, 0, 100), STASH_RING_OVERWRITTEN);
+
+    stash_ring_config three = {.channels = 3, .capacity_samples = 64,
+                               .dtype = STASH_DTYPE_FLOAT64};
+    stash_ring *r;
+    assert_ok(stash_ring_create(other, &three, &r));
+    assert_ok(stash_ring_close(&r));
+    stash_relay *relay = NULL;
+    assert_int_equal(stash_relay_subscribe(ep, other, &cfg, &relay), STASH_E_SHAPE);
+    stash_ring_config later = {.channels = CHANNELS, .capacity_samples = 64,
+                               .dtype = STASH_DTYPE_FLOAT64, .first_sample = 1 << 30};
+    assert_ok(stash_ring_create(ahead, &later, &r));
+    assert_ok(stash_ring_close(&r));
+    assert_int_equal(stash_relay_subscribe(ep, ahead, &cfg, &relay), STASH_E_RANGE);
+    assert_null(relay);
+
+    assert_ok(stash_ring_close(&w));
+    reap(pub);
+    reap(sub);
+    assert_int_equal(reports[sub].ended, STASH_E_WRITER_GONE);
+    assert_int_equal(reports[sub].stats.gaps, 0); /* a takeover's skip is not a loss it saw */
+    assert_ok(stash_ring_close(&copy));
+}
+
 /* ---- Hostile messages, from a raw ZeroMQ socket -------------------------------------- */
 
 struct raw_pub {
@@ -918,6 +978,7 @@ int main(void)
         cmocka_unit_test_teardown(test_a_killed_publisher_is_gone_after_its_silence, reap_all),
         cmocka_unit_test_teardown(test_a_publisher_that_closes_says_goodbye, reap_all),
         cmocka_unit_test_teardown(test_the_relay_follows_a_new_writer_session, reap_all),
+        cmocka_unit_test_teardown(test_a_copy_ring_is_taken_over_where_the_stream_stands, reap_all),
         cmocka_unit_test_teardown(test_hostile_messages_are_refused_and_counted, reap_all),
         cmocka_unit_test_teardown(test_bad_arguments_are_refused, reap_all),
         cmocka_unit_test_teardown(test_curve_keys_encrypt_the_stream, reap_all),

@@ -10,7 +10,6 @@
 
 #include "relay/relay_msg.h"
 
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <zmq.h>
