@@ -569,7 +569,7 @@ static void test_a_killed_publisher_is_gone_after_its_silence(void **state)
     snprintf(src, sizeof src, "%s", ring_at("killed-src"));
     snprintf(dst, sizeof dst, "%s", ring_at("killed-copy"));
     stash_ring *w = create_source(src, 1024, 0);
-    stash_relay_config cfg = {.source_timeout_ns = 5000000000};
+    stash_relay_config cfg = {.source_timeout_ns = under_valgrind() ? 10000000000 : 5000000000};
     int pub = spawn_publisher(src, ep, &cfg, false);
     int sub = spawn_subscriber(ep, dst, &cfg);
     stash_ring *copy = attach_copy(dst, sub);
