@@ -652,6 +652,11 @@ static void test_the_relay_follows_a_new_writer_session(void **state)
         nap_ms(1);
     assert_ok(stash_ring_wait(copy, 300, LONG_NS, 0));
     kill_child(slot);
+    /* The publisher reports the departure (once), and goes on waiting for a new writer. */
+    give_up = now_ns() + LONG_NS;
+    while (atomic_load(&reports[pub].writer_gone) == 0 && now_ns() < give_up)
+        nap_ms(1);
+    assert_int_equal(atomic_load(&reports[pub].writer_gone), 1);
 
     assert_ok(stash_ring_attach(src, STASH_RING_WRITER, &w)); /* the takeover */
     stash_ring_info info;
@@ -661,6 +666,7 @@ static void test_the_relay_follows_a_new_writer_session(void **state)
     assert_ok(stash_ring_wait(copy, 800, LONG_NS, 0));
     assert_samples(copy, 0, 800);
     stop_child(pub);
+    assert_int_equal(reports[pub].writer_gone, 1);
     reap(sub);
     assert_int_equal(reports[sub].ended, STASH_E_WRITER_GONE);
     assert_int_equal(info.writer_sessions, 3); /* the creator, the child, this takeover */
