@@ -54,6 +54,8 @@ stash_status ring_geometry_plan(const stash_ring_config *cfg, bool pocket,
         return STASH_E_DTYPE;
     if (!isfinite(cfg->rate_hz) || cfg->rate_hz < 0)
         return STASH_E_INVALID;
+    if (cfg->first_sample >= RING_COUNT_MAX)
+        return STASH_E_RANGE;
     struct ring_geometry g = {.channels = cfg->channels, .dtype = cfg->dtype,
                               .capacity = cfg->capacity_samples, .rate_hz = cfg->rate_hz,
                               .pocket = pocket};
@@ -87,13 +89,19 @@ static char *put_strings(char *at, const char *const *strings, uint32_t channels
     return at;
 }
 
+void ring_dtype_field(stash_dtype dtype, char field[8])
+{
+    stash_array_desc desc;
+    stash_array_desc_init(&desc, dtype, 0, NULL);
+    char descr[STASH_DESCR_MAX];
+    stash_array_descr(&desc, descr);
+    memset(field, 0, 8);
+    memcpy(field, descr, strnlen(descr, 7));
+}
+
 void ring_header_fill(void *page, const struct ring_geometry *geo, const stash_ring_config *cfg)
 {
     struct ring_header *h = page;
-    stash_array_desc desc;
-    stash_array_desc_init(&desc, geo->dtype, 0, NULL);
-    char descr[STASH_DESCR_MAX];
-    stash_array_descr(&desc, descr);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
 
@@ -102,13 +110,17 @@ void ring_header_fill(void *page, const struct ring_geometry *geo, const stash_r
     h->header_bytes = geo->header_bytes;
     h->channels = geo->channels;
     h->frame_bytes = geo->frame_bytes;
-    memcpy(h->dtype, descr, strlen(descr));
+    ring_dtype_field(geo->dtype, h->dtype);
     h->capacity_samples = geo->capacity;
     h->data_bytes = geo->data_bytes;
     h->flags = geo->pocket ? RING_FLAG_POCKET : 0;
     h->meta_bytes = geo->meta_bytes;
     h->rate_hz = geo->rate_hz;
     h->created_unix_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    /* The count starts at the first sample; nothing before it was ever written. */
+    atomic_store_explicit(&h->written, cfg->first_sample, memory_order_relaxed);
+    atomic_store_explicit(&h->announced, cfg->first_sample, memory_order_relaxed);
+    atomic_store_explicit(&h->valid_from, cfg->first_sample, memory_order_relaxed);
     char *meta = (char *)page + RING_META_OFFSET;
     put_strings(put_strings(meta, cfg->labels, geo->channels), cfg->units, geo->channels);
 }
@@ -139,8 +151,7 @@ static bool all_zero(const void *p, size_t len)
     return true;
 }
 
-/* The dtype from the NUL-padded descr field: little-endian or byte-sized only. */
-static stash_status header_dtype(const char field[8], stash_dtype *dtype)
+stash_status ring_dtype_parse(const char field[8], stash_dtype *dtype)
 {
     size_t len = strnlen(field, 8);
     if (len == 8 || !all_zero(field + len, 8 - len))
@@ -162,7 +173,7 @@ static stash_status check_fixed(const struct ring_header *h, uint64_t object_byt
     g->header_bytes = h->header_bytes;
     g->pocket = h->flags & RING_FLAG_POCKET;
     g->rate_hz = h->rate_hz;
-    stash_status st = header_dtype(h->dtype, &g->dtype);
+    stash_status st = ring_dtype_parse(h->dtype, &g->dtype);
     if (st == STASH_OK)
         st = size_data(h->channels, g->dtype, h->capacity_samples, g->pocket, &g->frame_bytes,
                        &g->data_bytes);
@@ -184,12 +195,19 @@ static stash_status check_fixed(const struct ring_header *h, uint64_t object_byt
 /* The counters as they stand: the writer never lets them disagree like this. */
 static stash_status check_counters(const struct ring_header *h)
 {
+    /*
+     * In the order that keeps a live writer's counters consistent: a put
+     * and a skip store announced before written (release), and a skip
+     * stores announced before valid_from (release), so each load below sees
+     * an announced at least as recent as the count before it.
+     */
+    uint64_t valid_from = atomic_load_explicit(&h->valid_from, memory_order_acquire);
     uint64_t written = atomic_load_explicit(&h->written, memory_order_acquire);
     uint64_t announced = atomic_load_explicit(&h->announced, memory_order_relaxed);
-    uint64_t valid_from = atomic_load_explicit(&h->valid_from, memory_order_relaxed);
     uint32_t state = atomic_load_explicit(&h->writer_state, memory_order_relaxed);
     /* valid_from against announced: a takeover moves valid_from first, then written. */
-    if (announced < written || valid_from > announced || state > RING_WRITER_DETACHED)
+    if (announced < written || valid_from > announced || announced > RING_COUNT_MAX ||
+        state > RING_WRITER_DETACHED)
         return STASH_E_CORRUPT;
     return STASH_OK;
 }
