@@ -901,6 +901,28 @@ static void test_hostile_messages_are_refused_and_counted(void **state)
     zmq_ctx_term(p.context);
 }
 
+/* A GAP's end is held to the same jump limit as a first sample: one message cannot send the
+ * copy 2^61 samples ahead, after which every honest message would be refused as backwards. */
+static void test_a_gap_that_jumps_absurdly_far_is_refused(void **state)
+{
+    (void)state;
+    unsigned char bytes[RELAY_HEADER_BYTES];
+    struct relay_msg msg;
+    uint64_t skip_to = 7, next = 7;
+    relay_header_put(bytes, RELAY_GAP, 1, 110, UINT64_C(1) << 61);
+    assert_ok(relay_msg_parse(bytes, sizeof bytes, &msg));
+    assert_int_equal(relay_sequence(110, 1, &msg, &skip_to, &next), STASH_E_CORRUPT);
+    assert_int_equal(skip_to, 7);
+    assert_int_equal(next, 7);
+    relay_header_put(bytes, RELAY_GAP, 1, 110, RELAY_JUMP_MAX + 1);
+    assert_ok(relay_msg_parse(bytes, sizeof bytes, &msg));
+    assert_int_equal(relay_sequence(110, 1, &msg, &skip_to, &next), STASH_E_CORRUPT);
+    relay_header_put(bytes, RELAY_GAP, 1, 110, RELAY_JUMP_MAX);
+    assert_ok(relay_msg_parse(bytes, sizeof bytes, &msg));
+    assert_ok(relay_sequence(110, 1, &msg, &skip_to, &next));
+    assert_true(skip_to == 110 + RELAY_JUMP_MAX && next == skip_to);
+}
+
 /* ---- Arguments ----------------------------------------------------------------------- */
 
 static void test_bad_arguments_are_refused(void **state)
@@ -1000,6 +1022,7 @@ int main(void)
         cmocka_unit_test_teardown(test_the_relay_follows_a_new_writer_session, reap_all),
         cmocka_unit_test_teardown(test_a_copy_ring_is_taken_over_where_the_stream_stands, reap_all),
         cmocka_unit_test_teardown(test_hostile_messages_are_refused_and_counted, reap_all),
+        cmocka_unit_test_teardown(test_a_gap_that_jumps_absurdly_far_is_refused, reap_all),
         cmocka_unit_test_teardown(test_bad_arguments_are_refused, reap_all),
         cmocka_unit_test_teardown(test_curve_keys_encrypt_the_stream, reap_all),
     };
