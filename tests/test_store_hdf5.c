@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 static const char *dir;
 
@@ -1005,6 +1006,40 @@ static void test_records_of_another_transaction_are_never_copied_back(void **sta
     free(before);
 }
 
+/*
+ * A header whose checksum holds (it is no MAC) but whose start size no
+ * file can have: refused as corrupt, the file untouched, never cut or
+ * written at offsets an off_t cannot hold.
+ */
+static void test_a_journal_start_size_past_an_off_t_is_corrupt(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "huge.h5");
+    make_kept_store("huge.h5");
+    crash_mid_put("huge.h5");
+    stash_store *s = open_store("huge.h5", 0); /* rolled back */
+    assert_ok(stash_store_close(&s));
+    size_t len, journal_len;
+    char *before = file_bytes(path, &len);
+    crash_mid_put("huge.h5");
+    write_file(path, before, len); /* the same inode, as it was: only the journal is wrong */
+    unsigned char *journal = (unsigned char *)file_bytes(journal_of("huge.h5"), &journal_len);
+    for (int i = 0; i < 8; i++) /* the start size (offset 16): 2^63 */
+        journal[16 + i] = (unsigned char)(i == 7 ? 0x80 : 0);
+    uint64_t sum = XXH3_64bits(journal, 56);
+    for (int i = 0; i < 8; i++)
+        journal[56 + i] = (unsigned char)(sum >> (8 * i));
+    write_file(journal_of("huge.h5"), journal, journal_len);
+    bool rolled_back = true;
+    assert_int_equal(stash_store_recover(uri_of("huge.h5"), &rolled_back), STASH_E_CORRUPT);
+    assert_false(rolled_back);
+    assert_int_equal(stash_store_open(uri_of("huge.h5"), NULL, &s), STASH_E_CORRUPT);
+    assert_null(s);
+    expect_bytes(path, before, len);
+    free(before);
+    free(journal);
+}
+
 /* The journal is stash's own file: a symlink or FIFO planted at its name is never written or waited on. */
 static void test_a_planted_journal_link_or_fifo_is_refused(void **state)
 {
@@ -1150,6 +1185,7 @@ int main(void)
         cmocka_unit_test(test_a_journal_of_another_file_is_refused),
         cmocka_unit_test(test_records_of_another_transaction_are_never_copied_back),
         cmocka_unit_test(test_a_failed_put_is_rolled_back_to_the_same_bytes),
+        cmocka_unit_test(test_a_journal_start_size_past_an_off_t_is_corrupt),
         cmocka_unit_test(test_a_planted_journal_link_or_fifo_is_refused),
         cmocka_unit_test(test_durable_puts_commit_and_roll_back_as_plain_ones),
         cmocka_unit_test(test_four_processes_share_an_hdf5_store),
