@@ -624,6 +624,36 @@ static void test_a_publisher_that_closes_says_goodbye(void **state)
 }
 
 /*
+ * A silence timeout as long as an int64_t holds ("never") is a timeout
+ * that never comes: the subscriber starts, relays, and ends only at the
+ * goodbye (the deadline adding it to the clock once overflowed into the
+ * past, and the subscriber gave up at once).
+ */
+static void test_a_subscriber_that_never_times_out_relays(void **state)
+{
+    (void)state;
+    char ep[128];
+    tcp_endpoint(ep, sizeof ep);
+    char src[256], dst[256];
+    snprintf(src, sizeof src, "%s", ring_at("never-src"));
+    snprintf(dst, sizeof dst, "%s", ring_at("never-copy"));
+    stash_ring *w = create_source(src, 1024, 0);
+    stash_relay_config cfg = {.source_timeout_ns = INT64_MAX};
+    int pub = spawn_publisher(src, ep, &cfg, false);
+    int sub = spawn_subscriber(ep, dst, &cfg);
+    stash_ring *copy = attach_copy(dst, sub);
+    assert_ok(atomic_load(&reports[sub].opened));
+    put_samples(w, 0, 10);
+    assert_ok(stash_ring_wait(copy, 10, LONG_NS, 0));
+    assert_samples(copy, 0, 10);
+    stop_child(pub);
+    reap(sub);
+    assert_int_equal(reports[sub].ended, STASH_E_WRITER_GONE);
+    assert_ok(stash_ring_close(&copy));
+    assert_ok(stash_ring_close(&w));
+}
+
+/*
  * The source's writer is killed and another takes the ring over: the
  * publisher (run again after it reported the departure) relays the new
  * writer's samples, and the subscriber follows its writer session.
@@ -1019,6 +1049,7 @@ int main(void)
         cmocka_unit_test_teardown(test_a_held_back_push_publisher_is_lapped_and_says_so, reap_all),
         cmocka_unit_test_teardown(test_a_killed_publisher_is_gone_after_its_silence, reap_all),
         cmocka_unit_test_teardown(test_a_publisher_that_closes_says_goodbye, reap_all),
+        cmocka_unit_test_teardown(test_a_subscriber_that_never_times_out_relays, reap_all),
         cmocka_unit_test_teardown(test_the_relay_follows_a_new_writer_session, reap_all),
         cmocka_unit_test_teardown(test_a_copy_ring_is_taken_over_where_the_stream_stands, reap_all),
         cmocka_unit_test_teardown(test_hostile_messages_are_refused_and_counted, reap_all),
