@@ -1040,6 +1040,23 @@ static void test_a_journal_start_size_past_an_off_t_is_corrupt(void **state)
     free(journal);
 }
 
+/* Recovering a file no stash writer ever had (h5py made it, say) creates nothing beside it. */
+static void test_recovering_a_file_without_a_journal_creates_nothing(void **state)
+{
+    (void)state;
+    make_kept_store("bare.h5");
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s.lock", path_in(dir, "bare.h5"));
+    assert_int_equal(unlink(lock), 0);
+    assert_int_equal(unlink(journal_of("bare.h5")), 0);
+    bool rolled_back = true;
+    assert_ok(stash_store_recover(uri_of("bare.h5"), &rolled_back));
+    assert_false(rolled_back);
+    struct stat about;
+    assert_int_equal(stat(journal_of("bare.h5"), &about), -1);
+    assert_int_equal(stat(lock, &about), -1);
+}
+
 /* The journal is stash's own file: a symlink or FIFO planted at its name is never written or waited on. */
 static void test_a_planted_journal_link_or_fifo_is_refused(void **state)
 {
@@ -1186,6 +1203,7 @@ int main(void)
         cmocka_unit_test(test_records_of_another_transaction_are_never_copied_back),
         cmocka_unit_test(test_a_failed_put_is_rolled_back_to_the_same_bytes),
         cmocka_unit_test(test_a_journal_start_size_past_an_off_t_is_corrupt),
+        cmocka_unit_test(test_recovering_a_file_without_a_journal_creates_nothing),
         cmocka_unit_test(test_a_planted_journal_link_or_fifo_is_refused),
         cmocka_unit_test(test_durable_puts_commit_and_roll_back_as_plain_ones),
         cmocka_unit_test(test_four_processes_share_an_hdf5_store),
