@@ -16,6 +16,7 @@
 
 #include "store_common.h"
 
+#include "store/store_hdf5_driver.h"
 #include "store/store_hdf5_journal.h"
 
 #include <fcntl.h>
@@ -1057,6 +1058,42 @@ static void test_recovering_a_file_without_a_journal_creates_nothing(void **stat
     assert_int_equal(stat(lock, &about), -1);
 }
 
+/*
+ * The driver lets no write pass the journal by: creating a file over an
+ * existing one through it (H5F_ACC_TRUNC, which the kernel would cut with
+ * O_TRUNC before the journal saw a byte) is refused, the file untouched.
+ */
+static void test_the_journal_driver_refuses_to_truncate_at_open(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "trunc.h5");
+    make_kept_store("trunc.h5");
+    size_t len;
+    char *before = file_bytes(path, &len);
+    struct hdf5_journal j;
+    assert_ok(hdf5_journal_open(path, true, false, &j));
+    assert_ok(hdf5_journal_lock(&j));
+    H5E_auto2_t saved_fn;
+    void *saved_data;
+    H5Eget_auto2(H5E_DEFAULT, &saved_fn, &saved_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = hdf5_driver_fapl(&j);
+    assert_true(fapl >= 0);
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (file >= 0)
+        H5Fclose(file);
+    H5Pclose(fapl);
+    H5Eset_auto2(H5E_DEFAULT, saved_fn, saved_data);
+    assert_true(file < 0);
+    assert_int_equal(j.file_fd, -1); /* nothing left attached */
+    expect_bytes(path, before, len);
+    assert_ok(hdf5_journal_close(&j));
+    stash_store *s = open_store("trunc.h5", 0);
+    expect_kept(s);
+    assert_ok(stash_store_close(&s));
+    free(before);
+}
+
 /* The journal is stash's own file: a symlink or FIFO planted at its name is never written or waited on. */
 static void test_a_planted_journal_link_or_fifo_is_refused(void **state)
 {
@@ -1204,6 +1241,7 @@ int main(void)
         cmocka_unit_test(test_a_failed_put_is_rolled_back_to_the_same_bytes),
         cmocka_unit_test(test_a_journal_start_size_past_an_off_t_is_corrupt),
         cmocka_unit_test(test_recovering_a_file_without_a_journal_creates_nothing),
+        cmocka_unit_test(test_the_journal_driver_refuses_to_truncate_at_open),
         cmocka_unit_test(test_a_planted_journal_link_or_fifo_is_refused),
         cmocka_unit_test(test_durable_puts_commit_and_roll_back_as_plain_ones),
         cmocka_unit_test(test_four_processes_share_an_hdf5_store),
