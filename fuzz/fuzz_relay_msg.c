@@ -61,6 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t skip_to, next;
         if (relay_sequence(expected, session, &msg, &skip_to, &next) == STASH_OK &&
             (skip_to < expected || next < skip_to || next > RELAY_SAMPLE_MAX ||
+             next - expected > RELAY_JUMP_MAX ||
              msg.writer_session < session || (msg.type != RELAY_DATA && skip_to != next)))
             abort();
     }

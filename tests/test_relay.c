@@ -624,6 +624,36 @@ static void test_a_publisher_that_closes_says_goodbye(void **state)
 }
 
 /*
+ * A silence timeout as long as an int64_t holds ("never") is a timeout
+ * that never comes: the subscriber starts, relays, and ends only at the
+ * goodbye (the deadline adding it to the clock once overflowed into the
+ * past, and the subscriber gave up at once).
+ */
+static void test_a_subscriber_that_never_times_out_relays(void **state)
+{
+    (void)state;
+    char ep[128];
+    tcp_endpoint(ep, sizeof ep);
+    char src[256], dst[256];
+    snprintf(src, sizeof src, "%s", ring_at("never-src"));
+    snprintf(dst, sizeof dst, "%s", ring_at("never-copy"));
+    stash_ring *w = create_source(src, 1024, 0);
+    stash_relay_config cfg = {.source_timeout_ns = INT64_MAX};
+    int pub = spawn_publisher(src, ep, &cfg, false);
+    int sub = spawn_subscriber(ep, dst, &cfg);
+    stash_ring *copy = attach_copy(dst, sub);
+    assert_ok(atomic_load(&reports[sub].opened));
+    put_samples(w, 0, 10);
+    assert_ok(stash_ring_wait(copy, 10, LONG_NS, 0));
+    assert_samples(copy, 0, 10);
+    stop_child(pub);
+    reap(sub);
+    assert_int_equal(reports[sub].ended, STASH_E_WRITER_GONE);
+    assert_ok(stash_ring_close(&copy));
+    assert_ok(stash_ring_close(&w));
+}
+
+/*
  * The source's writer is killed and another takes the ring over: the
  * publisher (run again after it reported the departure) relays the new
  * writer's samples, and the subscriber follows its writer session.
@@ -901,6 +931,28 @@ static void test_hostile_messages_are_refused_and_counted(void **state)
     zmq_ctx_term(p.context);
 }
 
+/* A GAP's end is held to the same jump limit as a first sample: one message cannot send the
+ * copy 2^61 samples ahead, after which every honest message would be refused as backwards. */
+static void test_a_gap_that_jumps_absurdly_far_is_refused(void **state)
+{
+    (void)state;
+    unsigned char bytes[RELAY_HEADER_BYTES];
+    struct relay_msg msg;
+    uint64_t skip_to = 7, next = 7;
+    relay_header_put(bytes, RELAY_GAP, 1, 110, UINT64_C(1) << 61);
+    assert_ok(relay_msg_parse(bytes, sizeof bytes, &msg));
+    assert_int_equal(relay_sequence(110, 1, &msg, &skip_to, &next), STASH_E_CORRUPT);
+    assert_int_equal(skip_to, 7);
+    assert_int_equal(next, 7);
+    relay_header_put(bytes, RELAY_GAP, 1, 110, RELAY_JUMP_MAX + 1);
+    assert_ok(relay_msg_parse(bytes, sizeof bytes, &msg));
+    assert_int_equal(relay_sequence(110, 1, &msg, &skip_to, &next), STASH_E_CORRUPT);
+    relay_header_put(bytes, RELAY_GAP, 1, 110, RELAY_JUMP_MAX);
+    assert_ok(relay_msg_parse(bytes, sizeof bytes, &msg));
+    assert_ok(relay_sequence(110, 1, &msg, &skip_to, &next));
+    assert_true(skip_to == 110 + RELAY_JUMP_MAX && next == skip_to);
+}
+
 /* ---- Arguments ----------------------------------------------------------------------- */
 
 static void test_bad_arguments_are_refused(void **state)
@@ -997,9 +1049,11 @@ int main(void)
         cmocka_unit_test_teardown(test_a_held_back_push_publisher_is_lapped_and_says_so, reap_all),
         cmocka_unit_test_teardown(test_a_killed_publisher_is_gone_after_its_silence, reap_all),
         cmocka_unit_test_teardown(test_a_publisher_that_closes_says_goodbye, reap_all),
+        cmocka_unit_test_teardown(test_a_subscriber_that_never_times_out_relays, reap_all),
         cmocka_unit_test_teardown(test_the_relay_follows_a_new_writer_session, reap_all),
         cmocka_unit_test_teardown(test_a_copy_ring_is_taken_over_where_the_stream_stands, reap_all),
         cmocka_unit_test_teardown(test_hostile_messages_are_refused_and_counted, reap_all),
+        cmocka_unit_test_teardown(test_a_gap_that_jumps_absurdly_far_is_refused, reap_all),
         cmocka_unit_test_teardown(test_bad_arguments_are_refused, reap_all),
         cmocka_unit_test_teardown(test_curve_keys_encrypt_the_stream, reap_all),
     };

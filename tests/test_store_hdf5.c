@@ -16,11 +16,13 @@
 
 #include "store_common.h"
 
+#include "store/store_hdf5_driver.h"
 #include "store/store_hdf5_journal.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 static const char *dir;
 
@@ -1005,6 +1007,93 @@ static void test_records_of_another_transaction_are_never_copied_back(void **sta
     free(before);
 }
 
+/*
+ * A header whose checksum holds (it is no MAC) but whose start size no
+ * file can have: refused as corrupt, the file untouched, never cut or
+ * written at offsets an off_t cannot hold.
+ */
+static void test_a_journal_start_size_past_an_off_t_is_corrupt(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "huge.h5");
+    make_kept_store("huge.h5");
+    crash_mid_put("huge.h5");
+    stash_store *s = open_store("huge.h5", 0); /* rolled back */
+    assert_ok(stash_store_close(&s));
+    size_t len, journal_len;
+    char *before = file_bytes(path, &len);
+    crash_mid_put("huge.h5");
+    write_file(path, before, len); /* the same inode, as it was: only the journal is wrong */
+    unsigned char *journal = (unsigned char *)file_bytes(journal_of("huge.h5"), &journal_len);
+    for (int i = 0; i < 8; i++) /* the start size (offset 16): 2^63 */
+        journal[16 + i] = (unsigned char)(i == 7 ? 0x80 : 0);
+    uint64_t sum = XXH3_64bits(journal, 56);
+    for (int i = 0; i < 8; i++)
+        journal[56 + i] = (unsigned char)(sum >> (8 * i));
+    write_file(journal_of("huge.h5"), journal, journal_len);
+    bool rolled_back = true;
+    assert_int_equal(stash_store_recover(uri_of("huge.h5"), &rolled_back), STASH_E_CORRUPT);
+    assert_false(rolled_back);
+    assert_int_equal(stash_store_open(uri_of("huge.h5"), NULL, &s), STASH_E_CORRUPT);
+    assert_null(s);
+    expect_bytes(path, before, len);
+    free(before);
+    free(journal);
+}
+
+/* Recovering a file no stash writer ever had (h5py made it, say) creates nothing beside it. */
+static void test_recovering_a_file_without_a_journal_creates_nothing(void **state)
+{
+    (void)state;
+    make_kept_store("bare.h5");
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s.lock", path_in(dir, "bare.h5"));
+    assert_int_equal(unlink(lock), 0);
+    assert_int_equal(unlink(journal_of("bare.h5")), 0);
+    bool rolled_back = true;
+    assert_ok(stash_store_recover(uri_of("bare.h5"), &rolled_back));
+    assert_false(rolled_back);
+    struct stat about;
+    assert_int_equal(stat(journal_of("bare.h5"), &about), -1);
+    assert_int_equal(stat(lock, &about), -1);
+}
+
+/*
+ * The driver lets no write pass the journal by: creating a file over an
+ * existing one through it (H5F_ACC_TRUNC, which the kernel would cut with
+ * O_TRUNC before the journal saw a byte) is refused, the file untouched.
+ */
+static void test_the_journal_driver_refuses_to_truncate_at_open(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "trunc.h5");
+    make_kept_store("trunc.h5");
+    size_t len;
+    char *before = file_bytes(path, &len);
+    struct hdf5_journal j;
+    assert_ok(hdf5_journal_open(path, true, false, &j));
+    assert_ok(hdf5_journal_lock(&j));
+    H5E_auto2_t saved_fn;
+    void *saved_data;
+    H5Eget_auto2(H5E_DEFAULT, &saved_fn, &saved_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = hdf5_driver_fapl(&j);
+    assert_true(fapl >= 0);
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (file >= 0)
+        H5Fclose(file);
+    H5Pclose(fapl);
+    H5Eset_auto2(H5E_DEFAULT, saved_fn, saved_data);
+    assert_true(file < 0);
+    assert_int_equal(j.file_fd, -1); /* nothing left attached */
+    expect_bytes(path, before, len);
+    assert_ok(hdf5_journal_close(&j));
+    stash_store *s = open_store("trunc.h5", 0);
+    expect_kept(s);
+    assert_ok(stash_store_close(&s));
+    free(before);
+}
+
 /* The journal is stash's own file: a symlink or FIFO planted at its name is never written or waited on. */
 static void test_a_planted_journal_link_or_fifo_is_refused(void **state)
 {
@@ -1150,6 +1239,9 @@ int main(void)
         cmocka_unit_test(test_a_journal_of_another_file_is_refused),
         cmocka_unit_test(test_records_of_another_transaction_are_never_copied_back),
         cmocka_unit_test(test_a_failed_put_is_rolled_back_to_the_same_bytes),
+        cmocka_unit_test(test_a_journal_start_size_past_an_off_t_is_corrupt),
+        cmocka_unit_test(test_recovering_a_file_without_a_journal_creates_nothing),
+        cmocka_unit_test(test_the_journal_driver_refuses_to_truncate_at_open),
         cmocka_unit_test(test_a_planted_journal_link_or_fifo_is_refused),
         cmocka_unit_test(test_durable_puts_commit_and_roll_back_as_plain_ones),
         cmocka_unit_test(test_four_processes_share_an_hdf5_store),

@@ -150,7 +150,9 @@ STASH_API stash_status stash_store_close(stash_store **store);
  * Makes a store whose writer was killed whole again, as opening it to
  * write does, but creating nothing: for hdf5:, rolls the put a killed
  * writer left half done back out of the file, from the journal beside it
- * ("PATH.journal", docs/store.md), under the store's lock; other backends
+ * ("PATH.journal", docs/store.md), under the store's lock (a file with no
+ * journal beside it has nothing to roll back: STASH_OK, and no lock file
+ * or journal is made); other backends
  * are opened to write and closed (dir: sweeps what killed writers left).
  * *rolled_back (may be NULL) says whether a put was rolled back. Errors:
  * -ENOENT if the hdf5: file does not exist, STASH_E_BUSY while a writer in

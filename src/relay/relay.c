@@ -18,6 +18,11 @@ int64_t relay_now_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+int64_t relay_deadline_ns(int64_t from_ns, int64_t timeout_ns)
+{
+    return timeout_ns < 0 || timeout_ns > INT64_MAX - from_ns ? INT64_MAX : from_ns + timeout_ns;
+}
+
 stash_status relay_zmq_status(int err)
 {
     switch (err) {
@@ -203,8 +208,7 @@ stash_status stash_relay_run(stash_relay *r, int64_t timeout_ns)
 {
     if (r == NULL)
         return STASH_E_CLOSED;
-    int64_t now = relay_now_ns();
-    int64_t deadline = timeout_ns < 0 || timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+    int64_t deadline = relay_deadline_ns(relay_now_ns(), timeout_ns);
     return r->publisher ? relay_publish_run(r, deadline) : relay_subscribe_run(r, deadline);
 }
 

@@ -49,6 +49,9 @@ struct stash_relay {
 
 int64_t relay_now_ns(void);
 
+/* from_ns + timeout_ns, or INT64_MAX where that would overflow (a negative timeout: never). */
+int64_t relay_deadline_ns(int64_t from_ns, int64_t timeout_ns);
+
 /* Validates cfg (NULL: defaults) and endpoint, and makes the handle, its context and socket. */
 stash_status relay_open(bool publisher, const char *endpoint, const stash_relay_config *cfg,
                         struct stash_relay **out);

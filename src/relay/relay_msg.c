@@ -113,8 +113,10 @@ stash_status relay_data_check(const struct relay_msg *msg, const struct relay_me
 stash_status relay_sequence(uint64_t expected, uint32_t session, const struct relay_msg *msg,
                             uint64_t *skip_to, uint64_t *next)
 {
-    uint64_t first = msg->first_sample;
-    if (msg->writer_session < session || first < expected || first - expected > RELAY_JUMP_MAX)
+    /* Where the message leaves the stream, its count included (a GAP's can be 2^62): the
+     * jump is measured to there, so no message can move the copy absurdly far ahead. */
+    uint64_t first = msg->first_sample, end = first + msg->count; /* <= 2^62: parsed */
+    if (msg->writer_session < session || first < expected || end - expected > RELAY_JUMP_MAX)
         return STASH_E_CORRUPT;
     switch (msg->type) {
     case RELAY_DATA:

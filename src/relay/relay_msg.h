@@ -71,8 +71,9 @@ stash_status relay_data_check(const struct relay_msg *msg, const struct relay_me
  * Where a message leaves a stream that expects sample expected next and has
  * seen writer session session: *skip_to is where the ring must skip to
  * first (expected if nothing was lost), *next what to expect after it.
- * STASH_E_CORRUPT for a sample number behind expected or absurdly far
- * ahead, or an older writer session.
+ * STASH_E_CORRUPT for a sample number behind expected, a message that
+ * ends (first_sample + count) absurdly far ahead (RELAY_JUMP_MAX), or an
+ * older writer session; skip_to and next are untouched then.
  */
 stash_status relay_sequence(uint64_t expected, uint32_t session, const struct relay_msg *msg,
                             uint64_t *skip_to, uint64_t *next);

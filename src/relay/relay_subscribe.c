@@ -111,7 +111,7 @@ stash_status relay_subscribe_run(struct stash_relay *r, int64_t deadline_ns)
         if (relay_stop_taken(r))
             return STASH_OK;
         int64_t now = relay_now_ns();
-        int64_t silent_until = r->last_heard_ns + r->source_timeout_ns;
+        int64_t silent_until = relay_deadline_ns(r->last_heard_ns, r->source_timeout_ns);
         if (now >= silent_until)
             return STASH_E_WRITER_GONE;
         int64_t left = (deadline_ns < silent_until ? deadline_ns : silent_until) - now;
@@ -162,7 +162,7 @@ static stash_status open_copy(struct stash_relay *r, const char *name, const sta
 static stash_status start_stream(struct stash_relay *r, const char *name,
                                  const stash_relay_config *c)
 {
-    int64_t deadline = relay_now_ns() + r->source_timeout_ns;
+    int64_t deadline = relay_deadline_ns(relay_now_ns(), r->source_timeout_ns);
     for (;;) {
         int64_t left = deadline - relay_now_ns();
         if (left <= 0)

@@ -523,8 +523,15 @@ stash_status store_hdf5_recover(const char *path, bool *rolled_back)
         return STASH_E_INVALID;
     if (stat(path, &about) != 0)
         return -errno; /* nothing to recover, and nothing to create */
+    char journal[PATH_MAX];
+    stash_status st = hdf5_journal_name(path, journal, sizeof journal);
+    if (st != STASH_OK)
+        return st;
+    /* No journal: no writer of stash's ever had the file; nothing to undo, nothing made. */
+    if (lstat(journal, &about) != 0)
+        return errno == ENOENT ? STASH_OK : -errno;
     struct hdf5_store *h;
-    stash_status st = new_handle(path, &(stash_store_options){0}, &h);
+    st = new_handle(path, &(stash_store_options){0}, &h);
     if (st != STASH_OK)
         return st;
     struct session s = {.locked = false};

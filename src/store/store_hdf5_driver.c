@@ -66,6 +66,14 @@ static H5FD_t *driver_open(const char *name, unsigned flags, hid_t fapl, haddr_t
         failed(__func__, H5E_CANTOPENFILE, EINVAL);
         return NULL;
     }
+    /* O_TRUNC would cut the file before the journal saw a byte of it: a journaled file is
+     * opened, never created over (the store makes new files apart, store_hdf5.c). */
+    const struct driver_config *config = H5Pget_driver_info(fapl);
+    struct hdf5_journal *j = config ? config->journal : NULL;
+    if (j && (flags & H5F_ACC_TRUNC)) {
+        failed(__func__, H5E_CANTOPENFILE, EINVAL);
+        return NULL;
+    }
     int open_flags = flags & H5F_ACC_RDWR ? O_RDWR : O_RDONLY;
     open_flags |= flags & H5F_ACC_TRUNC ? O_TRUNC : 0;
     open_flags |= flags & H5F_ACC_CREAT ? O_CREAT : 0;
@@ -86,8 +94,6 @@ static H5FD_t *driver_open(const char *name, unsigned flags, hid_t fapl, haddr_t
     f->device = about.st_dev;
     f->inode = about.st_ino;
     f->read_only = !(flags & H5F_ACC_RDWR);
-    const struct driver_config *config = H5Pget_driver_info(fapl);
-    struct hdf5_journal *j = config ? config->journal : NULL;
     if (j && !f->read_only && j->file_fd < 0) {
         f->journal = j;
         hdf5_journal_attach(j, f->fd);

@@ -8,8 +8,10 @@
  * HDF5 may open the driver a second time for a file it has open already
  * (to compare the two, then it drops the new one); only the first open of
  * a journal writes through it, and any other refuses to write, so no write
- * can pass the journal by. The driver never commits: its flush and close
- * are also called for single objects and after failures.
+ * can pass the journal by. For the same reason it never opens a journaled
+ * file with H5F_ACC_TRUNC (EINVAL): O_TRUNC is a cut the journal would not
+ * see. The driver never commits: its flush and close are also called for
+ * single objects and after failures.
  */
 #ifndef STASH_STORE_HDF5_DRIVER_H
 #define STASH_STORE_HDF5_DRIVER_H
