@@ -989,6 +989,28 @@ static void test_a_killed_writer_leaves_the_dir_store_readable(void **state)
     closedir(d);
 }
 
+static void test_recovering_a_store_that_is_not_there_creates_nothing(void **state)
+{
+    (void)state;
+    char uri[4200];
+    struct stat about;
+    bool rolled_back = true;
+    snprintf(uri, sizeof uri, "dir:%s", path_in(dir, "never-made"));
+    assert_int_equal(stash_store_recover(uri, &rolled_back), STASH_E_NOT_FOUND);
+    assert_false(rolled_back);
+    assert_int_equal(lstat(uri + 4, &about), -1);
+    snprintf(uri, sizeof uri, "pickle:%s", path_in(dir, "never-made.pkl"));
+    assert_int_equal(stash_store_recover(uri, NULL), STASH_E_NOT_FOUND);
+    assert_int_equal(lstat(uri + 7, &about), -1);
+    /* An existing store is opened to write and swept, as before. */
+    snprintf(uri, sizeof uri, "dir:%s", path_in(dir, "made"));
+    stash_store *s;
+    assert_ok(stash_store_open(uri, NULL, &s));
+    assert_ok(stash_store_close(&s));
+    assert_ok(stash_store_recover(uri, &rolled_back));
+    assert_false(rolled_back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1017,6 +1039,7 @@ int main(void)
         cmocka_unit_test(test_the_recency_log_stays_bounded_under_hits),
         cmocka_unit_test(test_four_processes_share_a_dir_store),
         cmocka_unit_test(test_a_killed_writer_leaves_the_dir_store_readable),
+        cmocka_unit_test(test_recovering_a_store_that_is_not_there_creates_nothing),
     };
     return cmocka_run_group_tests_name("store", tests, make_dir, NULL);
 }

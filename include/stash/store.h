@@ -153,7 +153,8 @@ STASH_API stash_status stash_store_close(stash_store **store);
  * ("PATH.journal", docs/store.md), under the store's lock (a file with no
  * journal beside it has nothing to roll back: STASH_OK, and no lock file
  * or journal is made); other backends
- * are opened to write and closed (dir: sweeps what killed writers left).
+ * are opened to write and closed (dir: sweeps what killed writers left),
+ * and a dir: or pickle: path that names nothing is STASH_E_NOT_FOUND.
  * *rolled_back (may be NULL) says whether a put was rolled back. Errors:
  * -ENOENT if the hdf5: file does not exist, STASH_E_BUSY while a writer in
  * this process holds the journal, STASH_E_CORRUPT for a journal that

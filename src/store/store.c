@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The limit in messages; the assertion keeps the two in step. */
 #define STASH_STORE_KEY_MAX_TEXT "1024"
@@ -146,6 +147,14 @@ stash_status stash_store_open(const char *uri, const stash_store_options *option
     return STASH_OK;
 }
 
+/* A dir: or pickle: URI whose path names nothing (not even a dangling link). */
+static bool names_missing_file(const struct scheme *scheme, const char *path)
+{
+    struct stat about;
+    bool on_disk = scheme->ops == &store_dir_ops || scheme->ops == &store_pickle_ops;
+    return on_disk && lstat(path, &about) != 0 && errno == ENOENT;
+}
+
 stash_status stash_store_recover(const char *uri, bool *rolled_back)
 {
     bool rolled = false;
@@ -154,6 +163,8 @@ stash_status stash_store_recover(const char *uri, bool *rolled_back)
     stash_status st = scheme ? STASH_OK : STASH_E_INVALID;
     if (st == STASH_OK && scheme->ops == &store_hdf5_ops) {
         st = store_hdf5_recover(path, &rolled);
+    } else if (st == STASH_OK && names_missing_file(scheme, path)) {
+        st = STASH_E_NOT_FOUND; /* opening it to write would make an empty store */
     } else if (st == STASH_OK) {
         stash_store *s = NULL;
         st = stash_store_open(uri, NULL, &s);
