@@ -953,6 +953,19 @@ static void test_a_gap_that_jumps_absurdly_far_is_refused(void **state)
     assert_true(skip_to == 110 + RELAY_JUMP_MAX && next == skip_to);
 }
 
+/* A META asking a copy of 1.5 TiB gets 1 GiB unless the subscriber asks for a capacity. */
+static void test_a_meta_never_sizes_the_copy_past_the_default_alone(void **state)
+{
+    (void)state;
+    struct relay_meta m = {.channels = 3, .frame_bytes = 24, .dtype = STASH_DTYPE_FLOAT64,
+                           .capacity_samples = UINT64_C(1) << 36};
+    assert_int_equal(relay_copy_capacity(&m, 0), STASH_RELAY_DEFAULT_COPY_BYTES / 24);
+    assert_int_equal(relay_copy_capacity(&m, UINT64_C(1) << 36), UINT64_C(1) << 36);
+    m.capacity_samples = 4096;
+    assert_int_equal(relay_copy_capacity(&m, 0), 4096);
+    assert_int_equal(relay_copy_capacity(&m, 100), 100);
+}
+
 /* ---- Arguments ----------------------------------------------------------------------- */
 
 static void test_bad_arguments_are_refused(void **state)
@@ -1054,6 +1067,7 @@ int main(void)
         cmocka_unit_test_teardown(test_a_copy_ring_is_taken_over_where_the_stream_stands, reap_all),
         cmocka_unit_test_teardown(test_hostile_messages_are_refused_and_counted, reap_all),
         cmocka_unit_test_teardown(test_a_gap_that_jumps_absurdly_far_is_refused, reap_all),
+        cmocka_unit_test(test_a_meta_never_sizes_the_copy_past_the_default_alone),
         cmocka_unit_test_teardown(test_bad_arguments_are_refused, reap_all),
         cmocka_unit_test_teardown(test_curve_keys_encrypt_the_stream, reap_all),
     };

@@ -68,6 +68,9 @@ typedef enum stash_relay_mode {
     STASH_RELAY_PUSHPULL = 2, /* one consumer; back-pressure on the publisher */
 } stash_relay_mode;
 
+/** The most data a copy ring takes when its capacity is left to the publisher: 1 GiB. */
+#define STASH_RELAY_DEFAULT_COPY_BYTES (UINT64_C(1) << 30)
+
 /** Z85-encoded CURVE keys are 40 characters (see zmq_curve_keypair). */
 #define STASH_RELAY_KEY_CHARS 40u
 
@@ -85,7 +88,12 @@ typedef struct stash_relay_config {
     const char *server_public_key;
     const char *client_public_key;
     const char *client_secret_key;
-    /* subscriber: the local ring's capacity (0: the publisher's) and flags for its creation */
+    /*
+     * subscriber: the local ring's capacity and flags for its creation. 0:
+     * the publisher's, but at most STASH_RELAY_DEFAULT_COPY_BYTES of samples
+     * (a META from the network never decides alone how much memory this
+     * machine gives); set it to have more.
+     */
     uint64_t capacity_samples;
     unsigned ring_flags; /* e.g. STASH_RING_REMOVE_ON_CLOSE */
 } stash_relay_config;

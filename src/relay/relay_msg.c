@@ -5,6 +5,7 @@
  */
 #include "relay/relay_msg.h"
 #include "ring/ring_internal.h"
+#include <stash/relay.h>
 
 #include <errno.h>
 #include <math.h>
@@ -175,6 +176,14 @@ void relay_meta_put(unsigned char *out, const stash_ring_info *info, uint32_t ch
     put_u32(out + 36, (uint32_t)(body - RELAY_META_FIXED_BYTES));
     put_strings(put_strings(out + RELAY_META_FIXED_BYTES, info->labels, info->channels),
                 info->units, info->channels);
+}
+
+uint64_t relay_copy_capacity(const struct relay_meta *m, uint64_t asked)
+{
+    if (asked)
+        return asked;
+    uint64_t most = STASH_RELAY_DEFAULT_COPY_BYTES / (m->frame_bytes ? m->frame_bytes : 1);
+    return m->capacity_samples < most ? m->capacity_samples : (most ? most : 1);
 }
 
 uint64_t relay_chunk_limit(uint32_t frame_bytes)

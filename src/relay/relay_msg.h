@@ -93,6 +93,13 @@ stash_status relay_meta_parse(const unsigned char *body, size_t len, struct rela
 
 void relay_meta_free(struct relay_meta *meta);
 
+/*
+ * A copy ring's capacity: asked if not 0, else the publisher's, but at most
+ * STASH_RELAY_DEFAULT_COPY_BYTES of samples (a META never decides alone
+ * how much memory the subscriber's machine gives).
+ */
+uint64_t relay_copy_capacity(const struct relay_meta *m, uint64_t asked);
+
 /* The most samples of frame_bytes a message may carry (at least 1). */
 uint64_t relay_chunk_limit(uint32_t frame_bytes);
 

@@ -136,8 +136,7 @@ static stash_status open_copy(struct stash_relay *r, const char *name, const sta
 {
     const struct relay_meta *m = &r->stream;
     stash_ring_config rc = {.channels = m->channels, .dtype = m->dtype, .rate_hz = m->rate_hz,
-                            .capacity_samples = c->capacity_samples ? c->capacity_samples
-                                                                    : m->capacity_samples,
+                            .capacity_samples = relay_copy_capacity(m, c->capacity_samples),
                             .labels = m->strings, .units = m->strings + m->channels,
                             .flags = c->ring_flags, .first_sample = first};
     stash_status st = stash_ring_create(name, &rc, &r->ring);
