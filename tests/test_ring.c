@@ -1238,6 +1238,126 @@ static void test_metadata_reaches_a_late_joiner(void **state)
     assert_ok(stash_ring_close(&reader));
 }
 
+/* ---- A copy of another ring: its first sample and skips ------------------------------ */
+
+static void test_a_ring_starts_at_its_first_sample(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(2, 16, STASH_DTYPE_FLOAT32);
+    cfg.first_sample = 1000003; /* not a multiple of the capacity: slot 1000003 mod 16 */
+    stash_ring *r, *reader;
+    assert_ok(stash_ring_create(ring_at("first"), &cfg, &r));
+    assert_int_equal(stash_ring_written(r), 1000003);
+    stash_ring_info info;
+    assert_ok(stash_ring_info_get(r, &info));
+    assert_int_equal(info.readable_from, 1000003);
+    assert_int_equal(stash_ring_check(r, 1000003, 1000003), STASH_RING_AVAILABLE);
+    assert_int_equal(stash_ring_check(r, 1000002, 1000003), STASH_RING_OVERWRITTEN);
+    assert_int_equal(stash_ring_check(r, 0, 1), STASH_RING_OVERWRITTEN);
+    assert_int_equal(stash_ring_check(r, 1000003, 1000004), STASH_RING_NOT_WRITTEN);
+    put_f32(r, 1000003, 20, 2); /* wraps */
+    assert_window_f32(r, 1000007, 1000023, 2);
+    assert_ok(stash_ring_attach(ring_at("first"), 0, &reader));
+    assert_int_equal(stash_ring_written(reader), 1000023);
+    assert_window_f32(reader, 1000010, 1000023, 2);
+    assert_ok(stash_ring_close(&reader));
+    assert_ok(stash_ring_close(&r));
+    /* A later writer continues the numbering. */
+    assert_ok(stash_ring_attach(ring_at("first"), STASH_RING_WRITER, &r));
+    put_f32(r, 1000023, 3, 2);
+    assert_window_f32(r, 1000020, 1000026, 2);
+    assert_ok(stash_ring_close(&r));
+    cfg.first_sample = UINT64_C(1) << 63;
+    assert_int_equal(stash_ring_create(ring_at("first-too-far"), &cfg, &r), STASH_E_RANGE);
+}
+
+static void test_a_skip_leaves_a_gap_that_reads_overwritten(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(2, 64, STASH_DTYPE_FLOAT32);
+    stash_ring *r, *reader;
+    assert_ok(stash_ring_create(ring_at("skip"), &cfg, &r));
+    assert_ok(stash_ring_attach(ring_at("skip"), 0, &reader));
+    put_f32(r, 0, 10, 2);
+    const void *held;
+    assert_ok(stash_ring_view(reader, 4, 10, &held)); /* held across the skip */
+    assert_ok(stash_ring_skip_to(r, 10));              /* to where it is: nothing changes */
+    assert_ok(stash_ring_validate(reader, 4));
+    assert_ok(stash_ring_skip_to(r, 30));
+    assert_int_equal(stash_ring_written(reader), 30);
+    assert_int_equal(stash_ring_validate(reader, 4), STASH_E_OVERWRITTEN);
+    /* Every window that starts before the skip point is gone, even one written before it. */
+    assert_int_equal(stash_ring_check(reader, 4, 10), STASH_RING_OVERWRITTEN);
+    assert_int_equal(stash_ring_check(reader, 10, 30), STASH_RING_OVERWRITTEN);
+    assert_int_equal(stash_ring_check(reader, 29, 30), STASH_RING_OVERWRITTEN);
+    float dst[2 * 30];
+    assert_int_equal(stash_ring_copy(reader, 0, 30, dst), STASH_E_OVERWRITTEN);
+    assert_int_equal(stash_ring_check(reader, 30, 30), STASH_RING_AVAILABLE);
+    put_f32(r, 30, 8, 2);
+    assert_window_f32(reader, 30, 38, 2);
+    assert_int_equal(stash_ring_check(reader, 29, 31), STASH_RING_OVERWRITTEN);
+    stash_ring_info info;
+    assert_ok(stash_ring_info_get(reader, &info));
+    assert_int_equal(info.readable_from, 30);
+    /* Far beyond the capacity, and back: refused. */
+    assert_ok(stash_ring_skip_to(r, 1000));
+    put_f32(r, 1000, 64, 2);
+    assert_window_f32(reader, 1000, 1064, 2);
+    assert_int_equal(stash_ring_skip_to(r, 999), STASH_E_RANGE);
+    assert_int_equal(stash_ring_skip_to(r, (UINT64_C(1) << 63) + 1), STASH_E_RANGE);
+    assert_int_equal(stash_ring_skip_to(reader, 2000), STASH_E_NOT_WRITABLE);
+    assert_int_equal(stash_ring_skip_to(NULL, 2000), STASH_E_CLOSED);
+    /* A writer that takes over after a skip continues from it; attach checks the counters. */
+    assert_ok(stash_ring_close(&r));
+    assert_ok(stash_ring_attach(ring_at("skip"), STASH_RING_WRITER, &r));
+    assert_int_equal(stash_ring_written(r), 1064);
+    assert_ok(stash_ring_skip_to(r, 1100));
+    put_f32(r, 1100, 1, 2);
+    assert_window_f32(r, 1100, 1101, 2);
+    assert_ok(stash_ring_close(&r));
+    assert_ok(stash_ring_close(&reader));
+}
+
+/* A child that waits for end on the ring, then exits with its status's distance from 0. */
+static pid_t waiter_child(const char *name, uint64_t end)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        stash_ring *r;
+        if (stash_ring_attach(name, 0, &r) != STASH_OK)
+            _exit(2);
+        stash_status st = stash_ring_wait(r, end, 20000000000, 0);
+        int gone = stash_ring_check(r, end - 1, end) == STASH_RING_OVERWRITTEN;
+        stash_ring_abandon(&r);
+        _exit(st == STASH_OK && gone ? 0 : 1);
+    }
+    return pid;
+}
+
+static void test_readers_waiting_in_a_gap_are_woken(void **state)
+{
+    (void)state;
+    stash_ring_config cfg = config(1, 64, STASH_DTYPE_FLOAT32);
+    stash_ring *r;
+    assert_ok(stash_ring_create(ring_at("skip-wake"), &cfg, &r));
+    pid_t child = waiter_child(ring_at("skip-wake"), 40);
+    /* Until the child sleeps registered: its skip must wake it, whenever it comes. */
+    const struct ring_wake *w = NULL;
+    for (int i = 0; i < 20000; i++) {
+        w = r->writer_wake;
+        if (w && atomic_load(&w->waiters) > 0)
+            break;
+        usleep(1000);
+    }
+    assert_ok(stash_ring_skip_to(r, 50));
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_ok(stash_ring_close(&r));
+}
+
 static void test_modes_names_and_removal(void **state)
 {
     (void)state;
@@ -1438,6 +1558,9 @@ int main(void)
         cmocka_unit_test(test_a_reader_killed_in_its_sleep_costs_the_writer_nothing),
         cmocka_unit_test(test_a_sleeping_reader_is_woken_by_a_put),
         cmocka_unit_test(test_metadata_reaches_a_late_joiner),
+        cmocka_unit_test(test_a_ring_starts_at_its_first_sample),
+        cmocka_unit_test(test_a_skip_leaves_a_gap_that_reads_overwritten),
+        cmocka_unit_test(test_readers_waiting_in_a_gap_are_woken),
         cmocka_unit_test(test_modes_names_and_removal),
         cmocka_unit_test(test_create_without_a_writer),
         cmocka_unit_test(test_granules),

@@ -54,6 +54,8 @@ stash_status ring_geometry_plan(const stash_ring_config *cfg, bool pocket,
         return STASH_E_DTYPE;
     if (!isfinite(cfg->rate_hz) || cfg->rate_hz < 0)
         return STASH_E_INVALID;
+    if (cfg->first_sample >= RING_COUNT_MAX)
+        return STASH_E_RANGE;
     struct ring_geometry g = {.channels = cfg->channels, .dtype = cfg->dtype,
                               .capacity = cfg->capacity_samples, .rate_hz = cfg->rate_hz,
                               .pocket = pocket};
@@ -109,6 +111,10 @@ void ring_header_fill(void *page, const struct ring_geometry *geo, const stash_r
     h->meta_bytes = geo->meta_bytes;
     h->rate_hz = geo->rate_hz;
     h->created_unix_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    /* The count starts at the first sample; nothing before it was ever written. */
+    atomic_store_explicit(&h->written, cfg->first_sample, memory_order_relaxed);
+    atomic_store_explicit(&h->announced, cfg->first_sample, memory_order_relaxed);
+    atomic_store_explicit(&h->valid_from, cfg->first_sample, memory_order_relaxed);
     char *meta = (char *)page + RING_META_OFFSET;
     put_strings(put_strings(meta, cfg->labels, geo->channels), cfg->units, geo->channels);
 }
@@ -184,12 +190,19 @@ static stash_status check_fixed(const struct ring_header *h, uint64_t object_byt
 /* The counters as they stand: the writer never lets them disagree like this. */
 static stash_status check_counters(const struct ring_header *h)
 {
+    /*
+     * In the order that keeps a live writer's counters consistent: a put
+     * and a skip store announced before written (release), and a skip
+     * stores announced before valid_from (release), so each load below sees
+     * an announced at least as recent as the count before it.
+     */
+    uint64_t valid_from = atomic_load_explicit(&h->valid_from, memory_order_acquire);
     uint64_t written = atomic_load_explicit(&h->written, memory_order_acquire);
     uint64_t announced = atomic_load_explicit(&h->announced, memory_order_relaxed);
-    uint64_t valid_from = atomic_load_explicit(&h->valid_from, memory_order_relaxed);
     uint32_t state = atomic_load_explicit(&h->writer_state, memory_order_relaxed);
     /* valid_from against announced: a takeover moves valid_from first, then written. */
-    if (announced < written || valid_from > announced || state > RING_WRITER_DETACHED)
+    if (announced < written || valid_from > announced || announced > RING_COUNT_MAX ||
+        state > RING_WRITER_DETACHED)
         return STASH_E_CORRUPT;
     return STASH_OK;
 }

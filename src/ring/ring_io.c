@@ -76,6 +76,31 @@ stash_status stash_ring_put(stash_ring *r, const void *frames, uint64_t n)
     return STASH_OK;
 }
 
+/*
+ * A skip is a put that writes nothing and leaves nothing before it
+ * readable: announced first (so a view of an old window fails validation),
+ * then valid_from with release (an attacher that sees it sees the new
+ * announced), then the count, which wakes the readers waiting in the gap.
+ */
+stash_status stash_ring_skip_to(stash_ring *r, uint64_t sample)
+{
+    if (r == NULL)
+        return STASH_E_CLOSED;
+    if (!r->writer)
+        return STASH_E_NOT_WRITABLE;
+    if (sample < r->next || sample > RING_COUNT_MAX)
+        return STASH_E_RANGE;
+    if (sample == r->next)
+        return STASH_OK;
+    struct ring_header *h = r->map.header;
+    atomic_store_explicit(&h->announced, sample, memory_order_relaxed);
+    atomic_store_explicit(&h->valid_from, sample, memory_order_release);
+    atomic_store_explicit(&h->written, sample, memory_order_release);
+    r->next = sample;
+    wake_waiters(r);
+    return STASH_OK;
+}
+
 /* True if desc is (n, channels), or (n,) for one channel, of the ring's dtype. */
 static bool fits(const struct stash_ring *r, const stash_array_desc *desc)
 {
