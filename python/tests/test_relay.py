@@ -1,0 +1,272 @@
+"""stash.Relay and the ring's numbering for copies: first_sample, skip_to, a ring followed
+over ZeroMQ by a Python subscriber from a C publisher (`stash ring publish`) and from a
+Python one, and pyzmq speaking the protocol of docs/ring.md to both ends.
+
+Peers are real: ipc:// endpoints in the test's own directory or free tcp://127.0.0.1
+ports, and every process and thread started here is stopped, also when a test fails.
+Nothing asserts a rate or a duration.
+"""
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import stash
+
+CHANNELS = 4
+WAIT = 20.0  # seconds: generous on a loaded 2-core machine; a pass never waits this long
+
+
+def frames(first, end, channels=CHANNELS):
+    """Samples first..end-1: sample k, channel c holds k * 10 + c, so equal data means equal
+    sample numbers."""
+    k = np.arange(first, end, dtype=np.float64)[:, None]
+    return (k * 10 + np.arange(channels)).astype(np.float32)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def endpoint(tmp_path):
+    return f"ipc://{tmp_path}/relay.sock"
+
+
+@pytest.fixture
+def source(tmp_path):
+    ring = stash.Ring.create(tmp_path / "source.ring", channels=CHANNELS, capacity=4096,
+                             rate=500.0)
+    yield ring
+    ring.close()
+
+
+@pytest.fixture
+def background():
+    """Runs relays in threads: start(relay, **run_kwargs). On the way out every relay is
+    stopped and closed and every thread joined; a thread's exception is kept in errors."""
+    started = []
+
+    class Background:
+        errors = []
+
+        def start(self, relay, **kwargs):
+            def run():
+                try:
+                    relay.run(**kwargs)
+                except BaseException as error:  # noqa: BLE001  (checked by the tests)
+                    self.errors.append(error)
+            thread = threading.Thread(target=run, daemon=True)
+            started.append((relay, thread))
+            thread.start()
+            return thread
+
+    yield Background()
+    for relay, thread in started:
+        relay.stop()
+        thread.join(WAIT)
+        relay.close()
+        assert not thread.is_alive(), "a relay thread hangs"
+
+
+@pytest.fixture
+def processes():
+    """Popen keywords to a child that is killed and reaped on the way out."""
+    started = []
+
+    def start(args, **kwargs):
+        child = subprocess.Popen(args, **kwargs)
+        started.append(child)
+        return child
+    yield start
+    for child in started:
+        if child.poll() is None:
+            child.kill()
+        child.wait(WAIT)
+
+
+def stash_tool():
+    build = os.environ.get("STASH_BUILD_DIR")
+    tool = pathlib.Path(build, "stash") if build else None
+    if tool is None or not tool.exists():
+        pytest.skip("the stash program is not built (STASH_BUILD_DIR)")
+    return tool
+
+
+def wait_until(condition, what):
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+# ---- A ring that numbers as another: first_sample and skip_to -------------------------
+
+def test_create_numbers_from_first_sample(tmp_path):
+    with stash.Ring.create(tmp_path / "r.ring", CHANNELS, 64, first_sample=10**12) as ring:
+        assert ring.written == 10**12 and ring.readable_from == 10**12
+        ring.put(frames(10**12, 10**12 + 10))
+        assert ring.written == 10**12 + 10
+        np.testing.assert_array_equal(ring.read(10**12, 10**12 + 10),
+                                      frames(10**12, 10**12 + 10))
+        with pytest.raises(stash.Overwritten):  # before the first sample: never readable
+            ring.read(10**12 - 1, 10**12 + 1)
+
+
+def test_skip_to_leaves_a_gap_that_reads_overwritten(tmp_path):
+    with stash.Ring.create(tmp_path / "r.ring", CHANNELS, 64) as ring:
+        ring.put(frames(0, 10))
+        ring.skip_to(20)
+        assert ring.written == 20
+        with pytest.raises(stash.Overwritten):  # never zeros
+            ring.read(5, 20)
+        ring.put(frames(20, 25))
+        np.testing.assert_array_equal(ring.read(20, 25), frames(20, 25))
+        with pytest.raises(stash.Overwritten):
+            ring.read(15, 25)
+        with pytest.raises(stash.OutOfRange):  # backwards
+            ring.skip_to(10)
+
+
+def test_skip_to_needs_the_writer(tmp_path, source):
+    with stash.Ring.attach(source.name) as reader, pytest.raises(stash.NotWritable):
+        reader.skip_to(100)
+    reader.close()
+    closed = stash.Ring.attach(source.name)
+    closed.close()
+    with pytest.raises(stash.Closed):
+        closed.skip_to(100)
+
+
+# ---- Opening: what is refused before any message ---------------------------------------
+
+def test_publish_refuses_a_missing_ring_and_a_bad_mode(tmp_path, source, endpoint):
+    with pytest.raises(stash.NotFound):
+        stash.Relay.publish(tmp_path / "none.ring", endpoint)
+    with pytest.raises(stash.InvalidArgument, match="pubsub"):
+        stash.Relay.publish(source.name, endpoint, mode="fanout")
+    with pytest.raises(stash.InvalidArgument, match="40 characters"):
+        source.publish(endpoint, secret_key="short")
+    with pytest.raises(stash.InvalidArgument):
+        source.publish(endpoint, chunk=-1)
+
+
+def test_subscribe_without_a_publisher_times_out_and_makes_no_ring(tmp_path):
+    copy = tmp_path / "copy.ring"
+    with pytest.raises(stash.Timeout):
+        stash.Ring.subscribe(f"ipc://{tmp_path}/nobody.sock", copy, timeout=0.3)
+    assert not copy.exists()
+
+
+# ---- Python publisher, Python subscriber -------------------------------------------------
+
+def test_pushpull_copy_numbers_as_the_source(tmp_path, source, endpoint, background):
+    source.put(frames(0, 100))  # before the relay: never sent, a relay never replays
+    publisher = source.publish(endpoint, mode="pushpull", chunk=32)
+    background.start(publisher)
+    follower = stash.Ring.subscribe(endpoint, tmp_path / "copy.ring", mode="pushpull",
+                                    timeout=WAIT)
+    background.start(follower)
+    copy = follower.ring
+    assert (copy.channels, copy.capacity, copy.rate, copy.dtype) == (CHANNELS, 4096, 500.0,
+                                                                     np.float32)
+    assert copy.written == 100 and copy.readable_from == 100
+    source.put(frames(100, 6100))  # more than the capacity: the copy wraps as any ring
+    copy.wait(6100, timeout=WAIT)
+    np.testing.assert_array_equal(copy.read(2100, 6100), frames(2100, 6100))
+    stats = follower.stats
+    assert stats["samples"] == 6000 and stats["next_sample"] == 6100
+    assert stats["gaps"] == 0 and stats["samples_lost"] == 0 and stats["rejected"] == 0
+    assert stats["bytes"] == 6000 * CHANNELS * 4
+    assert publisher.stats["samples"] == 6000 and publisher.is_publisher
+    assert not follower.is_publisher and follower.endpoint == endpoint
+    assert not background.errors
+
+
+def test_run_returns_after_its_timeout_and_after_stop(source, endpoint):
+    with source.publish(endpoint) as publisher:
+        assert publisher.run(timeout=0.05) is None
+        publisher.stop()  # between runs: the next run returns at once
+        publisher.run()
+        stopper = threading.Timer(0.2, publisher.stop)
+        stopper.start()
+        publisher.run()  # no limit: returns when stopped from the other thread
+        stopper.join()
+    assert publisher.closed
+    with pytest.raises(stash.Closed):
+        publisher.run()
+    with pytest.raises(stash.Closed):
+        publisher.stats
+    publisher.close()  # again: a no-op
+
+
+def test_ctrl_c_interrupts_run(source, endpoint):
+    with source.publish(endpoint) as publisher:
+        timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            publisher.run(timeout=WAIT)
+        timer.join()
+
+
+def test_closing_the_source_ends_both_relays(tmp_path, endpoint, background):
+    source = stash.Ring.create(tmp_path / "s.ring", CHANNELS, 1024)
+    publisher = source.publish(endpoint, mode="pushpull")
+    sender = background.start(publisher)
+    follower = stash.Relay.subscribe(endpoint, tmp_path / "copy.ring", mode="pushpull",
+                                     timeout=WAIT)
+    receiver = background.start(follower)
+    source.put(frames(0, 500))
+    follower.ring.wait(500, timeout=WAIT)
+    source.close()  # the writer gone: the publisher says goodbye
+    sender.join(WAIT)
+    receiver.join(WAIT)
+    kinds = sorted(type(e).__name__ for e in background.errors)
+    assert kinds == ["WriterGone", "WriterGone"], background.errors
+    assert follower.stats["samples"] == 500
+
+
+def test_existing_ring_of_another_geometry_is_refused(tmp_path, source, endpoint, background):
+    background.start(source.publish(endpoint))
+    other = stash.Ring.create(tmp_path / "other.ring", CHANNELS + 1, 4096)
+    with pytest.raises(stash.ShapeMismatch):
+        stash.Ring.subscribe(endpoint, other.name, timeout=WAIT)
+    other.close()
+
+
+# ---- A C publisher (`stash ring publish`), a Python subscriber ---------------------------
+
+def test_c_publisher_python_subscriber_over_tcp(tmp_path, processes, background):
+    tool = stash_tool()
+    first = 10**9  # numbers far from 0: the copy must carry them, not count from 0
+    numbered = stash.Ring.create(tmp_path / "numbered.ring", CHANNELS, 4096, rate=250.0,
+                                 first_sample=first)
+    numbered.put(frames(first, first + 50))
+    port = free_port()
+    publisher = processes([tool, "ring", "publish", numbered.name, f"tcp://127.0.0.1:{port}",
+                           "--chunk", "100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    follower = stash.Relay.subscribe(f"tcp://127.0.0.1:{port}", tmp_path / "copy.ring",
+                                     timeout=WAIT)
+    background.start(follower)
+    copy = follower.ring
+    start = copy.written  # the publisher's current sample when it started
+    assert first + 50 <= start and copy.readable_from == start
+    numbered.put(frames(first + 50, first + 3050))
+    copy.wait(first + 3050, timeout=WAIT)
+    np.testing.assert_array_equal(copy.read(start, first + 3050), frames(start, first + 3050))
+    numbered.close()  # the source's writer leaves: the publisher says goodbye and exits
+    out, err = publisher.communicate(timeout=WAIT)
+    assert publisher.returncode == 0, err
+    stats = json.loads(out)
+    assert stats["end"] == "source gone" and stats["next_sample"] == first + 3050
+    wait_until(lambda: background.errors, "the subscriber to see the goodbye")
+    assert isinstance(background.errors[0], stash.WriterGone)
