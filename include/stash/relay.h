@@ -99,6 +99,7 @@ typedef struct stash_relay_stats {
     uint64_t rejected;      /* subscriber: messages refused as malformed */
     uint64_t next_sample;   /* the next sample number to send or expect */
     uint32_t writer_session; /* the source ring's writer session last seen */
+    stash_status last_rejected; /* subscriber: why the last refused message was (0: none yet) */
 } stash_relay_stats;
 
 /**
@@ -127,6 +128,11 @@ STASH_API stash_status stash_relay_subscribe(const char *endpoint, const char *r
  * publisher whose ring's writer closed or died with nobody taking over; a
  * subscriber whose publisher said goodbye or fell silent). A timeout is
  * STASH_OK: run again to go on. Malformed messages do not end the run.
+ * A publisher reports its writer's departure once and keeps its
+ * subscribers (heartbeats go on): run it again to wait for a writer that
+ * takes the ring over, and relay its samples under the new writer session.
+ * A subscriber ends with STASH_E_SHAPE if the publisher's metadata comes to
+ * disagree with its ring (another ring is published at the endpoint).
  */
 STASH_API stash_status stash_relay_run(stash_relay *relay, int64_t timeout_ns);
 
