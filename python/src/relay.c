@@ -376,6 +376,11 @@ static PyObject *get_stats(PyObject *op, void *closure)
         add_count(d, "next_sample", s.next_sample) < 0 ||
         add_count(d, "writer_session", s.writer_session) < 0)
         Py_CLEAR(d);
+    PyObject *last = s.last_rejected ? PyUnicode_FromString(stash_status_name(s.last_rejected))
+                                     : Py_NewRef(Py_None);
+    if (d && (!last || PyDict_SetItemString(d, "last_rejected", last) < 0))
+        Py_CLEAR(d);
+    Py_XDECREF(last);
     return d;
 }
 

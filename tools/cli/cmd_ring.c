@@ -931,6 +931,9 @@ static stash_status print_relay_stats(const stash_relay_stats *s, const char *en
     json_out_add(o, "rejected", json_out_uint(s->rejected), &st);
     json_out_add(o, "next_sample", json_out_uint(s->next_sample), &st);
     json_out_add(o, "writer_session", json_out_uint(s->writer_session), &st);
+    json_out_add(o, "last_rejected",
+                 json_out_string(s->last_rejected ? stash_status_name(s->last_rejected) : ""),
+                 &st);
     return json_out_print(&o, st);
 }
 
@@ -1210,7 +1213,9 @@ const struct stash_command cmd_ring = {
         "        publisher's ring's writer, or the publisher), then print their counts\n"
         "        as one JSON object: end (\"stopped\" or \"source gone\"), messages,\n"
         "        samples, bytes, gaps, samples_lost, rejected (malformed messages),\n"
-        "        next_sample and writer_session.\n\n"
+        "        next_sample, writer_session and last_rejected (the status name of the\n"
+        "        last message refused, \"\" if none). A publisher whose ring's writer\n"
+        "        left sends goodbye and ends: start it again for a new writer.\n\n"
         "Exit status: 0 on success, 1 after a one-line error, 2 for bad usage.\n\n"
         "example:\n"
         "  $ stash ring create eeg --channels 3 --capacity 4096 --dtype float32 \\\n"
