@@ -11,6 +11,7 @@ import os
 import pathlib
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -271,3 +272,151 @@ def test_c_publisher_python_subscriber_over_tcp(tmp_path, processes, background)
     assert stats["end"] == "source gone" and stats["next_sample"] == first + 3050
     wait_until(lambda: background.errors, "the subscriber to see the goodbye")
     assert isinstance(background.errors[0], stash.WriterGone)
+
+
+# ---- pyzmq speaks docs/ring.md's protocol to both ends ----------------------------------
+
+HEADER = "<4sHBBIIQQ"  # magic, version, type, flags, writer_session, 0, first_sample, count
+META_BODY = "<II8sQdII"  # channels, frame_bytes, dtype, capacity, rate, chunk, meta_bytes
+META, DATA, GAP, HEARTBEAT, GOODBYE = 1, 2, 3, 4, 5
+
+
+def message(kind, first=0, count=0, body=b"", session=1, magic=b"SRLY", version=1, flags=0,
+            reserved=0):
+    return struct.pack(HEADER, magic, version, kind, flags, session, reserved, first,
+                       count) + body
+
+
+def meta_message(first, channels=CHANNELS, capacity=4096, rate=500.0, chunk=256, session=1):
+    strings = b"\0" * channels * 2  # no labels, no units
+    body = struct.pack(META_BODY, channels, channels * 4, b"<f4", capacity, rate, chunk,
+                       len(strings)) + strings
+    return message(META, first, body=body, session=session)
+
+
+def data_message(first, end, session=1):
+    return message(DATA, first, end - first, frames(first, end).tobytes(), session=session)
+
+
+def test_pyzmq_subscriber_decodes_our_messages(source, endpoint, background):
+    zmq = pytest.importorskip("zmq")
+    source.put(frames(0, 10))
+    publisher = source.publish(endpoint, chunk=100)
+    background.start(publisher)
+    context = zmq.Context()
+    sub = context.socket(zmq.SUB)
+    try:
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.setsockopt(zmq.RCVTIMEO, int(WAIT * 1000))
+        sub.connect(endpoint)
+        m = sub.recv()  # META answers the subscription
+        magic, version, kind, flags, session, zero, first, count = struct.unpack_from(HEADER, m)
+        assert (magic, version, kind, flags, zero, first, count) == (b"SRLY", 1, META, 0, 0,
+                                                                     10, 0)
+        assert session == 1  # the source ring's first writer
+        channels, frame_bytes, dtype, capacity, rate, chunk, meta_bytes = struct.unpack_from(
+            META_BODY, m, 32)
+        assert (channels, frame_bytes, dtype, capacity, rate, chunk) == (
+            CHANNELS, 16, b"<f4\0\0\0\0\0", 4096, 500.0, 100)
+        assert len(m) == 32 + 40 + meta_bytes and m[72:] == b"\0" * CHANNELS * 2
+        source.put(frames(10, 1010))
+        received, expect = [], 10
+        while expect < 1010:
+            m = sub.recv()
+            _, _, kind, _, _, _, first, count = struct.unpack_from(HEADER, m)
+            if kind != DATA:
+                assert kind in (META, HEARTBEAT)
+                continue
+            assert first == expect and 1 <= count <= 100 and len(m) == 32 + count * 16
+            received.append(np.frombuffer(m, "<f4", offset=32).reshape(count, CHANNELS))
+            expect += count
+        np.testing.assert_array_equal(np.concatenate(received), frames(10, 1010))
+        m = sub.recv()  # nothing to send for 250 ms: a heartbeat, carrying the next sample
+        assert struct.unpack_from(HEADER, m)[2] == HEARTBEAT
+        assert struct.unpack_from(HEADER, m)[6:] == (1010, 0) and len(m) == 32
+        publisher.stop()
+        publisher.close()
+        while struct.unpack_from(HEADER, m)[2] != GOODBYE:
+            m = sub.recv()
+        assert len(m) == 32
+    finally:
+        sub.close(linger=0)
+        context.term()
+
+
+HOSTILE = [  # (why, message, the status it is refused with), each with sample 200 expected
+    ("short", b"SRLY\x01\x00", "STASH_E_CORRUPT"),
+    ("wrong magic", message(HEARTBEAT, 200, magic=b"SRLX"), "STASH_E_CORRUPT"),
+    ("another version", message(HEARTBEAT, 200, version=2), "STASH_E_VERSION"),
+    ("unknown type", message(9, 200), "STASH_E_CORRUPT"),
+    ("a flag set", message(HEARTBEAT, 200, flags=1), "STASH_E_CORRUPT"),
+    ("a reserved field set", message(HEARTBEAT, 200, reserved=7), "STASH_E_CORRUPT"),
+    ("data of 0 samples", message(DATA, 200, 0), "STASH_E_CORRUPT"),
+    ("data shorter than its count", message(DATA, 200, 10, frames(200, 209).tobytes()),
+     "STASH_E_CORRUPT"),
+    ("data longer than its count", message(DATA, 200, 1, frames(200, 202).tobytes()),
+     "STASH_E_CORRUPT"),
+    ("more than the chunk", data_message(200, 200 + 257), "STASH_E_CORRUPT"),
+    ("samples going backwards", data_message(50, 60), "STASH_E_CORRUPT"),
+    ("an absurd jump", data_message(200 + 2**40 + 1, 200 + 2**40 + 2), "STASH_E_CORRUPT"),
+    ("past 2**62", message(GAP, 2**62 - 1, 5), "STASH_E_CORRUPT"),
+    ("a gap of 0 samples", message(GAP, 200, 0), "STASH_E_CORRUPT"),
+    ("a body on a heartbeat", message(HEARTBEAT, 200, body=b"x"), "STASH_E_CORRUPT"),
+    ("an older writer session", data_message(200, 201, session=0), "STASH_E_CORRUPT"),
+    ("a big-endian dtype", meta_message(200).replace(b"<f4", b">f4"), "STASH_E_DTYPE"),
+]
+
+
+def test_pyzmq_publisher_hand_built_and_hostile_messages(tmp_path, endpoint, background):
+    zmq = pytest.importorskip("zmq")
+    context = zmq.Context()
+    pub = context.socket(zmq.XPUB)  # shows the subscription, as the relay's own publisher
+    follower = None
+    try:
+        pub.setsockopt(zmq.RCVTIMEO, int(WAIT * 1000))
+        pub.bind(endpoint)
+        opened = []
+        opener = threading.Thread(target=lambda: opened.append(stash.Relay.subscribe(
+            endpoint, tmp_path / "copy.ring", timeout=WAIT)))
+        opener.start()
+        assert pub.recv() == b"\x01"  # subscribed to everything
+        pub.send(meta_message(100))
+        opener.join(WAIT)
+        follower = opened[0]
+        background.start(follower)
+        copy = follower.ring
+        assert (copy.written, copy.readable_from, copy.channels, copy.rate) == (100, 100,
+                                                                               CHANNELS, 500.0)
+        pub.send(data_message(100, 200))
+        copy.wait(200, timeout=WAIT)
+        np.testing.assert_array_equal(copy.read(100, 200), frames(100, 200))
+        for number, (why, hostile, status) in enumerate(HOSTILE, 1):
+            pub.send(hostile)
+            wait_until(lambda: follower.stats["rejected"] == number, why)
+            assert follower.stats["last_rejected"] == status, why
+        # None of them ended the run or wrote anything: the stream goes on where it was.
+        pub.send(message(HEARTBEAT, 200))
+        pub.send(data_message(200, 300))
+        copy.wait(300, timeout=WAIT)
+        np.testing.assert_array_equal(copy.read(100, 300), frames(100, 300))
+        # Samples missing (a DATA dropped past the high-water mark): a gap, never zeros.
+        pub.send(data_message(400, 450))
+        copy.wait(450, timeout=WAIT)
+        with pytest.raises(stash.Overwritten):
+            copy.read(250, 450)
+        np.testing.assert_array_equal(copy.read(400, 450), frames(400, 450))
+        pub.send(message(GAP, 450, 50))  # a publisher that was lapped says so
+        pub.send(data_message(500, 510, session=2))  # a new writer took the source over
+        copy.wait(510, timeout=WAIT)
+        stats = follower.stats
+        assert stats["gaps"] == 2 and stats["samples_lost"] == 150
+        assert stats["samples"] == 260 and stats["writer_session"] == 2
+        assert stats["rejected"] == len(HOSTILE) and not background.errors
+        pub.send(message(GOODBYE, 510))
+        wait_until(lambda: background.errors, "the goodbye to end the run")
+        assert isinstance(background.errors[0], stash.WriterGone)
+    finally:
+        if follower is not None:
+            follower.close()
+        pub.close(linger=0)
+        context.term()
