@@ -849,7 +849,9 @@ static stash_relay *volatile running_relay;
 static void on_relay_signal(int sig)
 {
     (void)sig;
-    stash_relay_stop(running_relay); /* async-signal-safe; run returns and the stats print */
+    stash_relay *relay = running_relay;
+    if (relay) /* async-signal-safe; run returns and the stats print */
+        stash_relay_stop(relay);
 }
 
 static void stop_relay_on_signals(stash_relay *relay)
@@ -958,8 +960,8 @@ static int run_relay(stash_relay *relay, const char *who)
     }
     if (got != STASH_OK && rc == 0)
         rc = fail("stats", got);
+    running_relay = NULL; /* before the close: a signal now has nothing to stop */
     stash_status closed = stash_relay_close(&relay);
-    running_relay = NULL;
     if (closed != STASH_OK && rc == 0)
         rc = fail(who, closed);
     return rc;
