@@ -26,6 +26,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct RelayObject {
     PyObject_HEAD
@@ -33,6 +34,7 @@ typedef struct RelayObject {
     stashpy_lock lock;  /* one call into the C handle at a time */
     atomic_bool stop_requested;
     bool publisher;
+    pid_t pid;           /* the process that opened it: ZeroMQ's sockets do not cross fork */
     PyObject *ring_name; /* str, as given */
     PyObject *ring;      /* the Ring attached on first use of .ring, or NULL */
     PyObject *endpoint;  /* str */
@@ -158,6 +160,7 @@ static PyObject *relay_wrap(stash_relay *relay, bool publisher, PyObject *ring_n
     self->relay = relay;
     atomic_init(&self->stop_requested, false);
     self->publisher = publisher;
+    self->pid = getpid();
     self->ring_name = Py_NewRef(ring_name);
     self->ring = NULL;
     self->endpoint = Py_NewRef(endpoint);
@@ -288,7 +291,7 @@ static PyObject *relay_run(PyObject *op, PyObject *args, PyObject *kwargs)
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:run", keywords, &timeout_obj) ||
         run_timeout_arg(timeout_obj, &timeout_ns) < 0)
         return NULL;
-    if (!self->relay)
+    if (!self->relay || self->pid != getpid())
         return closed_error(self);
     int64_t deadline = timeout_ns < 0 ? -1 : monotonic_ns() + timeout_ns;
     int64_t slice_max = (int64_t)STASHPY_WAIT_SLICE_MS * 1000000;
@@ -329,6 +332,8 @@ static PyObject *relay_close(PyObject *op, PyObject *unused)
 {
     RelayObject *self = (RelayObject *)op;
     (void)unused;
+    if (self->pid != getpid()) /* a forked child: the handle is the parent's (dealloc) */
+        self->relay = NULL;
     if (self->relay) /* a run in another thread returns within its slice */
         stash_relay_stop(self->relay);
     stashpy_lock_acquire(&self->lock);
@@ -430,7 +435,8 @@ static PyObject *relay_exit(PyObject *op, PyObject *args)
 static void relay_dealloc(PyObject *op)
 {
     RelayObject *self = (RelayObject *)op;
-    if (self->relay)
+    /* A forked child leaves the handle alone: its context's threads live in the parent. */
+    if (self->relay && self->pid == getpid())
         (void)stash_relay_close(&self->relay); /* nobody to tell of a failure */
     Py_XDECREF(self->ring_name);
     Py_XDECREF(self->ring);
