@@ -89,13 +89,19 @@ static char *put_strings(char *at, const char *const *strings, uint32_t channels
     return at;
 }
 
+void ring_dtype_field(stash_dtype dtype, char field[8])
+{
+    stash_array_desc desc;
+    stash_array_desc_init(&desc, dtype, 0, NULL);
+    char descr[STASH_DESCR_MAX];
+    stash_array_descr(&desc, descr);
+    memset(field, 0, 8);
+    memcpy(field, descr, strnlen(descr, 7));
+}
+
 void ring_header_fill(void *page, const struct ring_geometry *geo, const stash_ring_config *cfg)
 {
     struct ring_header *h = page;
-    stash_array_desc desc;
-    stash_array_desc_init(&desc, geo->dtype, 0, NULL);
-    char descr[STASH_DESCR_MAX];
-    stash_array_descr(&desc, descr);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
 
@@ -104,7 +110,7 @@ void ring_header_fill(void *page, const struct ring_geometry *geo, const stash_r
     h->header_bytes = geo->header_bytes;
     h->channels = geo->channels;
     h->frame_bytes = geo->frame_bytes;
-    memcpy(h->dtype, descr, strlen(descr));
+    ring_dtype_field(geo->dtype, h->dtype);
     h->capacity_samples = geo->capacity;
     h->data_bytes = geo->data_bytes;
     h->flags = geo->pocket ? RING_FLAG_POCKET : 0;
@@ -145,8 +151,7 @@ static bool all_zero(const void *p, size_t len)
     return true;
 }
 
-/* The dtype from the NUL-padded descr field: little-endian or byte-sized only. */
-static stash_status header_dtype(const char field[8], stash_dtype *dtype)
+stash_status ring_dtype_parse(const char field[8], stash_dtype *dtype)
 {
     size_t len = strnlen(field, 8);
     if (len == 8 || !all_zero(field + len, 8 - len))
@@ -168,7 +173,7 @@ static stash_status check_fixed(const struct ring_header *h, uint64_t object_byt
     g->header_bytes = h->header_bytes;
     g->pocket = h->flags & RING_FLAG_POCKET;
     g->rate_hz = h->rate_hz;
-    stash_status st = header_dtype(h->dtype, &g->dtype);
+    stash_status st = ring_dtype_parse(h->dtype, &g->dtype);
     if (st == STASH_OK)
         st = size_data(h->channels, g->dtype, h->capacity_samples, g->pocket, &g->frame_bytes,
                        &g->data_bytes);

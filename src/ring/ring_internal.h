@@ -81,6 +81,21 @@ static inline uint64_t ring_oldest(const struct stash_ring *r)
     return lapped > valid_from ? lapped : valid_from;
 }
 
+/*
+ * For the relay (src/relay, the layer above), which carries a ring's
+ * geometry and samples to another ring: this header's ring_oldest and
+ * ring_writer_session, and, from ring_layout.h (included through
+ * ring_map.h), ring_dtype_field and ring_dtype_parse (the dtype as the
+ * header spells it), ring_meta_split (labels and units checked) and
+ * ring_geometry_plan (a configuration's sizes checked against the limits).
+ */
+
+/* The claims of the writer's role so far: which writer wrote what is read now. */
+static inline uint32_t ring_writer_session(const struct stash_ring *r)
+{
+    return atomic_load_explicit(&r->map.header->writer_sessions, memory_order_acquire);
+}
+
 /* True if a live writer holds the ring's writer lock (one fcntl). */
 bool ring_writer_alive(const struct stash_ring *r);
 

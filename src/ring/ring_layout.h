@@ -167,6 +167,16 @@ stash_status ring_header_check(const void *hdr, size_t header_len, uint64_t obje
 stash_status ring_meta_split(const char *block, uint32_t meta_bytes, uint32_t channels,
                              const char **strings);
 
+/* The NUL-padded NPY descr field of the header for dtype ("<f4", "|u1"). */
+void ring_dtype_field(stash_dtype dtype, char field[8]);
+
+/*
+ * The dtype of such a field, checked: NUL-padded, a descr stash knows,
+ * little-endian or byte-sized (STASH_E_DTYPE for big-endian; else
+ * STASH_E_CORRUPT or the parser's status).
+ */
+stash_status ring_dtype_parse(const char field[8], stash_dtype *dtype);
+
 /* Geometry for cfg, checked (sizes, overflow, limits, labels); pocket as asked. */
 stash_status ring_geometry_plan(const stash_ring_config *cfg, bool pocket,
                                 struct ring_geometry *geo);
