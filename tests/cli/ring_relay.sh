@@ -5,6 +5,9 @@
 # the publisher's writer gone ends both; bad usage exits 2. Every process started
 # here is stopped on the way out, failed or not.
 set -euo pipefail
+# Job control on: a background job of a script ignores SIGINT otherwise, and stash leaves an
+# ignored SIGINT ignored.
+set -m
 stash=$1 work=$2
 py=/usr/bin/python3
 mkdir -p "$work"
@@ -121,7 +124,6 @@ relay_pair pubsub "ipc://$work/relay.sock"
 json_check "$work/b.json" 'j["channels"] == 4 and j["dtype"] == "float32" and j["rate_hz"] == 500
   and j["capacity_samples"] == 4096 and j["labels"] == ["Fz", "Cz", "Pz", "Oz"]
   and j["units"] == ["uV"] * 4 and j["writer_attached"]'
-sleep 0.3 # PUB/SUB: the subscription reaches the publisher after the connection
 frames 0 3000 >&3
 "$stash" ring read "$work/b.ring" --first 0 --end 3000 --wait 10 >"$work/b.bin" \
   || fail "pubsub: samples 0..2999 did not arrive: $(<"$work/sub.err")"
@@ -145,7 +147,12 @@ pids=()
 # ---- PUSH/PULL over tcp on a free port; SIGINT stops the subscriber, SIGTERM the publisher
 port=$(free_port)
 relay_pair pushpull "tcp://127.0.0.1:$port"
-frames 0 5000 >&3 # more than the capacity: the subscriber's ring wraps like any other
+# More than the capacity in two puts (one put of more would overwrite its own start before
+# anyone could read it): the publisher keeps up, and the copy wraps like any ring.
+frames 0 2500 >&3
+"$stash" ring read "$work/b.ring" --first 2499 --end 2500 --wait 10 >/dev/null \
+  || fail "pushpull: sample 2499 did not arrive: $(<"$work/sub.err")"
+frames 2500 5000 >&3
 "$stash" ring read "$work/b.ring" --first 1000 --end 5000 --wait 10 >"$work/b.bin" \
   || fail "pushpull: samples 1000..4999 did not arrive: $(<"$work/sub.err")"
 frames 1000 5000 | cmp - "$work/b.bin" || fail "pushpull: samples 1000..4999 differ"
