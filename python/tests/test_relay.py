@@ -181,7 +181,11 @@ def test_pushpull_copy_numbers_as_the_source(tmp_path, source, endpoint, backgro
     assert (copy.channels, copy.capacity, copy.rate, copy.dtype) == (CHANNELS, 4096, 500.0,
                                                                      np.float32)
     assert copy.written == 100 and copy.readable_from == 100
-    source.put(frames(100, 6100))  # more than the capacity: the copy wraps as any ring
+    # More than the capacity, in puts of less (a put of more overwrites its own start before
+    # anyone can read it): the copy wraps as any ring.
+    source.put(frames(100, 3100))
+    copy.wait(3100, timeout=WAIT)
+    source.put(frames(3100, 6100))
     copy.wait(6100, timeout=WAIT)
     np.testing.assert_array_equal(copy.read(2100, 6100), frames(2100, 6100))
     stats = follower.stats
@@ -239,10 +243,9 @@ def test_closing_the_source_ends_both_relays(tmp_path, endpoint, background):
 
 def test_existing_ring_of_another_geometry_is_refused(tmp_path, source, endpoint, background):
     background.start(source.publish(endpoint))
-    other = stash.Ring.create(tmp_path / "other.ring", CHANNELS + 1, 4096)
+    stash.Ring.create(tmp_path / "other.ring", CHANNELS + 1, 4096).close()  # no writer now
     with pytest.raises(stash.ShapeMismatch):
-        stash.Ring.subscribe(endpoint, other.name, timeout=WAIT)
-    other.close()
+        stash.Ring.subscribe(endpoint, tmp_path / "other.ring", timeout=WAIT)
 
 
 # ---- A C publisher (`stash ring publish`), a Python subscriber ---------------------------
@@ -412,9 +415,10 @@ def test_pyzmq_publisher_hand_built_and_hostile_messages(tmp_path, endpoint, bac
         assert stats["gaps"] == 2 and stats["samples_lost"] == 150
         assert stats["samples"] == 260 and stats["writer_session"] == 2
         assert stats["rejected"] == len(HOSTILE) and not background.errors
-        pub.send(message(GOODBYE, 510))
+        pub.send(message(GOODBYE, 510, session=2))
         wait_until(lambda: background.errors, "the goodbye to end the run")
         assert isinstance(background.errors[0], stash.WriterGone)
+        assert follower.stats["rejected"] == len(HOSTILE)  # the goodbye was not refused
     finally:
         if follower is not None:
             follower.close()
