@@ -9,10 +9,12 @@ Nothing asserts a rate or a duration.
 import json
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -39,8 +41,17 @@ def free_port():
 
 
 @pytest.fixture
-def endpoint(tmp_path):
-    return f"ipc://{tmp_path}/relay.sock"
+def sockets():
+    """A short directory for ipc:// sockets: a socket's path holds at most 107 bytes, and
+    tmp_path under a build tree's TMPDIR can be longer."""
+    path = tempfile.mkdtemp(prefix="stash-relay-", dir="/tmp")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def endpoint(sockets):
+    return f"ipc://{sockets}/relay.sock"
 
 
 @pytest.fixture
@@ -161,10 +172,10 @@ def test_publish_refuses_a_missing_ring_and_a_bad_mode(tmp_path, source, endpoin
         source.publish(endpoint, chunk=-1)
 
 
-def test_subscribe_without_a_publisher_times_out_and_makes_no_ring(tmp_path):
+def test_subscribe_without_a_publisher_times_out_and_makes_no_ring(tmp_path, sockets):
     copy = tmp_path / "copy.ring"
     with pytest.raises(stash.Timeout):
-        stash.Ring.subscribe(f"ipc://{tmp_path}/nobody.sock", copy, timeout=0.3)
+        stash.Ring.subscribe(f"ipc://{sockets}/nobody.sock", copy, timeout=0.3)
     assert not copy.exists()
 
 

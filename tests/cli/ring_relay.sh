@@ -12,11 +12,14 @@ stash=$1 work=$2
 py=/usr/bin/python3
 mkdir -p "$work"
 rm -rf "$work"/*
+# ipc:// sockets in a short directory: a socket's path holds at most 107 bytes.
+sockets=$(mktemp -d /tmp/stash-relay.XXXXXX)
 pids=() # background processes still running, for cleanup
 cleanup() {
   exec 3>&- 2>/dev/null || true
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$sockets"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -86,10 +89,10 @@ echo short >"$work/bad.key"
 expect 1 "stash ring: $work/bad.key: not a Z85 key of 40 characters on one line" \
   "$stash" ring publish a ipc://x --curve-secret-key-file "$work/bad.key"
 expect 1 "stash ring: $work/none.ring: no such ring" \
-  "$stash" ring publish "$work/none.ring" "ipc://$work/none.sock"
+  "$stash" ring publish "$work/none.ring" "ipc://$sockets/none.sock"
 # Nobody publishes there: no metadata within the timeout, and no ring made.
-expect 1 "stash ring: ipc://$work/nobody.sock: no publisher's metadata within 0.3 s" \
-  "$stash" ring subscribe "ipc://$work/nobody.sock" "$work/nobody.ring" --timeout 0.3
+expect 1 "stash ring: ipc://$sockets/nobody.sock: no publisher's metadata within 0.3 s" \
+  "$stash" ring subscribe "ipc://$sockets/nobody.sock" "$work/nobody.ring" --timeout 0.3
 [[ ! -e $work/nobody.ring ]] || fail "a subscriber without a publisher made its ring"
 
 # relay_pair MODE ENDPOINT: publisher of a.ring and subscriber into b.ring (pids P and S),
@@ -119,7 +122,7 @@ relay_pair() {
 }
 
 # ---- samples equal by number; the writer gone ends the publisher, its goodbye the subscriber
-relay_pair pubsub "ipc://$work/relay.sock"
+relay_pair pubsub "ipc://$sockets/relay.sock"
 "$stash" ring info "$work/b.ring" --json >"$work/b.json"
 json_check "$work/b.json" 'j["channels"] == 4 and j["dtype"] == "float32" and j["rate_hz"] == 500
   and j["capacity_samples"] == 4096 and j["labels"] == ["Fz", "Cz", "Pz", "Oz"]
