@@ -12,7 +12,8 @@
  *    the last one. The baseline is raw ZeroMQ moving the same bytes between
  *    two processes on the same loopback: a PUSH socket sending the same
  *    chunks from a buffer, a PULL socket receiving each message and copying
- *    it into a buffer of the ring's size (the bytes have to land somewhere).
+ *    it into a buffer of the ring's size (the bytes have to land somewhere),
+ *    with at most half a ring queued, as the relay's writer.
  *  - Latency. One sample put on the source ring, to the moment the same
  *    process sees it written in the copy (stash_ring_wait, spinning), 1 ms
  *    apart; the baseline is one raw PUSH/PULL message of the same size
@@ -329,6 +330,15 @@ static int puller_recv(struct puller *p)
     }
 }
 
+/* The parent's first message is a warm-up: once it is in, the connection is up; say so. */
+static stash_status puller_warm_up(struct puller *p, int out)
+{
+    int n = puller_recv(p);
+    stash_status st = n < 0 ? n : STASH_OK;
+    send_all(out, &st, sizeof st);
+    return st;
+}
+
 static void puller_close(struct puller *p)
 {
     zmq_msg_close(&p->msg);
@@ -348,14 +358,11 @@ static void raw_stream_child(const void *arg, int out)
     if (r.status == STASH_OK && sink == NULL)
         r.status = -ENOMEM;
     send_all(out, &r.status, sizeof r.status);
-    int n = r.status == STASH_OK ? puller_recv(&p) : r.status;
-    if (n < 0)
-        r.status = n;
-    if (r.status == STASH_OK) /* the warm-up is in: the parent starts its clock */
-        send_all(out, &r.status, sizeof r.status);
+    if (r.status == STASH_OK)
+        r.status = puller_warm_up(&p, out);
     uint64_t received = 0, slot = 0;
     while (r.status == STASH_OK && received < job->total) {
-        n = puller_recv(&p);
+        int n = puller_recv(&p);
         if (n < 0 || n % FRAME_BYTES != 0) {
             r.status = n < 0 ? n : STASH_E_CORRUPT;
             break;
@@ -384,6 +391,8 @@ static void raw_latency_child(const void *arg, int out)
     if (r.status == STASH_OK && ns == NULL)
         r.status = -ENOMEM;
     send_all(out, &r.status, sizeof r.status);
+    if (r.status == STASH_OK)
+        r.status = puller_warm_up(&p, out);
     for (uint64_t i = 0; r.status == STASH_OK && i < job->total; i++) {
         int n = puller_recv(&p);
         int64_t sent;
@@ -403,7 +412,12 @@ static void raw_latency_child(const void *arg, int out)
     puller_close(&p);
 }
 
-/* A PULL child connected to a free port, then a PUSH socket bound to it here. */
+/*
+ * A PULL child connected to a free port, then a PUSH socket bound to it
+ * here, and a warm-up message through them: the connection is up on return.
+ * The PUSH side queues at most half a ring of samples, what the relay's
+ * writer allows itself ahead of the copy: the same bytes in flight.
+ */
 static stash_status raw_pair(struct raw_job *job, child_body body, void **ctx, void **push,
                              struct child *ch)
 {
@@ -415,8 +429,15 @@ static stash_status raw_pair(struct raw_job *job, child_body body, void **ctx, v
     if (st == STASH_OK && ((*ctx = zmq_ctx_new()) == NULL ||
                            (*push = zmq_socket(*ctx, ZMQ_PUSH)) == NULL))
         st = -ENOMEM;
-    if (st == STASH_OK && zmq_bind(*push, job->endpoint) != 0)
+    int hwm = (int)(CAPACITY / 2 / job->chunk);
+    if (st == STASH_OK && (zmq_setsockopt(*push, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+                           zmq_bind(*push, job->endpoint) != 0))
         st = -zmq_errno();
+    unsigned char warm_up[8] = {0};
+    if (st == STASH_OK && zmq_send(*push, warm_up, sizeof warm_up, 0) < 0)
+        st = -zmq_errno();
+    if (st == STASH_OK && !recv_all(ch->in, &st, sizeof st))
+        st = -ECHILD;
     return st;
 }
 
@@ -447,10 +468,6 @@ static void raw_trial(uint64_t chunk, uint64_t total, const unsigned char *src,
     struct child ch;
     stash_status st = raw_pair(&job, raw_stream_child, &ctx, &push, &ch);
     size_t bytes = (size_t)chunk * FRAME_BYTES;
-    if (st == STASH_OK && zmq_send(push, src, bytes, 0) < 0) /* the warm-up */
-        st = -zmq_errno();
-    if (st == STASH_OK && !recv_all(ch.in, &st, sizeof st)) /* received: connected */
-        st = -ECHILD;
     int64_t t0 = now_ns();
     for (uint64_t done = 0; st == STASH_OK && done < total; done += chunk)
         if (zmq_send(push, src, bytes, 0) < 0)
@@ -595,7 +612,8 @@ static const char RELAY_METHOD[] =
     "last sample. Publisher and subscriber share the machine's cores with the writer.\n\n"
     "**Baselines.** Throughput: raw ZeroMQ moving the same bytes between two processes on the\n"
     "same loopback, a PUSH socket sending the same chunks from a buffer and a PULL socket\n"
-    "copying each message into a ring-sized buffer; no stash code. Latency: one raw PUSH/PULL\n"
+    "copying each message into a ring-sized buffer, at most half a ring queued (as the relay's\n"
+    "writer keeps); no stash code. Latency: one raw PUSH/PULL\n"
     "message of one sample (256 bytes), stamped with CLOCK_MONOTONIC on both sides, at the\n"
     "same cadence (1 ms apart); the relay's path adds two ring wake-ups (publisher and the\n"
     "copy's reader, both blocked, not spinning) to it. LSL's published one-way figure (under\n"
