@@ -252,6 +252,23 @@ def test_closing_the_source_ends_both_relays(tmp_path, endpoint, background):
     assert [type(e) for e in background.errors] == [stash.WriterGone] * 2, background.errors
 
 
+def test_curve_encrypted_stream(tmp_path, source, endpoint, background):
+    zmq = pytest.importorskip("zmq")
+    server_public, server_secret = zmq.curve_keypair()  # bytes, as pyzmq makes them
+    client_public, client_secret = zmq.curve_keypair()
+    background.start(source.publish(endpoint, mode="pushpull", secret_key=server_secret))
+    with pytest.raises(stash.Timeout):  # no key, no handshake: nothing arrives
+        stash.Ring.subscribe(endpoint, tmp_path / "plain.ring", mode="pushpull", timeout=0.5)
+    assert not (tmp_path / "plain.ring").exists()
+    follower = stash.Ring.subscribe(endpoint, tmp_path / "copy.ring", mode="pushpull",
+                                    timeout=WAIT, server_key=server_public.decode(),
+                                    public_key=client_public, secret_key=client_secret)
+    background.start(follower)
+    source.put(frames(0, 300))
+    follower.ring.wait(300, timeout=WAIT)
+    np.testing.assert_array_equal(follower.ring.read(0, 300), frames(0, 300))
+
+
 def test_existing_ring_of_another_geometry_is_refused(tmp_path, source, endpoint, background):
     background.start(source.publish(endpoint))
     stash.Ring.create(tmp_path / "other.ring", CHANNELS + 1, 4096).close()  # no writer now

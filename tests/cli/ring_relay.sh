@@ -172,4 +172,47 @@ json_check "$work/pub.json" 'j["end"] == "stopped"'
 exec 3>&-
 wait "$W" || fail "the fifo writer exited $?"
 pids=()
+# ---- CURVE: the secret key from a file or the environment, the public one on the command line
+read -r public secret < <("$py" -c 'import zmq; print(*(k.decode() for k in zmq.curve_keypair()))')
+printf '%s\n' "$secret" >"$work/server.key"
+chmod 600 "$work/server.key"
+for how in file env; do
+  rm -f "$work"/a.ring "$work"/b.ring
+  "$stash" ring create "$work/a.ring" --channels 4 --capacity 4096 --dtype float32
+  "$stash" ring write "$work/a.ring" <"$work/fifo" &
+  W=$!
+  pids+=("$W")
+  exec 3>"$work/fifo"
+  until_true 5 sh -c "'$stash' ring info '$work/a.ring' | grep -qx 'writer_attached:  yes'" \
+    || fail "the writer of a.ring did not attach"
+  if [[ $how == file ]]; then
+    "$stash" ring publish "$work/a.ring" "ipc://$sockets/curve.sock" --mode pushpull \
+      --curve-secret-key-file "$work/server.key" >"$work/pub.json" 2>"$work/pub.err" 3>&- &
+  else
+    STASH_RELAY_SECRET_KEY=$secret "$stash" ring publish "$work/a.ring" \
+      "ipc://$sockets/curve.sock" --mode pushpull >"$work/pub.json" 2>"$work/pub.err" 3>&- &
+  fi
+  P=$!
+  pids+=("$P")
+  # Without the server's key the handshake fails: no metadata, no ring.
+  expect 1 "stash ring: ipc://$sockets/curve.sock: no publisher's metadata within 0.5 s" \
+    "$stash" ring subscribe "ipc://$sockets/curve.sock" "$work/b.ring" --mode pushpull \
+    --timeout 0.5 3>&-
+  "$stash" ring subscribe "ipc://$sockets/curve.sock" "$work/b.ring" --mode pushpull \
+    --timeout 5 --curve-server-key "$public" >"$work/sub.json" 2>"$work/sub.err" 3>&- &
+  S=$!
+  pids+=("$S")
+  until_true 10 "$stash" ring info "$work/b.ring" \
+    || fail "curve ($how): the subscriber made no ring: $(<"$work/sub.err")"
+  frames 0 1000 >&3
+  "$stash" ring read "$work/b.ring" --first 0 --end 1000 --wait 10 >"$work/b.bin" \
+    || fail "curve ($how): samples 0..999 did not arrive: $(<"$work/sub.err")"
+  frames 0 1000 | cmp - "$work/b.bin" || fail "curve ($how): samples 0..999 differ"
+  exec 3>&-
+  wait "$W" || fail "the fifo writer exited $?"
+  wait "$P" || fail "curve ($how): the publisher exited $?: $(<"$work/pub.err")"
+  wait "$S" || fail "curve ($how): the subscriber exited $?: $(<"$work/sub.err")"
+  json_check "$work/sub.json" 'j["end"] == "source gone" and j["samples"] == 1000'
+  pids=()
+done
 echo "ring_relay: ok"
