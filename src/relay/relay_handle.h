@@ -10,7 +10,6 @@
 
 #include "relay/relay_msg.h"
 
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <zmq.h>
@@ -39,6 +38,7 @@ struct stash_relay {
     size_t meta_bytes;
     int64_t last_send_ns;  /* any message */
     int64_t last_meta_ns;
+    int64_t next_control_ns; /* when to look for subscriptions and due messages again */
     bool writer_left;      /* reported once; the next run waits for a new writer */
     zmq_msg_t pending;     /* PUSH/PULL: a message the peer could not take yet */
     bool has_pending;

@@ -78,11 +78,16 @@ static stash_status answer_subscriptions(struct stash_relay *r)
     return asked ? send_meta(r) : STASH_OK;
 }
 
-/* What is due besides data: META for new subscribers or on its period, HEARTBEAT when idle. */
+/*
+ * What is due besides data: META for new subscribers or on its period,
+ * HEARTBEAT when idle. Looked at once a slice, not per message: a receive
+ * that finds no subscription costs ZeroMQ a poll(2) on its mailbox.
+ */
 static stash_status send_control(struct stash_relay *r, int64_t now)
 {
-    if (r->has_pending)
-        return STASH_OK; /* the peer is full: it is alive and will hear more soon */
+    if (r->has_pending || now < r->next_control_ns)
+        return STASH_OK; /* a full peer is alive and will hear more soon */
+    r->next_control_ns = now + RELAY_SLICE_NS;
     stash_status st = STASH_OK;
     if (r->mode == STASH_RELAY_PUBSUB)
         st = answer_subscriptions(r);
