@@ -285,8 +285,10 @@ def test_c_publisher_python_subscriber_over_tcp(tmp_path, processes, background)
                                  first_sample=first)
     numbered.put(frames(first, first + 50))
     port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}  # it links its own ASan
     publisher = processes([tool, "ring", "publish", numbered.name, f"tcp://127.0.0.1:{port}",
-                           "--chunk", "100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                           "--chunk", "100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=env)
     follower = stash.Relay.subscribe(f"tcp://127.0.0.1:{port}", tmp_path / "copy.ring",
                                      timeout=WAIT)
     background.start(follower)
