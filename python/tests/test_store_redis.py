@@ -3,6 +3,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 import numpy as np
@@ -16,8 +17,11 @@ pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
 
 @pytest.fixture
 def server(tmp_path):
-    """A redis-server on a Unix socket in tmp_path, killed by pid at the end."""
-    sock = tmp_path / "redis.sock"
+    """A redis-server on a Unix socket, killed by pid at the end. The socket lives in a short
+    directory of its own: a socket's path holds at most 107 bytes, and tmp_path under a
+    build tree's TMPDIR in a deep checkout is longer."""
+    sockets = tempfile.mkdtemp(prefix="stash-redis-", dir="/tmp")
+    sock = os.path.join(sockets, "redis.sock")
     proc = subprocess.Popen(
         ["redis-server", "--port", "0", "--unixsocket", str(sock), "--save", "",
          "--appendonly", "no", "--dir", str(tmp_path), "--loglevel", "warning"],
@@ -38,6 +42,7 @@ def server(tmp_path):
             os.kill(proc.pid, signal.SIGCONT)
             proc.kill()
             proc.wait()
+        shutil.rmtree(sockets, ignore_errors=True)
 
 
 def test_values_round_trip_and_list(server):
