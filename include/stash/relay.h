@@ -127,7 +127,8 @@ STASH_API stash_status stash_relay_subscribe(const char *endpoint, const char *r
  * is called (then STASH_OK), or the source has gone (STASH_E_WRITER_GONE: a
  * publisher whose ring's writer closed or died with nobody taking over; a
  * subscriber whose publisher said goodbye or fell silent). A timeout is
- * STASH_OK: run again to go on. Malformed messages do not end the run.
+ * STASH_OK: run again to go on (0: one step, a chunk sent or a message
+ * received, without waiting). Malformed messages do not end the run.
  * A publisher reports its writer's departure once and keeps its
  * subscribers (heartbeats go on): run it again to wait for a writer that
  * takes the ring over, and relay its samples under the new writer session.

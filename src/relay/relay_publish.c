@@ -161,7 +161,7 @@ static void flush_pending(struct stash_relay *r, int64_t slice_ns)
 /*
  * The source's writer closed or died with no other in its place: reported
  * once. Until a writer takes the ring over, the publisher only answers
- * subscribers and sends heartbeats, in sleeps of a slice.
+ * subscribers and sends heartbeats, between sleeps of a slice.
  */
 static stash_status writer_left(struct stash_relay *r, int64_t slice_ns)
 {
@@ -169,8 +169,27 @@ static stash_status writer_left(struct stash_relay *r, int64_t slice_ns)
         r->writer_left = true;
         return STASH_E_WRITER_GONE;
     }
-    relay_poll(r, r->mode == STASH_RELAY_PUBSUB ? ZMQ_POLLIN : 0, slice_ns);
+    relay_poll(r, 0, slice_ns);
     return STASH_OK;
+}
+
+/* One step: a pending message offered again, or the next chunk waited for and sent. */
+static stash_status step(struct stash_relay *r, int64_t slice_ns)
+{
+    if (r->has_pending) {
+        flush_pending(r, slice_ns);
+        return STASH_OK;
+    }
+    stash_status st = stash_ring_wait(r->ring, r->stats.next_sample + 1, slice_ns, 0);
+    if (st == STASH_E_WRITER_GONE)
+        return writer_left(r, slice_ns);
+    if (st == STASH_E_TIMEOUT)
+        return STASH_OK;
+    if (st == STASH_OK) {
+        r->writer_left = false;
+        st = send_chunk(r);
+    }
+    return st;
 }
 
 stash_status relay_publish_run(struct stash_relay *r, int64_t deadline_ns)
@@ -180,22 +199,10 @@ stash_status relay_publish_run(struct stash_relay *r, int64_t deadline_ns)
             return STASH_OK;
         int64_t now = relay_now_ns();
         stash_status st = send_control(r, now);
-        if (st != STASH_OK || now >= deadline_ns)
-            return st;
-        int64_t slice = deadline_ns - now < RELAY_SLICE_NS ? deadline_ns - now : RELAY_SLICE_NS;
-        if (r->has_pending) {
-            flush_pending(r, slice);
-            continue;
-        }
-        st = stash_ring_wait(r->ring, r->stats.next_sample + 1, slice, 0);
-        if (st == STASH_E_WRITER_GONE)
-            st = writer_left(r, slice);
-        else if (st == STASH_OK) {
-            r->writer_left = false;
-            st = send_chunk(r);
-        } else if (st == STASH_E_TIMEOUT)
-            st = STASH_OK;
-        if (st != STASH_OK)
+        int64_t left = deadline_ns - now;
+        if (st == STASH_OK)
+            st = step(r, left <= 0 ? 0 : left < RELAY_SLICE_NS ? left : RELAY_SLICE_NS);
+        if (st != STASH_OK || left <= 0) /* past the deadline: one step, then return */
             return st;
     }
 }

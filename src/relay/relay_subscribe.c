@@ -102,20 +102,18 @@ stash_status relay_subscribe_run(struct stash_relay *r, int64_t deadline_ns)
         int64_t silent_until = r->last_heard_ns + r->source_timeout_ns;
         if (now >= silent_until)
             return STASH_E_WRITER_GONE;
-        if (now >= deadline_ns)
-            return STASH_OK;
-        int64_t until = deadline_ns < silent_until ? deadline_ns : silent_until;
-        int64_t slice = until - now < 5 * RELAY_SLICE_NS ? until - now : 5 * RELAY_SLICE_NS;
+        int64_t left = (deadline_ns < silent_until ? deadline_ns : silent_until) - now;
         zmq_msg_t m;
-        stash_status st = receive(r, &m, slice);
-        if (st == STASH_E_TIMEOUT)
-            continue;
-        if (st != STASH_OK)
-            return st;
-        r->last_heard_ns = relay_now_ns();
-        st = handle(r, &m);
-        zmq_msg_close(&m);
-        if (st != STASH_OK)
+        stash_status st = receive(r, &m, left <= 0 ? 0 : left < 5 * RELAY_SLICE_NS ? left
+                                                                          : 5 * RELAY_SLICE_NS);
+        if (st == STASH_OK) {
+            r->last_heard_ns = relay_now_ns();
+            st = handle(r, &m);
+            zmq_msg_close(&m);
+        } else if (st == STASH_E_TIMEOUT) {
+            st = STASH_OK;
+        }
+        if (st != STASH_OK || now >= deadline_ns) /* past the deadline: one message at most */
             return st;
     }
 }
