@@ -866,7 +866,8 @@ static PyMethodDef ring_methods[] = {
      "stash.Relay.publish(self.name, endpoint, ...): a Relay to run()."},
     {"subscribe", (PyCFunction)(void (*)(void))ring_subscribe,
      METH_VARARGS | METH_KEYWORDS | METH_CLASS,
-     "subscribe(endpoint, name, *, mode='pubsub', capacity=0, timeout=None, ...)\n--\n\n"
+     "subscribe(endpoint, ring, *, mode='pubsub', capacity=0, timeout=None, server_key=None, "
+     "public_key=None, secret_key=None, remove_on_close=False)\n--\n\n"
      "stash.Relay.subscribe(endpoint, name, ...): a Relay to run(), whose .ring "
      "follows the publisher's ring."},
     {"window", (PyCFunction)(void (*)(void))ring_window, METH_FASTCALL,
