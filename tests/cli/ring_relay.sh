@@ -95,10 +95,12 @@ expect 1 "stash ring: ipc://$sockets/nobody.sock: no publisher's metadata within
   "$stash" ring subscribe "ipc://$sockets/nobody.sock" "$work/nobody.ring" --timeout 0.3
 [[ ! -e $work/nobody.ring ]] || fail "a subscriber without a publisher made its ring"
 
-# relay_pair MODE ENDPOINT: publisher of a.ring and subscriber into b.ring (pids P and S),
-# with a writer on a.ring held open through fd 3 (pid W). The subscriber's ring exists on return.
+# relay_pair MODE ENDPOINT [SUBSCRIBER-OPTIONS...]: publisher of a.ring and subscriber into
+# b.ring (pids P and S), with a writer on a.ring held open through fd 3 (pid W). The
+# subscriber's ring exists on return.
 relay_pair() {
   local mode=$1 endpoint=$2
+  shift 2
   rm -f "$work"/a.ring "$work"/b.ring "$work"/fifo
   "$stash" ring create "$work/a.ring" --channels 4 --capacity 4096 --dtype float32 --rate 500 \
     --labels Fz,Cz,Pz,Oz --units uV,uV,uV,uV || fail "create a.ring exited $?"
@@ -113,7 +115,7 @@ relay_pair() {
     >"$work/pub.json" 2>"$work/pub.err" 3>&- &
   P=$!
   pids+=("$P")
-  "$stash" ring subscribe "$endpoint" "$work/b.ring" --mode "$mode" --timeout 5 \
+  "$stash" ring subscribe "$endpoint" "$work/b.ring" --mode "$mode" --timeout 5 "$@" \
     >"$work/sub.json" 2>"$work/sub.err" 3>&- &
   S=$!
   pids+=("$S")
@@ -149,7 +151,9 @@ pids=()
 
 # ---- PUSH/PULL over tcp on a free port; SIGINT stops the subscriber, SIGTERM the publisher
 port=$(free_port)
-relay_pair pushpull "tcp://127.0.0.1:$port"
+relay_pair pushpull "tcp://127.0.0.1:$port" --capacity 8192
+"$stash" ring info "$work/b.ring" --json >"$work/b.json"
+json_check "$work/b.json" 'j["capacity_samples"] == 8192 and j["channels"] == 4'
 # More than the capacity in two puts (one put of more would overwrite its own start before
 # anyone could read it): the publisher keeps up, and the copy wraps like any ring.
 frames 0 2500 >&3
