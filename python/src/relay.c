@@ -246,6 +246,12 @@ static PyObject *relay_subscribe(PyObject *cls, PyObject *args, PyObject *kwargs
     PyObject *name, *path;
     if (!where || stashpy_ring_name_arg(ring_obj, &name, &path) < 0)
         return NULL;
+    if (stash_ring_name_problem(PyBytes_AS_STRING(path))) { /* now, not after the metadata */
+        stashpy_ring_error(STASH_E_INVALID, name, PyBytes_AS_STRING(path));
+        Py_DECREF(name);
+        Py_DECREF(path);
+        return NULL;
+    }
     stash_relay *relay = NULL;
     stash_status status;
     Py_BEGIN_ALLOW_THREADS /* waits for the publisher's metadata, up to the timeout */

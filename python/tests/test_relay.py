@@ -177,6 +177,9 @@ def test_subscribe_without_a_publisher_times_out_and_makes_no_ring(tmp_path, soc
     with pytest.raises(stash.Timeout):
         stash.Ring.subscribe(f"ipc://{sockets}/nobody.sock", copy, timeout=0.3)
     assert not copy.exists()
+    # A bad name is said at once: after waiting for metadata this would be stash.Timeout.
+    with pytest.raises(stash.InvalidArgument, match="ring name 'bad name'"):
+        stash.Ring.subscribe(f"ipc://{sockets}/nobody.sock", "bad name", timeout=WAIT)
 
 
 # ---- Python publisher, Python subscriber -------------------------------------------------

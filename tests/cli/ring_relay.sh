@@ -94,6 +94,8 @@ expect 1 "stash ring: $work/none.ring: no such ring" \
 expect 1 "stash ring: ipc://$sockets/nobody.sock: no publisher's metadata within 0.3 s" \
   "$stash" ring subscribe "ipc://$sockets/nobody.sock" "$work/nobody.ring" --timeout 0.3
 [[ ! -e $work/nobody.ring ]] || fail "a subscriber without a publisher made its ring"
+expect 1 "stash ring: bad name: not a ring name: *" \
+  "$stash" ring subscribe "ipc://$sockets/nobody.sock" "bad name" --timeout 600
 
 # relay_pair MODE ENDPOINT [SUBSCRIBER-OPTIONS...]: publisher of a.ring and subscriber into
 # b.ring (pids P and S), with a writer on a.ring held open through fd 3 (pid W). The

@@ -1049,6 +1049,8 @@ static int subscribe(const struct ring_args *a)
         return usage_error("--curve-server-key: not a Z85 public key of %u characters",
                            STASH_RELAY_KEY_CHARS);
     cfg.server_public_key = server_key; /* public: no secret in the process list */
+    if (stash_ring_name_problem(a->name)) /* said now, not after the publisher's metadata */
+        return fail_ring(a->name, STASH_E_INVALID);
     stash_relay *relay;
     stash_status status = stash_relay_subscribe(a->endpoint, a->name, &cfg, &relay);
     if (status != STASH_OK)
