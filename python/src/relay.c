@@ -308,7 +308,7 @@ static PyObject *relay_run(PyObject *op, PyObject *args, PyObject *kwargs)
         int64_t slice = left < 0 ? 0 : left < slice_max ? left : slice_max;
         stash_status status = run_slice(self, slice);
         if (status == STASH_E_CLOSED && !self->relay)
-            return closed_error(self);
+            break; /* closed by another thread meanwhile: a stop */
         if (status == STASH_E_WRITER_GONE)
             return stashpy_raise_context(status, self->publisher
                                                      ? "relay of ring %R: the ring's writer"

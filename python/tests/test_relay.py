@@ -228,6 +228,16 @@ def test_run_returns_after_its_timeout_and_after_stop(source, endpoint):
     publisher.close()  # again: a no-op
 
 
+def test_close_from_another_thread_ends_a_run(source, endpoint, run_threads):
+    publisher = source.publish(endpoint)
+
+    def close_soon():
+        time.sleep(0.2)
+        publisher.close()
+    run_threads(publisher.run, close_soon)  # run returns (None) once the other closes
+    assert publisher.closed
+
+
 def test_ctrl_c_interrupts_run(source, endpoint):
     with source.publish(endpoint) as publisher:
         timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
