@@ -869,7 +869,8 @@ static void test_hostile_messages_are_refused_and_counted(void **state)
     refused(&p, sub, m, raw_header(m, RELAY_HEARTBEAT, 1, 110, 1), STASH_E_CORRUPT);
     raw_header(m, RELAY_GOODBYE, 1, 110, 0);
     refused(&p, sub, m, RELAY_HEADER_BYTES + 1, STASH_E_CORRUPT); /* a goodbye with a body */
-    refused(&p, sub, m, raw_meta(m, 1, CHANNELS, ">f8", 110), STASH_E_DTYPE);
+    /* Refused whole: its newer writer session is not taken either (data of session 1 follows). */
+    refused(&p, sub, m, raw_meta(m, 5, CHANNELS, ">f8", 110), STASH_E_DTYPE);
     len = raw_meta(m, 1, CHANNELS, NULL, 110);
     refused(&p, sub, m, len - 1, STASH_E_CORRUPT); /* its strings cut short */
     m[RELAY_HEADER_BYTES + 4] = 17;

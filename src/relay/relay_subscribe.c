@@ -34,18 +34,16 @@ static stash_status receive(struct stash_relay *r, zmq_msg_t *m, int64_t timeout
     return err == EAGAIN || err == EINTR ? STASH_E_TIMEOUT : relay_zmq_status(err);
 }
 
-/* A later META: the same channels and dtype, or another ring is published there now. */
-static stash_status follow_meta(struct stash_relay *r, const struct relay_msg *msg)
+/*
+ * A later META: the same channels and dtype (its chunk may differ: a
+ * restarted publisher), or another ring is published there now.
+ */
+static stash_status follow_meta(struct stash_relay *r, const struct relay_meta *meta)
 {
-    struct relay_meta meta;
-    stash_status st = relay_meta_parse(msg->body, msg->body_bytes, &meta);
-    if (st != STASH_OK)
-        return refuse(r, st);
-    bool same = meta.channels == r->stream.channels && meta.dtype == r->stream.dtype;
-    if (same)
-        r->stream.chunk_samples = meta.chunk_samples; /* a restarted publisher may differ */
-    relay_meta_free(&meta);
-    return same ? STASH_OK : STASH_E_SHAPE;
+    if (meta->channels != r->stream.channels || meta->dtype != r->stream.dtype)
+        return STASH_E_SHAPE;
+    r->stream.chunk_samples = meta->chunk_samples;
+    return STASH_OK;
 }
 
 /* The ring skips to sample: what lay between was lost on the way. */
@@ -63,21 +61,35 @@ static stash_status skip(struct stash_relay *r, uint64_t sample)
     return st;
 }
 
+/* Every check of a message, META's body included, before anything is done with it. */
+static stash_status check(struct stash_relay *r, zmq_msg_t *m, struct relay_msg *msg,
+                          struct relay_meta *meta, uint64_t *skip_to, uint64_t *next)
+{
+    stash_status st = relay_msg_parse(zmq_msg_data(m), zmq_msg_size(m), msg);
+    if (st == STASH_OK && msg->type == RELAY_DATA)
+        st = relay_data_check(msg, &r->stream);
+    if (st == STASH_OK)
+        st = relay_sequence(r->stats.next_sample, r->stats.writer_session, msg, skip_to, next);
+    if (st == STASH_OK && msg->type == RELAY_META)
+        st = relay_meta_parse(msg->body, msg->body_bytes, meta);
+    return st;
+}
+
 /* One message: checked, then acted on. Only the end of the stream or the ring's failure return. */
-static stash_status handle(struct stash_relay *r, const zmq_msg_t *m)
+static stash_status handle(struct stash_relay *r, zmq_msg_t *m)
 {
     struct relay_msg msg;
+    struct relay_meta meta = {0};
     uint64_t skip_to, next;
-    stash_status st = relay_msg_parse(zmq_msg_data((zmq_msg_t *)m), zmq_msg_size((zmq_msg_t *)m),
-                                      &msg);
-    if (st == STASH_OK && msg.type == RELAY_DATA)
-        st = relay_data_check(&msg, &r->stream);
-    if (st == STASH_OK)
-        st = relay_sequence(r->stats.next_sample, r->stats.writer_session, &msg, &skip_to, &next);
+    stash_status st = check(r, m, &msg, &meta, &skip_to, &next);
     if (st != STASH_OK)
         return refuse(r, st);
-    if (msg.type == RELAY_META && (st = follow_meta(r, &msg)) != STASH_OK)
-        return st;
+    if (msg.type == RELAY_META) {
+        st = follow_meta(r, &meta);
+        relay_meta_free(&meta);
+        if (st != STASH_OK)
+            return st;
+    }
     r->stats.writer_session = msg.writer_session; /* a new writer on the source: followed */
     if (msg.type == RELAY_GOODBYE)
         return STASH_E_WRITER_GONE;
