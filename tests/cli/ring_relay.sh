@@ -97,9 +97,10 @@ expect 1 "stash ring: ipc://$sockets/nobody.sock: no publisher's metadata within
 expect 1 "stash ring: bad name: not a ring name: *" \
   "$stash" ring subscribe "ipc://$sockets/nobody.sock" "bad name" --timeout 600
 
-# relay_pair MODE ENDPOINT [SUBSCRIBER-OPTIONS...]: publisher of a.ring and subscriber into
-# b.ring (pids P and S), with a writer on a.ring held open through fd 3 (pid W). The
-# subscriber's ring exists on return.
+# relay_pair MODE ENDPOINT [SUBSCRIBER-OPTIONS...]: publisher of a.ring (with the options in
+# pub_extra) and subscriber into b.ring (pids P and S), with a writer on a.ring held open
+# through fd 3 (pid W). The subscriber's ring exists on return.
+pub_extra=()
 relay_pair() {
   local mode=$1 endpoint=$2
   shift 2
@@ -113,7 +114,7 @@ relay_pair() {
   exec 3>"$work/fifo"
   until_true 5 sh -c "'$stash' ring info '$work/a.ring' | grep -qx 'writer_attached:  yes'" \
     || fail "the writer of a.ring did not attach"
-  "$stash" ring publish "$work/a.ring" "$endpoint" --mode "$mode" --chunk 64 \
+  "$stash" ring publish "$work/a.ring" "$endpoint" --mode "$mode" --chunk 64 "${pub_extra[@]}" \
     >"$work/pub.json" 2>"$work/pub.err" 3>&- &
   P=$!
   pids+=("$P")
@@ -178,6 +179,36 @@ json_check "$work/pub.json" 'j["end"] == "stopped"'
 exec 3>&-
 wait "$W" || fail "the fifo writer exited $?"
 pids=()
+# ---- PUB past its high-water mark: a stopped subscriber loses messages, and says so ---------
+pub_extra=(--hwm 100) # 100 messages of 64 samples: room for a burst of 1000 samples
+relay_pair pubsub "ipc://$sockets/hwm.sock" --timeout 60
+pub_extra=()
+frames 0 1000 >&3
+"$stash" ring read "$work/b.ring" --first 0 --end 1000 --wait 10 >/dev/null \
+  || fail "hwm: samples 0..999 did not arrive: $(<"$work/sub.err")"
+kill -STOP "$S"
+# 1.6 MB while it cannot read: far more than the socket buffers (some 200 KiB) and 100
+# queued messages of 1 KiB hold.
+# (Through the fifo each put is at most 64 KiB, 4096 samples: never more than the capacity.)
+frames 1000 101000 >&3
+"$stash" ring read "$work/a.ring" --first 100999 --end 101000 --wait 10 >/dev/null \
+  || fail "hwm: the source did not get its samples"
+kill -CONT "$S"
+frames 101000 102000 >&3 # after the gap: whole
+"$stash" ring read "$work/b.ring" --first 101000 --end 102000 --wait 10 >"$work/b.bin" \
+  || fail "hwm: samples 101000..101999 did not arrive after SIGCONT: $(<"$work/sub.err")"
+frames 101000 102000 | cmp - "$work/b.bin" || fail "hwm: samples 101000..101999 differ"
+kill -INT "$S"
+wait "$S" || fail "hwm: the subscriber exited $?: $(<"$work/sub.err")"
+json_check "$work/sub.json" 'j["end"] == "stopped" and j["gaps"] >= 1 and j["samples_lost"] >= 1
+  and j["samples"] + j["samples_lost"] == 102000 and j["next_sample"] == 102000
+  and j["rejected"] == 0'
+exec 3>&-
+wait "$W" || fail "the fifo writer exited $?"
+wait "$P" || fail "hwm: the publisher exited $?: $(<"$work/pub.err")"
+json_check "$work/pub.json" 'j["end"] == "source gone" and j["next_sample"] == 102000'
+pids=()
+
 # ---- CURVE: the secret key from a file or the environment, the public one on the command line
 if ! "$py" -c 'import zmq, sys; sys.exit(not zmq.has("curve"))'; then
   echo "ring_relay: ok (this libzmq has no CURVE: its part is skipped)"
