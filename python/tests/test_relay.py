@@ -284,6 +284,30 @@ def test_curve_encrypted_stream(tmp_path, source, endpoint, background):
     np.testing.assert_array_equal(follower.ring.read(0, 300), frames(0, 300))
 
 
+def test_run_again_follows_a_writer_that_takes_the_ring_over(tmp_path, endpoint, background):
+    name = tmp_path / "s.ring"
+    source = stash.Ring.create(name, CHANNELS, 1024)
+    publisher = source.publish(endpoint, mode="pushpull")
+    first = background.start(publisher)
+    follower = stash.Relay.subscribe(endpoint, tmp_path / "copy.ring", mode="pushpull",
+                                     timeout=WAIT)
+    background.start(follower)
+    copy = follower.ring
+    source.put(frames(0, 200))
+    copy.wait(200, timeout=WAIT)
+    source.close()
+    first.join(WAIT)  # the writer left: run says so, once
+    assert [type(e) for e in background.errors] == [stash.WriterGone], background.errors
+    with stash.Ring.attach(name, writer=True) as taken_over:
+        second = background.start(publisher)  # runs again: waits for a writer, follows it
+        taken_over.put(frames(200, 300))
+        copy.wait(300, timeout=WAIT)
+        np.testing.assert_array_equal(copy.read(0, 300), frames(0, 300))
+        assert follower.stats["writer_session"] == 2 and follower.stats["gaps"] == 0
+    second.join(WAIT)  # the second writer left too
+    assert [type(e) for e in background.errors] == [stash.WriterGone] * 2, background.errors
+
+
 def test_existing_ring_of_another_geometry_is_refused(tmp_path, source, endpoint, background):
     background.start(source.publish(endpoint))
     stash.Ring.create(tmp_path / "other.ring", CHANNELS + 1, 4096).close()  # no writer now
