@@ -19,6 +19,8 @@
  *    spin on a shared page), round by round.
  *  - rdaclient's design (its RingBuffer): a Python ring in one
  *    multiprocessing shared array with NumPy, run by /usr/bin/python3.
+ *  - The relay over ZeroMQ (bench_relay.c): throughput and latency on
+ *    loopback beside raw ZeroMQ.
  *
  * Rings are shared memory objects named for this process and removed as
  * soon as their reader has attached (handles outlive the name), so nothing
@@ -27,6 +29,7 @@
  * pipe and leaves with _exit.
  */
 #include "bench_ring.h"
+#include "bench_relay.h"
 
 #include <stash/stash.h>
 
@@ -1207,4 +1210,5 @@ void bench_ring(struct bench_config *c)
     free(src);
     bench_latency(c);
     seed_rows(c, &cases[0]);
+    bench_relay(c); /* the ring carried to another machine: the same `stash bench ring` */
 }

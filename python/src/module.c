@@ -16,7 +16,7 @@ static struct PyModuleDef stash_module = {
 static int (*const parts[])(PyObject *) = {
     stashpy_add_errors,  stashpy_add_region, stashpy_add_value, stashpy_add_memfile,
     stashpy_add_npy,     stashpy_add_nco,    stashpy_add_store, stashpy_add_ring,
-    stashpy_add_storage, stashpy_add_bytes,
+    stashpy_add_storage, stashpy_add_bytes,  stashpy_add_relay,
 };
 
 PyMODINIT_FUNC PyInit__stash(void)

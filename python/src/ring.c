@@ -293,22 +293,24 @@ static PyObject *ring_wrap(stash_ring *ring, PyObject *name)
 
 static PyObject *ring_create(PyObject *cls, PyObject *args, PyObject *kwargs)
 {
-    static char *keywords[] = {"name",     "channels", "capacity", "dtype",
-                               "rate",     "mode",     "remove_on_close", NULL};
+    static char *keywords[] = {"name", "channels",        "capacity",     "dtype", "rate",
+                               "mode", "remove_on_close", "first_sample", NULL};
     PyObject *name_obj, *dtype_obj = NULL;
-    uint64_t channels, capacity;
+    uint64_t channels, capacity, first_sample = 0;
     double rate = 0.0;
     int mode = 0600;
     int remove_on_close = 0;
     (void)cls;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO&O&|Odi$p:create", keywords, &name_obj,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO&O&|Odi$pO&:create", keywords, &name_obj,
                                      sample_converter, &channels, sample_converter, &capacity,
-                                     &dtype_obj, &rate, &mode, &remove_on_close))
+                                     &dtype_obj, &rate, &mode, &remove_on_close,
+                                     sample_converter, &first_sample))
         return NULL;
     if (mode <= 0 || mode > 07777)
         return stashpy_raise_context(STASH_E_INVALID, "mode %d: permission bits, such as 0o640",
                                      mode);
-    stash_ring_config cfg = {.capacity_samples = capacity, .rate_hz = rate, .mode = (unsigned)mode};
+    stash_ring_config cfg = {.capacity_samples = capacity, .rate_hz = rate, .mode = (unsigned)mode,
+                             .first_sample = first_sample};
     if (channels > UINT32_MAX)
         return stashpy_raise_context(STASH_E_RANGE, "%llu channels",
                                      (unsigned long long)channels);
@@ -521,6 +523,51 @@ static PyObject *ring_put(PyObject *op, PyObject *obj)
     if (status < 0)
         return stashpy_raise_context(status, "ring %R", self->name);
     Py_RETURN_NONE;
+}
+
+/* A copy of another ring that lost samples on the way: the gap reads as overwritten. */
+static PyObject *ring_skip_to(PyObject *op, PyObject *arg)
+{
+    RingObject *self = (RingObject *)op;
+    uint64_t sample;
+    if (sample_arg(arg, &sample) < 0)
+        return NULL;
+    stashpy_lock_acquire(&self->lock); /* a writer's calls, one at a time, as put */
+    stash_status status = self->ring ? stash_ring_skip_to(self->ring, sample) : STASH_E_CLOSED;
+    stashpy_lock_release(&self->lock);
+    if (status == STASH_E_CLOSED)
+        return closed_error(self);
+    if (status < 0)
+        return stashpy_raise_context(status, "ring %R, skipping to sample %llu", self->name,
+                                     (unsigned long long)sample);
+    Py_RETURN_NONE;
+}
+
+/* ---- Relaying: the conveniences over stash.Relay (relay.c) --------------------- */
+
+/* ring.publish(endpoint, **options): Relay.publish(ring.name, endpoint, **options). */
+static PyObject *ring_publish(PyObject *op, PyObject *args, PyObject *kwargs)
+{
+    RingObject *self = (RingObject *)op;
+    if (!self->ring)
+        return closed_error(self);
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    PyObject *full = PyTuple_New(n + 1);
+    if (!full)
+        return NULL;
+    PyTuple_SET_ITEM(full, 0, Py_NewRef(self->name));
+    for (Py_ssize_t i = 0; i < n; i++)
+        PyTuple_SET_ITEM(full, i + 1, Py_NewRef(PyTuple_GET_ITEM(args, i)));
+    PyObject *relay = stashpy_relay_open(true, full, kwargs);
+    Py_DECREF(full);
+    return relay;
+}
+
+/* Ring.subscribe(endpoint, name, **options): Relay.subscribe(...) by another name. */
+static PyObject *ring_subscribe(PyObject *cls, PyObject *args, PyObject *kwargs)
+{
+    (void)cls;
+    return stashpy_relay_open(false, args, kwargs);
 }
 
 /* ---- Reading ----------------------------------------------------------------- */
@@ -798,7 +845,8 @@ static PyObject *ring_repr(PyObject *op)
 static PyMethodDef ring_methods[] = {
     {"create", (PyCFunction)(void (*)(void))ring_create, METH_VARARGS | METH_KEYWORDS | METH_CLASS,
      "create(name, channels, capacity, dtype='float32', rate=0.0, mode=0o600, *, "
-     "remove_on_close=False)\n--\n\nCreates the ring name and returns its writer."},
+     "remove_on_close=False, first_sample=0)\n--\n\nCreates the ring name and returns its "
+     "writer; its samples are numbered from first_sample."},
     {"attach", (PyCFunction)(void (*)(void))ring_attach, METH_VARARGS | METH_KEYWORDS | METH_CLASS,
      "attach(name, timeout=None, *, writer=False)\n--\n\nAttaches to the ring name as a reader "
      "(or its writer); timeout None tries once, else waits that many seconds for it to appear."},
@@ -808,6 +856,20 @@ static PyMethodDef ring_methods[] = {
      "put($self, array, /)\n--\n\n"
      "Writes samples: shape (n, channels), or (n,) for one channel, of the "
      "ring's dtype."},
+    {"skip_to", ring_skip_to, METH_O,
+     "skip_to($self, sample, /)\n--\n\n"
+     "Moves the written count forward to sample without writing: the samples "
+     "skipped read as overwritten, never as zeros (a copy of a ring that lost "
+     "samples on the way)."},
+    {"publish", (PyCFunction)(void (*)(void))ring_publish, METH_VARARGS | METH_KEYWORDS,
+     "publish(endpoint, *, mode='pubsub', chunk=0, hwm=0, secret_key=None)\n--\n\n"
+     "stash.Relay.publish(self.name, endpoint, ...): a Relay to run()."},
+    {"subscribe", (PyCFunction)(void (*)(void))ring_subscribe,
+     METH_VARARGS | METH_KEYWORDS | METH_CLASS,
+     "subscribe(endpoint, ring, *, mode='pubsub', capacity=0, timeout=None, server_key=None, "
+     "public_key=None, secret_key=None, remove_on_close=False)\n--\n\n"
+     "stash.Relay.subscribe(endpoint, name, ...): a Relay to run(), whose .ring "
+     "follows the publisher's ring."},
     {"window", (PyCFunction)(void (*)(void))ring_window, METH_FASTCALL,
      "window($self, start, end, /)\n--\n\n"
      "Samples [start, end) as a read-only ndarray view (zero copy); "
@@ -859,6 +921,24 @@ static PyTypeObject RingType = {
     .tp_getset = ring_getset,
     .tp_weaklistoffset = offsetof(RingObject, weakrefs),
 };
+
+int stashpy_ring_name_arg(PyObject *obj, PyObject **name, PyObject **path)
+{
+    return name_arg(obj, name, path);
+}
+
+PyObject *stashpy_ring_error(stash_status status, PyObject *name, const char *path)
+{
+    return raise_named(status, name, path);
+}
+
+PyObject *stashpy_ring_attach_name(PyObject *name)
+{
+    PyObject *args = PyTuple_Pack(1, name);
+    PyObject *ring = args ? ring_attach((PyObject *)&RingType, args, NULL) : NULL;
+    Py_XDECREF(args);
+    return ring;
+}
 
 static PyMethodDef after_fork_def = {"_ring_after_fork_in_child", ring_after_fork_in_child,
                                      METH_NOARGS, NULL};

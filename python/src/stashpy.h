@@ -40,8 +40,26 @@ int stashpy_add_npy(PyObject *module);
 int stashpy_add_nco(PyObject *module);
 int stashpy_add_store(PyObject *module);
 int stashpy_add_ring(PyObject *module);
+int stashpy_add_relay(PyObject *module);
 int stashpy_add_storage(PyObject *module);
 int stashpy_add_bytes(PyObject *module);
+
+/* ---- ring.c and relay.c: what the Relay and the Ring share ----------------- */
+
+/**
+ * A ring name from a str or os.PathLike: *name the str (for messages and
+ * .name), *path its file-system encoding (bytes); new references.
+ */
+int stashpy_ring_name_arg(PyObject *obj, PyObject **name, PyObject **path);
+
+/** Raises a failed status of a call naming a ring: the name's problem for STASH_E_INVALID. */
+PyObject *stashpy_ring_error(stash_status status, PyObject *name, const char *path);
+
+/** Ring.attach(name): a new reader Ring. */
+PyObject *stashpy_ring_attach_name(PyObject *name);
+
+/** Relay.publish(*args, **kwargs) or Relay.subscribe(*args, **kwargs). */
+PyObject *stashpy_relay_open(bool publisher, PyObject *args, PyObject *kwargs);
 
 /* ---- errors.c ------------------------------------------------------------- */
 

@@ -12,3 +12,4 @@ from . import npy, nco  # noqa: F401
 from ._stash import Ring  # noqa: F401,E402
 from . import _memfile  # noqa: F401,E402  (MemFile.open: the io layers over its handles)
 from .store import Store, memoize, content_key  # noqa: F401,E402
+from ._stash import Relay  # noqa: F401,E402  (a ring followed across machines over ZeroMQ)

@@ -1,15 +1,18 @@
 /*
- * stash ring create | info | write | read | rm: shared rings from the shell.
+ * stash ring create | info | write | read | ls | rm | publish | subscribe:
+ * shared rings from the shell.
  *
  * Frames cross the command line raw: write takes little-endian frames on
  * stdin, read gives a window of them on stdout, so any program that can
  * write bytes can feed a ring, and any that can read them can follow one.
+ * publish and subscribe carry a ring to another machine (stash/relay.h).
  */
 #include "commands.h"
 #include "json_out.h"
 #include "options.h"
 #include "describe.h"
 
+#include <stash/relay.h>
 #include <stash/ring.h>
 #include <stash/value.h>
 
@@ -55,17 +58,19 @@ static int fail_ring(const char *name, stash_status status)
 /* ---- The command line: a verb, one NAME, and the options the verb allows ------------ */
 
 enum option { CHANNELS, CAPACITY, DTYPE, RATE, LABELS, UNITS, MODE, POCKET, JSON, FIRST, END,
-              WAIT, STALE, OPTION_COUNT };
+              WAIT, STALE, CHUNK, HWM, TIMEOUT, SECRET_KEY_FILE, SERVER_KEY, OPTION_COUNT };
 #define BIT(option) (1u << (option))
 #define FLAG_OPTIONS (BIT(POCKET) | BIT(JSON) | BIT(STALE)) /* the options that take no value */
 
 static const char *const option_names[OPTION_COUNT] = {
     "--channels", "--capacity", "--dtype", "--rate", "--labels", "--units", "--mode",
     "--pocket",   "--json",     "--first", "--end",  "--wait",   "--stale",
+    "--chunk",    "--hwm",      "--timeout", "--curve-secret-key-file", "--curve-server-key",
 };
 
 struct ring_args {
     const char *name;
+    const char *endpoint; /* publish and subscribe */
     const char *value[OPTION_COUNT]; /* NULL where not given */
     unsigned given;                  /* BIT(option) for each option given */
 };
@@ -836,21 +841,244 @@ static int rm(const struct ring_args *a)
     return status == STASH_OK ? 0 : fail_ring(a->name, status);
 }
 
+/* ---- publish and subscribe: a ring followed over ZeroMQ (stash/relay.h) ---------------- */
+
+/* The relay a signal stops: set before the handlers are installed, read by them. */
+static stash_relay *volatile running_relay;
+
+static void on_relay_signal(int sig)
+{
+    (void)sig;
+    stash_relay *relay = running_relay;
+    if (relay) /* async-signal-safe; run returns and the stats print */
+        stash_relay_stop(relay);
+}
+
+static void stop_relay_on_signals(stash_relay *relay)
+{
+    running_relay = relay;
+    int signals[] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        struct sigaction old, sa = {.sa_handler = on_relay_signal};
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(signals[i], &sa, NULL);
+    }
+}
+
+/* --mode of publish and subscribe: 0, or the exit code after a usage error. */
+static int relay_mode(const struct ring_args *a, stash_relay_mode *mode)
+{
+    const char *text = a->value[MODE];
+    if (text == NULL || strcmp(text, "pubsub") == 0)
+        *mode = STASH_RELAY_PUBSUB;
+    else if (strcmp(text, "pushpull") == 0)
+        *mode = STASH_RELAY_PUSHPULL;
+    else
+        return usage_error("--mode: '%s' is neither pubsub nor pushpull", text);
+    return 0;
+}
+
+/*
+ * The publisher's CURVE secret key, from --curve-secret-key-file or the
+ * environment's STASH_RELAY_SECRET_KEY, never from the command line, which
+ * every user of the machine can read in the process list. 0, or the exit code.
+ */
+static int secret_key(const struct ring_args *a, char key[STASH_RELAY_KEY_CHARS + 1],
+                      const char **out)
+{
+    const char *path = a->value[SECRET_KEY_FILE];
+    const char *env = getenv("STASH_RELAY_SECRET_KEY");
+    *out = NULL;
+    if (path == NULL && (env == NULL || env[0] == '\0'))
+        return 0;
+    if (path == NULL) {
+        if (strlen(env) != STASH_RELAY_KEY_CHARS)
+            return usage_error("STASH_RELAY_SECRET_KEY: not a Z85 key of %u characters",
+                               STASH_RELAY_KEY_CHARS);
+        memcpy(key, env, STASH_RELAY_KEY_CHARS + 1);
+        *out = key;
+        return 0;
+    }
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return fail(path, -errno);
+    char line[STASH_RELAY_KEY_CHARS + 3]; /* the key, a newline, and one byte too many */
+    size_t got = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    while (got && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+        got--;
+    if (got != STASH_RELAY_KEY_CHARS) {
+        fprintf(stderr, WHO ": %s: not a Z85 key of %u characters on one line\n", path,
+                STASH_RELAY_KEY_CHARS);
+        return 1;
+    }
+    memcpy(key, line, STASH_RELAY_KEY_CHARS);
+    key[STASH_RELAY_KEY_CHARS] = '\0';
+    *out = key;
+    return 0;
+}
+
+/* The stats, and why the run ended, as one JSON object on stdout. */
+static stash_status print_relay_stats(const stash_relay_stats *s, const char *end)
+{
+    stash_value *o = json_out_object();
+    stash_status st = STASH_OK;
+    json_out_add(o, "end", json_out_string(end), &st);
+    json_out_add(o, "messages", json_out_uint(s->messages), &st);
+    json_out_add(o, "samples", json_out_uint(s->samples), &st);
+    json_out_add(o, "bytes", json_out_uint(s->bytes), &st);
+    json_out_add(o, "gaps", json_out_uint(s->gaps), &st);
+    json_out_add(o, "samples_lost", json_out_uint(s->samples_lost), &st);
+    json_out_add(o, "rejected", json_out_uint(s->rejected), &st);
+    json_out_add(o, "next_sample", json_out_uint(s->next_sample), &st);
+    json_out_add(o, "writer_session", json_out_uint(s->writer_session), &st);
+    json_out_add(o, "last_rejected",
+                 json_out_string(s->last_rejected ? stash_status_name(s->last_rejected) : ""),
+                 &st);
+    return json_out_print(&o, st);
+}
+
+/*
+ * Runs an open relay until a signal stops it or its source has gone, then
+ * prints its stats; both ends are a success. Closes the relay.
+ */
+static int run_relay(stash_relay *relay, const char *who)
+{
+    stop_relay_on_signals(relay);
+    stash_status status = stash_relay_run(relay, -1);
+    stash_relay_stats stats;
+    stash_status got = stash_relay_stats_get(relay, &stats);
+    int rc = 0;
+    if (status == STASH_E_WRITER_GONE)
+        fprintf(stderr, WHO ": %s: the source has gone\n", who);
+    else if (status != STASH_OK)
+        rc = fail(who, status);
+    if (got == STASH_OK) {
+        got = print_relay_stats(&stats, status == STASH_OK ? "stopped" : status ==
+                                STASH_E_WRITER_GONE ? "source gone" : "failed");
+    }
+    if (got != STASH_OK && rc == 0)
+        rc = fail("stats", got);
+    running_relay = NULL; /* before the close: a signal now has nothing to stop */
+    stash_status closed = stash_relay_close(&relay);
+    if (closed != STASH_OK && rc == 0)
+        rc = fail(who, closed);
+    return rc;
+}
+
+/* Why publish or subscribe could not start, in one line. */
+static int relay_open_failed(const struct ring_args *a, stash_status status, double timeout_s)
+{
+    if (status == STASH_E_UNAVAILABLE)
+        fprintf(stderr, WHO ": %s: cannot bind or reach this endpoint\n", a->endpoint);
+    else if (status == STASH_E_INVALID && stash_ring_name_problem(a->name) == NULL)
+        fprintf(stderr, WHO ": %s: not a ZeroMQ endpoint (tcp://HOST:PORT, ipc:///PATH), or "
+                        "bad CURVE keys\n", a->endpoint);
+    else if (status == STASH_E_TIMEOUT)
+        fprintf(stderr, WHO ": %s: no publisher's metadata within %g s\n", a->endpoint,
+                timeout_s);
+    else if (status == STASH_E_SHAPE)
+        fprintf(stderr, WHO ": %s: exists with another geometry than the publisher's ring\n",
+                a->name);
+    else if (status == STASH_E_BUSY)
+        return writer_busy(a->name);
+    else
+        return fail_ring(a->name, status);
+    return 1;
+}
+
+/* --chunk, --hwm and --timeout: 0, or the exit code after a usage error. */
+static int relay_numbers(const struct ring_args *a, stash_relay_config *cfg, double *timeout_s)
+{
+    uint64_t n;
+    if (a->value[CHUNK]) {
+        if (!u64_option(a, CHUNK, 1, UINT32_MAX, &n))
+            return 2;
+        cfg->chunk_samples = (uint32_t)n;
+    }
+    if (a->value[HWM]) {
+        if (!u64_option(a, HWM, 1, INT32_MAX, &n))
+            return 2;
+        cfg->high_water_mark = (int)n;
+    }
+    if (a->value[CAPACITY]) {
+        if (!u64_option(a, CAPACITY, 1, UINT64_MAX, &n))
+            return 2;
+        cfg->capacity_samples = n;
+    }
+    *timeout_s = 2;
+    if (a->value[TIMEOUT]) {
+        if (!parse_real(a->value[TIMEOUT], timeout_s) || *timeout_s <= 0 || *timeout_s > 9e9)
+            return usage_error("--timeout: '%s' is not a number of seconds > 0",
+                               a->value[TIMEOUT]);
+        cfg->source_timeout_ns = (int64_t)(*timeout_s * 1e9);
+        if (cfg->source_timeout_ns == 0)
+            cfg->source_timeout_ns = 1;
+    }
+    return relay_mode(a, &cfg->mode);
+}
+
+static int publish(const struct ring_args *a)
+{
+    stash_relay_config cfg = {0};
+    char key[STASH_RELAY_KEY_CHARS + 1];
+    double unused;
+    int rc = relay_numbers(a, &cfg, &unused);
+    if (rc == 0)
+        rc = secret_key(a, key, &cfg.server_secret_key);
+    if (rc != 0)
+        return rc;
+    stash_relay *relay;
+    stash_status status = stash_relay_publish(a->name, a->endpoint, &cfg, &relay);
+    memset(key, 0, sizeof key); /* the relay has its copy */
+    if (status != STASH_OK)
+        return relay_open_failed(a, status, 0);
+    return run_relay(relay, a->name);
+}
+
+static int subscribe(const struct ring_args *a)
+{
+    stash_relay_config cfg = {0};
+    double timeout_s;
+    int rc = relay_numbers(a, &cfg, &timeout_s);
+    if (rc != 0)
+        return rc;
+    const char *server_key = a->value[SERVER_KEY];
+    if (server_key && strlen(server_key) != STASH_RELAY_KEY_CHARS)
+        return usage_error("--curve-server-key: not a Z85 public key of %u characters",
+                           STASH_RELAY_KEY_CHARS);
+    cfg.server_public_key = server_key; /* public: no secret in the process list */
+    if (stash_ring_name_problem(a->name)) /* said now, not after the publisher's metadata */
+        return fail_ring(a->name, STASH_E_INVALID);
+    stash_relay *relay;
+    stash_status status = stash_relay_subscribe(a->endpoint, a->name, &cfg, &relay);
+    if (status != STASH_OK)
+        return relay_open_failed(a, status, timeout_s);
+    return run_relay(relay, a->endpoint);
+}
+
 static const struct verb {
     const char *name;
     unsigned allowed, required; /* BIT(option)s */
     bool name_optional;
     int (*run)(const struct ring_args *a);
+    enum { ARGS_NAME, ARGS_NAME_ENDPOINT, ARGS_ENDPOINT_NAME } args; /* the positional ones */
 } verbs[] = {
     {"create",
      BIT(CHANNELS) | BIT(CAPACITY) | BIT(DTYPE) | BIT(RATE) | BIT(LABELS) | BIT(UNITS) |
          BIT(MODE) | BIT(POCKET),
-     BIT(CHANNELS) | BIT(CAPACITY) | BIT(DTYPE), false, create},
-    {"info", BIT(JSON), 0, false, info},
-    {"write", 0, 0, false, write_frames},
-    {"read", BIT(FIRST) | BIT(END) | BIT(WAIT), BIT(FIRST) | BIT(END), false, read_window},
-    {"ls", BIT(JSON), 0, true, ls},
-    {"rm", BIT(STALE), 0, true, rm},
+     BIT(CHANNELS) | BIT(CAPACITY) | BIT(DTYPE), false, create, ARGS_NAME},
+    {"info", BIT(JSON), 0, false, info, ARGS_NAME},
+    {"write", 0, 0, false, write_frames, ARGS_NAME},
+    {"read", BIT(FIRST) | BIT(END) | BIT(WAIT), BIT(FIRST) | BIT(END), false, read_window,
+     ARGS_NAME},
+    {"ls", BIT(JSON), 0, true, ls, ARGS_NAME},
+    {"rm", BIT(STALE), 0, true, rm, ARGS_NAME},
+    {"publish", BIT(MODE) | BIT(CHUNK) | BIT(HWM) | BIT(SECRET_KEY_FILE), 0, false, publish,
+     ARGS_NAME_ENDPOINT},
+    {"subscribe", BIT(MODE) | BIT(CAPACITY) | BIT(TIMEOUT) | BIT(SERVER_KEY), 0, false,
+     subscribe, ARGS_ENDPOINT_NAME},
 };
 
 static int find_option(const char *arg)
@@ -859,6 +1087,13 @@ static int find_option(const char *arg)
         if (strcmp(arg, option_names[i]) == 0)
             return i;
     return -1;
+}
+
+/* The positional arguments a verb takes, as its usage names them. */
+static const char *verb_words(const struct verb *verb)
+{
+    static const char *const words[] = {"one NAME", "NAME ENDPOINT", "ENDPOINT NAME"};
+    return words[verb->args];
 }
 
 /* True if the option at argv[i] is followed by its value, not by the end or another option. */
@@ -878,14 +1113,17 @@ static int run(int argc, char **argv)
         return 2;
     }
     struct ring_args a = {0};
+    const char *words[2] = {NULL, NULL}; /* NAME, or NAME and ENDPOINT in the verb's order */
+    int arity = verb->args == ARGS_NAME ? 1 : 2, count = 0;
     for (int i = 2; i < argc; i++) {
         int opt = find_option(argv[i]);
         if (opt < 0 && argv[i][0] == '-')
             return usage_error("%s: unknown option %s", verb->name, argv[i]);
-        if (opt < 0 && a.name)
-            return usage_error("%s takes one NAME, not also '%s'", verb->name, argv[i]);
+        if (opt < 0 && count == arity)
+            return usage_error("%s takes %s, not also '%s'", verb->name, verb_words(verb),
+                               argv[i]);
         if (opt < 0)
-            a.name = argv[i];
+            words[count++] = argv[i];
         else if (!(verb->allowed & BIT(opt)))
             return usage_error("%s takes no %s", verb->name, argv[i]);
         else if (!(FLAG_OPTIONS & BIT(opt)) && !has_value(argc, argv, i))
@@ -894,14 +1132,25 @@ static int run(int argc, char **argv)
             a.value[opt] = argv[++i];
         a.given |= opt < 0 ? 0 : BIT(opt);
     }
-    if (a.name == NULL && !verb->name_optional)
-        return usage_error("%s needs a NAME", verb->name);
+    if (count < arity && !verb->name_optional)
+        return usage_error("%s needs %s", verb->name,
+                           arity == 1 ? "a NAME" : verb_words(verb));
+    bool endpoint_first = verb->args == ARGS_ENDPOINT_NAME;
+    a.name = words[endpoint_first];
+    a.endpoint = arity == 2 ? words[!endpoint_first] : NULL;
     for (int opt = 0; opt < OPTION_COUNT; opt++)
         if ((verb->required & BIT(opt)) && !(a.given & BIT(opt)))
             return usage_error("%s needs %s", verb->name, option_names[opt]);
     return verb->run(&a);
 }
 
+/*
+ * The help text is longer than the 4095 bytes ISO C requires a compiler to
+ * take in one string; gcc and clang, the compilers stash builds with, take
+ * any length.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
 const struct stash_command cmd_ring = {
     .name = "ring",
     .summary = "create, inspect, feed and read rings of samples shared between processes",
@@ -913,14 +1162,19 @@ const struct stash_command cmd_ring = {
         "       stash ring read NAME --first S --end E [--wait SECONDS] > FRAMES\n"
         "       stash ring ls [DIR | NAME] [--json]\n"
         "       stash ring rm NAME\n"
-        "       stash ring rm --stale [DIR | NAME]\n\n"
+        "       stash ring rm --stale [DIR | NAME]\n"
+        "       stash ring publish NAME ENDPOINT [--mode pubsub|pushpull] [--chunk N]\n"
+        "                          [--hwm N] [--curve-secret-key-file FILE]\n"
+        "       stash ring subscribe ENDPOINT NAME [--mode pubsub|pushpull] [--capacity N]\n"
+        "                            [--timeout SECONDS] [--curve-server-key KEY]\n\n"
         "A ring keeps the last N samples of C channels for one writer and any\n"
         "number of readers. A NAME without a \"/\", or with one \"/\" in front only\n"
         "(\"eeg\" or \"/eeg\"), is POSIX shared memory, /dev/shm/eeg: 1 to 200 of\n"
         "[A-Za-z0-9._-], not starting with \".\". A NAME with a \"/\" anywhere else is\n"
-        "a file at that path. Samples are numbered from 0 and the numbers never\n"
-        "wrap. FRAMES are raw little-endian frames: one sample of every channel,\n"
-        "C x the size of T bytes.\n\n"
+        "a file at that path. Samples are numbered from 0 (a copy made by\n"
+        "subscribe: as its source) and the numbers never wrap. FRAMES are raw\n"
+        "little-endian frames: one sample of every channel, C x the size of T\n"
+        "bytes.\n\n"
         "A ring outlives its processes: it holds its memory until it is removed,\n"
         "even after its writer and readers have exited or been killed.\n\n"
         "create  makes the ring, mode 0600 unless --mode; T is a NumPy name (float32,\n"
@@ -947,7 +1201,34 @@ const struct stash_command cmd_ring = {
         "        only stale rings: every one in /dev/shm (or DIR), or NAME if it is\n"
         "        stale, and never one a live process has attached, even one that\n"
         "        attaches meanwhile. A ring made by `create` is stale until a\n"
-        "        writer or reader attaches.\n\n"
+        "        writer or reader attaches.\n"
+        "publish relays the ring NAME to other machines over ZeroMQ: it binds\n"
+        "        ENDPOINT (tcp://HOST:PORT, ipc:///PATH) and sends every sample from\n"
+        "        the current one on, with its sample number, as an ordinary reader, so\n"
+        "        a slow network never slows the writer; when the writer laps it, it\n"
+        "        sends a gap and goes on. --mode pubsub (the default) fans out to any\n"
+        "        number of subscribers and drops what a slow one cannot take (they\n"
+        "        see it); pushpull has one subscriber and waits for it. --chunk is the\n"
+        "        most samples per message, --hwm the messages ZeroMQ queues per peer.\n"
+        "        With CURVE encryption, the secret key (40 characters of Z85) comes\n"
+        "        from --curve-secret-key-file or the environment's\n"
+        "        STASH_RELAY_SECRET_KEY, never from the command line, which every user\n"
+        "        can read in the process list.\n"
+        "subscribe\n"
+        "        connects to a publisher at ENDPOINT and writes what it sends into\n"
+        "        the ring NAME, created with the publisher's geometry (--capacity:\n"
+        "        another capacity) or taken over if it exists and matches. Sample k\n"
+        "        there is sample k on the publisher's ring; lost samples are a gap\n"
+        "        that readers see as overwritten, never as zeros. --timeout is the\n"
+        "        silence after which the source counts as gone (default 2 s); the\n"
+        "        publisher's public key --curve-server-key turns CURVE on.\n"
+        "        Both run until SIGINT or SIGTERM, or until the source has gone (the\n"
+        "        publisher's ring's writer, or the publisher), then print their counts\n"
+        "        as one JSON object: end (\"stopped\" or \"source gone\"), messages,\n"
+        "        samples, bytes, gaps, samples_lost, rejected (malformed messages),\n"
+        "        next_sample, writer_session and last_rejected (the status name of the\n"
+        "        last message refused, \"\" if none). A publisher whose ring's writer\n"
+        "        left sends goodbye and ends: start it again for a new writer.\n\n"
         "Exit status: 0 on success, 1 after a one-line error, 2 for bad usage.\n\n"
         "example:\n"
         "  $ stash ring create eeg --channels 3 --capacity 4096 --dtype float32 \\\n"
@@ -973,6 +1254,11 @@ const struct stash_command cmd_ring = {
         "            SIZE     AGE\n"
         "  eeg                      alive, pid 4242          1  3 x float32 x 4096 mirrored"
         "        52.0 KiB   2m10s\n"
+        "  $ stash ring publish eeg tcp://*:5555 &               # on the recording machine\n"
+        "  $ stash ring subscribe tcp://rec:5555 eeg &           # on the analysis machine\n"
+        "  $ kill -INT %1\n"
+        "  {\"end\":\"stopped\",\"messages\":5120,\"samples\":163840,...}\n"
         "  $ stash ring rm eeg\n",
     .run = run,
 };
+#pragma GCC diagnostic pop
