@@ -915,14 +915,18 @@ static void test_hostile_messages_are_refused_and_counted(void **state)
     raw_send(&p, m, raw_data(m, 2, 200, 1));
     assert_ok(stash_ring_wait(copy, 201, LONG_NS, 0));
     assert_samples(copy, 200, 201);
+    /* A heartbeat says where the publisher stands: what it sent before was lost. */
+    raw_send(&p, m, raw_header(m, RELAY_HEARTBEAT, 2, 230, 0));
+    assert_ok(stash_ring_wait(copy, 230, LONG_NS, 0));
+    assert_int_equal(stash_ring_check(copy, 200, 201), STASH_RING_OVERWRITTEN);
     /* META for another geometry: another ring is published there now; the run ends. */
-    raw_send(&p, m, raw_meta(m, 2, 3, NULL, 201));
+    raw_send(&p, m, raw_meta(m, 2, 3, NULL, 230));
     reap(sub);
     assert_int_equal(reports[sub].ended, STASH_E_SHAPE);
     const stash_relay_stats *s = &reports[sub].stats;
     assert_int_equal(s->rejected, 20);
-    assert_int_equal(s->gaps, 2);
-    assert_int_equal(s->samples_lost, 40 + 45);
+    assert_int_equal(s->gaps, 3);
+    assert_int_equal(s->samples_lost, 40 + 45 + 29);
     assert_int_equal(s->samples, 16);
     assert_int_equal(s->writer_session, 2);
     free(m);

@@ -128,9 +128,12 @@ stash_status relay_sequence(uint64_t expected, uint32_t session, const struct re
         *skip_to = first + msg->count; /* [expected, first) was lost too */
         *next = *skip_to;
         break;
-    default: /* first is where the publisher stands: nothing is lost until data says so */
-        *skip_to = expected;
-        *next = expected;
+    default:
+        /* first is the next sample the publisher will send: whatever it sent before, DATA
+         * or GAP, was lost on the way (PUB drops past its high-water mark). Said now, not
+         * at the next DATA, which a paused source may not send for long. */
+        *skip_to = first;
+        *next = first;
         break;
     }
     return STASH_OK;
