@@ -58,34 +58,6 @@ static int64_t now_ns(void)
     return (int64_t)t.tv_sec * SECOND_NS + t.tv_nsec;
 }
 
-static bool send_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t done = write(fd, p, n);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0)
-            return false;
-        p += done, n -= (size_t)done;
-    }
-    return true;
-}
-
-static bool recv_all(int fd, void *buf, size_t n)
-{
-    char *p = buf;
-    while (n > 0) {
-        ssize_t done = read(fd, p, n);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0)
-            return false; /* the child died */
-        p += done, n -= (size_t)done;
-    }
-    return true;
-}
-
 /* The q-quantile of n values (nearest rank); reorders them. */
 static int by_value(const void *a, const void *b)
 {
@@ -152,7 +124,7 @@ static stash_status child_start(child_body body, const void *job, struct child *
     close(fds[1]);
     *ch = (struct child){.pid = pid, .in = fds[0]};
     stash_status st;
-    if (!recv_all(ch->in, &st, sizeof st))
+    if (!bench_recv_all(ch->in, &st, sizeof st))
         st = -ECHILD;
     return st;
 }
@@ -162,7 +134,7 @@ static bool child_finish(struct child *ch, void *result, size_t size, bool kill_
 {
     if (ch->pid <= 0)
         return false;
-    bool ok = result == NULL || recv_all(ch->in, result, size);
+    bool ok = result == NULL || bench_recv_all(ch->in, result, size);
     if (kill_it)
         kill(ch->pid, SIGKILL);
     close(ch->in);
@@ -191,12 +163,12 @@ static void publisher_body(const void *arg, int out)
     stash_relay_config cfg = relay_config(job);
     stash_relay *relay = NULL;
     stash_status st = stash_relay_publish(job->source, job->endpoint, &cfg, &relay);
-    send_all(out, &st, sizeof st);
+    bench_send_all(out, &st, sizeof st);
     if (st != STASH_OK)
         return;
     st = stash_relay_run(relay, -1);
     stash_relay_close(&relay);
-    send_all(out, &st, sizeof st);
+    bench_send_all(out, &st, sizeof st);
 }
 
 /* Creates the copy, says so, and runs until the publisher says goodbye. */
@@ -206,7 +178,7 @@ static void subscriber_body(const void *arg, int out)
     stash_relay_config cfg = relay_config(job);
     stash_relay *relay = NULL;
     stash_status st = stash_relay_subscribe(job->endpoint, job->copy, &cfg, &relay);
-    send_all(out, &st, sizeof st);
+    bench_send_all(out, &st, sizeof st);
     if (st != STASH_OK)
         return;
     st = stash_relay_run(relay, -1);
@@ -214,7 +186,7 @@ static void subscriber_body(const void *arg, int out)
     if (stash_relay_stats_get(relay, &stats) == STASH_OK && stats.gaps != 0)
         st = STASH_E_OVERWRITTEN; /* PUSH/PULL and a writer that waits: nothing may be lost */
     stash_relay_close(&relay);
-    send_all(out, &st, sizeof st);
+    bench_send_all(out, &st, sizeof st);
 }
 
 /* A source ring, a publisher and a subscriber with its copy attached here as a reader. */
@@ -335,7 +307,7 @@ static stash_status puller_warm_up(struct puller *p, int out)
 {
     int n = puller_recv(p);
     stash_status st = n < 0 ? n : STASH_OK;
-    send_all(out, &st, sizeof st);
+    bench_send_all(out, &st, sizeof st);
     return st;
 }
 
@@ -357,7 +329,7 @@ static void raw_stream_child(const void *arg, int out)
     unsigned char *sink = malloc(CAPACITY * FRAME_BYTES);
     if (r.status == STASH_OK && sink == NULL)
         r.status = -ENOMEM;
-    send_all(out, &r.status, sizeof r.status);
+    bench_send_all(out, &r.status, sizeof r.status);
     if (r.status == STASH_OK)
         r.status = puller_warm_up(&p, out);
     uint64_t received = 0, slot = 0;
@@ -376,7 +348,7 @@ static void raw_stream_child(const void *arg, int out)
     }
     r.end_ns = now_ns();
     bench_sink(sink ? sink[0] : 0);
-    send_all(out, &r, sizeof r);
+    bench_send_all(out, &r, sizeof r);
     free(sink);
     puller_close(&p);
 }
@@ -390,7 +362,7 @@ static void raw_latency_child(const void *arg, int out)
     double *ns = malloc(job->total * sizeof *ns);
     if (r.status == STASH_OK && ns == NULL)
         r.status = -ENOMEM;
-    send_all(out, &r.status, sizeof r.status);
+    bench_send_all(out, &r.status, sizeof r.status);
     if (r.status == STASH_OK)
         r.status = puller_warm_up(&p, out);
     for (uint64_t i = 0; r.status == STASH_OK && i < job->total; i++) {
@@ -407,7 +379,7 @@ static void raw_latency_child(const void *arg, int out)
         r.median_ns = bench_stats_of(ns, job->total).median;
         r.p99_ns = percentile(ns, job->total, 0.99);
     }
-    send_all(out, &r, sizeof r);
+    bench_send_all(out, &r, sizeof r);
     free(ns);
     puller_close(&p);
 }
@@ -436,7 +408,7 @@ static stash_status raw_pair(struct raw_job *job, child_body body, void **ctx, v
     unsigned char warm_up[8] = {0};
     if (st == STASH_OK && zmq_send(*push, warm_up, sizeof warm_up, 0) < 0)
         st = -zmq_errno();
-    if (st == STASH_OK && !recv_all(ch->in, &st, sizeof st))
+    if (st == STASH_OK && !bench_recv_all(ch->in, &st, sizeof st))
         st = -ECHILD;
     return st;
 }

@@ -120,34 +120,6 @@ static stash_status create_ring(const char *name, unsigned flags, stash_ring **w
     return stash_ring_create(name, &cfg, writer);
 }
 
-static bool send_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t done = write(fd, p, n);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0)
-            return false;
-        p += done, n -= (size_t)done;
-    }
-    return true;
-}
-
-static bool recv_all(int fd, void *buf, size_t n)
-{
-    char *p = buf;
-    while (n > 0) {
-        ssize_t done = read(fd, p, n);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0)
-            return false; /* the child died */
-        p += done, n -= (size_t)done;
-    }
-    return true;
-}
-
 /* What a child runs: it first sends a stash_status (ready or not), then its result. */
 typedef void (*child_body)(const void *job, int out);
 
@@ -179,7 +151,7 @@ static stash_status child_start(child_body body, const void *job, struct child *
     close(fds[1]);
     *ch = (struct child){.pid = pid, .in = fds[0]};
     stash_status st;
-    if (!recv_all(ch->in, &st, sizeof st))
+    if (!bench_recv_all(ch->in, &st, sizeof st))
         st = -ECHILD;
     return st;
 }
@@ -187,7 +159,7 @@ static stash_status child_start(child_body body, const void *job, struct child *
 /* Reads the child's result (false if it died first) and waits for it to exit. */
 static bool child_finish(struct child *ch, void *result, size_t size)
 {
-    bool ok = ch->in >= 0 && (result == NULL || recv_all(ch->in, result, size));
+    bool ok = ch->in >= 0 && (result == NULL || bench_recv_all(ch->in, result, size));
     if (ch->in >= 0)
         close(ch->in);
     if (ch->pid > 0)
@@ -200,7 +172,7 @@ static stash_ring *attach_reader(const char *name, int out)
 {
     stash_ring *r = NULL;
     stash_status st = stash_ring_attach(name, 0, &r);
-    send_all(out, &st, sizeof st);
+    bench_send_all(out, &st, sizeof st);
     return st == STASH_OK ? r : NULL;
 }
 
@@ -338,7 +310,7 @@ static void stream_reader(const void *arg, int out)
     }
     res.end_ns = now_ns();
     sink_float(checksum);
-    send_all(out, &res, sizeof res);
+    bench_send_all(out, &res, sizeof res);
     stash_ring_close(&r);
 }
 
@@ -397,7 +369,7 @@ static void bare_reader(const void *arg, int out)
     /* Mapped here and populated, as a reader attaching by name maps the ring. */
     unsigned char *map = mmap(NULL, bytes, PROT_READ, MAP_SHARED | MAP_POPULATE, job->bare_fd, 0);
     res.status = map == MAP_FAILED ? -errno : STASH_OK;
-    send_all(out, &res.status, sizeof res.status);
+    bench_send_all(out, &res.status, sizeof res.status);
     if (map == MAP_FAILED)
         return;
     struct bare_shared *shared = (struct bare_shared *)map;
@@ -424,7 +396,7 @@ static void bare_reader(const void *arg, int out)
     }
     res.end_ns = now_ns();
     sink_float(checksum);
-    send_all(out, &res, sizeof res);
+    bench_send_all(out, &res, sizeof res);
     munmap(map, bytes);
 }
 
@@ -835,7 +807,7 @@ static void latency_reader(const void *arg, int out)
         return;
     if (job->raw != NULL) {
         stash_status ready = STASH_OK;
-        send_all(out, &ready, sizeof ready);
+        bench_send_all(out, &ready, sizeof ready);
     }
     struct latency_result res = {0};
     double *ns = malloc((size_t)job->count * sizeof *ns);
@@ -859,7 +831,7 @@ static void latency_reader(const void *arg, int out)
         res.sleeps = voluntary_switches() - sleeps_before;
     }
     free(ns);
-    send_all(out, &res, sizeof res);
+    bench_send_all(out, &res, sizeof res);
     stash_ring_close(&r);
 }
 
