@@ -24,6 +24,7 @@
  * end of each trial; children report through a pipe and leave with _exit.
  */
 #include "bench_relay.h"
+#include "bench_child.h"
 
 #include <stash/stash.h>
 #include <stash/relay.h>
@@ -94,55 +95,6 @@ static stash_status free_endpoint(char endpoint[ENDPOINT_CHARS])
 
 /* ---- Children ----------------------------------------------------------------------- */
 
-/* What a child runs: it first sends a stash_status (ready or not), then its result. */
-typedef void (*child_body)(const void *job, int out);
-
-struct child {
-    pid_t pid;
-    int in; /* what the child sends */
-};
-
-static stash_status child_start(child_body body, const void *job, struct child *ch)
-{
-    int fds[2];
-    *ch = (struct child){.pid = -1, .in = -1};
-    if (pipe(fds) != 0)
-        return -errno;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        body(job, fds[1]);
-        _exit(0);
-    }
-    if (pid < 0) {
-        stash_status st = -errno;
-        close(fds[0]);
-        close(fds[1]);
-        return st;
-    }
-    close(fds[1]);
-    *ch = (struct child){.pid = pid, .in = fds[0]};
-    stash_status st;
-    if (!bench_recv_all(ch->in, &st, sizeof st))
-        st = -ECHILD;
-    return st;
-}
-
-/* Reads the child's result (false if it died first) and reaps it; kill: it is stuck. */
-static bool child_finish(struct child *ch, void *result, size_t size, bool kill_it)
-{
-    if (ch->pid <= 0)
-        return false;
-    bool ok = result == NULL || bench_recv_all(ch->in, result, size);
-    if (kill_it)
-        kill(ch->pid, SIGKILL);
-    close(ch->in);
-    waitpid(ch->pid, NULL, 0);
-    ch->pid = -1;
-    return ok;
-}
-
 /* ---- The relay's two ends, each in a child ------------------------------------------ */
 
 struct relay_job {
@@ -193,7 +145,7 @@ static void subscriber_body(const void *arg, int out)
 struct relay_set {
     struct relay_job job;
     stash_ring *source, *copy;
-    struct child pub, sub;
+    struct bench_child pub, sub;
 };
 
 static stash_status relay_set_up(struct relay_set *s, uint32_t chunk)
@@ -208,9 +160,9 @@ static stash_status relay_set_up(struct relay_set *s, uint32_t chunk)
     if (st == STASH_OK)
         st = stash_ring_create(s->job.source, &cfg, &s->source);
     if (st == STASH_OK)
-        st = child_start(publisher_body, &s->job, &s->pub);
+        st = bench_child_start(publisher_body, &s->job, &s->pub);
     if (st == STASH_OK)
-        st = child_start(subscriber_body, &s->job, &s->sub);
+        st = bench_child_start(subscriber_body, &s->job, &s->sub);
     if (st == STASH_OK)
         st = stash_ring_attach(s->job.copy, 0, &s->copy);
     return st;
@@ -223,9 +175,9 @@ static stash_status relay_set_down(struct relay_set *s, stash_status st)
     stash_ring_close(&s->copy);
     stash_status pub = STASH_E_WRITER_GONE, sub = STASH_E_WRITER_GONE;
     bool stuck = st != STASH_OK; /* a failed trial may leave a child waiting for ever */
-    if (s->pub.pid > 0 && !child_finish(&s->pub, &pub, sizeof pub, stuck))
+    if (s->pub.pid > 0 && !bench_child_finish(&s->pub, &pub, sizeof pub, stuck))
         pub = -ECHILD;
-    if (s->sub.pid > 0 && !child_finish(&s->sub, &sub, sizeof sub, stuck))
+    if (s->sub.pid > 0 && !bench_child_finish(&s->sub, &sub, sizeof sub, stuck))
         sub = -ECHILD;
     stash_ring_remove(s->job.source);
     stash_ring_remove(s->job.copy);
@@ -390,14 +342,14 @@ static void raw_latency_child(const void *arg, int out)
  * The PUSH side queues at most half a ring of samples, what the relay's
  * writer allows itself ahead of the copy: the same bytes in flight.
  */
-static stash_status raw_pair(struct raw_job *job, child_body body, void **ctx, void **push,
-                             struct child *ch)
+static stash_status raw_pair(struct raw_job *job, bench_child_body body, void **ctx, void **push,
+                             struct bench_child *ch)
 {
     *ctx = *push = NULL;
     ch->pid = -1;
     stash_status st = free_endpoint(job->endpoint);
     if (st == STASH_OK)
-        st = child_start(body, job, ch);
+        st = bench_child_start(body, job, ch);
     if (st == STASH_OK && ((*ctx = zmq_ctx_new()) == NULL ||
                            (*push = zmq_socket(*ctx, ZMQ_PUSH)) == NULL))
         st = -ENOMEM;
@@ -414,11 +366,11 @@ static stash_status raw_pair(struct raw_job *job, child_body body, void **ctx, v
 }
 
 /* Reaps the child (killed if the trial failed) and closes the PUSH side. */
-static stash_status raw_done(stash_status st, struct child *ch, void *ctx, void *push,
+static stash_status raw_done(stash_status st, struct bench_child *ch, void *ctx, void *push,
                              struct raw_report *r)
 {
     r->status = -ECHILD;
-    if (ch->pid > 0 && !child_finish(ch, r, sizeof *r, st != STASH_OK))
+    if (ch->pid > 0 && !bench_child_finish(ch, r, sizeof *r, st != STASH_OK))
         r->status = -ECHILD;
     if (st == STASH_OK)
         st = r->status;
@@ -437,7 +389,7 @@ static void raw_trial(uint64_t chunk, uint64_t total, const unsigned char *src,
 {
     struct raw_job job = {.chunk = chunk, .total = total};
     void *ctx, *push;
-    struct child ch;
+    struct bench_child ch;
     stash_status st = raw_pair(&job, raw_stream_child, &ctx, &push, &ch);
     size_t bytes = (size_t)chunk * FRAME_BYTES;
     int64_t t0 = now_ns();
@@ -489,7 +441,7 @@ static void raw_latency_trial(int count, const unsigned char *src, struct latenc
 {
     struct raw_job job = {.chunk = 1, .total = (uint64_t)count};
     void *ctx, *push;
-    struct child ch;
+    struct bench_child ch;
     stash_status st = raw_pair(&job, raw_latency_child, &ctx, &push, &ch);
     unsigned char frame[FRAME_BYTES];
     memcpy(frame, src, FRAME_BYTES);

@@ -29,6 +29,7 @@
  * pipe and leaves with _exit.
  */
 #include "bench_ring.h"
+#include "bench_child.h"
 #include "bench_relay.h"
 
 #include <stash/stash.h>
@@ -120,53 +121,6 @@ static stash_status create_ring(const char *name, unsigned flags, stash_ring **w
     return stash_ring_create(name, &cfg, writer);
 }
 
-/* What a child runs: it first sends a stash_status (ready or not), then its result. */
-typedef void (*child_body)(const void *job, int out);
-
-struct child {
-    pid_t pid;
-    int in; /* what the child sends */
-};
-
-/* Forks a child running body; STASH_OK once it has said it is ready. */
-static stash_status child_start(child_body body, const void *job, struct child *ch)
-{
-    int fds[2];
-    *ch = (struct child){.pid = -1, .in = -1};
-    if (pipe(fds) != 0)
-        return -errno;
-    fflush(NULL); /* nothing buffered is written twice */
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        body(job, fds[1]);
-        _exit(0);
-    }
-    if (pid < 0) {
-        stash_status st = -errno;
-        close(fds[0]);
-        close(fds[1]);
-        return st;
-    }
-    close(fds[1]);
-    *ch = (struct child){.pid = pid, .in = fds[0]};
-    stash_status st;
-    if (!bench_recv_all(ch->in, &st, sizeof st))
-        st = -ECHILD;
-    return st;
-}
-
-/* Reads the child's result (false if it died first) and waits for it to exit. */
-static bool child_finish(struct child *ch, void *result, size_t size)
-{
-    bool ok = ch->in >= 0 && (result == NULL || bench_recv_all(ch->in, result, size));
-    if (ch->in >= 0)
-        close(ch->in);
-    if (ch->pid > 0)
-        waitpid(ch->pid, NULL, 0);
-    return ok;
-}
-
 /* In a child: attaches to name as a reader and tells the parent how that went. */
 static stash_ring *attach_reader(const char *name, int out)
 {
@@ -180,19 +134,19 @@ static stash_ring *attach_reader(const char *name, int out)
  * Creates a ring and starts body as its reader; the name is removed as soon
  * as the reader has attached (or failed to). On failure nothing is left.
  */
-static stash_status ring_with_reader(unsigned flags, child_body body, void *job, char *name,
-                                     stash_ring **writer, struct child *ch)
+static stash_status ring_with_reader(unsigned flags, bench_child_body body, void *job, char *name,
+                                     stash_ring **writer, struct bench_child *ch)
 {
     ring_name(name);
     stash_status st = create_ring(name, flags, writer);
     if (st != STASH_OK)
         return st;
-    st = child_start(body, job, ch);
+    st = bench_child_start(body, job, ch);
     stash_ring_remove(name);
     if (st != STASH_OK) {
         stash_ring_close(writer);
         if (ch->pid > 0)
-            child_finish(ch, NULL, 0);
+            bench_child_finish(ch, NULL, 0, false);
     }
     return st;
 }
@@ -319,7 +273,7 @@ static void ring_trial(unsigned flags, struct stream_job *job, const unsigned ch
                        struct stream_result *res)
 {
     stash_ring *w = NULL;
-    struct child ch;
+    struct bench_child ch;
     *res = (struct stream_result){0};
     res->status = ring_with_reader(flags, stream_reader, job, job->name, &w, &ch);
     if (res->status != STASH_OK)
@@ -330,7 +284,7 @@ static void ring_trial(unsigned flags, struct stream_job *job, const unsigned ch
         st = stash_ring_put(w, src + k % SOURCE_SAMPLES * FRAME_BYTES, job->chunk);
     int64_t t_put = now_ns();
     stash_ring_close(&w); /* a reader still waiting for more learns the writer has gone */
-    if (!child_finish(&ch, res, sizeof *res))
+    if (!bench_child_finish(&ch, res, sizeof *res, false))
         res->status = -ECHILD;
     if (st != STASH_OK)
         res->status = st;
@@ -416,12 +370,12 @@ static void bare_trial(struct stream_job *job, const unsigned char *src, struct 
         return;
     }
     job->bare_fd = fd;
-    struct child ch;
-    res->status = child_start(bare_reader, job, &ch);
+    struct bench_child ch;
+    res->status = bench_child_start(bare_reader, job, &ch);
     close(fd);
     if (res->status != STASH_OK) {
         if (ch.pid > 0)
-            child_finish(&ch, NULL, 0);
+            bench_child_finish(&ch, NULL, 0, false);
         munmap(map, bytes);
         return;
     }
@@ -434,7 +388,7 @@ static void bare_trial(struct stream_job *job, const unsigned char *src, struct 
         atomic_store_explicit(&shared->written, k + job->chunk, memory_order_release);
     }
     int64_t t_put = now_ns();
-    if (!child_finish(&ch, res, sizeof *res))
+    if (!bench_child_finish(&ch, res, sizeof *res, false))
         res->status = -ECHILD;
     res->seconds = (double)(res->end_ns - t0) * 1e-9;
     res->put_seconds = (double)(t_put - t0) * 1e-9;
@@ -863,7 +817,7 @@ static void latency_trial_pinned(bool raw, int64_t spin_ns, int count, int64_t g
 {
     struct latency_job job = {.count = count, .spin_ns = spin_ns, .pinning = pinning};
     stash_ring *w = NULL;
-    struct child ch;
+    struct bench_child ch;
     *res = (struct latency_result){0};
     if (raw) {
         job.raw = mmap(NULL, sizeof *job.raw, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
@@ -872,16 +826,16 @@ static void latency_trial_pinned(bool raw, int64_t spin_ns, int count, int64_t g
             res->status = -errno;
             return;
         }
-        res->status = child_start(latency_reader, &job, &ch);
+        res->status = bench_child_start(latency_reader, &job, &ch);
         if (res->status != STASH_OK && ch.pid > 0)
-            child_finish(&ch, NULL, 0);
+            bench_child_finish(&ch, NULL, 0, false);
     } else {
         res->status = ring_with_reader(0, latency_reader, &job, job.name, &w, &ch);
     }
     if (res->status == STASH_OK) {
         stash_status st = send_wakeups(w, job.raw, spin_ns == 0, count, gap_ns);
         stash_ring_close(&w);
-        if (!child_finish(&ch, res, sizeof *res))
+        if (!bench_child_finish(&ch, res, sizeof *res, false))
             res->status = -ECHILD;
         if (st != STASH_OK)
             res->status = st;

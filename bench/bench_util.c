@@ -2,13 +2,11 @@
 
 #include <stash/error.h>
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static volatile uint64_t sink;
 
@@ -226,32 +224,4 @@ void bench_plot(struct bench_config *c, const struct bench_plot *plot)
         bench_printf(c, "\n![%s](%s.png)\n", plot->title, plot->name);
     else
         bench_printf(c, "\n(plot %s.png not drawn: gnuplot is missing or failed)\n", plot->name);
-}
-
-bool bench_send_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t done = write(fd, p, n);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0)
-            return false;
-        p += done, n -= (size_t)done;
-    }
-    return true;
-}
-
-bool bench_recv_all(int fd, void *buf, size_t n)
-{
-    char *p = buf;
-    while (n > 0) {
-        ssize_t done = read(fd, p, n);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0)
-            return false; /* the child died */
-        p += done, n -= (size_t)done;
-    }
-    return true;
 }

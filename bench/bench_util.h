@@ -104,10 +104,6 @@ void bench_plot(struct bench_config *c, const struct bench_plot *plot);
  * repetition that failed fails the median). */
 double bench_median(double *values, size_t n);
 
-/* All n bytes through a pipe to or from a child, going on after EINTR; false if it closed. */
-bool bench_send_all(int fd, const void *buf, size_t n);
-bool bench_recv_all(int fd, void *buf, size_t n);
-
 /* The median, least and greatest of n values, which are not reordered; NaN as above. */
 struct bench_stats {
     double median, min, max;
