@@ -43,6 +43,7 @@
  * 1 MiB. Its checks run in a child, as reading runs inside libhdf5: a crash
  * there fails the test without ending the run.
  */
+#include "crash_items.h"
 #include "test_util.h"
 
 #include <stash/nco.h>
@@ -353,37 +354,12 @@ static stash_value *item_value(uint64_t i)
         return NULL;
     if (i % 4 == 3)
         return v;
-    uint64_t count = 4096 + mix(i) % (65536 - 4096);
-    double *data = malloc(count * sizeof *data);
-    stash_array_desc d;
-    stash_value *array = NULL;
-    if (data && stash_array_desc_init(&d, STASH_DTYPE_FLOAT64, 1, &count) == STASH_OK) {
-        for (uint64_t j = 0; j < count; j++)
-            data[j] = (double)(i * 1000003 + j);
-        stash_value_new_array(&d, data, &array);
-    }
-    free(data);
+    stash_value *array = crash_ramp(i, 4096 + mix(i) % (65536 - 4096));
     if (!array || stash_value_dict_set(v, "data", array) != STASH_OK) {
         stash_value_free(&array);
         stash_value_free(&v);
     }
     return v;
-}
-
-/* hdf5: item i: an array of 64 B for even i, of 1 MiB for odd i (float64, element j = f(i, j)). */
-static stash_value *hdf5_item_value(uint64_t i)
-{
-    uint64_t count = i % 2 ? (1u << 20) / sizeof(double) : 64 / sizeof(double);
-    double *data = malloc(count * sizeof *data);
-    stash_array_desc d;
-    stash_value *array = NULL;
-    if (data && stash_array_desc_init(&d, STASH_DTYPE_FLOAT64, 1, &count) == STASH_OK) {
-        for (uint64_t j = 0; j < count; j++)
-            data[j] = (double)(i * 1000003 + j);
-        stash_value_new_array(&d, data, &array);
-    }
-    free(data);
-    return array;
 }
 
 static void slot_key(uint64_t slot, char *key, size_t cap)
@@ -714,7 +690,7 @@ static void test_dir_puts_killed_at_random_keep_every_committed_value(void **sta
 static void test_hdf5_puts_killed_at_random_keep_every_committed_value(void **state)
 {
     (void)state;
-    crash_store(&(struct store_case){"hdf5", "crash.h5", .value = hdf5_item_value,
+    crash_store(&(struct store_case){"hdf5", "crash.h5", .value = crash_hdf5_item,
                                      .isolate = true, .files_every = 25});
 }
 
@@ -722,7 +698,7 @@ static void test_hdf5_exclusive_puts_killed_at_random_keep_every_committed_value
 {
     (void)state;
     crash_store(&(struct store_case){"hdf5", "crash-held.h5", STASH_STORE_EXCLUSIVE,
-                                     hdf5_item_value, .isolate = true, .files_every = 25});
+                                     crash_hdf5_item, .isolate = true, .files_every = 25});
 }
 
 /* pickle: appends one record per put under its lock; a kill mid-append leaves a torn

@@ -7,27 +7,14 @@
  * (odd i) whose element j is i * 1000003 + j, which the Python side
  * recomputes. Exit 2 if the store refuses anything.
  */
+#include "crash_items.h"
+
 #include <stash/store.h>
 #include <stash/value.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static stash_value *item(unsigned long long i)
-{
-    uint64_t count = i % 2 ? (1u << 20) / sizeof(double) : 64 / sizeof(double);
-    double *data = malloc(count * sizeof *data);
-    stash_array_desc d;
-    stash_value *array = NULL;
-    if (data && stash_array_desc_init(&d, STASH_DTYPE_FLOAT64, 1, &count) == STASH_OK) {
-        for (uint64_t j = 0; j < count; j++)
-            data[j] = (double)(i * 1000003 + j);
-        stash_value_new_array(&d, data, &array);
-    }
-    free(data);
-    return array;
-}
 
 int main(int argc, char **argv)
 {
@@ -39,7 +26,7 @@ int main(int argc, char **argv)
     stash_store *s = NULL;
     stash_status st = stash_store_open(argv[1], &options, &s);
     for (unsigned long long i = strtoull(argv[2], NULL, 10); st == STASH_OK; i++) {
-        stash_value *v = item(i);
+        stash_value *v = crash_hdf5_item(i);
         char key[32];
         snprintf(key, sizeof key, "slot-%llu", i % 8);
         st = v ? stash_store_put(s, key, v) : -1;
